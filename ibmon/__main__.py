@@ -1,0 +1,3 @@
+from ibmon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""The plugin API: what a provider plugin builds and hands to the host through its hooks.
+
+Everything here is plain Python: importing it pulls in no Textual, httpx or websockets, so a plugin
+can be imported, listed and tested without a terminal.
+
+A provider plugin registers a `Provider`. For each configured connection the host calls
+`Provider.connect(ConnectionContext)` (no I/O there) and gets a `Session`. The feed runtime then
+drives the session and the session reports what it learns to a `Sink`:
+
+* streaming sessions implement `stream(sink)`: connect, log in, deliver the initial state, call
+  `sink.ready()`, then keep delivering until the connection drops (raise). The runtime backs off and
+  calls `stream` again, which logs in and subscribes afresh.
+* polling sessions set `poll_interval` and implement `poll(sink)`: one full refresh. The runtime
+  schedules the next poll only after this one finished, and marks the connection ready after the
+  first successful poll.
+
+Sessions offer quick actions (`actions()`) and their own screens (`screens()`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ibmon.model import Account, LeadCounts, Position, Tick
+from ibmon.options import Option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ibmon.store import Store
+
+
+class Sink(Protocol):
+    """Where a session reports data. Calls are cheap (no hook calls); call them from the event loop."""
+
+    def account(self, account: Account) -> None:
+        """Set the latest summary of one account."""
+
+    def accounts(self, accounts: Iterable[Account]) -> None:
+        """Replace the connection's whole account list (accounts not listed are removed)."""
+
+    def position(self, position: Position) -> None:
+        """Add or update one open position."""
+
+    def position_closed(self, account: str, position_id: str) -> None:
+        """Remove one position."""
+
+    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:
+        """Replace the open positions of `account` (or of the whole connection when None)."""
+
+    def tick(self, tick: Tick) -> None:
+        """Set the latest quote of a symbol."""
+
+    def leads(self, counts: LeadCounts) -> None:
+        """Set the lead funnel counts of one window."""
+
+    def ready(self) -> None:
+        """The first full picture (accounts, positions, ticks...) has been delivered."""
+
+    def alive(self) -> None:
+        """Data arrived even though nothing changed (keep-alives): the connection is not stale."""
+
+    def notify(self, message: str, *, severity: Literal["information", "warning", "error"] = "information") -> None:
+        """Tell the user something once (e.g. "12 new leads")."""
+
+    def note(self, *notes: str) -> None:
+        """Standing remarks for the connection's health line (e.g. "TLS verification off")."""
+
+
+@dataclass(frozen=True)
+class ConnectionContext:
+    """What `Provider.connect` receives for one configured connection.
+
+    `options` holds the provider's declared options, validated, with defaults filled in; secret
+    options are `ibmon.secrets.Secret` objects (call `.reveal()` where the value is sent).
+    """
+
+    name: str
+    provider: str
+    options: dict[str, Any]
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    """A quick action on a record of the dashboard or a provider screen.
+
+    `target` says what it acts on: a `Position`, an `Account`, or the connection (None is passed).
+    `run(target)` performs it and returns the message to show the user; raising `ProviderError`
+    shows the error instead. Actions that change anything (`mutating`) ask for confirmation first
+    with `confirm(target)`'s question; when `typed_confirmation` is set the user must type the text
+    it returns (e.g. an account number) to proceed. Mutating actions are off in read-only mode.
+    """
+
+    id: str
+    title: str
+    target: Literal["position", "account", "connection"]
+    run: Callable[[Any], Awaitable[str]]
+    confirm: Callable[[Any], str] | None = None
+    mutating: bool = True
+    available: Callable[[Any], bool] | None = None
+    typed_confirmation: Callable[[Any], str] | None = None
+    key: str | None = None
+
+    def is_available(self, target: Any) -> bool:
+        return self.available is None or bool(self.available(target))
+
+    def question(self, target: Any) -> str:
+        return self.confirm(target) if self.confirm else f"{self.title}?"
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """Handed to a provider screen factory: the connection, its session, the shared store, and a
+    way to run actions through the host (which confirms and reports them)."""
+
+    connection: str
+    session: "Session"
+    store: "Store"
+    run_action: Callable[[Action, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ScreenSpec:
+    """A provider's own screen. `factory(ctx)` returns a Textual `Screen`: import Textual inside the
+    factory's module, which the host imports only when the screen is opened. `key` is a suggested
+    binding on the dashboard (remappable as `screen.<id>` in `[keys]`)."""
+
+    id: str
+    title: str
+    factory: Callable[[ScreenContext], Any]
+    key: str | None = None
+
+
+class Session:
+    """One live connection to a provider. Subclass and implement `stream` or `poll` (or both)."""
+
+    #: Seconds between polls (None: the session does not poll).
+    poll_interval: float | None = None
+    #: Seconds without data before the connection shows as stale (None: 3 × poll_interval, or 60 s).
+    stale_after: float | None = None
+
+    async def stream(self, sink: Sink) -> None:
+        """Connect and deliver pushed data until the connection is lost (then raise)."""
+        raise NotImplementedError
+
+    async def poll(self, sink: Sink) -> None:
+        """Fetch one full refresh and deliver it."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release sockets and clients. Called once when the app stops or the connection is removed."""
+
+    def actions(self) -> list[Action]:
+        return []
+
+    def screens(self) -> list[ScreenSpec]:
+        return []
+
+    @property
+    def streams(self) -> bool:
+        return type(self).stream is not Session.stream
+
+    @property
+    def polls(self) -> bool:
+        return type(self).poll is not Session.poll and self.poll_interval is not None
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A kind of connection a plugin offers (e.g. "xtb"). `options` is the single declaration of
+    what a connection of this provider takes."""
+
+    name: str
+    title: str
+    connect: Callable[[ConnectionContext], Session]
+    options: tuple[Option, ...] = ()
+    description: str = ""
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
+
+
+@dataclass
+class RunningSimulator:
+    """A simulator serving on loopback. `connections` are config entries (name, provider and
+    options as plain values) that reach it; `endpoints` name what listens where."""
+
+    provider: str
+    endpoints: dict[str, str]
+    connections: list[dict[str, Any]]
+    stop: Callable[[], Awaitable[None]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A provider's protocol simulator. `start(host=..., **settings)` starts serving on free ports
+    of `host` (loopback) and returns a `RunningSimulator`. Settings are simulator-specific knobs
+    (faults, sizes); unknown ones must be ignored."""
+
+    provider: str
+    title: str
+    start: Callable[..., Awaitable[RunningSimulator]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command palette entry. `run(app)` receives the running ibmon app (may be a coroutine
+    function); `app.store`, `app.notify()` and `app.push_screen()` are the stable parts to use."""
+
+    title: str
+    run: Callable[[Any], Any]
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ThemeSpec:
+    """A theme: Textual theme colours by name. `source` is the file it came from (for errors)."""
+
+    name: str
+    colors: dict[str, Any]
+    dark: bool = True
+    variables: dict[str, str] = field(default_factory=dict)
+    source: str = ""

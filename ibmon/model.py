@@ -1,0 +1,146 @@
+"""Provider-neutral records: what every plugin reports and every widget shows.
+
+Money is always `Decimal`, exact to the digit the provider sent. Records are frozen: a change is a
+new record written to the store, so a widget can compare identities to know what changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+Side = Literal["buy", "sell"]
+
+#: Account fields that hold money (all `Decimal | None`, `balance` always set).
+MONEY_FIELDS = ("balance", "equity", "margin", "free_margin", "margin_level", "credit", "profit")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The summary of one trading account.
+
+    `computed` names the fields ibmon derived rather than read from the provider (for example a
+    cTrader equity summed from open positions), so screens can mark them.
+    `extra` holds provider-specific facts worth showing (account type, platform, leverage...).
+    """
+
+    id: str
+    balance: Decimal
+    currency: str | None = None
+    equity: Decimal | None = None
+    margin: Decimal | None = None
+    free_margin: Decimal | None = None
+    margin_level: Decimal | None = None
+    credit: Decimal | None = None
+    profit: Decimal | None = None
+    name: str | None = None
+    computed: frozenset[str] = frozenset()
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One open position. `id` is unique within its account."""
+
+    account: str
+    id: str
+    symbol: str
+    side: Side
+    volume: Decimal
+    open_price: Decimal | None = None
+    current_price: Decimal | None = None
+    profit: Decimal | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The latest quote of a symbol. `time` is Unix milliseconds (the provider's stamp)."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCounts:
+    """CRM funnel counts over an inclusive date window (ISO dates, YYYY-MM-DD).
+
+    `window` labels it ("today", "7d", "30d"...); the snapshot reports the widest one.
+    `amounts` holds deposits and withdrawals per currency:
+    (("USD", "deposits", Decimal), ("USD", "withdrawals", Decimal), ...).
+    """
+
+    window: str
+    date_from: str
+    date_to: str
+    leads: int
+    registrations: int
+    transactions: int
+    amounts: tuple[tuple[str, str, Decimal], ...] = ()
+
+
+class HealthState(enum.Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALE = "stale"
+    RECONNECTING = "reconnecting"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The visible state of one connection.
+
+    `detail` says why (already redacted of secrets); `attempt` and `next_try_at` (monotonic seconds)
+    describe a pending reconnect; `since` is when this state began. When data last arrived is kept
+    apart (`Store.last_data`) so that ticks do not rewrite the health record.
+    `notes` are standing remarks the session wants on the health line (e.g. "TLS verification off").
+    """
+
+    state: HealthState
+    detail: str = ""
+    attempt: int = 0
+    next_try_at: float | None = None
+    since: float = field(default_factory=time.monotonic)
+    notes: tuple[str, ...] = ()
+
+    def describe(self, now: float | None = None, last_data_at: float | None = None) -> str:
+        """One human line: 'reconnecting (attempt 3, next try in 4 s): timeout · updated 12 s ago'."""
+        now = time.monotonic() if now is None else now
+        text = self.state.value
+        if self.state is HealthState.RECONNECTING:
+            wait = max(0.0, (self.next_try_at or now) - now)
+            text += f" (attempt {self.attempt}, next try in {wait:.0f} s)"
+        if self.detail:
+            text += f": {self.detail}"
+        if last_data_at is not None:
+            text += f" · updated {format_age(now - last_data_at)} ago"
+        for note in self.notes:
+            text += f" · {note}"
+        return text
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def extra(**items: Any) -> tuple[tuple[str, str], ...]:
+    """Build an `extra` tuple from keyword arguments, skipping None values."""
+    return tuple((key, str(value)) for key, value in items.items() if value is not None)

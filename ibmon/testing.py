@@ -1,0 +1,121 @@
+"""Helpers for testing a plugin against the host, usable by third-party plugins too.
+
+    sink = RecordingSink()
+    session = provider.connect(make_context(provider, url=sim.url, password="pw"))
+    task = asyncio.create_task(session.stream(sink))
+    await sink.wait_ready()
+    assert sink.accounts["12345"].balance == Decimal("1000.00")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ibmon.api import ConnectionContext, Provider
+from ibmon.errors import ConfigError
+from ibmon.model import Account, LeadCounts, Position, Tick
+from ibmon.options import apply_options
+
+
+def make_context(provider: Provider, name: str = "test", read_only: bool = False,
+                 **options: Any) -> ConnectionContext:
+    """A validated ConnectionContext for `provider`, as the config loader would build it."""
+    values, problems = apply_options(provider.options, options, f'connection "{name}"')
+    if problems:
+        raise ConfigError(problems)
+    return ConnectionContext(name=name, provider=provider.name, options=values, read_only=read_only)
+
+
+class RecordingSink:
+    """A Sink that keeps what it is told, for assertions."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.ticks: dict[str, Tick] = {}
+        self.tick_log: list[Tick] = []
+        self.leads: dict[str, LeadCounts] = {}
+        self.notifications: list[tuple[str, str]] = []
+        self.notes: tuple[str, ...] = ()
+        self.ready_count = 0
+        self.alive_count = 0
+        self._ready = asyncio.Event()
+        self._changed = asyncio.Event()
+
+    def _poke(self) -> None:
+        self._changed.set()
+
+    def account(self, account: Account) -> None:
+        self.accounts[account.id] = account
+        self._poke()
+
+    def accounts(self, accounts: Iterable[Account]) -> None:  # type: ignore[override]
+        self.accounts = {account.id: account for account in accounts}
+        self._poke()
+
+    def position(self, position: Position) -> None:
+        self.positions[position.key] = position
+        self._poke()
+
+    def position_closed(self, account: str, position_id: str) -> None:
+        self.positions.pop((account, position_id), None)
+        self._poke()
+
+    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:  # type: ignore[override]
+        kept = {k: p for k, p in self.positions.items() if account is not None and k[0] != account}
+        kept.update((p.key, p) for p in positions)
+        self.positions = kept
+        self._poke()
+
+    def tick(self, tick: Tick) -> None:
+        self.ticks[tick.symbol] = tick
+        self.tick_log.append(tick)
+        self._poke()
+
+    def leads(self, counts: LeadCounts) -> None:  # type: ignore[override]
+        self.leads[counts.window] = counts
+        self._poke()
+
+    def ready(self) -> None:
+        self.ready_count += 1
+        self._ready.set()
+        self._poke()
+
+    def alive(self) -> None:
+        self.alive_count += 1
+        self._poke()
+
+    def notify(self, message: str, *, severity: str = "information") -> None:
+        self.notifications.append((severity, message))
+        self._poke()
+
+    def note(self, *notes: str) -> None:
+        self.notes = tuple(notes)
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds, re-checking whenever the sink is written to."""
+        await wait_for(predicate, timeout, self._changed)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0,
+                   changed: asyncio.Event | None = None, interval: float = 0.02) -> None:
+    """Wait until `predicate()` holds or raise TimeoutError naming the predicate."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"condition not met within {timeout} s: {getattr(predicate, '__name__', predicate)}")
+        if changed is not None:
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+        else:
+            await asyncio.sleep(interval)
