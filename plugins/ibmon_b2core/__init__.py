@@ -1,0 +1,1 @@
+"""ibmon provider plugin: b2core (in progress)."""

@@ -1,0 +1,1 @@
+"""ibmon provider plugin: crm (in progress)."""

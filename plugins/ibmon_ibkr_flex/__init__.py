@@ -1,0 +1,1 @@
+"""ibmon provider plugin: ibkr_flex (in progress)."""

@@ -1,0 +1,1 @@
+"""ibmon provider plugin: xtb (in progress)."""
