@@ -158,11 +158,11 @@ class Session:
         return []
 
     @property
-    def streams(self) -> bool:
+    def is_streaming(self) -> bool:
         return type(self).stream is not Session.stream
 
     @property
-    def polls(self) -> bool:
+    def is_polling(self) -> bool:
         return type(self).poll is not Session.poll and self.poll_interval is not None
 
 

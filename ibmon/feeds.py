@@ -209,9 +209,9 @@ class FeedRuntime:
             conn.publish(HealthState.ERROR, describe_exception(exc))
             return
         session = conn.session
-        if session.streams:
+        if session.is_streaming:
             conn.tasks.append(asyncio.create_task(self._run_stream(conn), name=f"stream:{conn.name}"))
-        if session.polls:
+        if session.is_polling:
             conn.tasks.append(asyncio.create_task(self._run_poll(conn), name=f"poll:{conn.name}"))
         if not conn.tasks:
             conn.publish(HealthState.ERROR, "the session neither streams nor polls")
@@ -261,7 +261,7 @@ class FeedRuntime:
             except Exception as exc:
                 delay = conn.failed(exc)
             else:
-                if not session.streams:
+                if not session.is_streaming:
                     sink.ready()
                 delay = session.poll_interval
             await self._wait(delay, conn.refresh_requested)
@@ -332,6 +332,6 @@ class FeedRuntime:
 def stale_limit(session: Session) -> float:
     if session.stale_after is not None:
         return session.stale_after
-    if session.poll_interval is not None and not session.streams:
+    if session.poll_interval is not None and not session.is_streaming:
         return 3 * session.poll_interval + 5
     return 60.0

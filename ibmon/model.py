@@ -40,6 +40,9 @@ class Account:
     computed: frozenset[str] = frozenset()
     extra: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        _require_decimal(self, MONEY_FIELDS)
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -55,6 +58,11 @@ class Position:
     profit: Decimal | None = None
     extra: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        _require_decimal(self, ("volume", "open_price", "current_price", "profit"))
+        if self.side not in ("buy", "sell"):
+            raise ValueError(f"Position.side must be 'buy' or 'sell', not {self.side!r}")
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.account, self.id)
@@ -68,6 +76,10 @@ class Tick:
     bid: Decimal
     ask: Decimal
     time: int
+
+    def __post_init__(self) -> None:
+        if type(self.bid) is not Decimal or type(self.ask) is not Decimal:
+            _require_decimal(self, ("bid", "ask"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +140,15 @@ class Health:
         for note in self.notes:
             text += f" · {note}"
         return text
+
+
+def _require_decimal(record: object, names: tuple[str, ...]) -> None:
+    """Money must never be a float or a string in a record: fail where the plugin builds it."""
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, Decimal):
+            raise TypeError(f"{type(record).__name__}.{name} must be a Decimal, not {type(value).__name__} "
+                            f"({value!r}); use ibmon.money.dec()")
 
 
 def format_age(seconds: float) -> str:
