@@ -113,13 +113,13 @@ async def start_simulator(host: str = "127.0.0.1", token: str = "example-secret-
             task.cancel()
 
     async def ticking(ws, hello, rng) -> None:
-            while True:
-                await asyncio.sleep(interval)
-                symbol = rng.choice(hello["symbols"])
-                prices[symbol] = prices.get(symbol, Decimal("100.00")) + Decimal(rng.randint(-5, 5)) / 10000
-                await ws.send(json.dumps({"type": "tick", "symbol": symbol, "bid": str(prices[symbol]),
-                                          "ask": str(prices[symbol] + Decimal("0.0002")),
-                                          "time": int(time.time() * 1000)}))
+        while True:
+            await asyncio.sleep(interval)
+            symbol = rng.choice(hello["symbols"])
+            prices[symbol] = prices.get(symbol, Decimal("100.00")) + Decimal(rng.randint(-5, 5)) / 10000
+            await ws.send(json.dumps({"type": "tick", "symbol": symbol, "bid": str(prices[symbol]),
+                                      "ask": str(prices[symbol] + Decimal("0.0002")),
+                                      "time": int(time.time() * 1000)}))
 
     server = await serve(handler, host, 0)
     port = server.sockets[0].getsockname()[1]
