@@ -168,7 +168,7 @@ class FeedRuntime:
 
     def __init__(self, store: Store, *, backoff: Backoff | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 rng: random.Random | None = None, watchdog_interval: float = 1.0) -> None:
+                 rng: random.Random | None = None, watchdog_interval: float | None = 1.0) -> None:
         self.store = store
         self.backoff = backoff or Backoff()
         self.clock = clock
@@ -199,7 +199,8 @@ class FeedRuntime:
         for conn in self.connections.values():
             if conn.enabled:
                 self._launch(conn)
-        self._watchdog = asyncio.create_task(self._watch_staleness(), name="ibmon-watchdog")
+        if self.watchdog_interval is not None:  # None: the caller checks staleness itself (tests)
+            self._watchdog = asyncio.create_task(self._watch_staleness(), name="ibmon-watchdog")
 
     def _launch(self, conn: Connection) -> None:
         try:
@@ -280,7 +281,7 @@ class FeedRuntime:
 
     async def _watch_staleness(self) -> None:
         while True:
-            await self.sleep(self.watchdog_interval)
+            await asyncio.sleep(self.watchdog_interval)  # type: ignore[arg-type]
             self.check_staleness()
 
     def check_staleness(self) -> None:
