@@ -1,0 +1,121 @@
+"""The CRM connection: the lead funnel on every poll, and the CRM screen.
+
+Each poll counts leads, registrations and transactions for the windows "today", "7d" and the
+lookback window (each count one pageSize=1 request), then walks the lookback window's transactions
+once to sum deposits and withdrawals per currency for every window. The lookback window is the
+widest and is delivered last: it is the one the snapshot reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from ibmon.api import ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.model import LeadCounts
+
+from ibmon_crm import client as api
+from ibmon_crm.client import CrmClient
+
+#: Beyond this many pages of transactions in the lookback window, amounts cover the first pages only.
+MAX_AMOUNT_PAGES = 100
+
+
+def utc_today() -> date:
+    # The CRM's date filters are calendar days; ibmon reads them in UTC, as its simulator does.
+    return datetime.now(timezone.utc).date()
+
+
+def windows(today: date, lookback_days: int) -> list[tuple[str, date, date]]:
+    """(name, first day, last day) per funnel window, narrowest first, the lookback one last."""
+    spans = sorted({days for days in (1, 7) if days < lookback_days} | {lookback_days})
+    return [("today" if days == 1 else f"{days}d", today - timedelta(days=days - 1), today) for days in spans]
+
+
+class CrmSession(Session):
+    def __init__(self, ctx: ConnectionContext, today: Callable[[], date] = utc_today) -> None:
+        self.ctx = ctx
+        self.options = ctx.options
+        self.poll_interval = float(self.options["poll_seconds"])
+        self.today = today
+        self._client: CrmClient | None = None
+        self._last_today: tuple[str, int] | None = None
+
+    @property
+    def client(self) -> CrmClient:
+        if self._client is None:
+            o = self.options
+            self._client = CrmClient(o["base_url"], domain=o["domain"], api_key=o["api_key"],
+                                     email=o["email"], password=o["password"])
+        return self._client
+
+    @property
+    def include_fake(self) -> bool:
+        return bool(self.options["include_fake"])
+
+    @property
+    def page_size(self) -> int:
+        return int(self.options["page_size"])
+
+    async def poll(self, sink: Sink) -> None:
+        funnel, truncated = await self.funnel()
+        for counts in funnel:
+            sink.leads(counts)
+        sink.note(*([f"amounts cover the first {MAX_AMOUNT_PAGES * self.page_size} transactions"]
+                    if truncated else []))
+        today = funnel[0]
+        if self._last_today and self._last_today[0] == today.date_from and today.leads > self._last_today[1]:
+            arrived = today.leads - self._last_today[1]
+            sink.notify(f"{arrived} new lead{'s' if arrived != 1 else ''}")
+        self._last_today = (today.date_from, today.leads)
+
+    async def funnel(self) -> tuple[list[LeadCounts], bool]:
+        """The counts of every window, and whether the amounts walk stopped at MAX_AMOUNT_PAGES."""
+        spans = windows(self.today(), int(self.options["lookback_days"]))
+        _, first, last = spans[-1]
+        counts, (amounts, truncated) = await asyncio.gather(
+            asyncio.gather(*(self._counts(a, b) for _, a, b in spans)), self._amounts(spans, first, last))
+        funnel = [LeadCounts(name, first.isoformat(), last.isoformat(), *numbers, amounts=amounts[name])
+                  for (name, first, last), numbers in zip(spans, counts)]
+        return funnel, truncated
+
+    async def _counts(self, first: date, last: date) -> tuple[int, int, int]:
+        queries = (api.leads(first, last), api.registrations(first, last),
+                   api.transactions(first, last, include_fake=self.include_fake))
+        leads, registrations, transactions = await asyncio.gather(*(self.client.count(q) for q in queries))
+        return leads, registrations, transactions
+
+    async def _amounts(self, spans: list[tuple[str, date, date]], first: date,
+                       last: date) -> tuple[dict[str, tuple[tuple[str, str, Decimal], ...]], bool]:
+        """Deposits and withdrawals per currency for each window, from one walk over the widest."""
+        totals: dict[str, dict[tuple[str, str], Decimal]] = {name: {} for name, _, _ in spans}
+        bounds = [(name, a.isoformat(), b.isoformat()) for name, a, b in spans]
+        query = api.transactions(first, last, include_fake=self.include_fake)
+        pages = 0
+        truncated = False
+        async for page in self.client.pages(query, self.page_size, max_pages=MAX_AMOUNT_PAGES):
+            pages += 1
+            truncated = pages == MAX_AMOUNT_PAGES and not page.last
+            for tx in page.items:
+                kind = tx.kind
+                if kind is None or (tx.is_fake and not self.include_fake):
+                    continue
+                for name, low, high in bounds:
+                    if low <= tx.day <= high:
+                        bucket = totals[name]
+                        # withdrawals are summed as amounts paid out, whatever sign the CRM gives them
+                        bucket[(tx.currency, kind)] = bucket.get((tx.currency, kind), Decimal(0)) + abs(tx.amount)
+        result = {name: tuple((currency, kind, value) for (currency, kind), value in sorted(bucket.items()))
+                  for name, bucket in totals.items()}
+        return result, truncated
+
+    def screens(self) -> list[ScreenSpec]:
+        return [ScreenSpec(id="crm", title="Impact CRM", key="L",
+                           factory=lambda ctx: __import__("ibmon_crm.screens", fromlist=["CrmScreen"]).CrmScreen(ctx))]
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
