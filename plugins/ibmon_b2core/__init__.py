@@ -1,1 +1,59 @@
-"""ibmon provider plugin: b2core (in progress)."""
+"""ibmon provider plugin: B2Core IB accounts (B2Broker's B2Core, IB module, Accounts API).
+
+Client trading accounts with their balances, enable/disable/delete/add account administration and a
+simulator of the API. Heavy modules (httpx, Textual) are imported only when a connection starts or
+the screen opens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ibmon import hookimpl
+from ibmon.api import ConnectionContext, Provider, Session, Simulator
+from ibmon.errors import ConfigError
+from ibmon.options import Option
+
+NAME = "b2core"
+TITLE = "B2Core IB accounts"
+
+OPTIONS = (
+    Option("base_url", "url", required=True, help="API base URL of the B2Core IB module",
+           example="https://your.b2core.host/api/v2/ib"),
+    Option("client_id", "str", help="API client id (with client_secret; or give a token)", example="my-ib-client"),
+    Option("client_secret", "str", secret=True, help="API client secret", example={"env": "B2CORE_CLIENT_SECRET"}),
+    Option("token", "str", secret=True, help="a static bearer token, instead of client_id and client_secret"),
+    Option("page_size", "int", default=100, minimum=1, maximum=1000, help="accounts per page request"),
+    Option("filters", "table", default={}, help="filter[...] values for the account list, "
+           'e.g. { archived = false, platformId = "6006dda272f002519c3eb505" }'),
+    Option("update_method", "str", default="PUT", choices=("PUT", "PATCH"), help="HTTP verb for account updates"),
+    Option("verify_tls", "bool", default=True, help="verify the server's TLS certificate"),
+    Option("poll_seconds", "float", default=15.0, minimum=0.05, help="seconds between account list refreshes"),
+)
+
+
+def connect(ctx: ConnectionContext) -> Session:
+    options = ctx.options
+    if not options.get("token") and not (options.get("client_id") and options.get("client_secret")):
+        raise ConfigError(f'connection "{ctx.name}": b2core needs client_id and client_secret, or a token')
+    from .session import B2CoreSession
+
+    return B2CoreSession(ctx)
+
+
+async def start_simulator(host: str = "127.0.0.1", **settings: Any):
+    from .sim import start
+
+    return await start(host, **settings)
+
+
+@hookimpl
+def ibmon_providers(register):
+    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS,
+                      description="Client trading accounts of an IB in B2Broker's B2Core: balances, "
+                                  "equity and profit per account, enable/disable, add and delete."))
+
+
+@hookimpl
+def ibmon_simulators(register):
+    register(Simulator(provider=NAME, title=TITLE, start=start_simulator))

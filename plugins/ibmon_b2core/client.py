@@ -1,0 +1,334 @@
+"""B2Core IB Accounts API client: OAuth client-credentials tokens, paging, account CRUD and metrics.
+
+Pure protocol: JSON in, plain dicts out (money values left as the server's decimal strings, which
+`ibmon.money.loads` keeps exact), every refusal turned into a `ProviderError` carrying the server's
+own message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ibmon.errors import AuthError, ProviderError
+from ibmon.http import async_client, transport_error
+from ibmon.money import loads
+from ibmon.secrets import Secret
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+#: The expansions GET /accounts and GET /accounts/{id} accept as query[name]=1.
+EXPANSIONS = ("platform", "profile", "contacts", "metrics")
+#: sort_by values the API documents for the list.
+SORT_FIELDS = ("accountId", "archived", "createTime", "enabled", "number", "trades")
+
+#: Token lifetime assumed when the server gives no usable expires_in (renewal on 401 still applies).
+FALLBACK_TOKEN_SECONDS = 60.0
+#: An expires_in above this many "seconds" (two days) is taken to be milliseconds.
+MILLISECONDS_ABOVE = 2 * 86400
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int | None
+
+
+class B2CoreError(ProviderError):
+    """A refusal by the API. `status` is the HTTP status; `fields` the validation details (422)."""
+
+    def __init__(self, message: str, *, status: int, fields: dict[str, list[str]] | None = None,
+                 permanent: bool = False) -> None:
+        super().__init__(message, code=str(status), permanent=permanent)
+        self.status = status
+        self.fields = fields or {}
+
+
+class B2CoreAuthError(AuthError):
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, code=str(status))
+        self.status = status
+
+
+def token_lifetime(expires_in: Any) -> float:
+    """Seconds a token may be used, from an expires_in of unclear unit (seconds or milliseconds)."""
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0:
+        return FALLBACK_TOKEN_SECONDS
+    seconds = float(expires_in)
+    return seconds / 1000 if seconds > MILLISECONDS_ABOVE else seconds
+
+
+def renew_after(lifetime: float) -> float:
+    """Renew well before expiry: at 80 % of the lifetime, and at least 30 s early for long ones."""
+    return min(lifetime * 0.8, max(lifetime - 30, lifetime * 0.5))
+
+
+def query_value(value: Any) -> str:
+    """A filter value as the API takes it (booleans as 1/0, like the documented filter[enabled]=1)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def list_params(*, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
+                sort_order: str | None = None, expand: Iterable[str] = ()) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in (filters or {}).items():
+        if value is not None and value != "":
+            params[f"filter[{name}]"] = query_value(value)
+    if sort_by:
+        params["sort_by"] = sort_by
+    if sort_order:
+        params["sort_order"] = sort_order
+    params.update(expansion_params(expand))
+    return params
+
+
+def expansion_params(expand: Iterable[str]) -> dict[str, str]:
+    return {f"query[{name}]": "1" for name in expand}
+
+
+def parse_envelope(payload: Any) -> Page:
+    """A list reply: a bare array, or an object with the items under `data` (and maybe `total`)."""
+    if isinstance(payload, list):
+        return Page(payload, None)
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        total = payload.get("total")
+        return Page(payload["data"], total if isinstance(total, int) and not isinstance(total, bool) else None)
+    raise ProviderError("B2Core answered the account list with an unexpected shape "
+                        "(expected an array or an object with \"data\")")
+
+
+def parse_metrics(payload: Any) -> dict[str, Any]:
+    """{"metrics": [{"key": "trades", "value": 101}]} (or a plain mapping) as {"trades": 101}."""
+    if isinstance(payload, dict) and "metrics" in payload:
+        payload = payload["metrics"]
+    if isinstance(payload, list):
+        return {str(item.get("key")): item.get("value") for item in payload if isinstance(item, dict)}
+    if isinstance(payload, dict):
+        return dict(payload)
+    return {}
+
+
+def error_message(payload: Any) -> tuple[str, dict[str, list[str]]]:
+    """The server's message and per-field validation details from an error body."""
+    message = ""
+    fields: dict[str, list[str]] = {}
+    if isinstance(payload, dict):
+        for key in ("message", "error_description", "detail", "title", "error"):
+            value = payload.get(key)
+            if isinstance(value, str) and value.strip():
+                message = value.strip()
+                break
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                message = value["message"]
+                break
+        errors = payload.get("errors")
+        if isinstance(errors, dict):
+            for name, problems in errors.items():
+                items = problems if isinstance(problems, list) else [problems]
+                fields[str(name)] = [str(p) for p in items]
+        elif isinstance(errors, list):
+            for item in errors:
+                if isinstance(item, dict):
+                    name = str(item.get("field") or item.get("property") or "")
+                    fields.setdefault(name, []).append(str(item.get("message", item)))
+    elif isinstance(payload, str):
+        message = payload.strip()
+    return message, fields
+
+
+def describe_fields(fields: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(problems)}" if name else " ".join(problems)
+                     for name, problems in fields.items())
+
+
+class B2CoreClient:
+    """One API user. Give either client_id + client_secret (tokens fetched and renewed) or a static
+    token. `update_method` is PUT (the documented verb) or PATCH."""
+
+    def __init__(self, base_url: str, *, client_id: str | None = None, client_secret: Secret | None = None,
+                 token: Secret | None = None, page_size: int = 100, update_method: str = "PUT",
+                 verify: bool = True, timeout: float = 20.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if token is None and not (client_id and client_secret):
+            raise ProviderError("B2Core needs client_id and client_secret, or a token", permanent=True)
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._static_token = token
+        self.page_size = page_size
+        self.update_method = update_method.upper()
+        self._verify = verify
+        self._timeout = timeout
+        self._clock = clock
+        self._http: httpx.AsyncClient | None = None
+        self._token: Secret | None = None
+        self._renew_at = 0.0
+        self._token_lock = asyncio.Lock()
+        #: Tokens fetched so far (for the health line and tests).
+        self.tokens_fetched = 0
+
+    @property
+    def http(self) -> "httpx.AsyncClient":
+        if self._http is None:
+            self._http = async_client(self.base_url + "/", verify=self._verify, timeout=self._timeout,
+                                      headers={"Accept": "application/json"})
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    async def _bearer(self) -> str:
+        if self._static_token is not None:
+            return self._static_token.reveal()
+        if self._token is None or self._clock() >= self._renew_at:
+            async with self._token_lock:
+                if self._token is None or self._clock() >= self._renew_at:
+                    await self._fetch_token()
+        assert self._token is not None
+        return self._token.reveal()
+
+    async def _fetch_token(self) -> None:
+        assert self.client_id and self._client_secret
+        pair = f"{self.client_id}:{self._client_secret.reveal()}".encode()
+        headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+        started = self._clock()
+        response = await self._send("POST", "tokens", json={"grant_type": "client_credentials"}, headers=headers)
+        if response.status_code in (400, 401, 403):
+            message, _ = error_message(_json_or_text(response))
+            raise B2CoreAuthError(f"B2Core refused the client credentials ({message or response.reason_phrase}): "
+                                  "check client_id and client_secret", status=response.status_code)
+        payload = self._decode(response, "token request")
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ProviderError("B2Core's token reply has no access_token")
+        self._token = Secret(token)
+        self._renew_at = started + renew_after(token_lifetime(payload.get("expires_in")))
+        self.tokens_fetched += 1
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> "httpx.Response":
+        import httpx
+
+        try:
+            return await self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, f"B2Core {method} /{path}") from None
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                      json: Any = None) -> Any:
+        """An authorised call; a 401 fetches a new token and tries once more."""
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {await self._bearer()}"}
+            kwargs: dict[str, Any] = {"headers": headers, "params": params}
+            if json is not None:
+                kwargs["json"] = json
+            response = await self._send(method, path, **kwargs)
+            if response.status_code == 401 and attempt == 1 and self._static_token is None:
+                self.forget_token()
+                continue
+            return self._decode(response, f"{method} /{path}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decode(self, response: "httpx.Response", what: str) -> Any:
+        status = response.status_code
+        if status < 400:
+            if status == 204 or not response.content:
+                return None
+            try:
+                return loads(response.content)
+            except ValueError:
+                raise ProviderError(f"B2Core {what}: the reply is not JSON (HTTP {status})") from None
+        message, fields = error_message(_json_or_text(response))
+        text = message or response.reason_phrase or "no message"
+        if fields:
+            text = f"{text} ({describe_fields(fields)})"
+        text = f"B2Core {what}: HTTP {status}: {text}"
+        if status == 401:
+            hint = "the token was refused: check token" if self._static_token is not None else \
+                "a fresh token was refused too: check the API user's rights"
+            raise B2CoreAuthError(f"{text} ({hint})", status=status)
+        if status == 403:
+            raise B2CoreAuthError(f"{text} (the API user lacks the rights for this call)", status=status)
+        raise B2CoreError(text, status=status, fields=fields, permanent=status in (400, 404, 422))
+
+    # -- accounts --------------------------------------------------------------------------------
+
+    async def page(self, offset: int = 0, limit: int | None = None, **list_options: Any) -> Page:
+        params = {"limit": str(limit or self.page_size), "offset": str(offset), **list_params(**list_options)}
+        return parse_envelope(await self.request("GET", "accounts", params=params))
+
+    async def list_accounts(self, *, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
+                            sort_order: str | None = None, expand: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Every account matching `filters`, walking the pages until a short page or `total`."""
+        options = {"filters": filters, "sort_by": sort_by, "sort_order": sort_order, "expand": tuple(expand)}
+        items: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        offset = 0
+        while True:
+            page = await self.page(offset, self.page_size, **options)
+            fresh = [item for item in page.items if item.get("accountId") not in seen]
+            seen.update(item.get("accountId") for item in fresh)
+            items.extend(fresh)
+            offset += len(page.items)
+            # A short page ends the list; so does a reached total, and a page with nothing new
+            # (a server ignoring offset would otherwise be walked forever).
+            if len(page.items) < self.page_size or not fresh:
+                break
+            if page.total is not None and offset >= page.total:
+                break
+        return items
+
+    async def account(self, account_id: str, expand: Iterable[str] = EXPANSIONS) -> dict[str, Any]:
+        return await self.request("GET", f"accounts/{_segment(account_id)}", params=expansion_params(expand))
+
+    async def metrics(self, account_id: str) -> dict[str, Any]:
+        return parse_metrics(await self.request("GET", f"accounts/{_segment(account_id)}/metrics"))
+
+    async def create(self, number: str, platform_id: str, profile_id: str, *, enabled: bool = True,
+                     uuid: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"number": number, "platformId": platform_id, "profileId": profile_id,
+                                "enabled": enabled}
+        if uuid is not None:
+            body["uuid"] = uuid
+        return await self.request("POST", "accounts", json=body)
+
+    async def update(self, account_id: str, *, number: str | None = None, enabled: bool | None = None,
+                     uuid: str | None = None) -> dict[str, Any]:
+        """PUT (number is required there) or PATCH with only the given fields."""
+        if self.update_method == "PUT" and number is None:
+            raise ProviderError("B2Core update: PUT needs the account number")
+        body = {key: value for key, value in (("number", number), ("enabled", enabled), ("uuid", uuid))
+                if value is not None}
+        return await self.request(self.update_method, f"accounts/{_segment(account_id)}", json=body)
+
+    async def delete(self, account_id: str) -> None:
+        await self.request("DELETE", f"accounts/{_segment(account_id)}")
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+def _json_or_text(response: "httpx.Response") -> Any:
+    try:
+        return loads(response.content)
+    except ValueError:
+        return response.text

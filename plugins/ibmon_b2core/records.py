@@ -1,0 +1,74 @@
+"""B2Core account objects as ibmon records, and the names B2Core's numeric codes stand for."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ibmon.errors import ProviderError
+from ibmon.model import Account, extra
+from ibmon.money import dec, dec_or_none
+
+ACCOUNT_TYPES = {
+    0: "default",
+    1: "payment",
+    2: "investment",
+    3: "master",
+    4: "B2Copy investment",
+    5: "B2Copy master",
+    6: "PAMM investment",
+    7: "PAMM master",
+    8: "MAM investment",
+    9: "MAM master",
+}
+
+#: Money fields of the account object (decimal strings, up to 18 decimals).
+MONEY_FIELDS = ("balance", "credit", "equity", "commission", "swap", "profit", "pnl", "deposits", "withdrawals")
+
+
+def type_name(code: Any) -> str:
+    try:
+        return ACCOUNT_TYPES[int(code)]
+    except (TypeError, ValueError, KeyError):
+        return f"type {code}"
+
+
+def yes_no(value: Any) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+def money(item: dict[str, Any], name: str) -> Decimal | None:
+    return dec_or_none(item.get(name), name)
+
+
+def to_account(item: dict[str, Any]) -> Account:
+    """One account object as an `Account`: exact Decimals, the facts worth showing in `extra`."""
+    account_id = item.get("accountId")
+    if not account_id:
+        raise ProviderError("B2Core sent an account without accountId")
+    try:
+        return Account(
+            id=str(account_id),
+            balance=dec(item.get("balance") if item.get("balance") is not None else 0, "balance"),
+            currency=item.get("currency") or None,
+            equity=money(item, "equity"),
+            credit=money(item, "credit"),
+            profit=money(item, "profit"),
+            name=str(item.get("number") or account_id),
+            extra=extra(
+                number=item.get("number"),
+                platform=item.get("platformName"),
+                group=item.get("platformGroupName"),
+                type=type_name(item.get("type")),
+                environment=item.get("environment"),
+                enabled=yes_no(item.get("enabled")),
+                archived=yes_no(item.get("archived")),
+                pnl=money(item, "pnl"),
+            ),
+        )
+    except ValueError as exc:
+        raise ProviderError(f"B2Core account {account_id}: {exc}") from None
+
+
+def facts(account: Account) -> dict[str, str]:
+    return dict(account.extra)

@@ -1,0 +1,473 @@
+"""A B2Core IB Accounts API simulator on loopback.
+
+Serves `POST /tokens` (client credentials, Basic auth) and every Accounts endpoint under
+`/api/v2/ib`: several hundred accounts on MT4, MT5 and cTrader platforms and groups, USD, EUR, USDT
+and BTC (18-decimal strings), all ten account types, demo and production, some archived. Balances
+and profits drift, trades accrue. Sorting, filters, paging and query[...] expansions are honoured,
+tokens expire, and validation errors come back as 422 with a JSON body.
+
+Settings: accounts (400), token_ttl (seconds, 3600), expires_in_unit ("s", "ms" or "none": how the
+token reply states the lifetime), envelope ("data", "data_no_total" or "bare"), interval (seconds
+between drift steps, 1.0), seed, and the faults error_rate (share of 500s), delay (seconds per
+reply) and expire_tokens (seconds between forced expiries of every token; 0 = never).
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+import threading
+import time
+import uuid as uuidlib
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from ibmon.api import RunningSimulator
+from ibmon.simkit import Faults, HttpSimulator, Reply, Request, Ticker, json_reply
+
+PREFIX = "/api/v2/ib"
+CLIENT_ID = "ibmon-demo"
+CLIENT_SECRET = "b2core-demo-client-secret"
+#: A second API user whose tokens may read but not change accounts (answers 403).
+READONLY_CLIENT_ID = "ibmon-readonly"
+READONLY_CLIENT_SECRET = "b2core-readonly-client-secret"
+
+TYPE_COUNT = 10
+CRYPTO = {"BTC", "USDT"}
+#: currency -> (share of accounts, typical balance)
+CURRENCIES = {"USD": (0.45, 5000), "EUR": (0.25, 4000), "USDT": (0.12, 3000), "BTC": (0.18, 2)}
+PLATFORMS = (("MetaTrader 4", "MT4"), ("MetaTrader 5", "MT5"), ("cTrader", "CT"))
+MONEY = ("balance", "credit", "equity", "commission", "swap", "profit", "pnl", "deposits", "withdrawals")
+FILTERS = ("archived", "startTime", "endTime", "currency", "number", "enabled", "platformId", "platformGroupId",
+           "platformGroupName", "profileId", "userId", "type", "uuid", "platform")
+EXPANSIONS = ("platform", "profile", "contacts", "metrics")
+SORTS = ("accountId", "archived", "createTime", "enabled", "number", "trades")
+FIRST_NAMES = ("Anna", "Boris", "Chen", "Dana", "Emre", "Farah", "Goran", "Hana", "Ivan", "Julia", "Kofi", "Lena")
+LAST_NAMES = ("Novak", "Silva", "Okafor", "Meyer", "Tanaka", "Rossi", "Kowalski", "Haddad", "Larsen", "Petrov")
+COUNTRIES = ("CY", "DE", "AE", "GB", "PL", "TH", "BR", "ZA")
+
+
+def object_id(rng: random.Random) -> str:
+    """A 24-hex identifier like B2Core's."""
+    return "".join(rng.choice("0123456789abcdef") for _ in range(24))
+
+
+def money_text(value: Decimal, currency: str) -> str:
+    """Crypto with 18 decimals (as B2Core writes them), fiat with 2."""
+    places = 18 if currency in CRYPTO else 2
+    return f"{value:.{places}f}"
+
+
+def truthy(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    return None
+
+
+def iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+class B2CoreSim:
+    """The simulated IB back office; every public method is thread-safe."""
+
+    def __init__(self, *, accounts: int = 400, token_ttl: float = 3600, expires_in_unit: str = "s",
+                 envelope: str = "data", seed: int | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.token_ttl = float(token_ttl)
+        self.expires_in_unit = expires_in_unit
+        self.envelope = envelope
+        self.tokens: dict[str, tuple[float, bool]] = {}  # token -> (expiry, may write)
+        self.platforms: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.trades: dict[str, int] = {}
+        self._build(accounts)
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def _build(self, count: int) -> None:
+        rng = self.rng
+        for name, short in PLATFORMS:
+            platform_id = object_id(rng)
+            self.platforms[platform_id] = {"id": platform_id, "name": name, "short": short}
+            for currency in CURRENCIES:
+                for tier in ("STD", "PRO"):
+                    group_id = object_id(rng)
+                    self.groups[group_id] = {"id": group_id, "platformId": platform_id, "currency": currency,
+                                             "name": f"{short}-{currency}-{tier}"}
+        for _ in range(max(10, count // 3)):
+            profile_id = object_id(rng)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            self.profiles[profile_id] = {
+                "profileId": profile_id, "userId": object_id(rng), "firstName": first, "lastName": last,
+                "country": rng.choice(COUNTRIES),
+                "contacts": {"email": f"{first}.{last}{rng.randint(1, 999)}@example.com".lower(),
+                             "phone": f"+357{rng.randint(10_000_000, 99_999_999)}"},
+            }
+        start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        for index in range(count):
+            currency = rng.choices(list(CURRENCIES), [share for share, _ in CURRENCIES.values()])[0]
+            group = rng.choice([g for g in self.groups.values() if g["currency"] == currency])
+            created = start + timedelta(hours=index * 7 + rng.randint(0, 6))
+            account = self._new_account(
+                number=str((100000 if index % 2 else 5000000) + index), platform_id=group["platformId"],
+                group=group, profile_id=rng.choice(list(self.profiles)),
+                account_type=index % TYPE_COUNT if index < TYPE_COUNT * 2 else rng.randrange(TYPE_COUNT),
+                created=created)
+            account["archived"] = rng.random() < 0.1
+            account["enabled"] = rng.random() < 0.9
+            account["environment"] = "demo" if rng.random() < 0.25 else "production"
+            account["uuid"] = str(uuidlib.UUID(int=rng.getrandbits(128))) if rng.random() < 0.3 else None
+            self._fund(account, rng)
+            self.trades[account["accountId"]] = rng.randint(0, 500)
+
+    def _new_account(self, *, number: str, platform_id: str, group: dict[str, Any], profile_id: str,
+                     account_type: int, created: datetime) -> dict[str, Any]:
+        account_id = object_id(self.rng)
+        while account_id in self.accounts:
+            account_id = object_id(self.rng)
+        account: dict[str, Any] = {
+            "accountId": account_id, "platformId": platform_id,
+            "platformName": self.platforms[platform_id]["name"], "platformGroupId": group["id"],
+            "platformGroupName": group["name"], "profileId": profile_id, "number": number,
+            "type": account_type, "archived": False, "enabled": True, "environment": "production",
+            "currency": group["currency"], **{name: Decimal(0) for name in MONEY}, "uuid": None,
+            "createTime": iso(created), "updateTime": iso(created),
+        }
+        self.accounts[account_id] = account
+        self.trades[account_id] = 0
+        return account
+
+    def _amount(self, currency: str, scale: float, rng: random.Random) -> Decimal:
+        if currency == "BTC":
+            # 18 significant decimals: the digits a float would lose.
+            return Decimal(rng.randint(0, int(scale * 10**18))) / Decimal(10**18)
+        return Decimal(rng.randint(0, int(scale * 100))) / 100
+
+    def _fund(self, account: dict[str, Any], rng: random.Random) -> None:
+        currency = account["currency"]
+        typical = CURRENCIES[currency][1]
+        deposits = self._amount(currency, typical * 2, rng) + Decimal(1)
+        withdrawals = -self._amount(currency, float(deposits) * 0.4, rng)
+        profit = self._amount(currency, typical * 0.3, rng) - self._amount(currency, typical * 0.2, rng)
+        account.update(
+            deposits=deposits, withdrawals=withdrawals, profit=profit,
+            commission=-self._amount(currency, typical * 0.01, rng),
+            swap=self._amount(currency, typical * 0.005, rng) - self._amount(currency, typical * 0.005, rng),
+            credit=self._amount(currency, typical * 0.1, rng) if rng.random() < 0.15 else Decimal(0),
+        )
+        self._settle(account)
+
+    @staticmethod
+    def _settle(account: dict[str, Any]) -> None:
+        account["balance"] = account["deposits"] + account["withdrawals"] + account["profit"] + \
+            account["commission"] + account["swap"]
+        account["pnl"] = account["profit"] + account["commission"] + account["swap"]
+        account["equity"] = account["balance"] + account["credit"]
+
+    def step(self) -> None:
+        """Drift: some live accounts trade (profit moves), a few deposit."""
+        with self.lock:
+            live = [a for a in self.accounts.values() if not a["archived"] and a["enabled"]]
+            if not live:
+                return
+            for account in self.rng.sample(live, max(1, len(live) // 20)):
+                currency = account["currency"]
+                typical = CURRENCIES[currency][1] * 0.01
+                move = self._amount(currency, typical, self.rng) - self._amount(currency, typical, self.rng)
+                account["profit"] += move
+                if self.rng.random() < 0.1:
+                    account["deposits"] += self._amount(currency, typical * 10, self.rng)
+                self._settle(account)
+                self.trades[account["accountId"]] += 1
+                account["updateTime"] = iso(datetime.now(timezone.utc))
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    def issue_token(self, ttl: float | None = None, *, may_write: bool = True) -> str:
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[token] = (time.monotonic() + (self.token_ttl if ttl is None else ttl), may_write)
+        return token
+
+    def expire_all_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def _token_reply(self, request: Request) -> Reply:
+        header = request.header("authorization") or ""
+        try:
+            client_id, _, client_secret = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            client_id = client_secret = ""
+        users = {CLIENT_ID: (CLIENT_SECRET, True), READONLY_CLIENT_ID: (READONLY_CLIENT_SECRET, False)}
+        if not header.startswith("Basic ") or users.get(client_id, ("", False))[0] != client_secret \
+                or not client_secret:
+            return json_reply({"error": "invalid_client", "message": "Client authentication failed"}, 401)
+        body = _json_body(request)
+        if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
+            return json_reply({"error": "unsupported_grant_type",
+                               "message": "The authorization grant type is not supported"}, 400)
+        token = self.issue_token(may_write=users[client_id][1])
+        reply: dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
+        if self.expires_in_unit == "s":
+            reply["expires_in"] = int(self.token_ttl)
+        elif self.expires_in_unit == "ms":
+            reply["expires_in"] = int(self.token_ttl * 1000)
+        return json_reply(reply)
+
+    def _authorised(self, request: Request) -> bool | None:
+        """None: no valid token; else whether the token may write."""
+        header = request.header("authorization") or ""
+        if not header.startswith("Bearer "):
+            return None
+        with self.lock:
+            entry = self.tokens.get(header[7:])
+            if entry is None:
+                return None
+            if time.monotonic() >= entry[0]:
+                del self.tokens[header[7:]]
+                return None
+            return entry[1]
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        if request.path == f"{PREFIX}/tokens" and request.method == "POST":
+            return self._token_reply(request)
+        if not request.path.startswith(f"{PREFIX}/accounts"):
+            return json_reply({"message": f"Route {request.path} not found"}, 404)
+        may_write = self._authorised(request)
+        if may_write is None:
+            return json_reply({"message": "Unauthenticated."}, 401)
+        parts = [p for p in request.path[len(PREFIX):].split("/") if p]
+        writing = request.method in ("POST", "PUT", "PATCH", "DELETE")
+        if writing and not may_write:
+            return json_reply({"message": "This action is unauthorized."}, 403)
+        with self.lock:
+            if parts == ["accounts"]:
+                if request.method == "GET":
+                    return self._list(request.query)
+                if request.method == "POST":
+                    return self._create(_json_body(request))
+            elif len(parts) in (2, 3):
+                account = self.accounts.get(parts[1])
+                if account is None:
+                    return json_reply({"message": f"Account {parts[1]} not found"}, 404)
+                if len(parts) == 3 and parts[2] == "metrics" and request.method == "GET":
+                    return json_reply({"total": 1, "metrics": [{"key": "trades",
+                                                                "value": self.trades[account["accountId"]]}]})
+                if len(parts) == 2:
+                    if request.method == "GET":
+                        return self._detail(account, request.query)
+                    if request.method in ("PUT", "PATCH"):
+                        return self._update(account, _json_body(request), partial=request.method == "PATCH")
+                    if request.method == "DELETE":
+                        del self.accounts[account["accountId"]]
+                        return Reply(204, b"", "application/json")
+        return json_reply({"message": f"The {request.method} method is not supported for this route."}, 405)
+
+    def _public(self, account: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        currency = account["currency"]
+        out = {key: (money_text(value, currency) if key in MONEY else value) for key, value in account.items()}
+        wanted = {name for name in EXPANSIONS if truthy(query.get(f"query[{name}]", "0"))}
+        profile = self.profiles.get(account["profileId"])
+        if "platform" in wanted:
+            platform = self.platforms[account["platformId"]]
+            out["platform"] = {"id": platform["id"], "name": platform["name"], "type": platform["short"].lower()}
+        if "profile" in wanted and profile:
+            out["profile"] = {k: profile[k] for k in ("profileId", "userId", "firstName", "lastName", "country")}
+        if "contacts" in wanted and profile:
+            out["contacts"] = dict(profile["contacts"])
+        if "metrics" in wanted:
+            out["metrics"] = [{"key": "trades", "value": self.trades[account["accountId"]]}]
+        return out
+
+    def _matches(self, account: dict[str, Any], name: str, value: str) -> bool | None:
+        """Whether `account` passes filter[name]=value (None: the value is invalid)."""
+        if name in ("archived", "enabled"):
+            wanted = truthy(value)
+            return None if wanted is None else account[name] is wanted
+        if name == "type":
+            return int(value) == account["type"] if value.lstrip("-").isdigit() else None
+        if name in ("startTime", "endTime"):
+            try:
+                moment = datetime.fromisoformat(value.replace(" ", "+").replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            created = datetime.fromisoformat(account["createTime"])
+            return created >= moment if name == "startTime" else created <= moment
+        if name == "userId":
+            profile = self.profiles.get(account["profileId"])
+            return profile is not None and profile["userId"] == value
+        if name == "platform":
+            platform = self.platforms[account["platformId"]]
+            return value.lower() in (platform["id"], platform["name"].lower(), platform["short"].lower())
+        return str(account.get(name)) == value
+
+    def _list(self, query: dict[str, str]) -> Reply:
+        filters = {key[7:-1]: value for key, value in query.items() if key.startswith("filter[") and key.endswith("]")}
+        if "type" in query:  # the documented example also sends type=2 bare
+            filters.setdefault("type", query["type"])
+        unknown = sorted(set(filters) - set(FILTERS))
+        if unknown:
+            return json_reply({"message": f"Unknown filter: {', '.join(unknown)}"}, 400)
+        errors: dict[str, list[str]] = {}
+        sort_by = query.get("sort_by", "createTime")
+        sort_order = query.get("sort_order", "asc")
+        if sort_by not in SORTS:
+            errors["sort_by"] = [f"The selected sort_by is invalid (one of {', '.join(SORTS)})."]
+        if sort_order not in ("asc", "desc"):
+            errors["sort_order"] = ["The selected sort_order is invalid (asc or desc)."]
+        limit, offset = query.get("limit", "50"), query.get("offset", "0")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            errors["limit"] = ["The limit must be between 1 and 1000."]
+        if not offset.isdigit():
+            errors["offset"] = ["The offset must be an integer of at least 0."]
+        if errors:
+            return json_reply({"message": "The given data was invalid.", "errors": errors}, 422)
+        rows = list(self.accounts.values())
+        for name, value in filters.items():
+            kept = []
+            for account in rows:
+                verdict = self._matches(account, name, value)
+                if verdict is None:
+                    return json_reply({"message": "The given data was invalid.",
+                                       "errors": {f"filter.{name}": [f"The filter {name} value {value!r} is invalid."]}},
+                                      422)
+                if verdict:
+                    kept.append(account)
+            rows = kept
+        rows.sort(key=lambda a: (self._sort_key(a, sort_by), a["accountId"]), reverse=sort_order == "desc")
+        page = [self._public(a, query) for a in rows[int(offset):int(offset) + int(limit)]]
+        if self.envelope == "bare":
+            return json_reply(page)
+        if self.envelope == "data_no_total":
+            return json_reply({"data": page})
+        return json_reply({"data": page, "total": len(rows)})
+
+    def _sort_key(self, account: dict[str, Any], field: str) -> Any:
+        if field == "trades":
+            return self.trades[account["accountId"]]
+        if field == "number":
+            number = account["number"]
+            return (0, int(number), "") if number.isdigit() else (1, 0, number)
+        return account[field]
+
+    def _detail(self, account: dict[str, Any], query: dict[str, str]) -> Reply:
+        return json_reply(self._public(account, query))
+
+    def _create(self, body: Any) -> Reply:
+        if not isinstance(body, dict):
+            return json_reply({"message": "The request body must be a JSON object."}, 400)
+        errors: dict[str, list[str]] = {}
+        number, platform_id, profile_id = body.get("number"), body.get("platformId"), body.get("profileId")
+        if not isinstance(number, str) or not number.strip():
+            errors["number"] = ["The number field is required."]
+        elif not number.isdigit():
+            errors["number"] = ["The number must contain digits only."]
+        if not platform_id:
+            errors["platformId"] = ["The platform id field is required."]
+        elif platform_id not in self.platforms:
+            errors["platformId"] = ["The selected platform id is invalid."]
+        if not profile_id:
+            errors["profileId"] = ["The profile id field is required."]
+        elif profile_id not in self.profiles:
+            errors["profileId"] = ["The selected profile id is invalid."]
+        if "enabled" in body and not isinstance(body["enabled"], bool):
+            errors["enabled"] = ["The enabled field must be true or false."]
+        if "number" not in errors and "platformId" not in errors and any(
+                a["number"] == number and a["platformId"] == platform_id for a in self.accounts.values()):
+            errors["number"] = ["The number has already been taken on this platform."]
+        if errors:
+            return json_reply({"message": "The given data was invalid.", "errors": errors}, 422)
+        group = next(g for g in self.groups.values() if g["platformId"] == platform_id and g["currency"] == "USD")
+        account = self._new_account(number=number, platform_id=platform_id, group=group, profile_id=profile_id,
+                                    account_type=0, created=datetime.now(timezone.utc))
+        account["enabled"] = body.get("enabled", True)
+        account["uuid"] = body.get("uuid")
+        return json_reply(self._public(account, {}), 201)
+
+    def _update(self, account: dict[str, Any], body: Any, *, partial: bool) -> Reply:
+        if not isinstance(body, dict):
+            return json_reply({"message": "The request body must be a JSON object."}, 400)
+        errors: dict[str, list[str]] = {}
+        changes: dict[str, Any] = {}
+        if "number" in body:
+            number = body["number"]
+            if not isinstance(number, str) or not number.isdigit():
+                errors["number"] = ["The number must contain digits only."]
+            elif any(a["number"] == number and a["platformId"] == account["platformId"]
+                     and a is not account for a in self.accounts.values()):
+                errors["number"] = ["The number has already been taken on this platform."]
+            else:
+                changes["number"] = number
+        elif not partial:
+            errors["number"] = ["The number field is required."]
+        if "enabled" in body:
+            value = body["enabled"]
+            enabled = value if isinstance(value, bool) else truthy(value) if isinstance(value, str) else None
+            if enabled is None:
+                errors["enabled"] = ["The enabled field must be true or false."]
+            else:
+                changes["enabled"] = enabled
+        if "uuid" in body:
+            changes["uuid"] = body["uuid"]
+        if errors:
+            return json_reply({"message": "The given data was invalid.", "errors": errors}, 422)
+        account.update(changes, updateTime=iso(datetime.now(timezone.utc)))
+        return json_reply(self._public(account, {}))
+
+    # -- conveniences for tests and demos ---------------------------------------------------------
+
+    def snapshot(self, account_id: str) -> dict[str, Any]:
+        """The account as the API would answer it now (money as strings)."""
+        with self.lock:
+            return self._public(self.accounts[account_id], {})
+
+    def set_money(self, account_id: str, **values: str) -> None:
+        with self.lock:
+            self.accounts[account_id].update({key: Decimal(value) for key, value in values.items()})
+
+
+def _json_body(request: Request) -> Any:
+    try:
+        return request.json()
+    except ValueError:
+        return None
+
+
+async def start(host: str = "127.0.0.1", *, accounts: int = 400, token_ttl: float = 3600,
+                expires_in_unit: str = "s", envelope: str = "data", interval: float = 1.0,
+                seed: int | None = None, error_rate: float = 0.0, delay: float = 0.0,
+                expire_tokens: float = 0.0, **_settings: Any) -> RunningSimulator:
+    sim = B2CoreSim(accounts=int(accounts), token_ttl=token_ttl, expires_in_unit=expires_in_unit,
+                    envelope=envelope, seed=seed)
+    server = HttpSimulator(sim.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
+    # The stdlib handler writes headers and body in two sends; with Nagle on, each reply waits for
+    # the client's delayed ACK (~40 ms). simkit offers no switch for it yet.
+    server._server.RequestHandlerClass.disable_nagle_algorithm = True
+    base_url = server.start() + PREFIX
+    tickers = [Ticker(sim.step, interval).start()]
+    if expire_tokens:
+        tickers.append(Ticker(sim.expire_all_tokens, expire_tokens).start())
+
+    async def stop() -> None:
+        for ticker in tickers:
+            ticker.stop()
+        await server.stop()
+
+    return RunningSimulator(
+        provider="b2core", endpoints={"api": base_url},
+        connections=[{"name": "B2Core demo", "provider": "b2core", "base_url": base_url,
+                      "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}],
+        stop=stop, extra={"sim": sim, "server": server},
+    )

@@ -1,0 +1,113 @@
+"""Shared helpers for the B2Core plugin tests (no tests here): the simulator, a client, a session."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from ibmon.api import Provider, RunningSimulator
+from ibmon.model import Account
+from ibmon.testing import make_context
+from ibmon_b2core import OPTIONS, connect
+from ibmon_b2core.client import B2CoreClient
+from ibmon_b2core.sim import B2CoreSim, start
+from ibmon.secrets import Secret
+
+PROVIDER = Provider(name="b2core", title="B2Core", connect=connect, options=OPTIONS)
+
+
+@asynccontextmanager
+async def simulator(**settings: Any) -> AsyncIterator[RunningSimulator]:
+    """A simulator with a fixed seed and (unless asked) no drift during the test."""
+    settings = {"seed": 7, "accounts": 60, "interval": 3600, **settings}
+    running = await start("127.0.0.1", **settings)
+    try:
+        yield running
+    finally:
+        # Stopping waits for the server thread's half-second poll: let it finish on its own.
+        threading.Thread(target=asyncio.run, args=(running.stop(),), daemon=True).start()
+
+
+class SimPool:
+    """Simulators shared by the tests of a module that only read (stopping one costs half a second:
+    the server thread's poll interval). They live in their own threads, so no event loop holds them."""
+
+    def __init__(self) -> None:
+        self._running: dict[tuple, RunningSimulator] = {}
+
+    def get(self, **settings: Any) -> RunningSimulator:
+        key = tuple(sorted(settings.items()))
+        if key not in self._running:
+            settings = {"seed": 7, "accounts": 60, "interval": 3600, **settings}
+            self._running[key] = _in_own_loop(start("127.0.0.1", **settings))
+        return self._running[key]
+
+    def close(self) -> None:
+        for running in self._running.values():
+            _in_own_loop(running.stop())
+
+
+def _in_own_loop(coroutine: Any) -> Any:
+    """Run a coroutine to its end in a fresh loop on another thread (the test's loop may be running)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="module")
+def sim_pool():
+    pool = SimPool()
+    yield pool
+    pool.close()
+
+
+def sim_of(running: RunningSimulator) -> B2CoreSim:
+    return running.extra["sim"]
+
+
+def connection_options(running: RunningSimulator, **options: Any) -> dict[str, Any]:
+    entry = dict(running.connections[0])
+    entry.pop("name")
+    entry.pop("provider")
+    return {**entry, **options}
+
+
+@asynccontextmanager
+async def client_for(running: RunningSimulator, **overrides: Any) -> AsyncIterator[B2CoreClient]:
+    options = connection_options(running)
+    kwargs: dict[str, Any] = {"client_id": options["client_id"], "client_secret": Secret(options["client_secret"])}
+    kwargs.update(overrides)
+    client = B2CoreClient(options["base_url"], **kwargs)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def session_for(running: RunningSimulator, read_only: bool = False, **options: Any):
+    return PROVIDER.connect(make_context(PROVIDER, read_only=read_only, **connection_options(running, **options)))
+
+
+class ListSink:
+    """The sink calls a polling session makes, kept for assertions."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Account] = {}
+        self.replaced = 0
+
+    def accounts(self, accounts: Iterable[Account]) -> None:
+        self.by_id = {account.id: account for account in accounts}
+        self.replaced += 1
+
+    def account(self, account: Account) -> None:
+        self.by_id[account.id] = account
+
+
+def list_requests(running: RunningSimulator) -> int:
+    server = running.extra["server"]
+    return sum(1 for request in server.log if request.method == "GET" and request.path.endswith("/accounts"))
