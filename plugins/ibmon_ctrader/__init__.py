@@ -1,1 +1,58 @@
-"""ibmon provider plugin: ctrader (in progress)."""
+"""ibmon provider plugin: cTrader through Spotware Connect's REST Accounts API.
+
+Polls the trading accounts of a cTrader ID (balances in cents, positions, symbol quotes), offers
+demo deposit/withdraw quick actions and a screen with deals, cash flow and trendbars. Ships a
+simulator of the Accounts API. Importing this package is cheap: the client, session and simulator
+modules (httpx, Textual) are imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ibmon import hookimpl
+from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
+from ibmon.options import Option
+
+NAME = "ctrader"
+TITLE = "cTrader (Spotware Connect)"
+
+OPTIONS = (
+    Option("base_url", "url", default="https://api.spotware.com",
+           help="Spotware Connect API address"),
+    Option("access_token", "str", required=True, secret=True,
+           help="Spotware Connect access token (sent as the access_token query parameter)",
+           example="paste-your-access-token"),
+    Option("accounts", "list", default=[],
+           help="trading account ids (accountId) to show; empty: every account of the cTrader ID"),
+    Option("symbols", "list", default=["EURUSD", "GBPUSD", "USDJPY", "XAUUSD"],
+           help="symbols whose last bid/ask feed the tick board"),
+    Option("poll_seconds", "float", default=10.0, minimum=0.1, help="seconds between polls"),
+    Option("demo_amount", "float", default=1000.0, minimum=0.01,
+           help="amount (account currency) the demo deposit / withdraw quick actions move"),
+    Option("timeout", "float", default=20.0, minimum=0.1, help="seconds to wait for a reply"),
+)
+
+
+def connect(ctx: ConnectionContext) -> Session:
+    from ibmon_ctrader.session import CTraderSession
+
+    return CTraderSession(ctx)
+
+
+async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
+    from ibmon_ctrader.sim import start
+
+    return await start(host, **settings)
+
+
+@hookimpl
+def ibmon_providers(register):
+    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS,
+                      description="Balances (cents), equity computed from open positions, positions and "
+                                  "symbol quotes of every trading account linked to a cTrader ID."))
+
+
+@hookimpl
+def ibmon_simulators(register):
+    register(Simulator(provider=NAME, title=TITLE, start=start_simulator))

@@ -1,0 +1,83 @@
+"""Accounts API JSON → ibmon records, exactly (cents → Decimal, prices as sent).
+
+Assumption (the Accounts API pages do not say): position and deal `volume` is, like every cTrader
+volume, in cents of units; ibmon shows units (volume 10000000 → 100000 units = 1 FX lot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from ibmon.model import Account, Position, Tick, extra
+from ibmon.money import dec, dec_or_none, from_cents
+
+#: Account fields ibmon derives from the open positions rather than reads.
+COMPUTED = frozenset({"equity", "profit"})
+
+
+def account_id(raw: dict[str, Any]) -> str:
+    return str(raw["accountId"])
+
+
+def open_result(positions: Iterable[dict[str, Any]]) -> Decimal:
+    """Open positions' profit + swap + commission, in the account currency (cents summed exactly)."""
+    cents = sum(int(p.get("profit") or 0) + int(p.get("swap") or 0) + int(p.get("commission") or 0)
+                for p in positions)
+    return from_cents(cents, "profit")
+
+
+def account(raw: dict[str, Any], positions: list[dict[str, Any]]) -> Account:
+    balance = from_cents(raw["balance"], "balance")
+    result = open_result(positions)
+    leverage = raw.get("leverage")
+    return Account(
+        id=account_id(raw),
+        balance=balance,
+        currency=raw.get("depositCurrency"),
+        equity=balance + result,
+        profit=result,
+        name=str(raw.get("accountNumber") or raw["accountId"]),
+        computed=COMPUTED,
+        extra=extra(broker=raw.get("brokerTitle") or raw.get("brokerName"),
+                    type="live" if raw.get("live") else "demo",
+                    leverage=f"1:{leverage}" if leverage else None,
+                    account_type=raw.get("traderAccountType")),
+    )
+
+
+def volume_units(raw_volume: Any) -> Decimal:
+    return from_cents(raw_volume, "volume")
+
+
+def position(account: str, raw: dict[str, Any]) -> Position:
+    side = str(raw.get("tradeSide", "")).upper()
+    if side not in ("BUY", "SELL"):
+        raise ValueError(f"position {raw.get('positionId')}: tradeSide must be BUY or SELL, not {side!r}")
+    return Position(
+        account=account,
+        id=str(raw["positionId"]),
+        symbol=str(raw["symbolName"]),
+        side="buy" if side == "BUY" else "sell",
+        volume=volume_units(raw["volume"]),
+        open_price=dec_or_none(raw.get("entryPrice"), "entryPrice"),
+        current_price=dec_or_none(raw.get("currentPrice"), "currentPrice"),
+        profit=from_cents(raw.get("profit") or 0, "profit"),
+        extra=extra(swap=_cents_or_none(raw.get("swap")), commission=_cents_or_none(raw.get("commission")),
+                    pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),
+                    take_profit=raw.get("takeProfit"), opened_ms=raw.get("entryTimestamp"),
+                    label=raw.get("label") or None, comment=raw.get("comment") or None),
+    )
+
+
+def tick(raw: dict[str, Any], at_ms: int) -> Tick | None:
+    """A tick from a SymbolJson's last quotes (None while the symbol has none)."""
+    bid, ask = raw.get("lastBid"), raw.get("lastAsk")
+    if bid is None or ask is None:
+        return None
+    return Tick(str(raw["symbolName"]), dec(bid, "lastBid"), dec(ask, "lastAsk"), at_ms)
+
+
+def _cents_or_none(value: Any) -> Decimal | None:
+    return None if value is None else from_cents(value)

@@ -1,0 +1,642 @@
+"""A loopback simulator of Spotware Connect's Accounts API.
+
+Speaks the documented REST protocol: `{"data": ...}` replies, cursor pages with `next`, the error
+envelope with the documented codes and statuses, money in integer cents, timestamps in Unix ms,
+prices as JSON numbers. A cTrader ID owns live and demo accounts in several currencies; prices move
+along a deterministic curve of time (so tick data and trendbars of the past are stable), open
+positions' profit follows them, and a ticker keeps opening/closing positions (deals) and booking
+deposits (cash flow).
+
+Tokens: `token` may do everything, `readonly_token` lacks the trading scope (deposit, withdraw,
+createdemo → CH_INSUFFICIENT_PERMISSIONS), `orphan_token` belongs to no cTrader ID
+(CH_CTID_NOT_FOUND); anything else → CH_ACCESS_TOKEN_INVALID. Fault knobs: `error_rate` (share of
+500 UNKNOWN_ERROR replies), `delay` (seconds added to each reply), `revoke_token` (start with the
+token revoked; `sim.revoke_token()` / `sim.restore_token()` at run time).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from urllib.parse import unquote
+
+from ibmon.api import RunningSimulator
+from ibmon.simkit import HttpSimulator, Reply, Request, Ticker, text_reply
+
+DEFAULT_TOKEN = "ctrader-sim-token-3f9c2a7e51"
+READONLY_TOKEN = "ctrader-sim-readonly-8b1d40c6"
+ORPHAN_TOKEN = "ctrader-sim-orphan-55e0a9d3"
+
+MIN_LIMIT, MAX_LIMIT = 25, 750
+MAX_TICKS = 5000
+MAX_TRENDBARS = 5000
+DAY_MS = 86_400_000
+#: How many units one cTrader volume unit is (volumes are in cents of units).
+VOLUME_CENTS = 100
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    name: str
+    base: float
+    digits: int
+    pip_position: int
+    spread_points: int
+    quote: str  # currency profits are made in
+    lot_units: int
+
+
+SYMBOLS = {s.name: s for s in (
+    SymbolSpec("EURUSD", 1.08500, 5, 4, 8, "USD", 100_000),
+    SymbolSpec("GBPUSD", 1.27000, 5, 4, 12, "USD", 100_000),
+    SymbolSpec("USDJPY", 151.200, 3, 2, 9, "JPY", 100_000),
+    SymbolSpec("EURGBP", 0.85000, 5, 4, 10, "GBP", 100_000),
+    SymbolSpec("XAUUSD", 2400.00, 2, 1, 30, "USD", 100),
+    SymbolSpec("US500", 5200.0, 1, 0, 5, "USD", 100),
+)}
+#: Rough value of one unit of each currency in USD (profit conversion into the deposit currency).
+USD_VALUE = {"USD": Decimal("1"), "EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0066"),
+             "CHF": Decimal("1.12"), "AUD": Decimal("0.66")}
+
+ERRORS = {
+    "UNKNOWN_ERROR": "Server internal error.",
+    "INVALID_REQUEST": "Client invalid request (request validation failure).",
+    "CH_INSUFFICIENT_PERMISSIONS": "The request requires higher privileges than provided by the access token.",
+    "CH_ACCESS_TOKEN_INVALID": "The access token provided is invalid.",
+    "CH_CURSOR_INVALID": "Invalid cursor.",
+    "CH_CTID_NOT_FOUND": "cTID for the given access token was not found.",
+    "CH_CTID_TRADER_ACCOUNT_NOT_FOUND": "Trading account with the given id was not found.",
+    "CH_SYMBOL_NOT_FOUND": "Symbol with the given id was not found.",
+    "CH_DEPOSIT_CURRENCY_INVALID": "Deposit currency with the given name is invalid.",
+    "CH_TRADER_ACCOUNT_NOT_FOUND": "Linked trader account is not found on trading server.",
+}
+
+SCHEMA = {
+    "MessageJson": {"data": "object"},
+    "CursorMessageJson": {"data": "array", "next": "string (present while more data exists)"},
+    "ErrorJson": {"error": {"errorCode": "string", "description": "string"}},
+    "TradingAccountJson": ["accountId", "accountNumber", "live", "brokerName", "brokerTitle", "depositCurrency",
+                           "traderRegistrationTimestamp", "traderAccountType", "leverage", "balance", "deleted"],
+    "PositionJson": ["positionId", "entryTimestamp", "symbolName", "tradeSide", "entryPrice", "volume", "stopLoss",
+                     "takeProfit", "profit", "profitInPips", "commission", "swap", "currentPrice", "comment",
+                     "label"],
+    "DealJson": ["dealId", "positionId", "orderId", "tradeSide", "volume", "filledVolume", "symbolName",
+                 "commission", "executionPrice", "createTimestamp", "executionTimestamp", "positionCloseDetails"],
+    "PendingOrderJson": ["orderId", "symbolName", "tradeSide", "orderType", "volume", "limitPrice", "stopPrice",
+                         "createTimestamp", "expirationTimestamp", "stopLoss", "takeProfit", "comment", "label"],
+    "CashflowJson": ["cashflowId", "type", "delta", "balance", "changeTimestamp", "equity"],
+    "SymbolJson": ["symbolName", "digits", "pipPosition", "lastBid", "lastAsk", "description"],
+    "TickDataJson": ["timestamp", "tick"],
+    "TrendbarJson": ["timestamp", "open", "high", "low", "close", "volume"],
+    "DepositWithdrawReqJson": {"amount": "integer, cents"},
+    "CreateDemoTradingAccountReqJson": {"depositCurrency": "string", "balance": "integer, cents",
+                                        "leverage": "integer"},
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, description: str | None = None) -> None:
+        super().__init__(code)
+        self.status, self.code, self.description = status, code, description or ERRORS[code]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- prices: a deterministic curve of time ---------------------------------------------------------
+
+def _unit(*parts: object) -> float:
+    """A stable pseudo-random number in [0, 1) for the given parts."""
+    return zlib.crc32(":".join(map(str, parts)).encode()) / 2**32
+
+
+def mid_price(spec: SymbolSpec, t_ms: int) -> float:
+    t = t_ms / 1000
+    phase = _unit(spec.name) * 2 * math.pi
+    wave = (0.004 * math.sin(2 * math.pi * t / 43_200 + phase)
+            + 0.0015 * math.sin(2 * math.pi * t / 3_600 + 2 * phase)
+            + 0.0005 * math.sin(2 * math.pi * t / 300 + 3 * phase)
+            + 0.0003 * (_unit(spec.name, t_ms // 250) - 0.5))
+    return spec.base * (1 + wave)
+
+
+def quote(spec: SymbolSpec, t_ms: int) -> tuple[Decimal, Decimal]:
+    point = Decimal(1).scaleb(-spec.digits)
+    mid = Decimal(repr(mid_price(spec, t_ms)))
+    bid = (mid - point * spec.spread_points / 2).quantize(point, ROUND_HALF_EVEN)
+    return bid, bid + point * spec.spread_points
+
+
+def number(value: Decimal) -> float:
+    """A price as a JSON number: the shortest float repr of a price with a few digits is those digits."""
+    return float(value)
+
+
+# -- state -------------------------------------------------------------------------------------------
+
+@dataclass
+class SimPosition:
+    id: int
+    symbol: str
+    side: str  # BUY / SELL
+    volume: int  # cents of units
+    entry_price: Decimal
+    entry_ms: int
+    swap: int = 0
+    commission: int = 0
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    label: str = ""
+
+
+@dataclass
+class SimAccount:
+    id: int
+    number: int
+    live: bool
+    currency: str
+    balance: int  # cents
+    leverage: int = 100
+    broker_name: str = "simmarkets"
+    broker_title: str = "Sim Markets Ltd"
+    registered_ms: int = 0
+    deleted: bool = False
+    positions: dict[int, SimPosition] = field(default_factory=dict)
+    deals: list[dict[str, Any]] = field(default_factory=list)
+    cashflow: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {"accountId": self.id, "accountNumber": self.number, "live": self.live,
+                "brokerName": self.broker_name, "brokerTitle": self.broker_title,
+                "depositCurrency": self.currency, "traderRegistrationTimestamp": self.registered_ms,
+                "traderAccountType": "HEDGED", "leverage": self.leverage, "balance": self.balance,
+                "deleted": self.deleted}
+
+
+class CTraderSim:
+    """The simulated Accounts API: state, request handling and the market ticker."""
+
+    def __init__(self, *, token: str = DEFAULT_TOKEN, readonly_token: str = READONLY_TOKEN,
+                 orphan_token: str = ORPHAN_TOKEN, seed: int | None = None, error_rate: float = 0.0,
+                 delay: float = 0.0, revoke_token: bool = False, history_deals: int = 80,
+                 history_cashflows: int = 40,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.lock = threading.RLock()
+        self.rng = random.Random(seed)
+        self.clock = clock
+        self.tokens = {token: "full", readonly_token: "read", orphan_token: "orphan"}
+        self.token = token
+        self.revoked: set[str] = {token} if revoke_token else set()
+        self.error_rate = float(error_rate)
+        self.delay = float(delay)
+        self._ids = iter(range(7_000_001, 10**9))
+        self.accounts: dict[int, SimAccount] = {}
+        self.quotes: dict[str, tuple[Decimal, Decimal]] = {}
+        self.refresh_quotes()
+        self._seed_accounts(history_deals, history_cashflows)
+
+    # -- knobs for tests and demos ---------------------------------------------------------------
+
+    def revoke_token(self, token: str | None = None) -> None:
+        with self.lock:
+            self.revoked.add(token or self.token)
+
+    def restore_token(self, token: str | None = None) -> None:
+        with self.lock:
+            self.revoked.discard(token or self.token)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # -- seeding ---------------------------------------------------------------------------------
+
+    def _seed_accounts(self, history_deals: int, history_cashflows: int) -> None:
+        now = self.clock()
+        plan = [  # id, number, live, currency, balance cents, leverage, deleted
+            (5_010_001, 3_100_001, True, "USD", 123_456_789, 500, False),
+            (5_010_002, 3_100_002, False, "EUR", 1_000_000, 100, False),
+            (5_010_003, 3_100_003, False, "GBP", 2_500_050, 200, False),
+            (5_010_004, 3_100_004, True, "JPY", 150_000_000, 100, False),
+            (5_010_005, 3_100_005, False, "USD", 500_000, 100, True),
+        ]
+        for account_id, number, live, currency, balance, leverage, deleted in plan:
+            account = SimAccount(account_id, number, live, currency, balance, leverage,
+                                 broker_title="Sim Markets Ltd" if live else "Sim Markets Demo",
+                                 registered_ms=now - 400 * DAY_MS, deleted=deleted)
+            self.accounts[account_id] = account
+            self._seed_history(account, now, history_deals, history_cashflows)
+            for _ in range(self.rng.randint(2, 4)):
+                self.open_position(account, now - self.rng.randint(60_000, 3 * DAY_MS), record_deal=False)
+            self._seed_orders(account, now)
+
+    def _seed_history(self, account: SimAccount, now: int, deals: int, cashflows: int) -> None:
+        """Twenty days of round trips and client deposits/withdrawals, funded by a first deposit of
+        today's balance and squared by a last cash flow so the running balances end at it."""
+        target = account.balance
+        start = now - 20 * DAY_MS
+        balance = target
+        self._cashflow(account, "DEPOSIT", target, balance, start - DAY_MS)
+        events = sorted([("trip", start + self.rng.randrange(20 * DAY_MS - DAY_MS)) for _ in range(deals // 2)]
+                        + [("cash", start + self.rng.randrange(20 * DAY_MS - DAY_MS)) for _ in range(cashflows)],
+                        key=lambda event: event[1])
+        for kind, moment in events:
+            if kind == "trip":
+                balance += self._round_trip(account, moment, balance)
+            else:
+                delta = self.rng.choice((1, -1)) * self.rng.randint(target // 100, target // 20)
+                balance += delta
+                self._cashflow(account, "DEPOSIT" if delta > 0 else "WITHDRAW", delta, balance, moment)
+        if balance != target:
+            delta = target - balance
+            self._cashflow(account, "DEPOSIT" if delta > 0 else "WITHDRAW", delta, target, now - 3_600_000)
+        account.balance = target
+
+    def _round_trip(self, account: SimAccount, opened: int, balance: int) -> int:
+        """An opening and a closing deal of one past position; returns its net result in cents."""
+        spec = self.rng.choice(list(SYMBOLS.values()))
+        side = self.rng.choice(("BUY", "SELL"))
+        volume = self._volume(spec, (1, 5, 10))
+        closed = opened + self.rng.randint(60_000, 6 * 3_600_000)
+        entry = quote(spec, opened)[0 if side == "SELL" else 1]
+        position = SimPosition(self.next_id(), spec.name, side, volume, entry, opened,
+                               commission=self._commission(account, spec, volume))
+        self.deals_append(account, position, opened, opening=True)
+        exit_price = quote(spec, closed)[0 if side == "BUY" else 1]
+        profit = self._profit(account, position, exit_price)
+        account.balance = balance + profit + position.commission
+        self.deals_append(account, position, closed, opening=False, price=exit_price, profit=profit)
+        return profit + position.commission
+
+    def _volume(self, spec: SymbolSpec, hundredths_of_lot: tuple[int, ...]) -> int:
+        """A volume (cents of units) of a few hundredths of the symbol's lot."""
+        return spec.lot_units * self.rng.choice(hundredths_of_lot) * VOLUME_CENTS // 100
+
+    def _seed_orders(self, account: SimAccount, now: int) -> None:
+        for _ in range(2):
+            spec = self.rng.choice(list(SYMBOLS.values()))
+            side = self.rng.choice(("BUY", "SELL"))
+            bid, _ask = self.quotes[spec.name]
+            offset = Decimal(1).scaleb(-spec.digits) * self.rng.randint(100, 900)
+            price = bid - offset if side == "BUY" else bid + offset
+            account.orders.append({
+                "orderId": self.next_id(), "symbolName": spec.name, "tradeSide": side, "orderType": "LIMIT",
+                "volume": self._volume(spec, (1, 10)), "limitPrice": number(price),
+                "createTimestamp": now - self.rng.randint(60_000, DAY_MS), "expirationTimestamp": None,
+                "stopLoss": None, "takeProfit": None, "comment": "", "label": "sim"})
+
+    # -- trading -----------------------------------------------------------------------------------
+
+    def _commission(self, account: SimAccount, spec: SymbolSpec, volume: int) -> int:
+        """-3.50 USD per lot, in the deposit currency."""
+        usd = Decimal("3.50") * Decimal(volume) / (spec.lot_units * VOLUME_CENTS)
+        return -int((usd / USD_VALUE[account.currency] * 100).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+    def _profit(self, account: SimAccount, position: SimPosition, close_price: Decimal) -> int:
+        units = Decimal(position.volume) / VOLUME_CENTS
+        move = close_price - position.entry_price if position.side == "BUY" else position.entry_price - close_price
+        in_quote = move * units
+        in_deposit = in_quote * USD_VALUE[SYMBOLS[position.symbol].quote] / USD_VALUE[account.currency]
+        return int((in_deposit * 100).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+    def _close_price(self, position: SimPosition) -> Decimal:
+        bid, ask = self.quotes[position.symbol]
+        return bid if position.side == "BUY" else ask
+
+    def deals_append(self, account: SimAccount, position: SimPosition, moment: int, *, opening: bool,
+                     price: Decimal | None = None, profit: int = 0) -> None:
+        deal: dict[str, Any] = {
+            "dealId": self.next_id(), "positionId": position.id, "orderId": self.next_id(),
+            "tradeSide": position.side if opening else ("SELL" if position.side == "BUY" else "BUY"),
+            "volume": position.volume, "filledVolume": position.volume, "symbolName": position.symbol,
+            "commission": position.commission // 2 if opening else position.commission - position.commission // 2,
+            "executionPrice": number(position.entry_price if opening else price),
+            "createTimestamp": moment, "executionTimestamp": moment + 40, "dealStatus": "FILLED",
+        }
+        if not opening:
+            deal["positionCloseDetails"] = {
+                "entryPrice": number(position.entry_price), "profit": profit, "swap": position.swap,
+                "commission": position.commission, "balance": account.balance, "closedVolume": position.volume,
+                "quoteToDepositConversionRate": 1}
+        account.deals.append(deal)
+
+    def open_position(self, account: SimAccount, moment: int, *, record_deal: bool = True) -> SimPosition:
+        spec = self.rng.choice(list(SYMBOLS.values()))
+        side = self.rng.choice(("BUY", "SELL"))
+        volume = self._volume(spec, (1, 10, 50))
+        bid, ask = quote(spec, moment)
+        position = SimPosition(self.next_id(), spec.name, side, volume, ask if side == "BUY" else bid, moment,
+                               swap=-self.rng.randint(0, 2_000) * volume // (spec.lot_units * VOLUME_CENTS), commission=self._commission(account, spec, volume),
+                               label="sim")
+        account.positions[position.id] = position
+        if record_deal:
+            self.deals_append(account, position, moment, opening=True)
+        return position
+
+    def close_position(self, account: SimAccount, position: SimPosition, moment: int) -> None:
+        price = self._close_price(position)
+        profit = self._profit(account, position, price)
+        account.balance += profit + position.swap + position.commission
+        del account.positions[position.id]
+        self.deals_append(account, position, moment, opening=False, price=price, profit=profit)
+
+    def _cashflow(self, account: SimAccount, kind: str, delta: int, balance: int, moment: int) -> None:
+        equity = balance + sum(self.position_json(account, p)["profit"] + p.swap + p.commission
+                               for p in account.positions.values())
+        account.cashflow.append({"cashflowId": self.next_id(), "type": kind, "delta": delta, "balance": balance,
+                                 "changeTimestamp": moment, "equity": equity})
+
+    def refresh_quotes(self) -> None:
+        moment = self.clock()
+        self.quotes = {name: quote(spec, moment) for name, spec in SYMBOLS.items()}
+
+    def step(self) -> None:
+        """One tick of the market: new quotes; now and then a deal or a client deposit."""
+        with self.lock:
+            self.refresh_quotes()
+            moment = self.clock()
+            accounts = [a for a in self.accounts.values() if not a.deleted]
+            roll = self.rng.random()
+            account = self.rng.choice(accounts)
+            if roll < 0.06:
+                if len(account.positions) < 2 or (len(account.positions) < 6 and self.rng.random() < 0.5):
+                    self.open_position(account, moment)
+                else:
+                    self.close_position(account, self.rng.choice(list(account.positions.values())), moment)
+            elif roll < 0.08:
+                delta = self.rng.choice((10_000, 50_000, 100_000))
+                account.balance += delta
+                self._cashflow(account, "DEPOSIT", delta, account.balance, moment)
+
+    # -- JSON views --------------------------------------------------------------------------------
+
+    def position_json(self, account: SimAccount, position: SimPosition) -> dict[str, Any]:
+        spec = SYMBOLS[position.symbol]
+        price = self._close_price(position)
+        move = price - position.entry_price if position.side == "BUY" else position.entry_price - price
+        return {
+            "positionId": position.id, "entryTimestamp": position.entry_ms, "symbolName": position.symbol,
+            "tradeSide": position.side, "entryPrice": number(position.entry_price), "volume": position.volume,
+            "stopLoss": None, "takeProfit": None, "profit": self._profit(account, position, price),
+            "profitInPips": number((move.scaleb(spec.pip_position)).quantize(Decimal("0.1"))),
+            "commission": position.commission, "swap": position.swap, "currentPrice": number(price),
+            "comment": "", "label": position.label,
+        }
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        if self.delay:
+            time.sleep(self.delay)
+        try:
+            if self.error_rate and self.rng.random() < self.error_rate:
+                raise ApiError(500, "UNKNOWN_ERROR", "Server internal error (simulated).")
+            if request.path.rstrip("/") == "/connect/schema":
+                return text_reply(json.dumps(SCHEMA, indent=2), content_type="application/json")
+            with self.lock:
+                return self._route(request)
+        except ApiError as error:
+            return _reply({"error": {"errorCode": error.code, "description": error.description}}, error.status)
+
+    def _route(self, request: Request) -> Reply:
+        scope = self._scope(request)
+        parts = [unquote(p) for p in request.path.strip("/").split("/")]
+        if parts[:1] != ["connect"] or len(parts) < 2:
+            raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
+        get, post = request.method == "GET", request.method == "POST"
+        if scope == "orphan":
+            raise ApiError(404, "CH_CTID_NOT_FOUND")
+        if parts[1:] == ["profile"] and get:
+            return _reply({"data": {"userId": 77_001, "nickname": "ib-partner", "email": "partner@example.com"}})
+        if parts[1:] == ["tradingaccounts"] and get:
+            return _reply({"data": [a.json() for a in self.accounts.values()]})
+        if parts[1:] == ["tradingaccounts", "createdemo"] and post:
+            self._need_trading(scope)
+            return _reply({"data": self._create_demo(request).json()})
+        if parts[1] != "tradingaccounts" or len(parts) < 4:
+            raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
+        account = self._account(parts[2])
+        rest = parts[3:]
+        if post and rest in (["deposit"], ["withdraw"]):
+            self._need_trading(scope)
+            return _reply({"data": self._move(account, rest[0], request).json()})
+        if not get:
+            raise ApiError(400, "INVALID_REQUEST", f"{request.method} is not allowed on {request.path}")
+        if rest == ["deals"]:
+            return self._page(request, account.deals, "createTimestamp", "dealId", 25)
+        if rest == ["cashflowhistory"]:
+            return self._page(request, account.cashflow, "changeTimestamp", "cashflowId", 25)
+        if rest == ["pendingorders"]:
+            return self._page(request, account.orders, "createTimestamp", "orderId", 750)
+        if rest == ["positions"]:
+            items = [self.position_json(account, p) for p in account.positions.values()]
+            return self._page(request, items, "entryTimestamp", "positionId", 750)
+        if rest == ["symbols"]:
+            return _reply({"data": [self._symbol_json(spec) for spec in SYMBOLS.values()]})
+        if len(rest) == 3 and rest[0] == "symbols" and rest[2] in ("bid", "ask"):
+            return _reply({"data": self._ticks(self._symbol(rest[1]), rest[2], request.query)})
+        if len(rest) == 4 and rest[0] == "symbols" and rest[2] == "trendbars" and rest[3] in ("m1", "h1"):
+            return _reply({"data": self._trendbars(self._symbol(rest[1]), rest[3], request.query)})
+        raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
+
+    def _scope(self, request: Request) -> str:
+        token = request.query.get("access_token") or request.query.get("oauth_token") or ""
+        scope = self.tokens.get(token)
+        if scope is None or token in self.revoked:
+            raise ApiError(400, "CH_ACCESS_TOKEN_INVALID")
+        return scope
+
+    @staticmethod
+    def _need_trading(scope: str) -> None:
+        if scope != "full":
+            raise ApiError(400, "CH_INSUFFICIENT_PERMISSIONS")
+
+    def _account(self, text: str) -> SimAccount:
+        account = self.accounts.get(int(text)) if text.isdigit() else None
+        if account is None:
+            raise ApiError(404, "CH_CTID_TRADER_ACCOUNT_NOT_FOUND")
+        if account.deleted:
+            raise ApiError(404, "CH_TRADER_ACCOUNT_NOT_FOUND")
+        return account
+
+    @staticmethod
+    def _symbol(name: str) -> SymbolSpec:
+        spec = SYMBOLS.get(name)
+        if spec is None:
+            raise ApiError(404, "CH_SYMBOL_NOT_FOUND", f"Symbol {name!r} was not found.")
+        return spec
+
+    def _symbol_json(self, spec: SymbolSpec) -> dict[str, Any]:
+        bid, ask = self.quotes[spec.name]
+        return {"symbolName": spec.name, "digits": spec.digits, "pipPosition": spec.pip_position,
+                "lastBid": number(bid), "lastAsk": number(ask), "description": spec.name,
+                "quoteCurrency": spec.quote}
+
+    # -- cursor pages ------------------------------------------------------------------------------
+
+    def _page(self, request: Request, items: list[dict[str, Any]], ts_key: str, id_key: str,
+              default_limit: int) -> Reply:
+        """Newest first. Timestamps start a new result set (a cursor beside them is ignored); the
+        cursor `<id>_<ts>_<from>_<to>` names the next entry and the set's bounds."""
+        query = request.query
+        limit = _int(query.get("limit"), "limit") if "limit" in query else default_limit
+        if not MIN_LIMIT <= limit <= MAX_LIMIT:
+            raise ApiError(400, "INVALID_REQUEST", f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}")
+        low, high, anchor = 0, 2**62, None
+        if "fromTimestamp" in query or "toTimestamp" in query:
+            low = _int(query.get("fromTimestamp", "0"), "fromTimestamp")
+            high = _int(query.get("toTimestamp", str(2**62)), "toTimestamp")
+        elif query.get("cursor"):
+            match = re.fullmatch(r"(\d+)_(\d+)_(\d+)_(\d+)", query["cursor"])
+            if not match:
+                raise ApiError(400, "CH_CURSOR_INVALID")
+            anchor_id, anchor_ts, low, high = map(int, match.groups())
+            anchor = (anchor_ts, anchor_id)
+        ordered = sorted((i for i in items if low <= i[ts_key] <= high
+                          and (anchor is None or (i[ts_key], i[id_key]) <= anchor)),
+                         key=lambda i: (i[ts_key], i[id_key]), reverse=True)
+        payload: dict[str, Any] = {"data": ordered[:limit]}
+        if len(ordered) > limit:
+            following = ordered[limit]
+            payload["next"] = f"{following[id_key]}_{following[ts_key]}_{low}_{high}"
+        return _reply(payload)
+
+    # -- market data ---------------------------------------------------------------------------------
+
+    def _ticks(self, spec: SymbolSpec, side: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """One tick on most seconds of the requested UTC day span, oldest first, at most 5000."""
+        day = _parse_time(query.get("date"), "%Y%m%d", "date")
+        start = _seconds(query.get("from"), 0)
+        end = _seconds(query.get("to"), 86_399)
+        if start > end:
+            raise ApiError(400, "INVALID_REQUEST", "from must not be after to")
+        day_ms = int(day.timestamp() * 1000)
+        limit_ms = self.clock()
+        ticks: list[dict[str, Any]] = []
+        for second in range(start, end + 1):
+            moment = day_ms + second * 1000
+            if moment > limit_ms or len(ticks) >= MAX_TICKS:
+                break
+            if _unit(spec.name, "tick", moment) < 0.25:
+                continue
+            bid, ask = quote(spec, moment)
+            ticks.append({"timestamp": moment, "tick": number(bid if side == "bid" else ask)})
+        return ticks
+
+    def _trendbars(self, spec: SymbolSpec, period: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        start = _parse_time(query.get("from"), "%Y%m%d%H%M%S", "from")
+        end = _parse_time(query.get("to"), "%Y%m%d%H%M%S", "to")
+        now = self.clock()
+        if start.timestamp() * 1000 > now or end.timestamp() * 1000 > now:
+            raise ApiError(400, "INVALID_REQUEST", "Both from and to should not be in future")
+        if start > end:
+            raise ApiError(400, "INVALID_REQUEST", "from must not be after to")
+        size = 60_000 if period == "m1" else 3_600_000
+        first = int(start.timestamp() * 1000) // size * size
+        last = int(end.timestamp() * 1000)
+        bars = []
+        for bar_start in range(first, last + 1, size):
+            if len(bars) >= MAX_TRENDBARS:
+                break
+            bar_end = min(bar_start + size - 1, now)
+            samples = [quote(spec, bar_start + (bar_end - bar_start) * k // 6)[0] for k in range(7)]
+            bars.append({"timestamp": bar_start, "open": number(samples[0]), "high": number(max(samples)),
+                         "low": number(min(samples)), "close": number(samples[-1]),
+                         "volume": 20 + int(_unit(spec.name, "volume", bar_start) * 400)})
+        return bars
+
+    # -- changes ----------------------------------------------------------------------------------------
+
+    def _move(self, account: SimAccount, kind: str, request: Request) -> SimAccount:
+        if account.live:
+            raise ApiError(400, "INVALID_REQUEST", "Deposit and withdraw are available for demo accounts only.")
+        amount = _body(request).get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ApiError(400, "INVALID_REQUEST", "amount must be a positive integer (cents).")
+        delta = amount if kind == "deposit" else -amount
+        if account.balance + delta < 0:
+            raise ApiError(400, "INVALID_REQUEST", "Not enough money on the account.")
+        account.balance += delta
+        self._cashflow(account, "DEPOSIT" if kind == "deposit" else "WITHDRAW", delta, account.balance,
+                       self.clock())
+        return account
+
+    def _create_demo(self, request: Request) -> SimAccount:
+        body = _body(request)
+        currency = body.get("depositCurrency")
+        if currency not in USD_VALUE:
+            raise ApiError(400, "CH_DEPOSIT_CURRENCY_INVALID")
+        balance, leverage = body.get("balance", 1_000_000), body.get("leverage", 100)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (balance, leverage)):
+            raise ApiError(400, "INVALID_REQUEST", "balance (cents) and leverage must be positive integers.")
+        account_id = max(self.accounts) + 1
+        account = SimAccount(account_id, account_id - 1_910_000, False, currency, balance, leverage,
+                             broker_title="Sim Markets Demo", registered_ms=self.clock())
+        self.accounts[account_id] = account
+        self._cashflow(account, "DEPOSIT", balance, balance, self.clock())
+        return account
+
+
+def _reply(payload: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(payload).encode(), "application/json")
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError:
+        raise ApiError(400, "INVALID_REQUEST", "The body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "INVALID_REQUEST", "The body must be a JSON object.")
+    return body
+
+
+def _int(text: str | None, name: str) -> int:
+    if text is None or not re.fullmatch(r"-?\d+", text):
+        raise ApiError(400, "INVALID_REQUEST", f"{name} must be an integer")
+    return int(text)
+
+
+def _parse_time(text: str | None, pattern: str, name: str) -> datetime:
+    try:
+        return datetime.strptime(text or "", pattern).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ApiError(400, "INVALID_REQUEST", f"{name} must match {pattern}") from None
+
+
+def _seconds(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    moment = _parse_time(text, "%H%M%S", "from/to")
+    return int(timedelta(hours=moment.hour, minutes=moment.minute, seconds=moment.second).total_seconds())
+
+
+async def start(host: str = "127.0.0.1", *, interval: float = 0.5, token: str = DEFAULT_TOKEN,
+                error_rate: float = 0.0, delay: float = 0.0, revoke_token: bool = False, seed: int | None = None,
+                history_deals: int = 80, history_cashflows: int = 40, **_settings: Any) -> RunningSimulator:
+    sim = CTraderSim(token=token, error_rate=error_rate, delay=delay, revoke_token=revoke_token, seed=seed,
+                     history_deals=history_deals, history_cashflows=history_cashflows)
+    server = HttpSimulator(sim.handle, host=host)
+    url = server.start()
+    ticker = Ticker(sim.step, interval).start()
+
+    async def stop() -> None:
+        ticker.stop()
+        await server.stop()
+
+    return RunningSimulator(
+        provider="ctrader", endpoints={"api": url},
+        connections=[{"name": "cTrader demo", "provider": "ctrader", "base_url": url, "access_token": token,
+                      "symbols": ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US500"], "poll_seconds": 2.0}],
+        stop=stop, extra={"sim": sim, "server": server})
