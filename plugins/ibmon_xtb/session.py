@@ -1,0 +1,350 @@
+"""The xtb Session: log in, deliver the initial state, then follow the streams.
+
+Each `stream(sink)` call is one life of the connection pair: it logs in, opens the streaming
+connection with the streamSessionId, subscribes, and raises as soon as either connection drops,
+so the feed runtime backs off and calls it again (a new login, every subscription again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.errors import ConfigError, ProviderError
+from ibmon.model import Account, Position, Tick, extra
+from ibmon.money import dec, dec_or_none
+
+from ibmon_xtb.client import PACING, PING_INTERVAL, MainConnection, StreamConnection
+from ibmon_xtb.errors import ConnectionLost
+from ibmon_xtb.transport import check_url
+
+log = logging.getLogger("ibmon.xtb")
+
+BASE_SUBSCRIPTIONS = ("getBalance", "getTrades", "getProfits", "getTradeStatus", "getKeepAlive")
+TICK_BATCH = 20  # symbols per getTickPrices request (keeps the command under 1 kB)
+ACCEPTED, REJECTED, ERROR = 3, 4, 0
+TRADE_STATUS_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One chart candle in prices (the wire sends integers scaled by 10^digits, shifts from open)."""
+
+    time: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+class XtbSession(Session):
+    stale_after = 15.0  # keepAlive arrives every 3 s
+
+    def __init__(self, ctx: ConnectionContext) -> None:
+        options = ctx.options
+        problems = [p for p in (check_url(options["url"]), check_url(options["stream_url"])) if p]
+        if problems:
+            raise ConfigError([f'connection "{ctx.name}": {p}' for p in problems])
+        self.ctx = ctx
+        self.user_id = str(options["user_id"])
+        self.watchlist: list[str] = list(options.get("symbols") or [])
+        self.tick_interval_ms = int(options.get("tick_interval_ms") or 0)
+        self.tls_verify = bool(options.get("tls_verify", True))
+        self.pacing = PACING
+        self.ping_interval = PING_INTERVAL
+        self.main: MainConnection | None = None
+        self.streaming: StreamConnection | None = None
+        self.symbols: list[dict[str, Any]] = []
+        self._currency: str | None = None
+        self._trades: dict[str, dict[str, Any]] = {}  # position id -> latest trade record
+        self._last_ticks: dict[str, Tick] = {}
+        self._statuses: dict[int, dict[str, Any]] = {}  # order -> latest trade status record
+        self._status_changed = asyncio.Event()
+        self._candle_listeners: dict[str, list[Callable[[Bar], None]]] = {}
+
+    # -- the stream ------------------------------------------------------------------------------
+
+    async def stream(self, sink: Sink) -> None:
+        options = self.ctx.options
+        sink.note(*(() if self.tls_verify else ("TLS verification off",)))
+        main = MainConnection(options["url"], tls_verify=self.tls_verify, pacing=self.pacing,
+                              ping_interval=self.ping_interval)
+        streaming: StreamConnection | None = None
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        tasks: list[asyncio.Task] = []
+        try:
+            await main.open()
+            session_id = await main.login(self.user_id, options["password"], options.get("app_name"))
+            streaming = StreamConnection(options["stream_url"], session_id, tls_verify=self.tls_verify,
+                                         pacing=self.pacing, ping_interval=self.ping_interval)
+            await streaming.open()
+            self.main, self.streaming = main, streaming
+            watched: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+            tasks += [asyncio.create_task(_feed(queue, self._subscribe(streaming, watched)), name="xtb-subscribe"),
+                      asyncio.create_task(_feed(queue, _pump(streaming, queue)), name="xtb-stream-reader"),
+                      asyncio.create_task(_feed(queue, _watch(main)), name="xtb-main-watch")]
+            watched.set_result(await self._initial_state(main, sink))
+            sink.ready()
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                self._apply(item, sink)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.main = self.streaming = None
+            if streaming is not None:
+                await streaming.close()
+            await main.close()
+
+    async def _subscribe(self, streaming: StreamConnection, watched: asyncio.Future) -> None:
+        for command in BASE_SUBSCRIPTIONS:
+            await streaming.subscribe(command)
+        for symbol in await watched:
+            await streaming.subscribe("getTickPrices", symbol=symbol, minArrivalTime=self.tick_interval_ms)
+        for symbol in self._candle_listeners:
+            await streaming.subscribe("getCandles", symbol=symbol)
+
+    async def _initial_state(self, main: MainConnection, sink: Sink) -> list[str]:
+        """Account, positions and watchlist quotes; returns the watchlist symbols the server knows."""
+        user = await main.call("getCurrentUserData")
+        self._currency = user.get("currency")
+        margin = await main.call("getMarginLevel")
+        sink.account(self._account(margin))
+        trades = await main.call("getTrades", {"openedOnly": True})
+        # One record at a time rather than sink.positions(): positions closed while we were away go.
+        previous, self._trades = self._trades, {position_id(t): t for t in trades if t.get("cmd") in (0, 1)}
+        for pid in previous.keys() - self._trades.keys():
+            sink.position_closed(self.user_id, pid)
+        for trade in self._trades.values():
+            sink.position(self._position(trade))
+        self.symbols = await main.call("getAllSymbols")
+        known = {s.get("symbol") for s in self.symbols}
+        unknown = [s for s in self.watchlist if s not in known]
+        if unknown:
+            sink.notify(f"{self.ctx.name}: unknown symbols in the watchlist: {', '.join(unknown)}", severity="warning")
+        watched = [s for s in self.watchlist if s in known]
+        for start in range(0, len(watched), TICK_BATCH):
+            reply = await main.call("getTickPrices", {"level": 0, "symbols": watched[start:start + TICK_BATCH],
+                                                      "timestamp": 0})
+            for quote in reply.get("quotations", []):
+                self._tick(quote, sink)
+        return watched
+
+    # -- mapping ---------------------------------------------------------------------------------
+
+    def _apply(self, packet: dict[str, Any], sink: Sink) -> None:
+        command, data = packet.get("command"), packet.get("data") or {}
+        if command == "tickPrices":
+            if int(data.get("level") or 0) == 0:
+                self._tick(data, sink)
+        elif command == "balance":
+            sink.account(self._account(data))
+        elif command == "trade":
+            self._trade(data, sink)
+        elif command == "profit":
+            self._profit(data, sink)
+        elif command == "keepAlive":
+            sink.alive()
+        elif command == "tradeStatus":
+            self._statuses[int(data["order"])] = data
+            self._status_changed.set()
+            self._status_changed = asyncio.Event()
+            sink.alive()
+        elif command == "candle":
+            for listener in list(self._candle_listeners.get(str(data.get("symbol")), [])):
+                listener(Bar(int(data["ctm"]), dec(data["open"]), dec(data["high"]), dec(data["low"]),
+                             dec(data["close"])))
+        else:
+            sink.alive()
+
+    def _account(self, data: dict[str, Any]) -> Account:
+        free = data.get("marginFree", data.get("margin_free"))
+        level = data.get("marginLevel", data.get("margin_level"))
+        return Account(id=self.user_id, balance=dec(data["balance"], "balance"),
+                       currency=data.get("currency") or self._currency,
+                       equity=dec_or_none(data.get("equity"), "equity"),
+                       margin=dec_or_none(data.get("margin"), "margin"),
+                       free_margin=dec_or_none(free, "free margin"),
+                       margin_level=dec_or_none(level, "margin level"),
+                       credit=dec_or_none(data.get("credit"), "credit"))
+
+    def _position(self, trade: dict[str, Any]) -> Position:
+        return Position(account=self.user_id, id=position_id(trade), symbol=str(trade["symbol"]),
+                        side="buy" if trade["cmd"] == 0 else "sell", volume=dec(trade["volume"], "volume"),
+                        open_price=dec_or_none(trade.get("open_price"), "open price"),
+                        current_price=dec_or_none(trade.get("close_price"), "close price"),
+                        profit=dec_or_none(trade.get("profit"), "profit"),
+                        extra=extra(order=trade.get("order")))
+
+    def _tick(self, quote: dict[str, Any], sink: Sink) -> None:
+        tick = Tick(str(quote["symbol"]), dec(quote["bid"], "bid"), dec(quote["ask"], "ask"),
+                    int(quote.get("timestamp") or time.time() * 1000))
+        self._last_ticks[tick.symbol] = tick
+        sink.tick(tick)
+
+    def _trade(self, trade: dict[str, Any], sink: Sink) -> None:
+        if trade.get("cmd") not in (0, 1):
+            sink.alive()  # a pending order: not a position
+            return
+        pid = position_id(trade)
+        if trade.get("closed") or trade.get("type") == 2 or trade.get("state") == "Deleted":
+            if self._trades.pop(pid, None) is not None:
+                sink.position_closed(self.user_id, pid)
+            else:
+                sink.alive()
+            return
+        self._trades[pid] = trade
+        sink.position(self._position(trade))
+
+    def _profit(self, data: dict[str, Any], sink: Sink) -> None:
+        pid = str(data.get("position") or data.get("order"))
+        trade = self._trades.get(pid)
+        if trade is None:
+            sink.alive()
+            return
+        tick = self._last_ticks.get(str(trade["symbol"]))
+        price = trade.get("close_price") if tick is None else (tick.bid if trade["cmd"] == 0 else tick.ask)
+        trade = {**trade, "profit": data["profit"], "close_price": price}
+        self._trades[pid] = trade
+        sink.position(self._position(trade))
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def actions(self) -> list[Action]:
+        return [Action(id="xtb.close_position", title="Close position", target="position",
+                       run=self.close_position, confirm=close_question,
+                       available=lambda p: isinstance(p, Position) and p.account == self.user_id)]
+
+    def _connected(self) -> MainConnection:
+        if self.main is None:
+            raise ProviderError(f"{self.ctx.name} is not connected: wait until it is live again")
+        return self.main
+
+    async def close_position(self, position: Position) -> str:
+        """tradeTransaction CLOSE for the position's order, then follow its status to the end."""
+        main = self._connected()
+        trade = self._trades.get(position.id)
+        if trade is None:
+            raise ProviderError(f"position {position.id} ({position.symbol}) is no longer open")
+        tick = self._last_ticks.get(str(trade["symbol"]))
+        price = trade.get("close_price") if tick is None else (tick.bid if trade["cmd"] == 0 else tick.ask)
+        info = {"cmd": trade["cmd"], "customComment": "ibmon: close position", "expiration": 0, "offset": 0,
+                "order": trade["order"], "price": price, "sl": 0, "symbol": trade["symbol"], "tp": 0,
+                "type": 2, "volume": trade["volume"]}
+        order = int((await main.call("tradeTransaction", {"tradeTransInfo": info}))["order"])
+        status = await self._final_status(main, order)
+        what = f"{position.side} {position.volume} {position.symbol}"
+        message = status.get("message")
+        if status.get("requestStatus") == ACCEPTED:
+            return f"Closed {what} (order {order}): accepted" + (f": {message}" if message else "")
+        verdict = "rejected" if status.get("requestStatus") == REJECTED else "failed"
+        raise ProviderError(f"Close {what} (order {order}) {verdict}: {message or 'no reason given'}")
+
+    async def _final_status(self, main: MainConnection, order: int) -> dict[str, Any]:
+        """The first ACCEPTED/REJECTED/ERROR for `order`, from the tradeStatus stream or, failing
+        that within a second, from tradeTransactionStatus."""
+        deadline = time.monotonic() + TRADE_STATUS_TIMEOUT
+        while time.monotonic() < deadline:
+            status = self._statuses.get(order)
+            if status is not None and status.get("requestStatus") in (ACCEPTED, REJECTED, ERROR):
+                return status
+            try:
+                await asyncio.wait_for(self._status_changed.wait(), 1.0)
+                continue
+            except asyncio.TimeoutError:
+                pass
+            polled = await main.call("tradeTransactionStatus", {"order": order})
+            if polled.get("requestStatus") in (ACCEPTED, REJECTED, ERROR):
+                return polled
+        raise ProviderError(f"order {order}: no final status within {TRADE_STATUS_TIMEOUT:g} s: check the platform")
+
+    # -- for the screen --------------------------------------------------------------------------
+
+    async def all_symbols(self) -> list[dict[str, Any]]:
+        if not self.symbols:
+            self.symbols = await self._connected().call("getAllSymbols")
+        return self.symbols
+
+    async def chart(self, symbol: str, period: int = 1, minutes: int = 120) -> list[Bar]:
+        end = int(time.time() * 1000)
+        info = {"end": end, "period": period, "start": end - minutes * 60000, "symbol": symbol, "ticks": 0}
+        data = await self._connected().call("getChartRangeRequest", {"info": info})
+        scale = Decimal(10) ** int(data.get("digits") or 0)
+        bars = []
+        for rate in data.get("rateInfos", []):
+            base = dec(rate["open"])
+            bars.append(Bar(int(rate["ctm"]), base / scale, (base + dec(rate["high"])) / scale,
+                            (base + dec(rate["low"])) / scale, (base + dec(rate["close"])) / scale))
+        return bars
+
+    async def watch_candles(self, symbol: str, listener: Callable[[Bar], None]) -> Callable[[], Any]:
+        """Follow the getCandles stream of `symbol`; returns an async function that stops it."""
+        listeners = self._candle_listeners.setdefault(symbol, [])
+        listeners.append(listener)
+        if len(listeners) == 1 and self.streaming is not None:
+            await self.streaming.subscribe("getCandles", symbol=symbol)
+
+        async def stop() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+            if not listeners:
+                self._candle_listeners.pop(symbol, None)
+                if self.streaming is not None:
+                    try:
+                        await self.streaming.unsubscribe("stopCandles", symbol=symbol)
+                    except ProviderError:
+                        pass
+
+        return stop
+
+    async def trade_history(self, days: int = 30) -> list[dict[str, Any]]:
+        end = int(time.time() * 1000)
+        return await self._connected().call("getTradesHistory", {"end": 0, "start": end - days * 86400_000})
+
+    def screens(self) -> list[ScreenSpec]:
+        from ibmon_xtb import screen_spec
+
+        return [screen_spec()]
+
+    async def close(self) -> None:
+        for connection in (self.streaming, self.main):
+            if connection is not None:
+                await connection.close()
+
+
+def position_id(trade: dict[str, Any]) -> str:
+    return str(trade.get("position") or trade.get("order"))
+
+
+def close_question(position: Position) -> str:
+    return f"Close {position.side} {position.volume} {position.symbol} (position {position.id})?"
+
+
+async def _feed(queue: asyncio.Queue, work: Any) -> None:
+    """Run `work`; an error goes into the queue so `stream()` raises it."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        queue.put_nowait(exc)
+
+
+async def _pump(streaming: StreamConnection, queue: asyncio.Queue) -> None:
+    while True:
+        queue.put_nowait(await streaming.receive())
+
+
+async def _watch(main: MainConnection) -> None:
+    await main.closed.wait()
+    raise main.failure or ConnectionLost("main connection closed")
+
