@@ -1,0 +1,349 @@
+"""The `ibmon` command.
+
+Every error is one line on stderr starting with "ibmon: " and a non-zero exit code; an unexpected
+exception adds the path of a (redacted) crash log instead of a traceback. Textual and the plugins'
+network libraries are imported only by the subcommands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, NoReturn
+
+import ibmon
+from ibmon import config as cfg
+from ibmon.errors import ConfigError, IbmonError, describe_exception
+from ibmon.logs import setup_logging, write_crash_log
+from ibmon.plugins import PluginHost
+from ibmon.secrets import redact
+
+PROG = "ibmon"
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options accepted before and after the subcommand. A subcommand's copies default to SUPPRESS
+    so that they never reset what was given before the subcommand."""
+    unset = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("--config", metavar="PATH", **({"default": None} | unset),
+                        help=f"config file (default: ${cfg.ENV_CONFIG}, else {cfg.default_path()})")
+    parser.add_argument("--read-only", action="store_true", **({"default": False} | unset),
+                        help="disable quick actions that change an account")
+    parser.add_argument("--plugin-dir", metavar="DIR", action="append", **({"default": []} | unset),
+                        help="also load single-file plugins from DIR (repeatable)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog=PROG,
+                    description="A terminal monitor for introducing brokers: balances, ticks, positions, leads.")
+    _add_common_options(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"{PROG} {ibmon.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        _add_common_options(child, top=False)
+        return child
+
+    command("run", "the dashboard on your configured connections (default)")
+
+    demo = command("demo", "the dashboard on every plugin's simulator")
+    demo.add_argument("--only", metavar="PROVIDER", action="append", default=None,
+                      help="start only this provider's simulator (repeatable)")
+
+    sim = command("sim", "simulators only: print endpoints and a config")
+    sim.add_argument("providers", metavar="PROVIDER", nargs="*", help="simulators to start (default: all)")
+    sim.add_argument("--write-config", metavar="FILE", help="also write the config to FILE (mode 600)")
+    sim.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
+                     help="a simulator setting (value parsed as TOML, e.g. --set interval=0.2)")
+
+    snapshot = command("snapshot", "connect once and print every connection")
+    snapshot.add_argument("--json", action="store_true", help="machine-readable output")
+    snapshot.add_argument("--timeout", metavar="S", type=_positive_float, default=15.0,
+                          help="seconds to wait for every connection (default 15)")
+
+    plugins = command("plugins", "installed plugins and their status")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+
+    config = command("config", "config path, template and validation")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser("path", help="print where the config is read from")
+    init = config_sub.add_parser("init", help="write a commented template")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    config_sub.add_parser("check", help="validate and list every problem")
+
+    command("themes", "available themes and broken theme files")
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    command = args.command or "run"
+    try:
+        return COMMANDS[command](args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            error(problem)
+        return 1
+    except IbmonError as exc:
+        error(exc.message)
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except BrokenPipeError:  # e.g. `ibmon snapshot | head`
+        return 1
+    except Exception as exc:
+        crash_log = write_crash_log(exc)
+        where = f" (details in {crash_log})" if crash_log else ""
+        error(f"unexpected error: {describe_exception(exc)}{where}")
+        return 1
+
+
+def error(message: str) -> None:
+    print(f"{PROG}: {redact(message)}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    error(f"warning: {message}")
+
+
+# -- shared steps ----------------------------------------------------------------------------
+
+
+def _path(args: argparse.Namespace) -> Path:
+    return cfg.config_path(args.config)
+
+
+def _load(args: argparse.Namespace, *, required: bool) -> tuple[cfg.Config, PluginHost]:
+    return cfg.load(_path(args), required=required, extra_plugin_dirs=args.plugin_dir)
+
+
+def _plugin_problems(host: PluginHost) -> list[str]:
+    return [f'plugin "{info.name}" failed: {info.error}' for info in host.failures()]
+
+
+def _user_themes_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("ibmon") / "themes"
+
+
+def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str]) -> int:
+    from ibmon.app import IbmonApp  # Textual only from here on
+    from ibmon.feeds import FeedRuntime
+    from ibmon.store import Store
+
+    read_only = read_only or config.read_only
+    runtime = FeedRuntime(Store())
+    for connection in config.runnable():
+        runtime.add(host.providers[connection.provider], connection.context(read_only),
+                    enabled=connection.enabled)
+    app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
+                   user_themes_dir=_user_themes_dir(), startup_problems=tuple(problems))
+    app.run()
+    return app.return_code or 0
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config, host = _load(args, required=True)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    problems = [*_plugin_problems(host), *config.unavailable(), *config.warnings]
+    return _run_dashboard(config, host, args.read_only, problems)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ibmon.simulators import SimulatorHost
+
+    path = _path(args)
+    doc = cfg.read_document(path, required=False)
+    settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
+    if not host.simulators:
+        raise IbmonError("no plugin registers a simulator: `ibmon plugins` shows what is installed")
+    with SimulatorHost(host) as sims:
+        sims.start(args.only)
+        if not sims.running:
+            raise ConfigError(sims.failure_lines())
+        # The user's settings (theme, keys, read_only) with the simulators' connections; nothing
+        # is written anywhere, and a mistake in the user's file does not keep the demo from opening.
+        demo_doc = {key: value for key, value in doc.items() if key != "connections"}
+        demo_doc["connections"] = sims.connections()
+        config = cfg.build_config(demo_doc, host, None, settings)
+        problems = [*_plugin_problems(host), *sims.failure_lines(), *config.problems, *config.unavailable()]
+        return _run_dashboard(config, host, args.read_only, problems)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from ibmon.simulators import SimulatorHost
+
+    settings = _parse_settings(args.settings)
+    path = _path(args)
+    doc = cfg.read_document(path, required=False)
+    plugin_settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
+    if not host.simulators:
+        raise IbmonError("no plugin registers a simulator: `ibmon plugins` shows what is installed")
+    _on_sigterm_interrupt()
+    with SimulatorHost(host) as sims:
+        sims.start(args.providers or None, settings)
+        for line in sims.failure_lines():
+            warn(line)
+        if not sims.running:
+            raise IbmonError("no simulator started")
+        for running in sims.running:
+            for label, endpoint in running.endpoints.items():
+                print(f"{running.provider} {label}: {endpoint}")
+        reaching: dict[str, Any] = {}
+        if plugin_settings.plugin_dirs:
+            reaching["plugin_dirs"] = [str(d) for d in plugin_settings.plugin_dirs]
+        reaching["connections"] = sims.connections()
+        text = "# ibmon config reaching the simulators started by `ibmon sim`\n" + tomli_w.dumps(reaching)
+        print(f"\n{text}")
+        if args.write_config:
+            target = Path(args.write_config).expanduser()
+            cfg.write_private(target, text)
+            print(f"wrote {target}")
+        print("serving until interrupted (Ctrl-C)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _parse_settings(pairs: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE, not {pair!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare word: a string
+        settings[key.strip()] = value
+    return settings
+
+
+def _on_sigterm_interrupt() -> None:
+    """Stop as cleanly on SIGTERM as on Ctrl-C."""
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from ibmon import snapshot
+
+    config, host = _load(args, required=True)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    document = asyncio.run(snapshot.take_snapshot(config, host, args.timeout))
+    print(snapshot.to_json(document) if args.json else snapshot.to_text(document))
+    return 1 if snapshot.failed(document) else 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    _config, host = _load(args, required=False)
+    infos = list(host.plugins.values())
+    if args.json:
+        print(json.dumps({"plugins": [info.as_json() for info in infos]}, indent=2))
+        return 0
+    if not infos:
+        print("no plugin loaded (IBMON_PLUGINS may restrict them)")
+    for info in infos:
+        print(f"{info.name} {info.version or '-'}: {info.status}  ({info.source})")
+        for name in info.providers:
+            provider = host.providers.get(name)
+            print(f"  provider {name}: {provider.title if provider else ''}")
+        for name in info.simulators:
+            print(f"  simulator {name}")
+        if info.error:
+            print(f"  error: {info.error}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    path = _path(args)
+    if args.config_command == "path":
+        print(path)
+        return 0
+    if args.config_command == "init":
+        if path.exists() and not args.force:
+            raise IbmonError(f"{path} already exists: edit it, or overwrite it with `ibmon config init --force`")
+        try:  # an old file being replaced may still name plugin_dirs, or may not even parse
+            doc = cfg.read_document(path, required=False)
+        except ConfigError:
+            doc = {}
+        _settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
+        cfg.write_private(path, cfg.template(host))
+        print(f"wrote {path} (one commented example per provider: {', '.join(sorted(host.providers)) or 'none'})")
+        return 0
+    config, host = _load(args, required=True)
+    for warning in [*_plugin_problems(host), *config.warnings]:
+        warn(warning)
+    problems = [*config.problems, *config.unavailable()]
+    for problem in problems:
+        error(problem)
+    if problems:
+        return 1
+    count = len(config.connections)
+    print(f"config OK: {count} connection{'' if count == 1 else 's'}")
+    return 0
+
+
+def cmd_themes(args: argparse.Namespace) -> int:
+    from ibmon.themes import discover_themes
+
+    _config, host = _load(args, required=False)
+    themes, problems = discover_themes(host, _user_themes_dir())
+    for theme in themes:
+        print(f"{theme.name}  {'dark' if theme.dark else 'light'}  {theme.source or 'built in'}")
+    for problem in problems:
+        warn(problem)
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "sim": cmd_sim,
+    "snapshot": cmd_snapshot,
+    "plugins": cmd_plugins,
+    "config": cmd_config,
+    "themes": cmd_themes,
+}

@@ -1,0 +1,530 @@
+"""The user's config: a TOML file validated against what the loaded plugins declare.
+
+Loading happens in two steps because the file says which plugins to load: `read_document` parses the
+TOML, `plugin_settings` reads `plugin_dirs` / `disabled_plugins`, the caller loads the plugins, then
+`build_config` checks everything else against the registered providers. Every mistake is collected,
+one line each naming the connection and key, so the user fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ibmon.api import ConnectionContext, Provider
+from ibmon.errors import ConfigError
+from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
+from ibmon.options import Option, apply_options, did_you_mean
+from ibmon.plugins import PluginHost
+from ibmon.secrets import Secret
+
+ENV_CONFIG = "IBMON_CONFIG"
+DEFAULT_REFRESH_SECONDS = 5.0
+DEFAULT_THEME = "ibmon-dark"
+COMMAND_TIMEOUT = 10.0
+
+TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "plugin_dirs", "disabled_plugins", "read_only", "keys",
+                  "connections")
+CONNECTION_KEYS = ("name", "provider", "enabled", "read_only")
+REFERENCE_KINDS = ("env", "command")
+
+
+def default_path() -> Path:
+    return platformdirs.user_config_path("ibmon") / "config.toml"
+
+
+def config_path(cli_path: str | Path | None = None) -> Path:
+    """--config wins over IBMON_CONFIG, which wins over the platform's config folder."""
+    chosen = cli_path or os.environ.get(ENV_CONFIG) or default_path()
+    return Path(chosen).expanduser()
+
+
+def read_document(path: Path, *, required: bool) -> dict[str, Any]:
+    """The parsed TOML, or {} when the file is missing and not required. Raises ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"no config at {path}: write one with `ibmon config init`, "
+                              "or try the simulators with `ibmon demo`") from None
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+# -- top-level settings ------------------------------------------------------------------------
+
+
+@dataclass
+class PluginSettings:
+    plugin_dirs: list[Path] = field(default_factory=list)
+    disabled_plugins: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def plugin_settings(doc: dict[str, Any], path: Path | None) -> PluginSettings:
+    """What decides plugin loading. Relative plugin_dirs are taken from the config file's folder."""
+    settings = PluginSettings()
+    base = path.parent if path is not None else Path.cwd()
+    dirs = _string_list(doc, "plugin_dirs", settings.problems)
+    settings.plugin_dirs = [(base / Path(d).expanduser()) for d in dirs]
+    settings.disabled_plugins = _string_list(doc, "disabled_plugins", settings.problems)
+    return settings
+
+
+def _string_list(doc: dict[str, Any], key: str, problems: list[str]) -> list[str]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.append(f'key "{key}" must be a list of strings')
+        return []
+    return value
+
+
+# -- the validated config ----------------------------------------------------------------------
+
+
+@dataclass
+class ConnectionConfig:
+    """One [[connections]] entry. `unavailable` says why it cannot run although the user wrote it
+    right: its provider's plugin failed to load or is disabled."""
+
+    name: str
+    provider: str
+    enabled: bool = True
+    read_only: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    unavailable: str | None = None
+
+    def context(self, global_read_only: bool = False) -> ConnectionContext:
+        return ConnectionContext(name=self.name, provider=self.provider, options=self.options,
+                                 read_only=self.read_only or global_read_only)
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    theme: str = DEFAULT_THEME
+    plugin_dirs: list[Path] = field(default_factory=list)
+    disabled_plugins: list[str] = field(default_factory=list)
+    read_only: bool = False
+    keys: dict[str, str] = field(default_factory=dict)
+    connections: list[ConnectionConfig] = field(default_factory=list)
+    #: Mistakes the user must fix (one line each).
+    problems: list[str] = field(default_factory=list)
+    #: Things worth saying that do not stop ibmon (e.g. file permissions).
+    warnings: list[str] = field(default_factory=list)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+    def unavailable(self) -> list[str]:
+        return [f'connection "{c.name}" ({c.provider}): {c.unavailable}'
+                for c in self.connections if c.unavailable]
+
+    def runnable(self) -> list[ConnectionConfig]:
+        return [c for c in self.connections if c.unavailable is None]
+
+
+def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None,
+                 settings: PluginSettings | None = None) -> Config:
+    """Validate the whole document against the loaded plugins. Never raises: see `Config.problems`."""
+    settings = settings or plugin_settings(doc, path)
+    config = Config(path=path, plugin_dirs=settings.plugin_dirs,
+                    disabled_plugins=settings.disabled_plugins)
+    problems = config.problems
+    problems.extend(settings.problems)
+    for key in doc:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(f'unknown top-level key "{key}"{did_you_mean(key, TOP_LEVEL_KEYS)}')
+
+    refresh = doc.get("refresh_seconds", DEFAULT_REFRESH_SECONDS)
+    if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or refresh <= 0:
+        problems.append(f'key "refresh_seconds" must be a positive number of seconds, not {refresh!r}')
+    else:
+        config.refresh_seconds = float(refresh)
+    theme = doc.get("theme", DEFAULT_THEME)
+    if not isinstance(theme, str) or not theme:
+        problems.append('key "theme" must be a theme name (a string)')
+    else:
+        config.theme = theme
+    read_only = doc.get("read_only", False)
+    if not isinstance(read_only, bool):
+        problems.append('key "read_only" must be true or false')
+    else:
+        config.read_only = read_only
+    config.keys = _keys(doc.get("keys", {}), problems)
+
+    plain_secrets: list[str] = []
+    raw_connections = doc.get("connections", [])
+    if not isinstance(raw_connections, list) or not all(isinstance(c, dict) for c in raw_connections):
+        problems.append("connections must be written as [[connections]] tables")
+        raw_connections = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_connections, start=1):
+        connection = _connection(index, raw, host, config.refresh_seconds, seen, problems, plain_secrets)
+        if connection is not None:
+            config.connections.append(connection)
+
+    if plain_secrets and path is not None:
+        warning = permission_warning(path, plain_secrets)
+        if warning:
+            config.warnings.append(warning)
+    return config
+
+
+def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        problems.append('[keys] must be a table of binding id = "keys"')
+        return {}
+    keys: dict[str, str] = {}
+    for binding, value in raw.items():
+        if not is_binding_id(binding):
+            hint = did_you_mean(binding, CORE_BINDINGS)
+            problems.append(f'[keys]: unknown binding id "{binding}"{hint}; ids: '
+                            f'{", ".join(CORE_BINDINGS)} or {SCREEN_PREFIX}<screen id>')
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f'[keys]: "{binding}" must be keys as a string, e.g. "ctrl+r" or "r,f5"')
+        else:
+            keys[binding] = value
+    return keys
+
+
+def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_seconds: float,
+                seen: set[str], problems: list[str], plain_secrets: list[str]) -> ConnectionConfig | None:
+    name = raw.get("name")
+    provider_name = raw.get("provider")
+    label = f'"{name}"' if isinstance(name, str) and name.strip() else f"#{index}"
+    where = f"connection {label}" + (f" ({provider_name})" if isinstance(provider_name, str) else "")
+    before = len(problems)
+
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f'{where}: key "name" must be a non-empty string (every connection needs a unique name)')
+    elif name in seen:
+        problems.append(f'{where}: duplicate name: another connection is already called "{name}"')
+    else:
+        seen.add(name)
+    flags = {}
+    for flag, default in (("enabled", True), ("read_only", False)):
+        value = raw.get(flag, default)
+        if not isinstance(value, bool):
+            problems.append(f'{where}: key "{flag}" must be true or false')
+        flags[flag] = value if isinstance(value, bool) else default
+
+    if not isinstance(provider_name, str) or not provider_name:
+        problems.append(f'{where}: key "provider" is missing: say which provider it connects to '
+                        f'({_known_providers(host)})')
+        return None
+    provider = host.providers.get(provider_name)
+    if provider is None:
+        why = _why_no_provider(provider_name, host)
+        if why is not None:  # written right, but its plugin is broken or switched off
+            if len(problems) > before:
+                return None
+            return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
+                                    read_only=flags["read_only"], unavailable=why)
+        problems.append(f'{where}: unknown provider "{provider_name}"'
+                        f'{did_you_mean(provider_name, host.providers)}; {_known_providers(host)}')
+        return None
+
+    options_raw = {k: v for k, v in raw.items() if k not in CONNECTION_KEYS}
+    for key, value in options_raw.items():
+        option = provider.option(key)
+        if option is not None and option.secret and isinstance(value, str):
+            plain_secrets.append(f'{where} key "{key}"')
+    options_raw, unresolved = _resolve_references(provider, options_raw, where, problems)
+    _default_poll_interval(provider, options_raw, refresh_seconds)
+    # a key whose reference failed has its problem already: do not call it missing as well
+    declared = [option for option in provider.options if option.name not in unresolved]
+    values, option_problems = apply_options(declared, options_raw, where)
+    problems.extend(option_problems)
+    if len(problems) > before:
+        return None
+    return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
+                            read_only=flags["read_only"], options=values)
+
+
+def _default_poll_interval(provider: Provider, options: dict[str, Any], refresh_seconds: float) -> None:
+    """A provider whose `poll_seconds` has no default of its own polls at the config's refresh_seconds."""
+    option = provider.option("poll_seconds")
+    if option is not None and option.default is None and "poll_seconds" not in options:
+        options["poll_seconds"] = refresh_seconds if option.type == "float" else int(refresh_seconds)
+
+
+def _known_providers(host: PluginHost) -> str:
+    lines = []
+    if host.providers:
+        lines.append("registered providers: " + ", ".join(
+            f"{name} (plugin {host.plugin_of(name)})" for name in sorted(host.providers)))
+    else:
+        lines.append("no provider is registered")
+    failed = host.failures()
+    if failed:
+        lines.append("failed plugins: " + ", ".join(info.name for info in failed) + " (see `ibmon plugins`)")
+    return "; ".join(lines)
+
+
+def _why_no_provider(provider_name: str, host: PluginHost) -> str | None:
+    """Why a provider is missing when a plugin of that name exists but is broken or disabled."""
+    info = host.plugins.get(provider_name)
+    if info is None:
+        return None
+    if info.status == "failed":
+        return f'provider "{provider_name}" is unavailable: plugin "{info.name}" failed to load ({info.error})'
+    if info.status == "disabled":
+        return f'provider "{provider_name}" is unavailable: plugin "{info.name}" is disabled (disabled_plugins)'
+    return None
+
+
+# -- secret references -------------------------------------------------------------------------
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in REFERENCE_KINDS
+
+
+def _resolve_references(provider: Provider, raw: dict[str, Any], where: str,
+                        problems: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Replace `{ env = ... }` / `{ command = ... }` by the value they yield (a Secret for secret
+    options). Returns the values and the keys that could not be resolved (their problems recorded).
+
+    A table option takes tables as values, so a one-key table there is a value, not a reference."""
+    resolved: dict[str, Any] = {}
+    unresolved: set[str] = set()
+    for key, value in raw.items():
+        option = provider.option(key)
+        if option is None:  # an unknown key: apply_options names it (with a "did you mean")
+            resolved[key] = value
+        elif isinstance(value, dict) and option.type != "table":
+            if not is_reference(value):
+                hint = did_you_mean(next(iter(value)), REFERENCE_KINDS) if len(value) == 1 else ""
+                problems.append(f'{where}: key "{key}": a table here must be a secret reference, '
+                                f'{{ env = "VAR" }} or {{ command = "program args" }}{hint}')
+                unresolved.add(key)
+                continue
+            text, problem = resolve_reference(value)
+            if problem:
+                problems.append(f'{where}: key "{key}": {problem}')
+                unresolved.add(key)
+                continue
+            resolved[key] = _typed(option, text)
+        else:
+            resolved[key] = value
+    return resolved, unresolved
+
+
+def _typed(option: Option, text: str) -> Any:
+    """A referenced value as the option wants it: a Secret for secrets, a number for numbers."""
+    if option.secret:
+        return Secret(text)
+    if option.type in ("int", "float", "bool", "list"):
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            return text  # apply_options then says what type it should be
+    return text
+
+
+def resolve_reference(ref: dict[str, Any]) -> tuple[str, str | None]:
+    """(value, None) or ("", problem). Problems never include the value or the command's output."""
+    kind, target = next(iter(ref.items()))
+    if not isinstance(target, str) or not target.strip():
+        return "", f'{{ {kind} = ... }} needs a non-empty string'
+    if kind == "env":
+        value = os.environ.get(target)
+        if value is None:
+            return "", f"environment variable {target} is not set"
+        if not value:
+            return "", f"environment variable {target} is empty"
+        return value, None
+    return _run_command(target)
+
+
+def _run_command(command: str) -> tuple[str, str | None]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        return "", f"cannot parse command ({exc})"
+    if not argv:
+        return "", "the command is empty"
+    program = argv[0]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except FileNotFoundError:
+        return "", f'command "{program}" not found'
+    except PermissionError:
+        return "", f'command "{program}" is not executable'
+    except subprocess.TimeoutExpired:
+        return "", f'command "{program}" did not finish within {COMMAND_TIMEOUT:g} s'
+    except OSError as exc:
+        return "", f'command "{program}" could not run ({exc.strerror or type(exc).__name__})'
+    if done.returncode != 0:
+        return "", f'command "{program}" failed with exit status {done.returncode}'
+    value = done.stdout.strip()
+    if not value:
+        return "", f'command "{program}" printed nothing'
+    return value, None
+
+
+def permission_warning(path: Path, plain_secrets: list[str]) -> str | None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{path} holds plain-text secrets ({', '.join(plain_secrets)}) and is readable by "
+            f"group/others (mode {stat.filemode(mode)}): run chmod 600 {shlex.quote(str(path))}, "
+            'or use { env = "VAR" } / { command = "..." }')
+
+
+# -- one call for the commands -----------------------------------------------------------------
+
+
+def load_plugins(doc: dict[str, Any], path: Path | None, extra_plugin_dirs: list[str | Path] = (),
+                 only: list[str] | None = None) -> tuple[PluginSettings, PluginHost]:
+    """Load the plugins the document asks for (its plugin_dirs plus `extra_plugin_dirs`)."""
+    settings = plugin_settings(doc, path)
+    settings.plugin_dirs = [*settings.plugin_dirs, *(Path(d).expanduser().absolute() for d in extra_plugin_dirs)]
+    host = PluginHost()
+    host.load(plugin_dirs=settings.plugin_dirs, disabled=settings.disabled_plugins, only=only)
+    return settings, host
+
+
+def load(path: Path, *, required: bool, extra_plugin_dirs: list[str | Path] = ()) -> tuple[Config, PluginHost]:
+    """Read the config at `path`, load the plugins it names, validate. Raises ConfigError only for a
+    file that is missing (when required) or not TOML; every other problem is in `Config.problems`."""
+    doc = read_document(path, required=required)
+    settings, host = load_plugins(doc, path, extra_plugin_dirs)
+    return build_config(doc, host, path, settings), host
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 600, atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)  # whatever the umask or an older file said
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# -- `ibmon config init` -----------------------------------------------------------------------
+
+_PLACEHOLDERS = {"str": "...", "url": "https://example.invalid", "int": 0, "float": 0.0, "bool": False,
+                 "list": [], "table": {}}
+
+
+def template(host: PluginHost) -> str:
+    """A commented config: the settings with their defaults, every binding id, and one commented
+    [[connections]] example per registered provider built from its declared options.
+
+    Uncommenting an example (removing one leading "# " per line) gives a connection that validates
+    once its placeholders and secret variables are filled in."""
+    lines = [
+        "# ibmon config. `ibmon config check` validates it; `ibmon config path` prints where it lives.",
+        "# Any connection option may be a secret reference: { env = \"VAR\" } or { command = \"pass show x\" }.",
+        "",
+        "# Default poll interval (seconds) for providers without their own.",
+        f"refresh_seconds = {DEFAULT_REFRESH_SECONDS:g}",
+        "# Theme name (`ibmon themes` lists them).",
+        f'theme = "{DEFAULT_THEME}"',
+        "# Folders of single-file plugins (relative to this file's folder).",
+        "plugin_dirs = []",
+        "# Plugins not to load, by name (`ibmon plugins` lists them).",
+        "disabled_plugins = []",
+        "# true: quick actions that change an account are disabled everywhere.",
+        "read_only = false",
+        "",
+        "# Key bindings by id (several keys separated by commas). Defaults shown.",
+        "[keys]",
+    ]
+    for binding, (keys, description) in CORE_BINDINGS.items():
+        lines.append(f'# {binding} = "{keys}"  # {description}')
+    if not host.providers:
+        lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
+    for name in sorted(host.providers):
+        lines += ["", *_connection_example(host.providers[name])]
+    return "\n".join(lines) + "\n"
+
+
+def _connection_example(provider: Provider) -> list[str]:
+    lines = [f'# ---- {provider.title}: provider "{provider.name}" ----']
+    if provider.description:
+        lines.append(f"# {provider.description}")
+    body = ["[[connections]]", f'name = "{provider.title}"', f'provider = "{provider.name}"',
+            "enabled = true", "read_only = false"]
+    for option in provider.options:
+        body.append(f"# {_describe_option(option)}")
+        value = _example_value(option)
+        line = _toml_line(option.name, value)
+        if option.secret:
+            line = f'{option.name} = {{ env = "{_env_name(provider, option)}" }}'
+        if not option.required and option.default is None and option.example is None:
+            line = f"# {line}"  # optional and without a value: stays commented out
+        body.append(line)
+    return lines + [f"# {line}" for line in body]
+
+
+def _describe_option(option: Option) -> str:
+    facts = [option.type_name]
+    if option.required:
+        facts.append("required")
+    elif option.default is not None:
+        facts.append(f"default {_toml_value(option.default)}")
+    if option.choices:
+        facts.append("one of " + ", ".join(option.choices))
+    if option.minimum is not None:
+        facts.append(f"at least {option.minimum:g}")
+    if option.maximum is not None:
+        facts.append(f"at most {option.maximum:g}")
+    if option.secret:
+        facts.append("secret: keep it out of this file with { env = ... } or { command = ... }")
+    return f"{option.help or option.name} ({'; '.join(facts)})"
+
+
+def _example_value(option: Option) -> Any:
+    for candidate in (option.default, option.example):
+        if candidate is not None:
+            return candidate
+    if option.choices:
+        return option.choices[0]
+    return _PLACEHOLDERS[option.type]
+
+
+def _env_name(provider: Provider, option: Option) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in f"{provider.name}_{option.name}").upper()
+
+
+def _toml_value(value: Any) -> str:
+    return _toml_line("v", value).split(" = ", 1)[1]
+
+
+def _toml_line(key: str, value: Any) -> str:
+    import tomli_w
+
+    if isinstance(value, dict):  # tomli-w writes tables as [sections]: keep it on one line
+        inner = ", ".join(_toml_line(k, v) for k, v in value.items())
+        return f"{key} = {{ {inner} }}" if inner else f"{key} = {{}}"
+    if isinstance(value, (list, tuple)):
+        return f"{key} = [{', '.join(_toml_value(item) for item in value)}]"
+    return tomli_w.dumps({key: value}).strip()

@@ -1,0 +1,146 @@
+"""`ibmon snapshot`: connect every enabled connection once, wait for its first full picture, report.
+
+The JSON shape is a contract other tools rely on: money as decimal strings exactly as the provider
+sent it, tick times in Unix milliseconds, leads as the widest window. Secrets never appear: errors
+are redacted and only provider-neutral records are written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from ibmon.config import Config
+from ibmon.feeds import FeedRuntime
+from ibmon.model import Account, LeadCounts, Position, Tick
+from ibmon.money import dumps_default
+from ibmon.plugins import PluginHost
+from ibmon.secrets import redact
+from ibmon.store import Store
+
+ACCOUNT_FIELDS = ("id", "currency", "balance", "equity", "margin", "free_margin", "margin_level", "credit",
+                  "profit")
+POSITION_FIELDS = ("account", "id", "symbol", "side", "volume", "open_price", "current_price", "profit")
+
+
+async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dict[str, Any]:
+    """The snapshot document of every enabled connection of `config`."""
+    store = Store()
+    runtime = FeedRuntime(store, watchdog_interval=None)
+    enabled = [c for c in config.connections if c.enabled]
+    for connection in enabled:
+        if connection.unavailable is None:
+            runtime.add(host.providers[connection.provider], connection.context(True))
+    await runtime.start()
+    try:
+        await runtime.wait_settled(timeout)
+    finally:
+        await runtime.stop()
+
+    reports = []
+    for connection in enabled:
+        conn = runtime.connections.get(connection.name)
+        if conn is None:
+            ok, error = False, connection.unavailable
+        elif conn.ready:
+            ok, error = True, None
+        else:
+            error = conn.first_error or conn.last_error
+            ok, error = False, error or f"no complete picture within {timeout:g} s (timed out)"
+        reports.append(connection_report(connection.name, connection.provider, ok, error, store))
+    return {"generated_at": _utc_now(), "connections": reports}
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def connection_report(name: str, provider: str, ok: bool, error: str | None, store: Store) -> dict[str, Any]:
+    accounts = sorted(store.accounts.get(name, {}).values(), key=lambda a: a.id)
+    positions = sorted(store.positions.get(name, {}).values(), key=lambda p: p.key)
+    ticks = sorted(store.ticks.get(name, {}).values(), key=lambda t: t.symbol)
+    return {
+        "name": name,
+        "provider": provider,
+        "ok": ok,
+        "error": redact(error) if error else None,
+        "accounts": [_account(a) for a in accounts],
+        "positions": [_position(p) for p in positions],
+        "ticks": [_tick(t) for t in ticks],
+        "leads": _leads(store.leads.get(name, {}).values()),
+    }
+
+
+def _account(account: Account) -> dict[str, Any]:
+    return {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+
+
+def _position(position: Position) -> dict[str, Any]:
+    return {name: getattr(position, name) for name in POSITION_FIELDS}
+
+
+def _tick(tick: Tick) -> dict[str, Any]:
+    return {"symbol": tick.symbol, "bid": tick.bid, "ask": tick.ask, "time": int(tick.time)}
+
+
+def _leads(windows: Any) -> dict[str, Any] | None:
+    """The widest window: the earliest start, then the latest end."""
+    windows: list[LeadCounts] = list(windows)
+    if not windows:
+        return None
+    earliest = min(w.date_from for w in windows)
+    widest = max((w for w in windows if w.date_from == earliest), key=lambda w: w.date_to)
+    return {"from": widest.date_from, "to": widest.date_to, "leads": widest.leads,
+            "registrations": widest.registrations, "transactions": widest.transactions}
+
+
+def failed(document: dict[str, Any]) -> bool:
+    return any(not c["ok"] for c in document["connections"])
+
+
+def to_json(document: dict[str, Any]) -> str:
+    return redact(json.dumps(document, default=dumps_default, indent=2, ensure_ascii=False))
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def to_text(document: dict[str, Any]) -> str:
+    if not document["connections"]:
+        return "no enabled connection (add [[connections]] to the config: `ibmon config init`)"
+    blocks = [f"snapshot at {document['generated_at']}"]
+    for conn in document["connections"]:
+        status = "ok" if conn["ok"] else f"FAILED: {conn['error']}"
+        lines = [f"{conn['name']} ({conn['provider']}): {status}"]
+        if conn["accounts"]:
+            lines += _table("accounts", ACCOUNT_FIELDS, conn["accounts"])
+        if conn["positions"]:
+            lines += _table("positions", POSITION_FIELDS, conn["positions"])
+        if conn["ticks"]:
+            lines += _table("ticks", ("symbol", "bid", "ask", "time"), conn["ticks"])
+        leads = conn["leads"]
+        if leads:
+            lines.append(f"  leads {leads['from']} .. {leads['to']}: {leads['leads']} leads, "
+                         f"{leads['registrations']} registrations, {leads['transactions']} transactions")
+        blocks.append("\n".join(lines))
+    return redact("\n\n".join(blocks))
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> list[str]:
+    """An aligned table; columns empty in every row are left out; numbers right-aligned."""
+    shown = [c for c in columns if any(row[c] is not None for row in rows)]
+    cells = [[_cell(row[c]) for c in shown] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(shown)]
+    numeric = [all(isinstance(row[c], (Decimal, int)) or row[c] is None for row in rows) for c in shown]
+
+    def line(values: list[str]) -> str:
+        return "    " + "  ".join(v.rjust(w) if num else v.ljust(w)
+                                  for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return [f"  {title}", line(list(shown)), *(line(r) for r in cells)]
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
