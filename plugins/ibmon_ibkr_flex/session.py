@@ -1,0 +1,107 @@
+"""The `ibkr_flex` session: one Flex statement per poll, mapped to accounts and positions.
+
+The latest report stays on the session (`report`, `fetched_at`) for the Flex screen: NAV history,
+trades and cash by currency are not part of the shared model.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ibmon.api import ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.errors import ProviderError
+from ibmon.model import Account, Position, extra
+
+from ibmon_ibkr_flex.client import FlexClient
+from ibmon_ibkr_flex.statement import FlexPosition, FlexReport, FlexStatement
+
+
+class FlexSession(Session):
+    def __init__(self, ctx: ConnectionContext, **client_settings: Any) -> None:
+        """`client_settings` reach FlexClient (tests pass a fast limiter, clock and sleep)."""
+        options = ctx.options
+        self.ctx = ctx
+        self.poll_interval = float(options["poll_seconds"])
+        self.stale_after = 3 * self.poll_interval + float(options["max_wait_seconds"])
+        self.client = FlexClient(options["token"], options["query_id"], base_url=options["base_url"],
+                                 user_agent=options["user_agent"],
+                                 max_wait_seconds=float(options["max_wait_seconds"]), **client_settings)
+        self.report: FlexReport | None = None
+        #: Unix time the latest report arrived.
+        self.fetched_at: float | None = None
+
+    async def poll(self, sink: Sink) -> None:
+        report = await self.client.fetch()
+        if not report.statements:
+            raise ProviderError("the Flex query returned no statement: check that it selects accounts")
+        accounts = [account_of(statement) for statement in report.statements]
+        positions = [position for statement in report.statements for position in positions_of(statement)]
+        self.report = report
+        self.fetched_at = time.time()
+        sink.accounts(accounts)
+        sink.positions(positions)
+
+    def screens(self) -> list[ScreenSpec]:
+        def open_screen(ctx):
+            from ibmon_ibkr_flex.screens import FlexScreen
+
+            return FlexScreen(ctx)
+
+        return [ScreenSpec(id="ibkr_flex", title="IBKR Flex statements", factory=open_screen, key="i")]
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def account_of(statement: FlexStatement) -> Account:
+    nav = statement.nav
+    if nav is None:
+        raise ProviderError(f"the Flex statement of {statement.account_id} has no NAV: add the "
+                            f"'Net Asset Value (NAV) in Base' or 'Change in NAV' section to the Flex query")
+    period = (f"{statement.from_date}..{statement.to_date}"
+              if statement.from_date and statement.to_date else None)
+    return Account(
+        id=statement.account_id,
+        balance=nav,
+        currency=statement.base_currency,
+        name=statement.name,
+        extra=extra(cash=statement.base_cash, type=statement.account_info.get("accountType"),
+                    period=period, generated=statement.when_generated),
+    )
+
+
+def positions_of(statement: FlexStatement) -> list[Position]:
+    positions: list[Position] = []
+    seen: set[str] = set()
+    for row in statement.positions:
+        if row.quantity == 0:
+            continue
+        position_id = _unique(row.conid or row.symbol, seen)
+        positions.append(position_of(statement.account_id, position_id, row))
+    return positions
+
+
+def position_of(account_id: str, position_id: str, row: FlexPosition) -> Position:
+    return Position(
+        account=account_id,
+        id=position_id,
+        symbol=row.symbol,
+        side="buy" if row.quantity > 0 else "sell",
+        volume=abs(row.quantity),
+        open_price=row.cost_basis_price,
+        current_price=row.mark_price,
+        profit=row.unrealized_pnl,
+        extra=extra(asset=row.asset_category, currency=row.currency, value=row.position_value,
+                    cost_basis=row.cost_basis_money),
+    )
+
+
+def _unique(candidate: str, seen: set[str]) -> str:
+    """Position ids are unique per account even if a query lists one contract twice."""
+    result, n = candidate, 1
+    while result in seen:
+        n += 1
+        result = f"{candidate}#{n}"
+    seen.add(result)
+    return result
