@@ -1,0 +1,179 @@
+"""The `ibmon` command: one-line errors, config path/init/check, plugins, sim, crash logs, logging."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ibmon import cli
+from ibmon.cli import main
+from ibmon.logs import LOG_FILE, log_dir
+from ibmon.secrets import Secret
+
+SUPPORT = Path(__file__).parent / "support"
+BROKEN = SUPPORT / "broken"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch) -> Path:
+    """No real user folders; only the test plugins; returns the config path."""
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("IBMON_PLUGINS", "example_plugin,raises_on_import,raises_in_hook")
+    monkeypatch.setenv("IBMON_CONFIG", str(tmp_path / "config.toml"))
+    return tmp_path / "config.toml"
+
+
+def subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IBMON_")}
+    env.update({"XDG_CONFIG_HOME": str(tmp_path / "c"), "XDG_STATE_HOME": str(tmp_path / "s"),
+                "XDG_DATA_HOME": str(tmp_path / "d"), "IBMON_PLUGINS": "example_plugin"}, **extra)
+    return env
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip().startswith("ibmon 0.")
+
+
+def test_usage_mistakes_are_one_line_with_exit_2(env, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["snapshot", "--timeout", "soon"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ibmon: argument --timeout: not a number: 'soon'")
+
+
+def test_config_path_follows_option_then_environment(env, tmp_path, capsys):
+    assert main(["config", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(env)
+    assert main(["--config", str(tmp_path / "other.toml"), "config", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "other.toml")
+    assert main(["config", "--config", str(tmp_path / "after.toml"), "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "after.toml")
+
+
+def test_config_init_writes_a_private_template_and_refuses_to_overwrite(env, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "config", "init"]) == 0
+    assert "one commented example per provider: example" in capsys.readouterr().out
+    assert env.stat().st_mode & 0o777 == 0o600
+    assert 'provider = "example"' in env.read_text()
+    env.write_text("# mine\n")
+    assert main(["config", "init"]) == 1
+    assert "already exists" in capsys.readouterr().err and env.read_text() == "# mine\n"
+    assert main(["--plugin-dir", str(SUPPORT), "config", "init", "--force"]) == 0
+    assert 'provider = "example"' in env.read_text()
+
+
+def test_config_check_lists_problems_or_says_ok(env, capsys, monkeypatch):
+    env.write_text(f'plugin_dirs = ["{SUPPORT}", "{BROKEN}"]\n[[connections]]\nname = "E"\nprovider = "example"\n'
+                   'url = "ws://127.0.0.1:1"\npasword = "x"\n')
+    assert main(["config", "check"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert 'ibmon: warning: plugin "raises_on_import" failed: import failed: RuntimeError: ' \
+           'this plugin is broken on purpose' in err
+    assert 'ibmon: connection "E" (example): unknown key "pasword"' in err
+    assert 'ibmon: connection "E" (example): missing required key "token" (access token)' in err
+    monkeypatch.setenv("IBMON_TEST_TOKEN", "t0ken-value")
+    env.write_text(f'plugin_dirs = ["{SUPPORT}"]\n[[connections]]\nname = "E"\nprovider = "example"\n'
+                   'url = "ws://127.0.0.1:1"\ntoken = { env = "IBMON_TEST_TOKEN" }\n')
+    assert main(["config", "check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "config OK: 1 connection" and "t0ken-value" not in captured.err
+
+
+def test_plugins_json_shows_ok_and_failed_plugins(env, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "--plugin-dir", str(BROKEN), "plugins", "--json"]) == 0
+    plugins = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert plugins["example_plugin"] == {"name": "example_plugin", "version": "", "source": str(SUPPORT / "example_plugin.py"),
+                                         "providers": ["example"], "simulators": ["example"], "status": "ok",
+                                         "error": None}
+    assert plugins["raises_on_import"]["status"] == "failed"
+    assert plugins["raises_on_import"]["error"] == "import failed: RuntimeError: this plugin is broken on purpose"
+    assert plugins["raises_in_hook"]["status"] == "failed"
+    assert "ibmon_providers failed: ValueError: provider table exploded" in plugins["raises_in_hook"]["error"]
+
+
+def test_plugins_text_lists_providers_with_titles(env, capsys):
+    env.write_text(f'plugin_dirs = ["{SUPPORT}"]\ndisabled_plugins = ["raises_in_hook"]\n')
+    assert main(["--plugin-dir", str(BROKEN), "plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "example_plugin -: ok" in out and "  provider example: Example feed" in out
+    assert "raises_on_import -: failed" in out and "error: import failed" in out
+    assert "raises_in_hook -: disabled" in out
+
+
+def test_an_unexpected_error_is_one_line_with_a_redacted_crash_log(env, capsys, monkeypatch):
+    secret = Secret("crash-secret-9876")
+
+    def explode(_args):
+        raise RuntimeError(f"boom with {secret.reveal()}")
+
+    monkeypatch.setitem(cli.COMMANDS, "plugins", explode)
+    assert main(["plugins"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "crash-secret-9876" not in err
+    assert err.startswith("ibmon: unexpected error: RuntimeError: boom with *** (details in ")
+    crash_log = Path(err.rsplit("(details in ", 1)[1].rstrip(")\n"))
+    text = crash_log.read_text()
+    assert "Traceback" in text and "explode" in text and "crash-secret-9876" not in text
+
+
+def test_log_records_go_to_the_file_redacted(env, capsys, monkeypatch):
+    monkeypatch.setenv("IBMON_LOG_LEVEL", "debug")
+    secret = Secret("log-secret-5555")
+    assert main(["plugins"]) == 0
+    logging.getLogger("websockets.client").warning("connection to %s failed", f"wss://h/?token={secret.reveal()}")
+    logging.getLogger("ibmon.test").debug("debug line")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = (log_dir() / LOG_FILE).read_text()
+    assert "connection to wss://h/?token=*** failed" in text and "debug line" in text
+    assert "log-secret-5555" not in text
+    assert "connection to" not in capsys.readouterr().err
+
+
+def test_light_commands_do_not_import_textual(env, tmp_path):
+    code = ("import sys; from ibmon.cli import main; "
+            "[main(a) for a in (['plugins'], ['config', 'path'], ['plugins', '--json'])]; "
+            "sys.exit('textual' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], env=subprocess_env(tmp_path), capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+def test_sim_writes_a_config_that_snapshot_reaches(env, tmp_path, capsys):
+    target = tmp_path / "sim.toml"
+    command = [sys.executable, "-m", "ibmon", "--plugin-dir", str(SUPPORT), "sim", "example",
+               "--write-config", str(target), "--set", "interval=60"]
+    proc = subprocess.Popen(command, env=subprocess_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not target.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.exists(), proc.stderr.read() if proc.poll() is not None else "no config after 20 s"
+        assert target.stat().st_mode & 0o777 == 0o600
+        assert main(["--config", str(target), "snapshot", "--json", "--timeout", "10"]) == 0
+        [conn] = json.loads(capsys.readouterr().out)["connections"]
+        assert conn["ok"] and conn["accounts"][0]["balance"] == "10000.00"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "example feed: ws://127.0.0.1:" in out and f"wrote {target}" in out
+    assert 'provider = "example"' in out and err == ""
+
+
+def test_sim_names_an_unknown_simulator(env, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "exampel"]) == 1
+    assert capsys.readouterr().err == ('ibmon: no simulator for "exampel" (did you mean "example"?); '
+                                       "simulators: example\n")
