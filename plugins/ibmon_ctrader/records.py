@@ -51,7 +51,9 @@ def volume_units(raw_volume: Any) -> Decimal:
     return from_cents(raw_volume, "volume")
 
 
-def position(account: str, raw: dict[str, Any]) -> Position:
+def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = None) -> Position:
+    """`digits` (symbol → price digits, from SymbolJson) pads prices the JSON number shortened."""
+    places = (digits or {}).get(str(raw.get("symbolName")))
     side = str(raw.get("tradeSide", "")).upper()
     if side not in ("BUY", "SELL"):
         raise ValueError(f"position {raw.get('positionId')}: tradeSide must be BUY or SELL, not {side!r}")
@@ -61,8 +63,8 @@ def position(account: str, raw: dict[str, Any]) -> Position:
         symbol=str(raw["symbolName"]),
         side="buy" if side == "BUY" else "sell",
         volume=volume_units(raw["volume"]),
-        open_price=dec_or_none(raw.get("entryPrice"), "entryPrice"),
-        current_price=dec_or_none(raw.get("currentPrice"), "currentPrice"),
+        open_price=pad(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
+        current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
         extra=extra(swap=_cents_or_none(raw.get("swap")), commission=_cents_or_none(raw.get("commission")),
                     pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),
@@ -76,7 +78,19 @@ def tick(raw: dict[str, Any], at_ms: int) -> Tick | None:
     bid, ask = raw.get("lastBid"), raw.get("lastAsk")
     if bid is None or ask is None:
         return None
-    return Tick(str(raw["symbolName"]), dec(bid, "lastBid"), dec(ask, "lastAsk"), at_ms)
+    places = raw.get("digits")
+    return Tick(str(raw["symbolName"]), pad(dec(bid, "lastBid"), places), pad(dec(ask, "lastAsk"), places), at_ms)
+
+
+def pad(price: Decimal | None, places: int | None) -> Decimal | None:
+    """A price with the symbol's digits (JSON numbers drop trailing zeros: 1.0903 → 1.09030).
+    Only zeros are added; a price with more digits than the symbol's is left as sent."""
+    if price is None or not isinstance(places, int) or isinstance(places, bool) or places < 0:
+        return price
+    exponent = price.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        return price.quantize(Decimal(1).scaleb(-places))
+    return price
 
 
 def _cents_or_none(value: Any) -> Decimal | None:

@@ -48,11 +48,13 @@ class CTraderSession(Session):
         notes: list[str] = []
         shown = self._select(await self.client.trading_accounts(), notes)
         positions = await asyncio.gather(*(self.client.positions(raw["accountId"]) for raw in shown))
-        ticks = await self._ticks(shown[0], notes) if shown and self.watchlist else []
+        symbols = await self.client.symbols(shown[0]["accountId"]) if shown else []
+        digits = {str(s.get("symbolName")): s.get("digits") for s in symbols}
+        ticks = self._ticks(shown[0], symbols, notes) if shown else []
 
         self.accounts = {records.account_id(raw): raw for raw in shown}
         sink.accounts([records.account(raw, held) for raw, held in zip(shown, positions)])
-        sink.positions([records.position(records.account_id(raw), p)
+        sink.positions([records.position(records.account_id(raw), p, digits)
                         for raw, held in zip(shown, positions) for p in held])
         for tick in ticks:
             sink.tick(tick)
@@ -73,10 +75,10 @@ class CTraderSession(Session):
             notes.append(f"accounts not found: {', '.join(missing)}")
         return [by_id[wanted] for wanted in self.wanted if wanted in by_id]
 
-    async def _ticks(self, raw_account: dict[str, Any], notes: list[str]) -> list[Tick]:
-        """The watchlist's last bid/ask as listed by one account, stamped with the poll time."""
+    def _ticks(self, raw_account: dict[str, Any], symbols: list[dict[str, Any]], notes: list[str]) -> list[Tick]:
+        """The watchlist's last bid/ask as one account lists them, stamped with the poll time."""
         now_ms = int(time.time() * 1000)
-        by_name = {str(s.get("symbolName")): s for s in await self.client.symbols(raw_account["accountId"])}
+        by_name = {str(s.get("symbolName")): s for s in symbols}
         unknown = [name for name in self.watchlist if name not in by_name]
         if unknown:
             notes.append(f"symbols unknown to account {raw_account['accountId']}: {', '.join(unknown)}")

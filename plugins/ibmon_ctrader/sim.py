@@ -124,10 +124,13 @@ def _unit(*parts: object) -> float:
 def mid_price(spec: SymbolSpec, t_ms: int) -> float:
     t = t_ms / 1000
     phase = _unit(spec.name) * 2 * math.pi
-    wave = (0.004 * math.sin(2 * math.pi * t / 43_200 + phase)
-            + 0.0015 * math.sin(2 * math.pi * t / 3_600 + 2 * phase)
-            + 0.0005 * math.sin(2 * math.pi * t / 300 + 3 * phase)
-            + 0.0003 * (_unit(spec.name, t_ms // 250) - 0.5))
+    # Incommensurate waves from days to minutes read like a market at every chart period.
+    wave = (0.006 * math.sin(2 * math.pi * t / 259_200 + phase)
+            + 0.003 * math.sin(2 * math.pi * t / 73_441 + 2 * phase)
+            + 0.0015 * math.sin(2 * math.pi * t / 7_993 + 3 * phase)
+            + 0.0006 * math.sin(2 * math.pi * t / 1_021 + 4 * phase)
+            + 0.0003 * math.sin(2 * math.pi * t / 173 + 5 * phase)
+            + 0.0002 * (_unit(spec.name, t_ms // 250) - 0.5))
     return spec.base * (1 + wave)
 
 
@@ -334,7 +337,7 @@ class CTraderSim:
     def open_position(self, account: SimAccount, moment: int, *, record_deal: bool = True) -> SimPosition:
         spec = self.rng.choice(list(SYMBOLS.values()))
         side = self.rng.choice(("BUY", "SELL"))
-        volume = self._volume(spec, (1, 10, 50))
+        volume = self._volume(spec, (1, 5, 20))
         bid, ask = quote(spec, moment)
         position = SimPosition(self.next_id(), spec.name, side, volume, ask if side == "BUY" else bid, moment,
                                swap=-self.rng.randint(0, 2_000) * volume // (spec.lot_units * VOLUME_CENTS), commission=self._commission(account, spec, volume),

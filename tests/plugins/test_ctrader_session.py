@@ -14,7 +14,8 @@ from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.model import HealthState
 from ibmon.store import Store
 from ibmon.testing import make_context, wait_for
-from ibmon_ctrader.sim import now_ms, start
+from ibmon_ctrader.records import pad
+from ibmon_ctrader.sim import SYMBOLS, now_ms, start
 
 LIVE_USD, DEMO_EUR, DEMO_GBP, LIVE_JPY, DELETED = 5_010_001, 5_010_002, 5_010_003, 5_010_004, 5_010_005
 
@@ -143,6 +144,7 @@ async def test_positions_map_side_volume_prices_and_profit(sim, session):
         assert position.volume == Decimal(p["volume"]).scaleb(-2)
         assert position.open_price == Decimal(repr(p["entryPrice"]))
         assert position.current_price == Decimal(repr(p["currentPrice"]))
+        assert -position.current_price.as_tuple().exponent == SYMBOLS[p["symbolName"]].digits
         assert position.profit == Decimal(p["profit"]).scaleb(-2)
         assert dict(position.extra)["swap"] == str(Decimal(p["swap"]).scaleb(-2))
 
@@ -171,6 +173,8 @@ async def test_watchlist_ticks_carry_the_last_quotes_and_the_poll_time(running, 
     assert set(sink.tick_map) == {"EURUSD", "XAUUSD"}
     for name, tick in sink.tick_map.items():
         assert (tick.bid, tick.ask) == sim.quotes[name] and tick.ask > tick.bid
+        # JSON numbers drop trailing zeros; ticks show the symbol's digits again
+        assert str(tick.bid) == str(sim.quotes[name][0]) and str(tick.ask) == str(sim.quotes[name][1])
         assert abs(tick.time - sim.clock()) < 10_000
     assert any("NOPE" in note for note in sink.notes)
 
@@ -307,6 +311,13 @@ async def test_simulator_connection_reaches_it_and_the_market_moves():
             first.tick_map["XAUUSD"].bid != later.tick_map["XAUUSD"].bid
     finally:
         await running.stop()
+
+
+@pytest.mark.parametrize("price,places,shown", [
+    ("1.0903", 5, "1.09030"), ("151", 3, "151.000"), ("1.234567", 5, "1.234567"), ("2.5", None, "2.5"),
+])
+def test_prices_get_the_symbols_digits_back_without_rounding(price, places, shown):
+    assert str(pad(Decimal(price), places)) == shown
 
 
 def test_options_are_declared_once_with_a_secret_token():

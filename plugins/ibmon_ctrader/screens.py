@@ -1,0 +1,254 @@
+"""The cTrader screen: deals and cash-flow history over the API's cursor ("load more"), and a
+trendbar chart of a symbol. Network calls run in workers; errors show in place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static, TabbedContent, TabPane
+
+from ibmon.api import ScreenContext
+from ibmon.errors import describe_exception
+from ibmon.model import Account
+from ibmon.money import from_cents
+
+from ibmon_ctrader.client import CursorKind
+
+PAGE = 50
+#: Bars drawn per chart, and how far back that reaches for each period.
+BARS = 120
+PERIODS = {"m1": timedelta(minutes=1), "h1": timedelta(hours=1)}
+
+
+def _when(ms: Any) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(int(ms) / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _money(cents: Any) -> str:
+    return "" if cents is None else f"{from_cents(cents):,}"
+
+
+def _deal_row(deal: dict[str, Any]) -> tuple[str, ...]:
+    close = deal.get("positionCloseDetails") or {}
+    return (_when(deal.get("executionTimestamp") or deal.get("createTimestamp")), str(deal.get("dealId", "")),
+            str(deal.get("positionId", "")), str(deal.get("tradeSide", "")).lower(), str(deal.get("symbolName", "")),
+            f"{from_cents(deal.get('filledVolume') or deal.get('volume') or 0):,}",
+            str(deal.get("executionPrice", "")), _money(deal.get("commission")),
+            _money(close.get("profit")), _money(close.get("balance")))
+
+
+def _cashflow_row(entry: dict[str, Any]) -> tuple[str, ...]:
+    return (_when(entry.get("changeTimestamp")), str(entry.get("type", "")).lower(), _money(entry.get("delta")),
+            _money(entry.get("balance")), _money(entry.get("equity")))
+
+
+@dataclass
+class History:
+    """One cursor-backed table: what it lists, how a row reads, and where the next page starts."""
+
+    kind: CursorKind
+    table_id: str
+    columns: tuple[str, ...]
+    row: Any
+    next: str | None = None
+    loaded: int = 0
+
+
+class CTraderScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("m", "load_more", "Load more"),
+        Binding("r", "reload", "Reload"),
+        Binding("1", "tab('deals')", "Deals"),
+        Binding("2", "tab('cashflow')", "Cash flow"),
+        Binding("3", "tab('chart')", "Chart"),
+        Binding("d", "demo('ctrader.demo_deposit')", "Demo deposit"),
+        Binding("w", "demo('ctrader.demo_withdraw')", "Demo withdraw"),
+    ]
+
+    DEFAULT_CSS = """
+    CTraderScreen #bar { height: auto; }
+    CTraderScreen #account { width: 48; }
+    CTraderScreen .status { height: auto; color: $text-muted; padding: 0 1; }
+    CTraderScreen .status.error { color: $text-error; }
+    CTraderScreen #chart-form { height: auto; }
+    CTraderScreen #symbol { width: 20; }
+    CTraderScreen #period { width: 14; }
+    CTraderScreen Sparkline { height: 12; margin: 1 0; }
+    """
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.session = ctx.session
+        self.histories = {
+            "deals": History("deals", "deals", ("time (UTC)", "deal", "position", "side", "symbol", "volume",
+                                                "price", "commission", "profit", "balance"), _deal_row),
+            "cashflow": History("cashflowhistory", "cashflow", ("time (UTC)", "type", "amount", "balance",
+                                                                "equity"), _cashflow_row),
+        }
+
+    # -- layout ------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bar"):
+            yield Select(self._account_options(), prompt="account", id="account", allow_blank=True)
+            yield Static("", id="account-status", classes="status")
+        with TabbedContent(initial="deals", id="tabs"):
+            for key, title in (("deals", "Deals"), ("cashflow", "Cash flow")):
+                with TabPane(title, id=key):
+                    yield Static("", id=f"{key}-status", classes="status")
+                    yield DataTable(id=f"{key}-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Chart", id="chart"):
+                with Horizontal(id="chart-form"):
+                    yield Input(value=self._first_symbol(), placeholder="symbol", id="symbol")
+                    yield Select([("m1", "m1"), ("h1", "h1")], value="h1", allow_blank=False, id="period")
+                with Vertical():
+                    yield Static("", id="chart-status", classes="status")
+                    yield Sparkline([], id="sparkline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"cTrader · {self.ctx.connection}"
+        for history in self.histories.values():
+            self.query_one(f"#{history.table_id}-table", DataTable).add_columns(*history.columns)
+        accounts = self._accounts()
+        if accounts:
+            self.query_one("#account", Select).value = accounts[0].id
+        else:
+            self._status("account", "no account yet: waiting for the first poll (r reloads)")
+
+    def _accounts(self) -> list[Account]:
+        return list(self.ctx.store.accounts.get(self.ctx.connection, {}).values())
+
+    def _account_options(self) -> list[tuple[str, str]]:
+        return [(f"{a.name or a.id} · {a.currency or ''} · {dict(a.extra).get('type', '')}", a.id)
+                for a in self._accounts()]
+
+    def _first_symbol(self) -> str:
+        watchlist = getattr(self.session, "watchlist", None) or ["EURUSD"]
+        return watchlist[0]
+
+    @property
+    def account(self) -> Account | None:
+        value = self.query_one("#account", Select).value
+        return self.ctx.store.accounts.get(self.ctx.connection, {}).get(value) if isinstance(value, str) else None
+
+    def _status(self, key: str, text: str, error: bool = False) -> None:
+        status = self.query_one(f"#{key}-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    # -- history tables --------------------------------------------------------------------------
+
+    @on(Select.Changed, "#account")
+    def _account_changed(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        options = self._account_options()
+        select = self.query_one("#account", Select)
+        if options and not self.account:
+            select.set_options(options)
+            select.value = options[0][1]
+            return  # the change event reloads
+        for key in self.histories:
+            self._load(key, fresh=True)
+        self._chart()
+
+    def action_load_more(self) -> None:
+        active = self.query_one("#tabs", TabbedContent).active
+        if active not in self.histories:
+            return
+        if self.histories[active].next is None:
+            self._status(active, f"{self.histories[active].loaded} entries · no more")
+            return
+        self._load(active, fresh=False)
+
+    def _load(self, key: str, *, fresh: bool) -> None:
+        account = self.account
+        if account is None:
+            return
+        self._status(key, "loading…")
+        self.run_worker(self._fetch_page(key, account.id, fresh), group=key, exclusive=True)
+
+    async def _fetch_page(self, key: str, account_id: str, fresh: bool) -> None:
+        history = self.histories[key]
+        table = self.query_one(f"#{history.table_id}-table", DataTable)
+        try:
+            page = await self.session.client.page(account_id, history.kind, limit=PAGE,
+                                                  cursor=None if fresh else history.next)
+        except Exception as exc:  # shown in place; the screen stays usable
+            self._status(key, describe_exception(exc), error=True)
+            return
+        if fresh:
+            table.clear()
+            history.loaded = 0
+        table.add_rows(history.row(item) for item in page.items)
+        history.next, history.loaded = page.next, history.loaded + len(page.items)
+        more = "m loads more" if page.next else "no more"
+        self._status(key, f"{history.loaded} entries, newest first · {more}")
+
+    # -- chart -------------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#symbol")
+    @on(Select.Changed, "#period")
+    def _chart_changed(self) -> None:
+        self._chart()
+
+    def _chart(self) -> None:
+        account = self.account
+        symbol = self.query_one("#symbol", Input).value.strip().upper()
+        if account is None or not symbol:
+            return
+        period = str(self.query_one("#period", Select).value)
+        self._status("chart", f"loading {symbol} {period}…")
+        self._fetch_bars(account.id, symbol, period)
+
+    @work(exclusive=True, group="chart")
+    async def _fetch_bars(self, account_id: str, symbol: str, period: str) -> None:
+        end = datetime.now(timezone.utc).replace(microsecond=0)
+        try:
+            bars = await self.session.client.trendbars(account_id, symbol, period, end - PERIODS[period] * BARS, end)
+        except Exception as exc:
+            self.query_one("#sparkline", Sparkline).data = []
+            self._status("chart", describe_exception(exc), error=True)
+            return
+        closes = [Decimal(str(bar["close"])) for bar in bars]
+        # The sparkline only draws; the figures beside it stay exact.
+        self.query_one("#sparkline", Sparkline).data = [float(close) for close in closes]
+        if closes:
+            self._status("chart", f"{symbol} {period} · {len(closes)} bars since {_when(bars[0]['timestamp'])} UTC · "
+                                  f"last {closes[-1]} · high {max(closes)} · low {min(closes)}")
+        else:
+            self._status("chart", f"{symbol} {period}: no bars in the last {BARS} periods")
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+    async def action_demo(self, action_id: str) -> None:
+        account = self.account
+        action = next((a for a in self.session.actions() if a.id == action_id), None)
+        if account is None or action is None:
+            return
+        if not action.is_available(account):
+            self.notify(f"{action.title}: demo accounts only ({account.name or account.id} is live)",
+                        severity="warning")
+            return
+        await self.ctx.run_action(action, account)
+        self._load("cashflow", fresh=True)

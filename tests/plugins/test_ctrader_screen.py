@@ -1,0 +1,145 @@
+"""The cTrader screen on a minimal App, driven by keys, against the real simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Input, Select, Sparkline, Static
+
+import ibmon_ctrader
+from ibmon.api import ScreenContext
+from ibmon.store import Store
+from ibmon.testing import make_context
+from ibmon_ctrader.sim import start
+
+DEMO_EUR, LIVE_USD = "5010002", "5010001"
+
+
+class StoreSink:
+    """Writes a poll into a Store as the feed runtime's sink does."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def accounts(self, accounts) -> None:
+        self.store.replace_accounts("ct", accounts)
+
+    def positions(self, positions, *, account=None) -> None:
+        self.store.replace_positions("ct", positions, account)
+
+    def tick(self, tick) -> None:
+        self.store.set_tick("ct", tick)
+
+    def note(self, *notes) -> None:
+        pass
+
+
+@pytest.fixture
+async def setup():
+    running = await start(interval=3600, seed=5)
+    found = []
+    ibmon_ctrader.ibmon_providers(found.append)
+    provider = found[0]
+    session = provider.connect(make_context(provider, name="ct", base_url=running.endpoints["api"],
+                                            access_token=running.connections[0]["access_token"],
+                                            accounts=[DEMO_EUR, LIVE_USD], symbols=["XAUUSD"]))
+    store = Store()
+    await session.poll(StoreSink(store))
+    ran: list[tuple[str, str]] = []
+
+    async def run_action(action, target):  # the host confirms; here: yes
+        ran.append((action.id, await action.run(target)))
+
+    spec = session.screens()[0]
+    screen = spec.factory(ScreenContext(connection="ct", session=session, store=store, run_action=run_action))
+    yield running.extra["sim"], screen, ran
+    await session.close()
+    await running.stop()
+
+
+class Host(App):
+    def __init__(self, screen) -> None:
+        super().__init__()
+        self.start_screen = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.start_screen)
+
+
+async def settle(pilot, predicate, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(predicate)
+        await pilot.pause(0.02)
+
+
+def text(screen, widget_id):
+    return str(screen.query_one(widget_id, Static).render())
+
+
+async def test_deals_load_more_follows_the_cursor_and_escape_closes(setup):
+    sim, screen, _ = setup
+    async with Host(screen).run_test(size=(140, 40)) as pilot:
+        deals = screen.query_one("#deals-table", DataTable)
+        await settle(pilot, lambda: deals.row_count == 50)
+        assert screen.query_one("#account", Select).value == DEMO_EUR
+        total = len(sim.accounts[int(DEMO_EUR)].deals)
+        newest = max(sim.accounts[int(DEMO_EUR)].deals, key=lambda d: (d["createTimestamp"], d["dealId"]))
+        assert deals.get_row_at(0)[1] == str(newest["dealId"])
+        await pilot.press("m")
+        await settle(pilot, lambda: deals.row_count == min(100, total))
+        while deals.row_count < total:
+            before = deals.row_count
+            await pilot.press("m")
+            await settle(pilot, lambda: deals.row_count > before)
+        assert "no more" in text(screen, "#deals-status")
+        ids = [deals.get_row_at(i)[1] for i in range(deals.row_count)]
+        assert len(set(ids)) == total
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen not in pilot.app.screen_stack
+
+
+async def test_cash_flow_tab_shows_exact_amounts(setup):
+    sim, screen, _ = setup
+    async with Host(screen).run_test(size=(140, 40)) as pilot:
+        await pilot.press("2")
+        table = screen.query_one("#cashflow-table", DataTable)
+        await settle(pilot, lambda: table.row_count > 0)
+        newest = max(sim.accounts[int(DEMO_EUR)].cashflow, key=lambda c: (c["changeTimestamp"], c["cashflowId"]))
+        assert table.get_row_at(0)[2] == f"{Decimal(newest['delta']).scaleb(-2):,}"
+
+
+async def test_chart_draws_trendbars_and_shows_errors_in_place(setup):
+    _, screen, _ = setup
+    async with Host(screen).run_test(size=(140, 40)) as pilot:
+        await pilot.press("3")
+        spark = screen.query_one("#sparkline", Sparkline)
+        await settle(pilot, lambda: len(spark.data or []) > 100)
+        assert "XAUUSD h1" in text(screen, "#chart-status")
+        symbol = screen.query_one("#symbol", Input)
+        symbol.value = "NOPE"
+        symbol.focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: "CH_SYMBOL_NOT_FOUND" in text(screen, "#chart-status"))
+        assert not spark.data
+
+
+async def test_demo_deposit_from_the_screen_goes_through_the_host(setup):
+    sim, screen, ran = setup
+    async with Host(screen).run_test(size=(140, 40)) as pilot:
+        await settle(pilot, lambda: screen.query_one("#deals-table", DataTable).row_count > 0)
+        before = sim.accounts[int(DEMO_EUR)].balance
+        await pilot.press("d")
+        await settle(pilot, lambda: bool(ran))
+        assert ran[0][0] == "ctrader.demo_deposit" and sim.accounts[int(DEMO_EUR)].balance == before + 100_000
+        live_before = sim.accounts[int(LIVE_USD)].balance
+        screen.query_one("#account", Select).value = LIVE_USD
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert len(ran) == 1 and sim.accounts[int(LIVE_USD)].balance == live_before
