@@ -128,7 +128,8 @@ class Portfolio:
         for account in self.accounts:
             account.nav_history[now.date()] = self.nav(account)
 
-    def _trade(self, account: SimAccount, when: datetime) -> None:
+    def _trade(self, account: SimAccount, when: datetime, drift: float = 0.0) -> None:
+        """A random trade at the current price (moved by `drift` sigmas for trades in the past)."""
         symbol = self.rng.choice(sorted(account.holdings))
         instrument = self.instruments[symbol]
         holding = account.holdings[symbol]
@@ -139,6 +140,8 @@ class Portfolio:
         if (holding.quantity + quantity) * holding.quantity <= 0:  # never close or flip: add instead
             quantity = -quantity
         price = instrument.price
+        if drift:
+            price = (price * (1 + Decimal(self.rng.gauss(0, drift)).quantize(Decimal("0.00001")))).quantize(PRICE)
         commission = -max(Decimal("1.00"), (abs(quantity) * price * Decimal("0.0005")).quantize(CENT))
         new_quantity = holding.quantity + quantity
         if (holding.quantity > 0) == (quantity > 0):  # adding: average the cost
@@ -156,7 +159,7 @@ class Portfolio:
         for days_ago in range(HISTORY_DAYS, 0, -3):
             moment = (now - timedelta(days=days_ago)).replace(hour=self.rng.randint(9, 15),
                                                               minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59))
-            self._trade(account, moment)
+            self._trade(account, moment, drift=0.002 * days_ago)
         value = self.nav(account)
         for days_ago in range(HISTORY_DAYS + 1):
             account.nav_history[(now - timedelta(days=days_ago)).date()] = value

@@ -1,0 +1,170 @@
+"""The IBKR Flex screen: one account of the latest statement at a time (n / p switch), with its NAV
+over the statement's period, open positions, cash by currency, recent trades, and when the
+statement was generated and fetched. It reads the session's latest report, polled by the feed
+runtime: the screen itself never calls IB (every request counts against the token's rate limit)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Sparkline, Static
+
+from ibmon.api import ScreenContext
+from ibmon.model import format_age
+from ibmon.widgets.format import MISSING, money, number
+
+from ibmon_ibkr_flex.dates import as_eastern
+from ibmon_ibkr_flex.statement import FlexReport, FlexStatement
+
+#: Trades shown, newest first.
+TRADES = 50
+
+
+class FlexScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("n", "account(1)", "Next account"),
+        Binding("p", "account(-1)", "Previous account"),
+    ]
+
+    DEFAULT_CSS = """
+    FlexScreen .line { height: auto; padding: 0 1; }
+    FlexScreen #summary { color: $text; }
+    FlexScreen .muted { color: $text-muted; }
+    FlexScreen .title { text-style: bold; padding: 0 1; height: 1; }
+    FlexScreen #nav { height: 5; margin: 0 1; }
+    FlexScreen #middle { height: 1fr; }
+    FlexScreen #positions-box { width: 3fr; }
+    FlexScreen #cash-box { width: 1fr; min-width: 30; }
+    FlexScreen #trades { height: 1fr; }
+    """
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.session = ctx.session
+        self.index = 0
+        self._shown: tuple[FlexReport | None, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="header", classes="line title")
+        yield Static("", id="summary", classes="line")
+        yield Static("", id="age", classes="line muted")
+        yield Static("", id="nav-label", classes="line muted")
+        yield Sparkline([], id="nav")
+        with Horizontal(id="middle"):
+            with Vertical(id="positions-box"):
+                yield Static("Open positions", classes="title")
+                yield DataTable(id="positions", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="cash-box"):
+                yield Static("Cash by currency", classes="title")
+                yield DataTable(id="cash", cursor_type="row")
+        yield Static("Recent trades (newest first)", classes="title")
+        yield DataTable(id="trades", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"IBKR Flex · {self.ctx.connection}"
+        self.query_one("#positions", DataTable).add_columns(
+            "symbol", "asset", "ccy", "side", "quantity", "mark", "value", "cost basis", "unrealized P/L")
+        self.query_one("#cash", DataTable).add_columns("currency", "ending cash", "settled")
+        self.query_one("#trades", DataTable).add_columns(
+            "time (ET)", "symbol", "side", "quantity", "price", "proceeds", "commission", "ccy")
+        self.refresh_view()
+        self.set_interval(1.0, self.refresh_view)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_account(self, step: int) -> None:
+        report = self.session.report
+        if report and report.statements:
+            self.index = (self.index + step) % len(report.statements)
+            self.refresh_view()
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        """Redraw the tables when a new report arrived or the account changed; the ages every time."""
+        report: FlexReport | None = self.session.report
+        if report is None or not report.statements:
+            self.query_one("#header", Static).update(f"IBKR Flex · {self.ctx.connection}")
+            self.query_one("#summary", Static).update(
+                f"waiting for the first statement (polled every {self.session.poll_interval:g} s)")
+            return
+        self.index %= len(report.statements)
+        statement = report.statements[self.index]
+        if self._shown != (report, self.index):
+            self._shown = (report, self.index)
+            self._show(report, statement)
+        self.query_one("#age", Static).update(self._ages(statement))
+
+    def _show(self, report: FlexReport, statement: FlexStatement) -> None:
+        count = len(report.statements)
+        self.query_one("#header", Static).update(
+            f"{statement.account_id} · {statement.name or ''} · account {self.index + 1} of {count}"
+            + (" (n / p: next / previous)" if count > 1 else ""))
+        base = statement.base_currency or ""
+        period = f"{statement.from_date or '?'} – {statement.to_date or '?'}"
+        self.query_one("#summary", Static).update(
+            f"NAV {money(statement.nav)} {base} · cash {money(statement.base_cash)} {base} · "
+            f"{len(statement.positions)} positions · {len(statement.trades)} trades · period {period}")
+        history = statement.nav_history
+        self.query_one("#nav", Sparkline).data = [float(point.total) for point in history]  # a shape only
+        if history:
+            first, last = history[0], history[-1]
+            change = (f" ({(last.total / first.total - 1) * 100:+.2f} %)" if first.total else "")
+            low, high = min(p.total for p in history), max(p.total for p in history)
+            self.query_one("#nav-label", Static).update(
+                f"NAV {first.day} → {last.day}: {money(first.total)} → {money(last.total)}{change} · "
+                f"low {money(low)} · high {money(high)} · {len(history)} days")
+        else:
+            self.query_one("#nav-label", Static).update(
+                "no NAV history: add 'Net Asset Value (NAV) in Base' to the Flex query")
+        self._fill_positions(statement)
+        self._fill_cash(statement)
+        self._fill_trades(statement)
+
+    def _fill_positions(self, statement: FlexStatement) -> None:
+        table = self.query_one("#positions", DataTable)
+        table.clear()
+        for row in sorted(statement.positions, key=lambda p: (p.asset_category or "", p.symbol)):
+            table.add_row(row.symbol, row.asset_category or MISSING, row.currency or MISSING,
+                          "long" if row.quantity >= 0 else "short", number(row.quantity), number(row.mark_price),
+                          money(row.position_value), money(row.cost_basis_money), money(row.unrealized_pnl))
+
+    def _fill_cash(self, statement: FlexStatement) -> None:
+        table = self.query_one("#cash", DataTable)
+        table.clear()
+        for cash in statement.cash:
+            table.add_row(cash.currency, money(cash.ending_cash), money(cash.ending_settled_cash))
+
+    def _fill_trades(self, statement: FlexStatement) -> None:
+        table = self.query_one("#trades", DataTable)
+        table.clear()
+        for trade in list(reversed(statement.trades))[:TRADES]:
+            table.add_row(trade.when.strftime("%Y-%m-%d %H:%M:%S") if trade.when else MISSING, trade.symbol,
+                          (trade.buy_sell or MISSING).lower(), number(trade.quantity), number(trade.price),
+                          money(trade.proceeds), money(trade.commission), trade.currency or MISSING)
+
+    def _ages(self, statement: FlexStatement) -> str:
+        parts = []
+        if statement.when_generated is not None:
+            generated = as_eastern(statement.when_generated)
+            age = datetime.now(timezone.utc) - generated
+            parts.append(f"generated {statement.when_generated:%Y-%m-%d %H:%M:%S} ET "
+                         f"({format_age(age.total_seconds())} ago)")
+        else:
+            parts.append("generation time not in the statement")
+        fetched = getattr(self.session, "fetched_at", None)
+        if fetched is not None:
+            parts.append(f"fetched {format_age(time.time() - fetched)} ago")
+        parts.append(f"polled every {format_age(self.session.poll_interval)}")
+        return " · ".join(parts)

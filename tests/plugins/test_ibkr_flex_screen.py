@@ -1,0 +1,99 @@
+"""The IBKR Flex screen on a minimal App, driven by keys, with a statement from the simulator."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Sparkline, Static
+
+from ibmon.api import Provider, ScreenContext
+from ibmon.store import Store
+from ibmon.testing import make_context
+from ibmon.widgets.format import money
+from ibmon_ibkr_flex import OPTIONS, PROVIDER, connect
+from ibmon_ibkr_flex.ratelimit import RateLimiter
+from ibmon_ibkr_flex.session import FlexSession
+from ibmon_ibkr_flex.sim import start
+
+
+class StoreSink:
+    """Writes a poll into a Store as the feed runtime's sink does."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def accounts(self, accounts) -> None:
+        self.store.replace_accounts("flex", accounts)
+
+    def positions(self, positions, *, account=None) -> None:
+        self.store.replace_positions("flex", positions, account)
+
+
+@pytest.fixture
+async def setup():
+    running = await start(pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600, seed=2)
+    options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
+    provider = Provider(name=PROVIDER, title="IBKR Flex", connect=connect, options=OPTIONS)
+    session = FlexSession(make_context(provider, name="flex", **options),
+                          limiter=RateLimiter(0, 10_000, margin=0))
+    store = Store()
+
+    async def run_action(action, target):  # the screen offers no actions
+        raise AssertionError("unexpected action")
+
+    spec = session.screens()[0]
+    context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
+    yield running.extra["service"].portfolio, session, store, spec, context
+    await session.close()
+    await running.stop()
+
+
+def text(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).content)
+
+
+async def test_screen_shows_each_account_of_the_statement(setup):
+    portfolio, session, store, spec, context = setup
+    await session.poll(StoreSink(store))
+    app = App()
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = spec.factory(context)
+        await app.push_screen(screen)
+        await pilot.pause()
+        for index, book in enumerate(portfolio.accounts):
+            assert text(screen, "#header").startswith(f"{book.id} · {book.name} · account {index + 1} of 3")
+            assert f"NAV {money(portfolio.nav(book))} {book.base}" in text(screen, "#summary")
+            assert "generated" in text(screen, "#age") and "ago" in text(screen, "#age")
+            assert len(screen.query_one("#nav", Sparkline).data) == len(book.nav_history)
+            positions = screen.query_one("#positions", DataTable)
+            assert positions.row_count == len(book.holdings)
+            symbols = {positions.get_row_at(i)[0] for i in range(positions.row_count)}
+            assert symbols == set(book.holdings)
+            cash = screen.query_one("#cash", DataTable)
+            assert {cash.get_row_at(i)[0]: cash.get_row_at(i)[1] for i in range(cash.row_count)} == {
+                currency: money(amount) for currency, amount in book.cash.items()}
+            trades = screen.query_one("#trades", DataTable)
+            assert trades.row_count == len(book.trades)
+            assert trades.get_row_at(0)[0] == max(t.when for t in book.trades).strftime("%Y-%m-%d %H:%M:%S")
+            await pilot.press("n")
+        assert text(screen, "#header").startswith(portfolio.accounts[0].id)  # wrapped around
+        await pilot.press("p")
+        assert text(screen, "#header").startswith(portfolio.accounts[-1].id)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not screen
+
+
+async def test_screen_waits_for_the_first_statement_then_shows_it(setup):
+    portfolio, session, store, spec, context = setup
+    app = App()
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = spec.factory(context)
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert "waiting for the first statement" in text(screen, "#summary")
+        await session.poll(StoreSink(store))
+        screen.refresh_view()
+        await pilot.pause()
+        assert text(screen, "#header").startswith(portfolio.accounts[0].id)
+        assert "fetched 0 s ago" in text(screen, "#age")
