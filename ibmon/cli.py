@@ -147,12 +147,6 @@ def _plugin_problems(host: PluginHost) -> list[str]:
     return [f'plugin "{info.name}" failed: {info.error}' for info in host.failures()]
 
 
-def _user_themes_dir() -> Path:
-    import platformdirs
-
-    return platformdirs.user_data_path("ibmon") / "themes"
-
-
 def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str]) -> int:
     from ibmon.app import IbmonApp  # Textual only from here on
     from ibmon.feeds import FeedRuntime
@@ -164,7 +158,7 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
-                   user_themes_dir=_user_themes_dir(), startup_problems=tuple(problems))
+                   startup_problems=tuple(problems))
     app.run()
     return app.return_code or 0
 
@@ -177,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config.raise_problems()
     for warning in config.warnings:
         warn(warning)
-    problems = [*_plugin_problems(host), *config.unavailable(), *config.warnings]
+    problems = [*config.unavailable(), *config.warnings]  # the app reports failed plugins itself
     return _run_dashboard(config, host, args.read_only, problems)
 
 
@@ -198,7 +192,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_doc = {key: value for key, value in doc.items() if key != "connections"}
         demo_doc["connections"] = sims.connections()
         config = cfg.build_config(demo_doc, host, None, settings)
-        problems = [*_plugin_problems(host), *sims.failure_lines(), *config.problems, *config.unavailable()]
+        problems = [*sims.failure_lines(), *config.problems, *config.unavailable()]
         return _run_dashboard(config, host, args.read_only, problems)
 
 
@@ -327,14 +321,15 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_themes(args: argparse.Namespace) -> int:
-    from ibmon.themes import discover_themes
+    from ibmon.themes import discover_themes, user_themes_dir
 
     _config, host = _load(args, required=False)
-    themes, problems = discover_themes(host, _user_themes_dir())
-    for theme in themes:
+    themes, problems = discover_themes(host, user_themes_dir())
+    effective = {theme.name: theme for theme in themes}  # a later theme of the same name wins
+    for theme in effective.values():
         print(f"{theme.name}  {'dark' if theme.dark else 'light'}  {theme.source or 'built in'}")
     for problem in problems:
-        warn(problem)
+        warn(f"broken theme: {problem}")
     return 0
 
 
