@@ -190,6 +190,12 @@ class XtbSession(Session):
                     int(quote.get("timestamp") or time.time() * 1000))
         self._last_ticks[tick.symbol] = tick
         sink.tick(tick)
+        for pid, trade in self._trades.items():  # positions show the price they would close at
+            if trade["symbol"] == tick.symbol:
+                price = tick.bid if trade["cmd"] == 0 else tick.ask
+                if trade.get("close_price") != price:
+                    self._trades[pid] = trade = {**trade, "close_price": price}
+                    sink.position(self._position(trade))
 
     def _trade(self, trade: dict[str, Any], sink: Sink) -> None:
         if trade.get("cmd") not in (0, 1):
@@ -211,10 +217,7 @@ class XtbSession(Session):
         if trade is None:
             sink.alive()
             return
-        tick = self._last_ticks.get(str(trade["symbol"]))
-        price = trade.get("close_price") if tick is None else (tick.bid if trade["cmd"] == 0 else tick.ask)
-        trade = {**trade, "profit": data["profit"], "close_price": price}
-        self._trades[pid] = trade
+        self._trades[pid] = trade = {**trade, "profit": data["profit"]}
         sink.position(self._position(trade))
 
     # -- actions ---------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ unknown commands answered with an error without closing) and has fault knobs:
 
 Settings: `users` ({user_id: password} or "id:password,id2:password2"), `currency`, `tick_seconds`,
 `churn_seconds` (0: positions never open or close by themselves), `keepalive_seconds`,
-`candle_seconds`, `update_seconds` (balance/profit stream pace), `positions`, `seed`,
+`candle_seconds`, `update_seconds` (balance/profit stream pace), `positions`, `seed`, `volatility`
+(0: prices stand still),
 `tls_cert`/`tls_key` (PEM files: also serve tls:// and wss://).
 """
 
@@ -130,8 +131,9 @@ class SocketPeer(Peer):
         payload = "".join(text + "\n\n" for text in texts).encode()
         async with self.lock:
             if self.split:  # a reply over many reads on the client's side
-                for start in range(0, len(payload), 7):
-                    self.writer.write(payload[start:start + 7])
+                piece = max(7, len(payload) // 40)
+                for start in range(0, len(payload), piece):
+                    self.writer.write(payload[start:start + piece])
                     await self.writer.drain()
                     await asyncio.sleep(0.001)
             else:
@@ -204,7 +206,7 @@ class XtbSimulator:
         self.users = _users(settings.get("users"))
         self.market = Market(self.users, currency=str(settings.get("currency", "USD")),
                              positions=int(settings.get("positions", 3)),
-                             seed=settings.get("seed"))
+                             seed=settings.get("seed"), volatility=_float(settings, "volatility", 0.00015))
         self.tick_seconds = _float(settings, "tick_seconds", 0.1)
         self.churn_seconds = _float(settings, "churn_seconds", 6.0)
         self.keepalive_seconds = _float(settings, "keepalive_seconds", 3.0)
