@@ -114,6 +114,9 @@ class CrmSimulator:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self.http = HttpSimulator(self.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
+        # The kit's handler writes headers and body separately; with Nagle's algorithm on, each reply
+        # then waits ~40 ms for the client's delayed ACK. Until simkit sets it, switch Nagle off here.
+        self.http._server.RequestHandlerClass.disable_nagle_algorithm = True
         self._ticker = Ticker(self.step, tick) if tick > 0 else None
 
     # -- life ------------------------------------------------------------------------------------

@@ -1,0 +1,315 @@
+"""The CRM screen: leads, registrations (with trading accounts), transactions, servers and closed
+positions, over a date range, each list read page by page as the cursor nears its end.
+
+Every request runs in a Textual worker; errors show in the status line of the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static, TabbedContent, TabPane
+
+from ibmon.api import ScreenContext
+from ibmon.errors import describe_exception
+from ibmon.widgets.format import MISSING, money, number
+
+from ibmon_crm import client as api
+from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction
+
+#: Rows left below the cursor when the next page is fetched.
+PREFETCH_MARGIN = 10
+
+
+def _when(stamp: str) -> str:
+    return stamp.replace("T", " ").removesuffix("Z")[:16] if stamp else MISSING
+
+
+def lead_row(lead: Lead) -> tuple[str, ...]:
+    return (lead.id, lead.name, lead.email, lead.country, _when(lead.registered), _when(lead.modified),
+            lead.utm_text, lead.tags_text)
+
+
+def registration_row(customer: Registration) -> tuple[str, ...]:
+    return (customer.id, customer.name, customer.email, customer.country, _when(customer.registered),
+            customer.accounts_text or MISSING)
+
+
+def transaction_row(tx: Transaction) -> tuple[str, ...]:
+    return (tx.id, _when(tx.date), tx.type, money(tx.amount), tx.currency, tx.customer, tx.product or "N/A",
+            "fake" if tx.is_fake else "")
+
+
+def position_row(position: ClosedPosition) -> tuple[str, ...]:
+    return (position.ticket, position.login, position.symbol, position.side, number(position.volume),
+            number(position.open_price), number(position.close_price), money(position.profit),
+            _when(position.open_time), _when(position.close_time))
+
+
+class LazyTable(DataTable):
+    """A DataTable filled from an async iterator of pages, one page whenever the cursor (or the
+    scroll position) comes within PREFETCH_MARGIN rows of the end."""
+
+    class Status(Message):
+        def __init__(self, table: "LazyTable", text: str, error: bool = False) -> None:
+            super().__init__()
+            self.table = table
+            self.text = text
+            self.error = error
+
+    def __init__(self, columns: tuple[str, ...], row: Callable[[Any], tuple[str, ...]], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._columns = columns
+        self._row = row
+        self._pages: AsyncIterator[api.Page[Any]] | None = None
+        self.total: int | None = None
+        self.exhausted = True
+        self.loading = False
+        self.what = ""
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._columns)
+
+    def show(self, pages: AsyncIterator[api.Page[Any]], what: str) -> None:
+        """Start over with a new list; fetch its first page."""
+        self.workers.cancel_group(self, "pages")
+        self.clear()
+        self._pages, self.what, self.total = pages, what, None
+        self.exhausted, self.loading = False, False
+        self.load_more()
+
+    def load_more(self) -> None:
+        if self._pages is not None and not self.exhausted and not self.loading:
+            self.loading = True
+            self._fetch(self._pages)
+
+    @work(group="pages", exit_on_error=False)
+    async def _fetch(self, pages: AsyncIterator[api.Page[Any]]) -> None:
+        try:
+            page = await anext(pages)
+        except StopAsyncIteration:
+            page = None
+        except Exception as exc:  # shown in place; the user may retry with reload
+            if pages is self._pages:
+                self.loading, self.exhausted = False, True
+                self.post_message(self.Status(self, f"{self.what}: {describe_exception(exc)}", error=True))
+            return
+        if pages is not self._pages:  # the list was replaced meanwhile
+            return
+        if page is None:
+            self.exhausted = True
+        else:
+            self.total = page.total
+            self.add_rows(self._row(item) for item in page.items)
+            self.exhausted = page.last
+        self.loading = False  # only now: adding rows moves the cursor, which asks for more
+        self.post_message(self.Status(self, self.progress()))
+        if not self.exhausted and self._cursor_near_end():  # a short page, or the user kept going
+            self.load_more()
+
+    def progress(self) -> str:
+        total = "?" if self.total is None else f"{self.total:,}"
+        more = "" if self.exhausted else " · more as you scroll"
+        return f"{self.what}: {self.row_count:,} of {total} loaded{more}"
+
+    def _cursor_near_end(self) -> bool:
+        return self.cursor_row >= self.row_count - PREFETCH_MARGIN
+
+    def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if self._cursor_near_end():
+            self.load_more()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # scrolling with the mouse leaves the cursor behind: look at the last visible line instead
+        bottom = new_value + self.scrollable_content_region.height
+        if new_value > old_value and bottom >= self.virtual_size.height - PREFETCH_MARGIN:
+            self.load_more()
+
+
+class CrmScreen(Screen):
+    """Impact CRM records of one connection."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("d", "focus_dates", "Dates"),
+        Binding("r", "reload", "Reload"),
+        Binding("1", "tab('leads')", "Leads", show=False),
+        Binding("2", "tab('registrations')", "Registrations", show=False),
+        Binding("3", "tab('transactions')", "Transactions", show=False),
+        Binding("4", "tab('servers')", "Servers", show=False),
+        Binding("5", "tab('positions')", "Positions", show=False),
+    ]
+
+    AUTO_FOCUS = "#leads-table"
+
+    DEFAULT_CSS = """
+    CrmScreen #filters { height: 3; padding: 0 1; }
+    CrmScreen #filters Label { padding: 1 1 0 0; }
+    CrmScreen #filters Input { width: 16; }
+    CrmScreen #filters Select { width: 24; margin-left: 2; }
+    CrmScreen #status { height: 1; padding: 0 1; }
+    CrmScreen #status.error { color: $error; }
+    """
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.session = ctx.session
+        today = self.session.today()
+        self.date_to = today
+        self.date_from = today - timedelta(days=int(self.session.options["lookback_days"]) - 1)
+        self.server_tag: str = self.session.options.get("server_tag") or ""
+        self._shown: dict[str, tuple[Any, ...]] = {}  # tab → the filter its table shows
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Impact CRM · {self.ctx.connection}", id="title")
+        with Horizontal(id="filters"):
+            yield Label("From")
+            yield Input(self.date_from.isoformat(), id="date-from", placeholder="YYYY-MM-DD")
+            yield Label("to")
+            yield Input(self.date_to.isoformat(), id="date-to", placeholder="YYYY-MM-DD")
+            yield Select([], prompt="server", id="server", allow_blank=True)
+        with TabbedContent(id="tabs", initial="leads"):
+            with TabPane("Leads", id="leads"):
+                yield LazyTable(("ID", "Name", "Email", "Country", "Registered", "Modified", "UTM", "Tags"),
+                                lead_row, id="leads-table")
+            with TabPane("Registrations", id="registrations"):
+                yield LazyTable(("ID", "Name", "Email", "Country", "Registered", "Trading accounts"),
+                                registration_row, id="registrations-table")
+            with TabPane("Transactions", id="transactions"):
+                yield LazyTable(("ID", "Date", "Type", "Amount", "Currency", "Customer", "Product", "Fake"),
+                                transaction_row, id="transactions-table")
+            with TabPane("Servers", id="servers"):
+                yield DataTable(cursor_type="row", id="servers-table")
+            with TabPane("Positions", id="positions"):
+                yield LazyTable(("Ticket", "Login", "Symbol", "Side", "Volume", "Open", "Close", "Profit",
+                                 "Opened", "Closed"), position_row, id="positions-table")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#servers-table", DataTable).add_columns("Platform", "Server tag")
+        self.load_servers()
+        self.show_tab("leads")
+
+    # -- what each tab shows ---------------------------------------------------------------------
+
+    def _query(self, tab: str) -> api.Query[Any] | None:
+        first, last = self.date_from, self.date_to
+        if tab == "leads":
+            return api.leads(first, last)
+        if tab == "registrations":
+            return api.registrations(first, last)
+        if tab == "transactions":
+            return api.transactions(first, last, include_fake=self.session.include_fake)
+        if tab == "positions" and self.server_tag:
+            return api.positions(self.server_tag, first, last)
+        return None
+
+    def show_tab(self, tab: str, force: bool = False) -> None:
+        if tab == "servers":
+            if force:
+                self.load_servers()
+            return
+        wanted = (self.date_from, self.date_to, self.server_tag if tab == "positions" else None)
+        table = self.query_one(f"#{tab}-table", LazyTable)
+        if not force and self._shown.get(tab) == wanted:
+            self.set_status(table.progress())
+            return
+        query = self._query(tab)
+        if query is None:
+            self.set_status("positions: pick a server (the server list is in the Servers tab)")
+            return
+        self._shown[tab] = wanted
+        span = f"{self.date_from} → {self.date_to}"
+        what = f"{tab} {span}" + (f" on {self.server_tag}" if tab == "positions" else "")
+        table.show(self.session.client.pages(query, self.session.page_size), what)
+        self.set_status(f"{what}: loading…")
+
+    @work(group="servers", exclusive=True, exit_on_error=False)
+    async def load_servers(self) -> None:
+        try:
+            servers = await self.session.client.servers()
+        except Exception as exc:
+            self.set_status(f"servers: {describe_exception(exc)}", error=True)
+            return
+        table = self.query_one("#servers-table", DataTable)
+        table.clear()
+        table.add_rows((platform, tag) for platform, tags in servers.items() for tag in tags)
+        tags = [tag for group in servers.values() for tag in group]
+        if self.server_tag not in tags:
+            self.server_tag = tags[0] if tags else ""
+        select = self.query_one("#server", Select)
+        select.set_options((tag, tag) for tag in tags)
+        if self.server_tag:
+            select.value = self.server_tag
+        if self.active_tab == "positions":
+            self.show_tab("positions")
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    # -- events ----------------------------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self.show_tab(event.pane.id)
+
+    @on(LazyTable.Status)
+    def _table_status(self, event: LazyTable.Status) -> None:
+        if event.table.id == f"{self.active_tab}-table":
+            self.set_status(event.text, event.error)
+
+    @on(Select.Changed, "#server")
+    def _server_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.server_tag:
+            self.server_tag = event.value
+            if self.active_tab == "positions":
+                self.show_tab("positions")
+
+    @on(Input.Submitted)
+    def _dates_submitted(self, event: Input.Submitted) -> None:
+        try:
+            first = date.fromisoformat(self.query_one("#date-from", Input).value.strip())
+            last = date.fromisoformat(self.query_one("#date-to", Input).value.strip())
+        except ValueError:
+            self.set_status("dates must be written YYYY-MM-DD", error=True)
+            return
+        if first > last:
+            self.set_status("the first date is after the last one", error=True)
+            return
+        self.date_from, self.date_to = first, last
+        self.show_tab(self.active_tab)
+        self.query_one(f"#{self.active_tab}-table").focus()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_focus_dates(self) -> None:
+        self.query_one("#date-from", Input).focus()
+
+    def action_reload(self) -> None:
+        self.show_tab(self.active_tab, force=True)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        self.query_one(f"#{tab}-table").focus()

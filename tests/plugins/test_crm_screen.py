@@ -1,0 +1,195 @@
+"""The CRM screen on a minimal app against the simulator: lazy paging as the cursor moves, the
+date-range filter, trading accounts, fake transactions, servers and closed positions, errors in place."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Input, Select, Static
+
+from ibmon.api import ScreenContext
+from ibmon.plugins import PluginHost
+from ibmon.store import Store
+from ibmon.testing import make_context, wait_for
+from ibmon_crm.screens import CrmScreen, LazyTable
+from ibmon_crm.session import CrmSession, utc_today
+from ibmon_crm.sim import CrmSimulator
+
+LEADS = "/api/v1/ib/leads"
+
+
+@pytest.fixture(scope="module")
+def huge_crm():
+    sim = CrmSimulator(tick=0, huge_leads=1_000_000)
+    sim.start()
+    yield sim
+    asyncio.run(sim.stop())
+
+
+@pytest.fixture
+def crm(huge_crm):
+    huge_crm.http.requests.clear()
+    huge_crm.http.log.clear()
+    return huge_crm
+
+
+def session_for(sim: CrmSimulator, **overrides) -> CrmSession:
+    host = PluginHost()
+    host.load(only=["crm"])
+    provider = host.providers["crm"]
+    options = {"base_url": sim.http.url, "domain": sim.domain, "api_key": sim.api_key, "email": sim.email,
+               "password": sim.password, "page_size": 50, "lookback_days": 30, **overrides}
+    return provider.connect(make_context(provider, name="CRM", **options))
+
+
+class Host(App):
+    def __init__(self, session: CrmSession) -> None:
+        super().__init__()
+        self.session = session
+
+    async def on_mount(self) -> None:
+        async def run_action(action, target) -> None:
+            raise AssertionError("the CRM screen has no actions")
+
+        spec = self.session.screens()[0]
+        await self.push_screen(spec.factory(ScreenContext("CRM", self.session, Store(), run_action)))
+
+
+async def settle(pilot, predicate, timeout: float = 10.0) -> None:
+    async def check() -> None:
+        while not predicate():
+            await pilot.pause(0.02)
+
+    await asyncio.wait_for(check(), timeout)
+
+
+def status(app: App) -> str:
+    return str(app.screen.query_one("#status", Static).render())
+
+
+async def test_leads_load_one_page_at_a_time_as_the_cursor_moves(crm):
+    session = session_for(crm)
+    app = Host(session)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            table = app.screen.query_one("#leads-table", LazyTable)
+            await settle(pilot, lambda: table.row_count == 50 and not table.loading)
+            assert table.total == crm.population.select_leads(None, None).total or table.total > 0
+            assert crm.http.requests[LEADS] == 1
+            assert "50 of" in status(app) and "more as you scroll" in status(app)
+            table.focus()
+            await pilot.press("ctrl+end")
+            await settle(pilot, lambda: table.row_count == 100 and not table.loading)
+            assert crm.http.requests[LEADS] == 2
+            await pilot.press("ctrl+end")
+            await settle(pilot, lambda: table.row_count == 150 and not table.loading)
+            await pilot.pause(0.1)
+            assert crm.http.requests[LEADS] == 3
+            pages = [r.query["page"] for r in crm.http.log if r.path == LEADS]
+            assert pages == ["1", "2", "3"]
+            ids = [table.get_row_at(i)[0] for i in range(table.row_count)]
+            assert len(set(ids)) == 150
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, CrmScreen)
+    finally:
+        await session.close()
+
+
+async def test_the_date_filter_reloads_the_list_with_the_new_range(crm):
+    session = session_for(crm)
+    app = Host(session)
+    day = utc_today() - timedelta(days=3)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            table = app.screen.query_one("#leads-table", LazyTable)
+            await settle(pilot, lambda: table.row_count == 50)
+            await pilot.press("d")
+            app.screen.query_one("#date-from", Input).value = day.isoformat()
+            app.screen.query_one("#date-to", Input).value = day.isoformat()
+            app.screen.query_one("#date-from", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot, lambda: crm.http.log and crm.http.log[-1].query.get("registrationDateTo")
+                         == day.isoformat() and table.row_count == 50 and not table.loading)
+            last = crm.http.log[-1].query
+            assert last["registrationDateFrom"] == day.isoformat() and last["page"] == "1"
+            assert table.get_row_at(0)[4].startswith(day.isoformat())
+            await pilot.press("d")
+            app.screen.query_one("#date-from", Input).value = "yesterday"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "YYYY-MM-DD" in status(app)
+    finally:
+        await session.close()
+
+
+async def test_registrations_show_their_trading_accounts(crm):
+    session = session_for(crm)
+    app = Host(session)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            table = app.screen.query_one("#registrations-table", LazyTable)
+            await settle(pilot, lambda: table.row_count == 50)
+            accounts = [table.get_row_at(i)[5] for i in range(table.row_count)]
+            assert all("live" in text and ("mt4-live" in text or "mt5-live" in text) for text in accounts)
+    finally:
+        await session.close()
+
+
+@pytest.mark.parametrize("include_fake", [False, True])
+async def test_fake_transactions_show_only_with_include_fake(crm, include_fake):
+    session = session_for(crm, include_fake=include_fake, page_size=200)
+    app = Host(session)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("3")
+            table = app.screen.query_one("#transactions-table", LazyTable)
+            await settle(pilot, lambda: table.row_count == 200)
+            flags = {table.get_row_at(i)[7] for i in range(table.row_count)}
+            assert ("fake" in flags) is include_fake
+            query = [r.query for r in crm.http.log if r.path.endswith("transactions")][-1]
+            assert query["includeFake"] == ("true" if include_fake else "false")
+    finally:
+        await session.close()
+
+
+async def test_servers_by_platform_and_closed_positions_per_server(crm):
+    session = session_for(crm, server_tag="mt5-live-01")
+    app = Host(session)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("4")
+            servers = app.screen.query_one("#servers-table", DataTable)
+            await settle(pilot, lambda: servers.row_count == 3)
+            assert {tuple(servers.get_row_at(i)) for i in range(3)} == {
+                ("mt4", "mt4-live-01"), ("mt4", "mt4-live-02"), ("mt5", "mt5-live-01")}
+            await pilot.press("5")
+            positions = app.screen.query_one("#positions-table", LazyTable)
+            await settle(pilot, lambda: positions.row_count > 0 and not positions.loading)
+            query = [r.query for r in crm.http.log if r.path.endswith("positions")][-1]
+            assert query["serverTag"] == "mt5-live-01"
+            app.screen.query_one("#server", Select).value = "mt4-live-02"
+            await settle(pilot, lambda: [r.query for r in crm.http.log if r.path.endswith("positions")][-1]
+                         ["serverTag"] == "mt4-live-02" and not positions.loading and positions.row_count > 0)
+            assert "on mt4-live-02" in status(app)
+    finally:
+        await session.close()
+
+
+async def test_errors_show_in_place(crm):
+    session = session_for(crm, domain="wrong.example")
+    app = Host(session)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot, lambda: "HTTP 403" in status(app))
+            assert "'wrong.example'" in status(app)
+            assert app.screen.query_one("#status", Static).has_class("error")
+    finally:
+        await session.close()
