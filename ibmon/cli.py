@@ -179,7 +179,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ibmon.simulators import SimulatorHost
 
     path = _path(args)
-    doc = cfg.read_document(path, required=False)
+    try:
+        doc, unreadable = cfg.read_document(path, required=False), []
+    except ConfigError as exc:  # the demo does not need the user's config: say so and go on
+        doc, unreadable = {}, [f"ignored: {problem}" for problem in exc.problems]
     settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
     if not host.simulators:
         raise IbmonError("no plugin registers a simulator: `ibmon plugins` shows what is installed")
@@ -192,7 +195,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_doc = {key: value for key, value in doc.items() if key != "connections"}
         demo_doc["connections"] = sims.connections()
         config = cfg.build_config(demo_doc, host, None, settings)
-        problems = [*sims.failure_lines(), *config.problems, *config.unavailable()]
+        problems = [*unreadable, *sims.failure_lines(), *config.problems, *config.unavailable(),
+                    *config.warnings]
         return _run_dashboard(config, host, args.read_only, problems)
 
 

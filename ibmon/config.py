@@ -179,6 +179,9 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         if connection is not None:
             config.connections.append(connection)
 
+    for folder in config.plugin_dirs:
+        if not folder.is_dir():
+            config.warnings.append(f"plugin_dirs: {folder} is not a folder")
     if plain_secrets and path is not None:
         warning = permission_warning(path, plain_secrets)
         if warning:

@@ -1,5 +1,6 @@
 """The `ibmon` command: one-line errors, config path/init/check, plugins, sim, crash logs, logging."""
 
+import asyncio
 import json
 import logging
 import os
@@ -177,3 +178,61 @@ def test_sim_names_an_unknown_simulator(env, capsys):
     assert main(["--plugin-dir", str(SUPPORT), "sim", "exampel"]) == 1
     assert capsys.readouterr().err == ('ibmon: no simulator for "exampel" (did you mean "example"?); '
                                        "simulators: example\n")
+
+
+@pytest.fixture
+def dashboard(monkeypatch):
+    """Stands in for the Textual app: records what the command hands it and checks, while the
+    command's simulators still run, that every connection reaches its simulator."""
+    seen = {}
+
+    def fake(config, host, read_only, problems):
+        from ibmon.snapshot import take_snapshot
+
+        seen.update(config=config, host=host, read_only=read_only, problems=problems,
+                    snapshot=asyncio.run(take_snapshot(config, host, 10)))
+        return 0
+
+    monkeypatch.setattr(cli, "_run_dashboard", fake)
+    return seen
+
+
+def test_demo_connects_to_every_simulator_without_writing_config(env, dashboard, tmp_path):
+    assert main(["--plugin-dir", str(SUPPORT), "demo", "--read-only"]) == 0
+    [conn] = dashboard["snapshot"]["connections"]
+    assert conn["name"] == "Example demo" and conn["ok"], conn
+    assert str(conn["accounts"][0]["balance"]) == "10000.00"
+    assert dashboard["read_only"] is True and not env.exists()
+    assert {p.name for p in dashboard["host"].failures()} == set()
+
+
+def test_demo_goes_on_with_a_broken_user_config_and_failed_plugins(env, dashboard):
+    env.write_text("theme = \n")
+    assert main(["--plugin-dir", str(SUPPORT), "--plugin-dir", str(BROKEN), "demo", "--only", "example"]) == 0
+    assert dashboard["problems"][0].startswith(f"ignored: {env}: invalid TOML")
+    assert {p.name for p in dashboard["host"].failures()} == {"raises_on_import", "raises_in_hook"}
+    assert dashboard["snapshot"]["connections"][0]["ok"]
+
+
+def test_demo_names_an_unknown_simulator(env, dashboard, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "demo", "--only", "nope"]) == 1
+    assert capsys.readouterr().err.startswith('ibmon: no simulator for "nope"; simulators: example')
+    assert dashboard == {}
+
+
+def test_run_needs_a_valid_config(env, dashboard, capsys):
+    assert main([]) == 1
+    assert capsys.readouterr().err.startswith("ibmon: no config at ")
+    env.write_text(f'plugin_dirs = ["{SUPPORT}"]\nread_only = true\n[[connections]]\nname = "E"\nprovider = "example"\n')
+    assert main(["run"]) == 1
+    assert 'missing required key "url"' in capsys.readouterr().err and dashboard == {}
+
+
+def test_run_hands_the_dashboard_its_connections(env, dashboard, monkeypatch):
+    monkeypatch.setenv("IBMON_TEST_TOKEN", "t0ken-value")
+    env.write_text(f'plugin_dirs = ["{SUPPORT}", "missing-folder"]\nread_only = true\n[[connections]]\nname = "E"\n'
+                   'provider = "example"\nurl = "ws://127.0.0.1:1"\ntoken = { env = "IBMON_TEST_TOKEN" }\n')
+    assert main([]) == 0
+    assert [c.name for c in dashboard["config"].connections] == ["E"] and dashboard["read_only"] is False
+    assert dashboard["config"].read_only is True
+    assert dashboard["problems"] == [f"plugin_dirs: {env.parent / 'missing-folder'} is not a folder"]
