@@ -1,0 +1,524 @@
+"""The Textual app: the dashboard over every connection, provider screens, palette, help and keymap.
+
+Data flows one way: the feed runtime writes the store; the dashboard drains a store watcher once per
+frame (30 Hz) and hands each panel only the keys that changed, so a burst of ticks on one symbol
+repaints one row once. With nothing changed a frame does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from ibmon.api import Action, Command, ScreenContext, ScreenSpec
+from ibmon.errors import ProviderError, describe_exception
+from ibmon.feeds import Connection, FeedRuntime
+from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
+from ibmon.palette import IbmonCommands
+from ibmon.plugins import PluginHost
+from ibmon.screens.confirm import ConfirmScreen
+from ibmon.screens.help import HelpScreen
+from ibmon.screens.picker import Choice, Picker
+from ibmon.secrets import redact
+from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
+from ibmon.widgets.accounts import AccountsTable
+from ibmon.widgets.health_bar import HealthBar
+from ibmon.widgets.lead_funnel import LeadFunnel
+from ibmon.widgets.live_table import LiveTable
+from ibmon.widgets.positions import PositionsTable
+from ibmon.widgets.tick_board import TickBoard
+
+log = logging.getLogger("ibmon.app")
+
+FRAME_INTERVAL = 1 / 30
+PROBLEM_TIMEOUT = 20.0
+
+
+def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
+                 priority: bool = False) -> Binding:
+    keys, description = CORE_BINDINGS[binding_id]
+    return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
+                   tooltip=description)
+
+
+class Selection:
+    """What the cursor of the focused panel designates."""
+
+    __slots__ = ("connection", "kind", "target", "subject")
+
+    def __init__(self, connection: str, kind: str, target: Any, subject: str) -> None:
+        self.connection = connection
+        self.kind = kind
+        self.target = target
+        self.subject = subject
+
+
+class DashboardScreen(Screen):
+    """Four panels across all connections and a health line per connection."""
+
+    BINDINGS = [
+        core_binding("action", "quick_actions", short="Actions"),
+        core_binding("provider_screen", "provider_screen", short="Screens"),
+        core_binding("next_panel", "app.focus_next", show=False),
+        core_binding("previous_panel", "app.focus_previous", show=False),
+        core_binding("toggle_health", "toggle_health", show=False),
+    ]
+
+    def __init__(self, app: "IbmonApp") -> None:
+        super().__init__(id="dashboard")
+        self.ibmon = app
+        self.store = app.store
+        self.frame_interval = FRAME_INTERVAL
+        #: Frames that found changes to show (idle frames are not counted).
+        self.frames = 0
+        self._watcher = self.store.watch()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        accounts = AccountsTable(self.store, id="accounts")
+        accounts.border_title = "Balances"
+        ticks = TickBoard(self.store, id="ticks")
+        ticks.border_title = "Ticks"
+        positions = PositionsTable(self.store, id="positions")
+        positions.border_title = "Positions"
+        leads = LeadFunnel(self.store, id="leads")
+        leads.border_title = "Lead funnel"
+        yield accounts
+        with Horizontal(id="market"):
+            yield ticks
+            yield positions
+        yield leads
+        yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.accounts = self.query_one(AccountsTable)
+        self.ticks = self.query_one(TickBoard)
+        self.positions = self.query_one(PositionsTable)
+        self.leads = self.query_one(LeadFunnel)
+        self.health = self.query_one(HealthBar)
+        self.frame_timer = self.set_interval(self.frame_interval, self.frame)
+        self.second_timer = self.set_interval(1.0, self.every_second)
+        self.frame()
+        self.health.update_health()
+        self.accounts.focus()
+
+    def on_unmount(self) -> None:
+        self.store.unwatch(self._watcher)
+
+    def frame(self) -> None:
+        """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
+        watcher = self._watcher
+        if not watcher.has_changes():
+            return
+        self.frames += 1
+        if changed := watcher.drain("tick"):
+            self.ticks.apply(changed)
+        if changed := watcher.drain("position"):
+            self.positions.apply(changed)
+        if changed := watcher.drain("account"):
+            self.accounts.apply(changed)
+        if changed := watcher.drain("leads"):
+            self.leads.apply(changed)
+        if watcher.drain("health"):
+            self.health.update_health()
+
+    def every_second(self) -> None:
+        self.health.update_health()
+        self.ticks.refresh_ages()
+        self.ibmon.check_terminal()
+
+    # -- selection and actions -------------------------------------------------------------------
+
+    def selection(self) -> Selection | None:
+        table = self.focused if isinstance(self.focused, LiveTable) else None
+        if table is self.positions:
+            picked = self.positions.selected()
+            if picked:
+                conn, p = picked
+                return Selection(conn, "position", p, f"{p.side} {p.volume} {p.symbol} · account {p.account} · {conn}")
+        elif table is self.accounts:
+            picked_account = self.accounts.selected()
+            if picked_account:
+                conn, a = picked_account
+                return Selection(conn, "account", a, f"account {a.id} · {conn}")
+        elif table is not None and isinstance(table.cursor_key, tuple):
+            conn = str(table.cursor_key[0])
+            return Selection(conn, "connection", None, conn)
+        return None
+
+    def action_quick_actions(self) -> None:
+        picked = self.selection()
+        if picked is None:
+            self.app.notify("Select a position, an account or a connection's row first.", severity="warning")
+            return
+        self.ibmon.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
+
+    def action_provider_screen(self) -> None:
+        picked = self.selection()
+        connections = [picked.connection] if picked else list(self.ibmon.runtime.connections)
+        if len(connections) != 1:
+            self.app.notify("Select a row of the connection whose screen you want.", severity="warning")
+            return
+        self.ibmon.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
+                              exit_on_error=False)
+
+    def action_open_screen(self, spec_id: str) -> None:
+        """`screen.<id>`: the selected row's connection if it offers that screen, else the first that does."""
+        picked = self.selection()
+        offering = [name for name, conn in self.ibmon.runtime.connections.items()
+                    if any(spec.id == spec_id for spec in self.ibmon.screen_specs(conn))]
+        if not offering:
+            self.app.notify(f"No connection offers the screen {spec_id!r}.", severity="warning")
+            return
+        name = picked.connection if picked and picked.connection in offering else offering[0]
+        self.ibmon.open_provider_screen(name, spec_id)
+
+    def action_toggle_health(self) -> None:
+        self.health.toggle_compact()
+
+
+class IbmonApp(App):
+    """The dashboard app. The CLI builds the runtime and plugin host and calls this constructor."""
+
+    CSS_PATH = "ibmon.tcss"
+    TITLE = "ibmon"
+    COMMANDS = {IbmonCommands}
+    BINDINGS = [
+        core_binding("quit", "quit", short="Quit"),
+        core_binding("help", "help", short="Help"),
+        core_binding("palette", "command_palette", short="Palette", priority=True),
+        core_binding("refresh", "refresh", short="Refresh"),
+        core_binding("theme", "next_theme", short="Theme", show=False),
+    ]
+
+    def __init__(self, runtime: FeedRuntime, host: PluginHost, *, theme: str = DEFAULT_THEME,
+                 keys: dict[str, str] | None = None, read_only: bool = False,
+                 user_themes_dir: Path | None = None, startup_problems: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.host = host
+        self.store = runtime.store
+        self.read_only = read_only
+        self.keys = dict(keys or {})
+        self.startup_problems = [redact(p) for p in startup_problems]
+        self.requested_theme = theme
+        self.terminal_lost = False
+        specs, self.theme_problems = discover_themes(host, user_themes_dir)
+        self.theme_names: list[str] = []
+        for spec in specs:
+            self.register_theme(to_textual_theme(spec))
+            if spec.name not in self.theme_names:
+                self.theme_names.append(spec.name)
+        self._tty_fd: int | None = None
+
+    def get_default_screen(self) -> Screen:
+        return DashboardScreen(self)
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, DashboardScreen)
+        return screen
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.sub_title = "read-only" if self.read_only else ""
+        self._apply_start_theme()
+        self.runtime.notify_handler = self._runtime_notice
+        await self.runtime.start()
+        self._bind_provider_screens()
+        self._apply_keymap()
+        self._report_problems()
+        self._watch_terminal()
+
+    async def on_unmount(self) -> None:
+        self._unwatch_terminal()
+        self.runtime.notify_handler = None
+        await self.runtime.stop()
+
+    def _apply_start_theme(self) -> None:
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        if self.requested_theme in self.available_themes:
+            self.theme = self.requested_theme
+        else:
+            self.theme = fallback
+            known = ", ".join(self.theme_names) or fallback
+            self.notify(f"Unknown theme {self.requested_theme!r}; using {fallback}. Themes: {known}.",
+                        title="Theme", severity="warning", timeout=PROBLEM_TIMEOUT)
+
+    def _apply_keymap(self) -> None:
+        unknown = sorted(name for name in self.keys if not is_binding_id(name))
+        if unknown:
+            self.notify("Unknown binding ids in [keys]: " + ", ".join(unknown) + ". Known: "
+                        + ", ".join(CORE_BINDINGS), title="Keys", severity="warning", timeout=PROBLEM_TIMEOUT)
+        self.set_keymap({name: keys for name, keys in self.keys.items() if name not in unknown})
+
+    def _report_problems(self) -> None:
+        if self.startup_problems:
+            self.notify("\n".join(self.startup_problems), title="Problems at start", severity="warning",
+                        timeout=PROBLEM_TIMEOUT)
+        failures = self.host.failures()
+        if failures:
+            self.notify("\n".join(redact(f"{info.name}: {info.error}") for info in failures),
+                        title=f"{len(failures)} plugin(s) failed", severity="error", timeout=PROBLEM_TIMEOUT)
+        if self.theme_problems:
+            self.notify("\n".join(redact(p) for p in self.theme_problems),
+                        title=f"{len(self.theme_problems)} broken theme file(s) skipped", severity="warning",
+                        timeout=PROBLEM_TIMEOUT)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text (provider messages may hold brackets) and redacted."""
+        super().notify(redact(message), title=redact(title), severity=severity, timeout=timeout, markup=False)
+
+    def connection_titles(self) -> dict[str, str]:
+        return {name: conn.provider.title for name, conn in self.runtime.connections.items()}
+
+    def _runtime_notice(self, connection: str, message: str, severity: str) -> None:
+        self.notify(redact(message), title=connection, severity=severity)  # type: ignore[arg-type]
+
+    # -- terminal loss (SSH drop) ----------------------------------------------------------------
+
+    def _watch_terminal(self) -> None:
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # no SIGHUP (Windows) or not the main thread
+        stdin = sys.__stdin__
+        if not self.is_headless and stdin is not None and stdin.isatty():
+            self._tty_fd = stdin.fileno()
+
+    def _unwatch_terminal(self) -> None:
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass
+
+    def check_terminal(self) -> None:
+        """Once a second: a hung-up terminal fails terminal ioctls; exit instead of spinning on EOF."""
+        if self._tty_fd is None:
+            return
+        import termios
+
+        try:
+            termios.tcgetattr(self._tty_fd)
+        except (termios.error, OSError):
+            self.terminal_gone()
+
+    def terminal_gone(self) -> None:
+        """The terminal went away: exit normally, so the runtime stops and sessions close."""
+        if not self.terminal_lost:
+            self.terminal_lost = True
+            log.info("terminal gone: exiting")
+            self.exit()
+
+    # -- core actions ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.binding_rows()))
+
+    def binding_rows(self) -> list[tuple[str, str, str]]:
+        """The bindings in force on the dashboard (after the keymap), one row per binding."""
+        grouped: dict[str, tuple[list[str], str, str]] = {}
+        dashboard = self.dashboard
+        for key, active in dashboard.active_bindings.items():
+            binding = active.binding
+            if binding.system:
+                continue
+            ident = binding.id or binding.action
+            description = CORE_BINDINGS[binding.id][1] if binding.id in CORE_BINDINGS else (
+                binding.tooltip or binding.description or binding.action)
+            keys, _, _ = grouped.setdefault(ident, ([], description, binding.id or ""))
+            display = self.get_key_display(binding)
+            if display not in keys:
+                keys.append(display)
+        return sorted(((", ".join(keys), description, ident) for keys, description, ident in grouped.values()),
+                      key=lambda row: (row[2] == "", row[2], row[1]))
+
+    def action_refresh(self, connection: str | None = None) -> None:
+        self.runtime.refresh(connection)
+        self.notify(f"Refreshing {connection or 'all connections'}", timeout=2)
+
+    def action_next_theme(self) -> None:
+        names = self.theme_names or list(self.available_themes)
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.switch_theme(names[index % len(names)])
+
+    def switch_theme(self, name: str) -> None:
+        self.theme = name
+        self.notify(f"Theme: {name}", timeout=2)
+
+    # -- quick actions ---------------------------------------------------------------------------
+
+    def refusal(self, conn: Connection, action: Action) -> str | None:
+        """Why `action` may not run now (None when it may)."""
+        if action.mutating and (self.read_only or conn.context.read_only):
+            return "read-only mode"
+        return None
+
+    async def quick_actions(self, picked: Selection) -> None:
+        conn = self.runtime.connections.get(picked.connection)
+        if conn is None or conn.session is None:
+            self.notify(f"{picked.connection} is not connected.", severity="warning")
+            return
+        try:
+            actions = [a for a in conn.session.actions()
+                       if a.target == picked.kind and a.is_available(picked.target)]
+        except Exception as exc:
+            self.notify(f"Quick actions failed: {describe_exception(exc)}", title=picked.connection,
+                        severity="error")
+            return
+        if not actions:
+            self.notify(f"No quick actions for this {picked.kind}.", title=picked.connection)
+            return
+        choices = [Choice(a.title + (" …" if a.mutating else ""), a, self.refusal(conn, a)) for a in actions]
+        action = await self.push_screen_wait(Picker("Quick actions", redact(picked.subject), choices))
+        if action is not None:
+            await self.perform_action(picked.connection, action, picked.target)
+
+    async def perform_action(self, connection: str, action: Action, target: Any) -> None:
+        """Confirm (when it changes anything), run through the runtime, report as a notification."""
+        conn = self.runtime.connections.get(connection)
+        if conn is None:
+            self.notify(f"No connection {connection!r}.", severity="error")
+            return
+        title = f"{action.title} — {connection}"
+        reason = self.refusal(conn, action)
+        if reason:
+            self.notify(f"{action.title} is disabled: {reason}.", title=connection, severity="warning")
+            return
+        if action.mutating:
+            try:
+                question = redact(action.question(target))
+                typed = action.typed_confirmation(target) if action.typed_confirmation else None
+            except Exception as exc:
+                self.notify(describe_exception(exc), title=title, severity="error")
+                return
+            if not await self.push_screen_wait(ConfirmScreen(question, typed, title=title)):
+                return
+        try:
+            message = await self.runtime.run_action(connection, action, target)
+        except ProviderError as exc:
+            self.notify(exc.message, title=title, severity="error")
+        except Exception as exc:
+            self.notify(describe_exception(exc), title=title, severity="error")
+        else:
+            self.notify(redact(message or "done"), title=title)
+
+    async def _screen_run_action(self, connection: str, action: Action, target: Any) -> None:
+        """`ScreenContext.run_action`: the same confirm-run-report flow, for provider screens."""
+        worker = self.run_worker(self.perform_action(connection, action, target), group="actions",
+                                 exit_on_error=False)
+        await worker.wait()
+
+    # -- provider screens ------------------------------------------------------------------------
+
+    def screen_specs(self, conn: Connection) -> list[ScreenSpec]:
+        if conn.session is None:
+            return []
+        try:
+            return list(conn.session.screens())
+        except Exception as exc:
+            self.notify(f"screens() failed: {describe_exception(exc)}", title=conn.name, severity="error")
+            return []
+
+    def _bind_provider_screens(self) -> None:
+        """`screen.<id>` bindings on the dashboard, with each ScreenSpec's suggested key."""
+        dashboard = self.dashboard
+        bound: set[str] = set()
+        for conn in self.runtime.connections.values():
+            for spec in self.screen_specs(conn):
+                binding_id = SCREEN_PREFIX + spec.id
+                if binding_id in bound or not (spec.key or binding_id in self.keys):
+                    continue
+                bound.add(binding_id)
+                dashboard._bindings._add_binding(Binding(
+                    spec.key or self.keys[binding_id], f"open_screen({spec.id!r})", spec.title, show=False,
+                    id=binding_id, tooltip=f"Open {spec.title}"))
+
+    async def pick_provider_screen(self, connection: str) -> None:
+        conn = self.runtime.connections.get(connection)
+        specs = self.screen_specs(conn) if conn else []
+        if not specs:
+            self.notify(f"{connection} has no screens of its own.", title=connection)
+            return
+        spec_id = specs[0].id
+        if len(specs) > 1:
+            spec_id = await self.push_screen_wait(Picker(
+                "Screens", connection, [Choice(spec.title, spec.id) for spec in specs]))
+            if spec_id is None:
+                return
+        self.open_provider_screen(connection, spec_id)
+
+    def open_provider_screen(self, connection: str, spec_id: str) -> None:
+        conn = self.runtime.connections.get(connection)
+        spec = next((s for s in self.screen_specs(conn) if s.id == spec_id), None) if conn else None
+        if conn is None or conn.session is None or spec is None:
+            self.notify(f"{connection} has no screen {spec_id!r}.", severity="warning")
+            return
+        context = ScreenContext(connection=connection, session=conn.session, store=self.store,
+                                run_action=partial(self._screen_run_action, connection))
+        try:
+            screen = spec.factory(context)
+            self.push_screen(screen)
+        except Exception as exc:
+            self.notify(f"{spec.title} could not open: {describe_exception(exc)}", title=connection,
+                        severity="error", timeout=PROBLEM_TIMEOUT)
+
+    # -- command palette -------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) of every command, core first, then the plugins'."""
+        commands: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Refresh all connections", "Poll every polling connection now", self.action_refresh),
+            ("Help: keys in force", "Show the bindings after your [keys] remapping", self.action_help),
+            ("Show plugin failures", "Which plugins failed to load, and why", self.show_plugin_failures),
+            ("Quit", "Stop every connection and exit", self.exit),
+        ]
+        for name, conn in self.runtime.connections.items():
+            commands.append((f"Refresh {name}", f"Poll {name} now", partial(self.action_refresh, name)))
+            for spec in self.screen_specs(conn):
+                commands.append((f"Open {spec.title} — {name}", f"{conn.provider.title} screen",
+                                 partial(self.open_provider_screen, name, spec.id)))
+        for theme in self.theme_names:
+            commands.append((f"Switch theme: {theme}", "Apply this theme", partial(self.switch_theme, theme)))
+        for plugin, command in self.host.commands:
+            commands.append((command.title, command.help or f"from plugin {plugin}",
+                             partial(self.run_plugin_command, plugin, command)))
+        return commands
+
+    def show_plugin_failures(self) -> None:
+        failures = self.host.failures()
+        if not failures:
+            self.notify("No plugin failed.", title="Plugins")
+            return
+        self.notify("\n".join(redact(f"{info.name}: {info.error}") for info in failures),
+                    title=f"{len(failures)} plugin(s) failed", severity="error", timeout=PROBLEM_TIMEOUT)
+
+    def run_plugin_command(self, plugin: str, command: Command) -> None:
+        async def run() -> None:
+            try:
+                result = command.run(self)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.notify(f"{command.title} failed: {describe_exception(exc)}", title=f"plugin {plugin}",
+                            severity="error")
+
+        self.run_worker(run(), group="commands", exit_on_error=False)

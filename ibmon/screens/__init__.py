@@ -1,0 +1,1 @@
+"""Modal screens of the dashboard: help, quick action picker and confirmation."""

@@ -1,0 +1,1 @@
+"""The dashboard's widgets. They read the store; they never call a provider."""

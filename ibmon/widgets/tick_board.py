@@ -1,0 +1,78 @@
+"""The tick board: the latest quote per (connection, symbol), repainting only the rows that moved."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from ibmon.model import Tick, format_age
+from ibmon.store import Store
+from ibmon.widgets.format import number
+from ibmon.widgets.live_table import Cell, Column, LiveTable
+from ibmon.widgets.sparkline import sparkline
+
+COLUMNS = (
+    Column("Symbol", 10), Column("Connection", 14), Column("Bid", 12, "right"),
+    Column("Ask", 12, "right"), Column("Spread", 8, "right"), Column("", 1),
+    Column("Trend", 10), Column("Age", 6, "right"),
+)
+UP, DOWN, FLAT = ("▲", "up"), ("▼", "down"), ("·", "muted")
+AGE = len(COLUMNS) - 1
+
+
+class TickBoard(LiveTable):
+    """Rows keyed by (connection, symbol), sorted by symbol then connection."""
+
+    def __init__(self, store: Store, **kwargs) -> None:
+        super().__init__(COLUMNS, empty_text="no quotes yet", **kwargs)
+        self.store = store
+        self._last: dict[tuple[str, str], tuple[Tick, tuple[str, str]]] = {}
+
+    def apply(self, changed: Iterable[tuple[str, object]], now: float | None = None) -> None:
+        """Show the latest quote of each changed (connection, symbol); many ticks, one row."""
+        now_ms = (time.time() if now is None else now) * 1000
+        with self.batch():
+            for conn, symbol in changed:
+                tick = self.store.ticks.get(conn, {}).get(symbol)  # type: ignore[call-overload]
+                key = (conn, symbol)
+                if tick is None:
+                    self.remove_row(key)
+                    self._last.pop(key, None)  # type: ignore[arg-type]
+                    continue
+                self._show(key, tick, now_ms)  # type: ignore[arg-type]
+
+    def _show(self, key: tuple[str, str], tick: Tick, now_ms: float) -> None:
+        previous = self._last.get(key)
+        direction = FLAT
+        if previous is not None:
+            before, direction = previous
+            if tick.bid > before.bid:
+                direction = UP
+            elif tick.bid < before.bid:
+                direction = DOWN
+        self._last[key] = (tick, direction)
+        conn, symbol = key
+        role = direction[1] if direction is not FLAT else ""
+        cells: list[Cell] = [
+            symbol, conn, (number(tick.bid), role), (number(tick.ask), role),
+            number(tick.ask - tick.bid), direction,
+            (sparkline(self.store.history(conn, "mid", symbol)), "accent"),
+            (_age(tick, now_ms), "muted"),
+        ]
+        self.set_row(key, cells, (symbol, conn))
+
+    def refresh_ages(self, now: float | None = None) -> None:
+        """Once a second: rewrite the age of rows whose age text changed (only those repaint)."""
+        now_ms = (time.time() if now is None else now) * 1000
+        with self.batch():
+            for key, (tick, _direction) in self._last.items():
+                cells = self.get_cells(key)
+                if cells is None:
+                    continue
+                age = (_age(tick, now_ms), "muted")
+                if cells[AGE] != age:
+                    self.set_row(key, (*cells[:AGE], age), (key[1], key[0]))
+
+
+def _age(tick: Tick, now_ms: float) -> str:
+    return format_age((now_ms - tick.time) / 1000)

@@ -1,0 +1,75 @@
+"""The dashboard fills from the example simulator over loopback, and shows every connection's health."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ibmon.app import IbmonApp
+from ibmon.model import Account
+from ibmon.store import Store
+from ibmon.feeds import FeedRuntime
+
+from ui_support import CONNECTION, TOKEN, add_example, load_host, make_runtime, screen_text, until
+
+
+async def test_panels_fill_from_the_simulator(simulator):
+    host = load_host()
+    runtime = make_runtime()
+    add_example(runtime, host, simulator)
+    app = IbmonApp(runtime, host)
+    async with app.run_test(size=(200, 50)) as pilot:
+        dash = app.dashboard
+        await until(pilot, lambda: dash.ticks.row_count == 2 and dash.positions.row_count == 1
+                    and dash.accounts.row_count == 1 and dash.leads.row_count == 1)
+        assert dash.accounts.get_cells(("account", CONNECTION, "A1"))[3] == "10,000.00"
+        position = dash.positions.get_cells((CONNECTION, "A1", "1"))
+        assert position[2] == "EURUSD" and position[3] == ("buy", "up") and position[7] == ("12.30", "up")
+        lead_row = dash.leads.get_cells((CONNECTION, "30d"))
+        assert int(lead_row[3]) >= 11
+
+        first = {key: dash.ticks.get_cells(key)[2] for key in dash.ticks.keys()}
+        await until(pilot, lambda: any(dash.ticks.get_cells(k)[2] != v for k, v in first.items()))
+
+        text = screen_text(app)
+        for expected in ("Balances", "Ticks", "Positions", "Lead funnel", "EURUSD", "GOLD", "10,000.00",
+                         "Example feed", "live", "updated"):
+            assert expected in text, expected
+        assert TOKEN not in text
+
+
+async def test_health_line_counts_seconds_since_data(simulator):
+    now = [1000.0]
+    host = load_host()
+    runtime = make_runtime(clock=lambda: now[0])
+    add_example(runtime, host, simulator)
+    app = IbmonApp(runtime, host)
+    async with app.run_test(size=(160, 40)) as pilot:
+        health = app.dashboard.health
+        await until(pilot, lambda: "live" in health.build().plain)
+        assert f"● {CONNECTION}  Example feed  live · updated 0 s ago" in screen_text(app)
+        now[0] += 7.2  # no new data can arrive: the store's clock is frozen too
+        runtime.store.last_data[CONNECTION] = 1000.0
+        app.dashboard.every_second()
+        await pilot.pause()
+        assert "updated 7 s ago" in screen_text(app)
+
+
+async def test_totals_per_currency_are_never_mixed():
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    app = IbmonApp(runtime, load_host())
+    store = runtime.store
+    async with app.run_test(size=(200, 40)) as pilot:
+        store.set_account("a", Account("1", Decimal("100.10"), "USD", equity=Decimal("90.05")))
+        store.set_account("b", Account("2", Decimal("0.01"), "USD", equity=Decimal("5"),
+                                       computed=frozenset({"equity"})))
+        store.set_account("b", Account("3", Decimal("7"), "EUR", equity=Decimal("7")))
+        accounts = app.dashboard.accounts
+        await until(pilot, lambda: accounts.row_count == 4)
+        total = accounts.get_cells(("total", "USD"))
+        assert total[2] == "USD" and total[3] == "100.11" and total[4] == "≈95.05"
+        assert accounts.get_cells(("account", "b", "2"))[4] == "≈5"
+        assert ("total", "EUR") not in accounts  # one account: nothing to add up
+        assert accounts.keys()[-1] == ("total", "USD")
+        store.set_account("c", Account("4", Decimal("1"), "EUR"))
+        await until(pilot, lambda: ("total", "EUR") in accounts)
+        assert accounts.get_cells(("total", "EUR"))[3] == "8" and accounts.get_cells(("total", "EUR"))[4] == "—"
