@@ -39,7 +39,7 @@ class FlexClient:
     def __init__(self, token: Secret | str, query_id: str, *, base_url: str = DEFAULT_BASE_URL,
                  user_agent: str = USER_AGENT, max_wait_seconds: float = 300.0,
                  limiter: RateLimiter | None = None, clock: Clock = time.monotonic,
-                 sleep: Sleep = asyncio.sleep, first_delay: float = 2.0, busy_delay: float = 15.0,
+                 sleep: Sleep = asyncio.sleep, first_delay: float = 1.0, busy_delay: float = 15.0,
                  max_delay: float = 30.0, max_bytes: int = MAX_BYTES, timeout: float = 60.0,
                  http: "httpx.AsyncClient | None" = None) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)

@@ -38,6 +38,7 @@ SERVICE_PATH = "/AccountManagement/FlexWebService"
 DEFAULT_TOKEN = "811302486412895127461539"
 EXPIRED_TOKEN = "200000000000000000000001"
 DEFAULT_QUERY = "987654"
+MAX_REFERENCES = 100
 
 #: IB's own wording for the codes the simulator answers.
 IB_TEXT = {
@@ -123,6 +124,8 @@ class FlexService:
             return self._fail("1014")
         code = str(1_000_000_000 + token_source.randbelow(9_000_000_000))
         self.references[code] = Reference(token, query_id, self.pending_polls)
+        while len(self.references) > MAX_REFERENCES:  # old codes expire (then 1017), oldest first
+            del self.references[next(iter(self.references))]
         return self._response("Success", ReferenceCode=code, Url=f"{self.base_url}{SERVICE_PATH}/GetStatement")
 
     def _get_statement(self, token: str, code: str) -> Reply:

@@ -17,13 +17,6 @@ from ibmon_ibkr_flex.sim import SERVICE_PATH, start
 from ibmon_ibkr_flex.statement import parse_document, parse_report
 
 
-def fast(base_url: str, **kwargs) -> FlexClient:
-    running = kwargs.pop("sim", None)
-    token = running.connections[0]["token"] if running else "811302486412895127461539"
-    return FlexClient(token, "987654", base_url=base_url, limiter=RateLimiter(0, 10_000, margin=0),
-                      first_delay=0.01, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def sim():
     """The market stands still (no ticker step within the tests), so statements can be compared
@@ -34,7 +27,9 @@ def sim():
 
 
 async def fetch(sim):
-    client = fast(sim.endpoints["flex"], sim=sim)
+    demo = sim.connections[0]
+    client = FlexClient(demo["token"], demo["query_id"], base_url=demo["base_url"],
+                        limiter=RateLimiter(0, 10_000, margin=0))
     try:
         return await client.fetch()
     finally:
