@@ -23,9 +23,10 @@ from ibmon.http import async_client, transport_error
 from ibmon.money import loads
 from ibmon.secrets import Secret, redact
 
-#: Cursor endpoints under /connect/tradingaccounts/{id}/ and their default page sizes.
+#: Cursor endpoints under /connect/tradingaccounts/{id}/ (the API pages deals and cash flow by 25,
+#: positions and pending orders by 750 unless `limit` says otherwise).
 CursorKind = Literal["deals", "cashflowhistory", "pendingorders", "positions"]
-DEFAULT_LIMIT: dict[str, int] = {"deals": 25, "cashflowhistory": 25, "pendingorders": 750, "positions": 750}
+CURSOR_KINDS = frozenset({"deals", "cashflowhistory", "pendingorders", "positions"})
 MIN_LIMIT, MAX_LIMIT = 25, 750
 
 #: Codes that retrying cannot fix: the user must change the token or the config.
@@ -73,11 +74,6 @@ class Page:
 def check_limit(limit: int | None) -> None:
     if limit is not None and not (MIN_LIMIT <= limit <= MAX_LIMIT):
         raise ValueError(f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}, not {limit}")
-
-
-def ms(moment: datetime) -> int:
-    """Unix milliseconds of an aware datetime."""
-    return int(moment.timestamp() * 1000)
 
 
 class CTraderClient:
@@ -179,7 +175,7 @@ class CTraderClient:
                    from_ts: int | None = None, to_ts: int | None = None, limit: int | None = None) -> Page:
         """One page. Timestamps start a new result set (the API then ignores `cursor`)."""
         check_limit(limit)
-        if kind not in DEFAULT_LIMIT:
+        if kind not in CURSOR_KINDS:
             raise ValueError(f"not a cursor endpoint: {kind!r}")
         reply = await self.request("GET", f"{_account(account_id)}/{kind}", params={
             "fromTimestamp": from_ts, "toTimestamp": to_ts, "cursor": cursor, "limit": limit})

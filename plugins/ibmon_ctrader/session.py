@@ -63,6 +63,8 @@ class CTraderSession(Session):
     def _select(self, raw_accounts: list[dict[str, Any]], notes: list[str]) -> list[dict[str, Any]]:
         """The accounts to show: not deleted, and among the configured ones when some are."""
         alive = [raw for raw in raw_accounts if not raw.get("deleted")]
+        if not alive:
+            notes.append("no trading account is linked to this cTrader ID")
         if not self.wanted:
             return alive
         by_id = {records.account_id(raw): raw for raw in alive}

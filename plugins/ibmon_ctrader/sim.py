@@ -553,9 +553,12 @@ class CTraderSim:
             if len(bars) >= MAX_TRENDBARS:
                 break
             bar_end = min(bar_start + size - 1, now)
-            samples = [quote(spec, bar_start + (bar_end - bar_start) * k // 6)[0] for k in range(7)]
-            bars.append({"timestamp": bar_start, "open": number(samples[0]), "high": number(max(samples)),
-                         "low": number(min(samples)), "close": number(samples[-1]),
+            moments = [bar_start + (bar_end - bar_start) * k // 6 for k in range(7)]
+            mids = [mid_price(spec, moment) for moment in moments]  # quantising keeps their order
+            high, low = moments[mids.index(max(mids))], moments[mids.index(min(mids))]
+            bid = {moment: quote(spec, moment)[0] for moment in {moments[0], moments[-1], high, low}}
+            bars.append({"timestamp": bar_start, "open": number(bid[moments[0]]), "high": number(bid[high]),
+                         "low": number(bid[low]), "close": number(bid[moments[-1]]),
                          "volume": 20 + int(_unit(spec.name, "volume", bar_start) * 400)})
         return bars
 

@@ -243,6 +243,19 @@ async def test_revoked_token_at_run_time(sim, client, token):
     assert await client.trading_accounts()
 
 
+async def test_simulator_can_start_with_the_token_revoked(token):
+    revoked = await start(interval=3600, seed=1, revoke_token=True)
+    client = CTraderClient(revoked.endpoints["api"], token)
+    try:
+        with pytest.raises(AuthError):
+            await client.trading_accounts()
+        revoked.extra["sim"].restore_token()
+        assert len(await client.trading_accounts()) == len(revoked.extra["sim"].accounts)
+    finally:
+        await client.close()
+        await revoked.stop()
+
+
 async def test_internal_errors_are_500_unknown_error_and_retryable(sim, client, token):
     sim.error_rate = 1.0
     with pytest.raises(ProviderError) as caught:

@@ -37,9 +37,16 @@ class StoreSink:
         pass
 
 
+@pytest.fixture(scope="module")
+def running():
+    # One simulator for the module (threads, bound to no event loop); its ticker stays still.
+    running = asyncio.run(start(interval=3600, seed=5))
+    yield running
+    asyncio.run(running.stop())
+
+
 @pytest.fixture
-async def setup():
-    running = await start(interval=3600, seed=5)
+async def setup(running):
     found = []
     ibmon_ctrader.ibmon_providers(found.append)
     provider = found[0]
@@ -57,7 +64,6 @@ async def setup():
     screen = spec.factory(ScreenContext(connection="ct", session=session, store=store, run_action=run_action))
     yield running.extra["sim"], screen, ran
     await session.close()
-    await running.stop()
 
 
 class Host(App):
