@@ -15,7 +15,6 @@ from typing import Any
 from ibmon.config import Config
 from ibmon.feeds import FeedRuntime
 from ibmon.model import Account, LeadCounts, Position, Tick
-from ibmon.money import dumps_default
 from ibmon.plugins import PluginHost
 from ibmon.secrets import redact
 from ibmon.store import Store
@@ -100,8 +99,16 @@ def failed(document: dict[str, Any]) -> bool:
     return any(not c["ok"] for c in document["connections"])
 
 
+def plain_decimal(value: Any) -> str:
+    """`default=` for json.dumps: a Decimal as the digits it holds, never in exponent form
+    (str() would write a provider's "0.000000000000000000" as "0E-18")."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def to_json(document: dict[str, Any]) -> str:
-    return redact(json.dumps(document, default=dumps_default, indent=2, ensure_ascii=False))
+    return redact(json.dumps(document, default=plain_decimal, indent=2, ensure_ascii=False))
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -143,4 +150,6 @@ def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> 
 
 
 def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
+    if value is None:
+        return "-"
+    return format(value, "f") if isinstance(value, Decimal) else str(value)

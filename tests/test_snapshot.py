@@ -4,15 +4,17 @@ no secrets, exit 1 when a connection fails while the others are still printed.""
 import json
 import re
 import socket
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from ibmon.cli import main
-from ibmon.model import LeadCounts
+from ibmon.model import Account, LeadCounts
 from ibmon.plugins import PluginHost
 from ibmon.simulators import SimulatorHost
-from ibmon.snapshot import _leads
+from ibmon.snapshot import _leads, connection_report, to_json, to_text
+from ibmon.store import Store
 
 SUPPORT = Path(__file__).parent / "support"
 TOKEN = "example-secret-token"  # what the example simulator accepts
@@ -125,3 +127,14 @@ def test_leads_report_the_widest_window():
     assert _leads(windows) == {"from": "2026-10-24", "to": "2026-11-22", "leads": 40, "registrations": 9,
                                "transactions": 3}
     assert _leads([]) is None
+
+
+def test_decimals_keep_their_digits_without_exponents():
+    store = Store()
+    store.set_account("C", Account(id="1", balance=Decimal("0.000000000000000000"), equity=Decimal("1E+2"),
+                                   profit=Decimal("-0.0000001"), currency="BTC"))
+    report = connection_report("C", "p", True, None, store)
+    account = json.loads(to_json({"generated_at": "x", "connections": [report]}))["connections"][0]["accounts"][0]
+    assert (account["balance"], account["equity"], account["profit"]) == ("0.000000000000000000", "100", "-0.0000001")
+    text = to_text({"generated_at": "x", "connections": [report]})
+    assert "0.000000000000000000" in text and "-0.0000001" in text and "E" not in text.split("\n", 1)[1]
