@@ -28,18 +28,19 @@ def open_result(positions: Iterable[dict[str, Any]]) -> Decimal:
     return from_cents(cents, "profit")
 
 
-def account(raw: dict[str, Any], positions: list[dict[str, Any]]) -> Account:
+def account(raw: dict[str, Any], positions: list[dict[str, Any]] | None) -> Account:
+    """The account with equity and profit computed from its open positions (unknown: None)."""
     balance = from_cents(raw["balance"], "balance")
-    result = open_result(positions)
+    result = None if positions is None else open_result(positions)
     leverage = raw.get("leverage")
     return Account(
         id=account_id(raw),
         balance=balance,
         currency=raw.get("depositCurrency"),
-        equity=balance + result,
+        equity=None if result is None else balance + result,
         profit=result,
         name=str(raw.get("accountNumber") or raw["accountId"]),
-        computed=COMPUTED,
+        computed=frozenset() if result is None else COMPUTED,
         extra=extra(broker=raw.get("brokerTitle") or raw.get("brokerName"),
                     type="live" if raw.get("live") else "demo",
                     leverage=f"1:{leverage}" if leverage else None,

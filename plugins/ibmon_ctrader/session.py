@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
-from ibmon.errors import ProviderError
+from ibmon.errors import AuthError, ProviderError
 from ibmon.model import Account, Tick
 from ibmon.money import dec, from_cents
 
@@ -47,15 +47,22 @@ class CTraderSession(Session):
     async def poll(self, sink: Sink) -> None:
         notes: list[str] = []
         shown = self._select(await self.client.trading_accounts(), notes)
-        positions = await asyncio.gather(*(self.client.positions(raw["accountId"]) for raw in shown))
-        symbols = await self.client.symbols(shown[0]["accountId"]) if shown else []
+        positions = self._held(shown, await asyncio.gather(
+            *(self.client.positions(raw["accountId"]) for raw in shown), return_exceptions=True), notes)
+        reachable = [raw for raw, held in zip(shown, positions) if held is not None]
+        symbols = await self.client.symbols(reachable[0]["accountId"]) if reachable else []
         digits = {str(s.get("symbolName")): s.get("digits") for s in symbols}
-        ticks = self._ticks(shown[0], symbols, notes) if shown else []
+        ticks = self._ticks(reachable[0], symbols, notes) if reachable else []
 
         self.accounts = {records.account_id(raw): raw for raw in shown}
         sink.accounts([records.account(raw, held) for raw, held in zip(shown, positions)])
-        sink.positions([records.position(records.account_id(raw), p, digits)
-                        for raw, held in zip(shown, positions) for p in held])
+        mapped = {records.account_id(raw): [records.position(records.account_id(raw), p, digits) for p in held]
+                  for raw, held in zip(shown, positions) if held is not None}
+        if len(mapped) == len(shown):
+            sink.positions([p for held in mapped.values() for p in held])
+        else:  # keep the last known positions of the accounts that failed
+            for account_id, held in mapped.items():
+                sink.positions(held, account=account_id)
         for tick in ticks:
             sink.tick(tick)
         sink.note(*notes)
@@ -76,6 +83,21 @@ class CTraderSession(Session):
         if missing:
             notes.append(f"accounts not found: {', '.join(missing)}")
         return [by_id[wanted] for wanted in self.wanted if wanted in by_id]
+
+    @staticmethod
+    def _held(shown: list[dict[str, Any]], results: list[Any], notes: list[str]) -> list[list[dict[str, Any]] | None]:
+        """Each account's positions, or None where only that account failed (noted; its equity is
+        then unknown). Token errors, unexpected errors and a failure of every account raise."""
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for failure in failures:
+            if isinstance(failure, AuthError) or not isinstance(failure, ProviderError):
+                raise failure
+        if failures and len(failures) == len(results):
+            raise failures[0]
+        for raw, result in zip(shown, results):
+            if isinstance(result, ProviderError):
+                notes.append(f"account {raw['accountId']}: positions unavailable ({result.message})")
+        return [None if isinstance(r, BaseException) else r for r in results]
 
     def _ticks(self, raw_account: dict[str, Any], symbols: list[dict[str, Any]], notes: list[str]) -> list[Tick]:
         """The watchlist's last bid/ask as one account lists them, stamped with the poll time."""

@@ -175,6 +175,8 @@ class SimAccount:
     broker_title: str = "Sim Markets Ltd"
     registered_ms: int = 0
     deleted: bool = False
+    #: Listed as linked but gone from the trading server (CH_TRADER_ACCOUNT_NOT_FOUND).
+    lost: bool = False
     positions: dict[int, SimPosition] = field(default_factory=dict)
     deals: list[dict[str, Any]] = field(default_factory=list)
     cashflow: list[dict[str, Any]] = field(default_factory=list)
@@ -469,7 +471,7 @@ class CTraderSim:
         account = self.accounts.get(int(text)) if text.isdigit() else None
         if account is None:
             raise ApiError(404, "CH_CTID_TRADER_ACCOUNT_NOT_FOUND")
-        if account.deleted:
+        if account.deleted or account.lost:
             raise ApiError(404, "CH_TRADER_ACCOUNT_NOT_FOUND")
         return account
 

@@ -201,6 +201,31 @@ async def test_no_configured_account_found_is_a_permanent_error(running):
     assert caught.value.permanent and "accounts option" in caught.value.message
 
 
+async def test_an_account_gone_from_the_trading_server_is_noted_and_the_others_go_on(sim, session):
+    sink = Recorder()
+    await session.poll(sink)
+    kept = {key: p for key, p in sink.position_map.items() if key[0] == str(DEMO_GBP)}
+    with sim.lock:
+        sim.accounts[DEMO_GBP].lost = True
+    try:
+        await session.poll(sink)
+        gbp = sink.account_map[str(DEMO_GBP)]
+        assert gbp.balance == Decimal(sim.accounts[DEMO_GBP].balance).scaleb(-2)
+        assert gbp.equity is None and gbp.profit is None and not gbp.computed
+        assert kept and {k: p for k, p in sink.position_map.items() if k[0] == str(DEMO_GBP)} == kept
+        assert any("CH_TRADER_ACCOUNT_NOT_FOUND" in note for note in sink.notes)
+        assert sink.account_map[str(DEMO_EUR)].equity is not None
+        with sim.lock:
+            for account in sim.accounts.values():
+                account.lost = True
+        with pytest.raises(ProviderError, match="CH_TRADER_ACCOUNT_NOT_FOUND"):
+            await session.poll(sink)
+    finally:
+        with sim.lock:
+            for account in sim.accounts.values():
+                account.lost = False
+
+
 # -- quick actions -----------------------------------------------------------------------------------
 
 def action(session, action_id):
