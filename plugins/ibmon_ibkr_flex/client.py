@@ -73,7 +73,7 @@ class FlexClient:
     async def aclose(self) -> None:
         if self._http is not None and self._owns_http:
             await self._http.aclose()
-        self._http = None
+            self._http = None
 
     async def _ask(self, what: str, url: str, params: dict[str, str], started: float) -> "Element":
         """GET until the answer is a success (or a statement), waiting out the codes that ask for it."""

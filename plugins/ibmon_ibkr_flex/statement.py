@@ -132,8 +132,7 @@ def parse_document(body: bytes) -> "Element":
         return SafeET.fromstring(body)
     except DefusedXmlException as exc:
         raise ProviderError(f"refused the Flex response: it declares XML entities or external references "
-                            f"({type(exc).__name__}), which IB never sends (a possible XML bomb)",
-                            permanent=False) from None
+                            f"({type(exc).__name__}), which IB never sends (a possible XML bomb)") from None
     except ParseError as exc:
         start = body[:60].decode("utf-8", "replace").strip()
         raise ProviderError(f"the Flex response is not well-formed XML ({exc}); it starts with {start!r}") from None
@@ -165,14 +164,14 @@ def _statement(node: "Element") -> FlexStatement:
     info: Attrs = dict(info_node.attrib) if info_node is not None else {}
     change = node.find("ChangeInNAV")
     nav_history = _nav_history(node.findall("EquitySummaryInBase/EquitySummaryByReportDateInBase"), where)
-    cash_rows = [row for row in node.findall("CashReport/CashReportCurrency")]
+    cash_rows = node.findall("CashReport/CashReportCurrency")
     per_currency = tuple(
         CashBalance(row.get("currency", ""), _money(row, "endingCash", where),
                     _money(row, "endingSettledCash", where))
         for row in cash_rows if row.get("currency") not in (None, "", "BASE_SUMMARY")
     )
     summary = next((row for row in cash_rows if row.get("currency") == "BASE_SUMMARY"), None)
-    base_cash = _money(summary, "endingCash", where) if summary is not None else None
+    base_cash = _money(summary, "endingCash", where)
     if base_cash is None and nav_history:
         base_cash = nav_history[-1].cash
     return FlexStatement(
@@ -184,7 +183,7 @@ def _statement(node: "Element") -> FlexStatement:
         name=info.get("name") or info.get("acctAlias") or None,
         account_info=info,
         nav_history=nav_history,
-        ending_value=_money(change, "endingValue", where) if change is not None else None,
+        ending_value=_money(change, "endingValue", where),
         cash=per_currency,
         base_cash=base_cash,
         positions=tuple(_position(row, where) for row in node.findall("OpenPositions/OpenPosition")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static
@@ -96,4 +98,4 @@ async def test_screen_waits_for_the_first_statement_then_shows_it(setup):
         screen.refresh_view()
         await pilot.pause()
         assert text(screen, "#header").startswith(portfolio.accounts[0].id)
-        assert "fetched 0 s ago" in text(screen, "#age")
+        assert re.search(r"fetched \d+ s ago", text(screen, "#age"))
