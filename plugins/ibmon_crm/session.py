@@ -112,7 +112,7 @@ class CrmSession(Session):
         return result, truncated
 
     def screens(self) -> list[ScreenSpec]:
-        return [ScreenSpec(id="crm", title="Impact CRM", key="L",
+        return [ScreenSpec(id="crm", title="Impact CRM", key="l",
                            factory=lambda ctx: __import__("ibmon_crm.screens", fromlist=["CrmScreen"]).CrmScreen(ctx))]
 
     async def close(self) -> None:

@@ -10,7 +10,7 @@ Settings (all optional): api_key, domain, email, password; leads (history size, 
 huge_leads (overrides leads, spread over a year), history_days; tick (seconds between arrivals,
 0 = none), lead_rate / transaction_rate / position_rate (mean arrivals per tick); conversion (share of
 leads that become customers), conversion_delay (seconds from lead to customer); token_ttl (seconds),
-expire_tokens (revoke every token each N seconds, 0 = never); error_rate (share of 500 replies),
+expire_tokens (every Nth call finds its token expired, 0 = never); error_rate (share of 500 replies),
 delay (seconds added to every reply); seed.
 The `CrmSimulator` is in `RunningSimulator.extra["sim"]`; its `http.requests` counts requests per path.
 """
@@ -97,8 +97,8 @@ class CrmSimulator:
     def __init__(self, *, api_key: str = API_KEY, domain: str = DOMAIN, email: str = EMAIL,
                  password: str = PASSWORD, leads: int = 5000, huge_leads: int = 0, history_days: float = 0,
                  conversion: float = 0.22, conversion_delay: float = 20.0, tick: float = 1.0,
-                 lead_rate: float = 0.6, transaction_rate: float = 0.25, position_rate: float = 0.5,
-                 token_ttl: float = 3600.0, expire_tokens: float = 0.0, error_rate: float = 0.0,
+                 lead_rate: float = 0.1, transaction_rate: float = 0.1, position_rate: float = 0.3,
+                 token_ttl: float = 3600.0, expire_tokens: int = 0, error_rate: float = 0.0,
                  delay: float = 0.0, seed: int = 7,
                  host: str = "127.0.0.1") -> None:
         self.api_key, self.domain, self.email, self.password = api_key, domain, email, password
@@ -107,10 +107,10 @@ class CrmSimulator:
         self.population = Population(leads=count, history_days=days, now=time.time(), conversion=conversion,
                                      delay=conversion_delay, seed=seed)
         self.token_ttl = token_ttl
-        self.expire_every = expire_tokens
+        self.expire_every = int(expire_tokens)
+        self._calls = 0
         self.rates = (lead_rate, transaction_rate, position_rate)
         self._tokens: dict[str, float] = {}  # token → issued at
-        self._revoked_at = 0.0
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self.http = HttpSimulator(self.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
@@ -223,10 +223,9 @@ class CrmSimulator:
         now = time.time()
         with self._lock:
             issued = self._tokens.get(token)
-            if issued is not None and self.expire_every:
-                revoked_at = now - now % self.expire_every
-                if issued < revoked_at:
-                    issued = None
+            self._calls += 1
+            if self.expire_every and self._calls % self.expire_every == 0:
+                issued = None  # the fault knob: this token has just expired
             if issued is not None and now - issued > self.token_ttl:
                 issued = None
             if issued is None:
@@ -301,6 +300,6 @@ async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
     url = sim.start()
     connection = {"name": "Impact CRM demo", "provider": "crm", "base_url": url, "domain": sim.domain,
                   "api_key": sim.api_key, "email": sim.email, "password": sim.password,
-                  "lookback_days": 30, "poll_seconds": 2.0, "server_tag": SERVER_TAGS[0]}
+                  "lookback_days": 30, "poll_seconds": 5.0, "server_tag": SERVER_TAGS[0]}
     return RunningSimulator(provider="crm", endpoints={"api": url}, connections=[connection], stop=sim.stop,
                             extra={"sim": sim})

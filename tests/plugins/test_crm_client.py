@@ -14,7 +14,7 @@ import pytest
 from ibmon.errors import AuthError, ProviderError
 from ibmon_crm import client as api
 from ibmon_crm.client import CrmClient
-from ibmon_crm.records import TradingAccount, parse_trading_accounts
+from ibmon_crm.records import TagCategory, TradingAccount, parse_servers, parse_tags, parse_trading_accounts
 from ibmon_crm.session import utc_today
 from ibmon_crm.sim import CrmSimulator
 
@@ -112,8 +112,7 @@ async def test_logs_in_again_once_when_the_token_expires(crm):
 
 @pytest.mark.parametrize("special_crm", [{"token_ttl": 0.2}], indirect=True)
 async def test_tokens_expire_after_their_lifetime(special_crm):
-    crm = special_crm
-    client = make_client(crm)
+    client = make_client(special_crm)
     query = api.leads(TODAY, TODAY)
     try:
         await client.count(query)
@@ -125,11 +124,10 @@ async def test_tokens_expire_after_their_lifetime(special_crm):
 
 
 async def test_counts_cost_one_request_each_at_a_million_leads(huge):
-    crm = huge
-    client = make_client(crm)
+    client = make_client(huge)
     try:
         await client.login()
-        before = crm.http.requests.copy()
+        before = huge.http.requests.copy()
         leads = await client.count(api.leads(YEAR_AGO, TODAY))
         registrations = await client.count(api.registrations(YEAR_AGO, TODAY))
         transactions = await client.count(api.transactions(YEAR_AGO, TODAY))
@@ -137,16 +135,15 @@ async def test_counts_cost_one_request_each_at_a_million_leads(huge):
         await client.close()
     assert leads == 1_000_000
     bounds = (epoch(YEAR_AGO), epoch(TODAY + timedelta(days=1)))
-    assert registrations == crm.population.select_customers(bounds, None, float("inf")).total > 100_000
-    assert transactions == crm.population.select_transactions(bounds, False).total > 100_000
-    spent = crm.http.requests - before
+    assert registrations == huge.population.select_customers(bounds, None, float("inf")).total > 100_000
+    assert transactions == huge.population.select_transactions(bounds, False).total > 100_000
+    spent = huge.http.requests - before
     assert dict(spent) == {LEADS: 1, "/api/v1/ib/registrations": 1, "/api/v1/ib/transactions": 1}
-    assert all(r.query["pageSize"] == "1" for r in crm.http.log[-3:])
+    assert all(r.query["pageSize"] == "1" for r in huge.http.log[-3:])
 
 
 async def test_pages_are_fetched_only_as_they_are_read(huge):
-    crm = huge
-    client = make_client(crm)
+    client = make_client(huge)
     seen: list[str] = []
     try:
         pages = client.pages(api.leads(YEAR_AGO, TODAY), page_size=250)
@@ -158,8 +155,8 @@ async def test_pages_are_fetched_only_as_they_are_read(huge):
         await pages.aclose()
     finally:
         await client.close()
-    assert crm.http.requests[LEADS] == 3
-    assert [r.query["page"] for r in crm.http.log if r.path == LEADS] == ["1", "2", "3"]
+    assert huge.http.requests[LEADS] == 3
+    assert [r.query["page"] for r in huge.http.log if r.path == LEADS] == ["1", "2", "3"]
     assert len(seen) == len(set(seen)) == 750
     assert seen == sorted(seen, key=int)
 
@@ -333,8 +330,7 @@ async def test_header_checks_of_the_simulator(crm):
 
 @pytest.mark.parametrize("special_crm", [{"error_rate": 1.0}], indirect=True)
 async def test_server_errors_are_transient(special_crm):
-    crm = special_crm
-    client = make_client(crm)
+    client = make_client(special_crm)
     try:
         with pytest.raises(ProviderError) as caught:
             await client.login()
@@ -352,3 +348,46 @@ async def test_an_unreachable_crm_is_a_transport_error():
             await client.login()
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("special_crm", [{"expire_tokens": 3}], indirect=True)
+async def test_every_third_call_finding_its_token_expired_costs_one_login_each(special_crm):
+    client = make_client(special_crm)
+    query = api.leads(TODAY - timedelta(days=6), TODAY)
+    try:
+        counts = {await client.count(query) for _ in range(6)}
+    finally:
+        await client.close()
+    assert len(counts) == 1
+    # calls 3 and 6 are refused; each is retried once after a fresh login
+    assert special_crm.http.requests[LEADS] == 8 and client.logins == 3
+
+
+@pytest.mark.parametrize("special_crm", [{"token_ttl": 0}], indirect=True)
+async def test_a_token_refused_right_after_a_fresh_login_is_reported(special_crm):
+    client = make_client(special_crm)
+    try:
+        with pytest.raises(AuthError, match="again after a fresh login"):
+            await client.count(api.leads(TODAY, TODAY))
+    finally:
+        await client.close()
+    assert client.logins == 2 and special_crm.http.requests[LEADS] == 2
+
+
+@pytest.mark.parametrize("special_crm", [{"delay": 0.3}], indirect=True)
+async def test_slow_replies_end_in_a_timeout_error(special_crm):
+    client = CrmClient(special_crm.http.url, domain=special_crm.domain, api_key=special_crm.api_key,
+                       email=special_crm.email, password=special_crm.password, timeout=0.1)
+    try:
+        with pytest.raises(ProviderError, match="ReadTimeout"):
+            await client.login()
+    finally:
+        await client.close()
+
+
+def test_tags_and_servers_are_read_in_either_shape():
+    assert parse_tags(["VIP", "Webinar"]) == (TagCategory("", ("VIP", "Webinar")),)
+    assert parse_tags([{"category": "Source", "tags": ["Webinar"]}]) == (TagCategory("Source", ("Webinar",)),)
+    grouped = {"mt4": ("a", "b"), "mt5": ("c",)}
+    assert parse_servers({"mt4": ["a", "b"], "mt5": ["c"]}) == grouped
+    assert parse_servers([{"platform": "mt4", "servers": ["a", "b"]}, {"platform": "mt5", "servers": ["c"]}]) == grouped

@@ -193,3 +193,24 @@ async def test_errors_show_in_place(crm):
             assert app.screen.query_one("#status", Static).has_class("error")
     finally:
         await session.close()
+
+
+async def test_the_dashboard_opens_the_crm_screen_with_its_key(crm):
+    from ibmon.app import IbmonApp
+    from ibmon.feeds import FeedRuntime
+
+    host = PluginHost()
+    host.load(only=["crm"])
+    provider = host.providers["crm"]
+    options = {"base_url": crm.http.url, "domain": crm.domain, "api_key": crm.api_key, "email": crm.email,
+               "password": crm.password, "page_size": 50, "poll_seconds": 30.0}
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    runtime.add(provider, make_context(provider, name="CRM", **options))
+    app = IbmonApp(runtime, host)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, lambda: "30d" in app.store.leads.get("CRM", {}))
+        await pilot.press("l")
+        await settle(pilot, lambda: isinstance(app.screen, CrmScreen))
+        table = app.screen.query_one("#leads-table", LazyTable)
+        await settle(pilot, lambda: table.row_count == 50)
+        assert table.total == app.store.leads["CRM"]["30d"].leads

@@ -212,3 +212,18 @@ def test_plugin_import_is_light_and_registers_provider_and_simulator():
     assert "crm" in host.simulators
     secrets = {o.name for o in ibmon_crm.OPTIONS if o.secret}
     assert secrets == {"api_key", "password"}
+
+
+async def test_amounts_over_too_many_pages_are_marked_partial(crm, monkeypatch):
+    import ibmon_crm.session
+
+    monkeypatch.setattr(ibmon_crm.session, "MAX_AMOUNT_PAGES", 2)
+    session = CrmSession(context(crm, lookback_days=30, page_size=10))
+    sink = FunnelSink()
+    try:
+        await session.poll(sink)
+    finally:
+        await session.close()
+    assert crm.http.requests["/api/v1/ib/transactions"] == 3 + 2
+    assert sink.notes == ("amounts cover the first 20 transactions",)
+    assert sink.funnel["30d"].transactions > 20  # the count itself stays exact
