@@ -89,12 +89,12 @@ class CTraderClient:
     # -- transport -------------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      body: Any = None, auth: bool = True) -> Any:
-        """The decoded JSON reply of one call, or ProviderError/AuthError (always redacted)."""
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        if auth:
-            query["access_token"] = self._token.reveal()
+                      body: Any = None) -> Any:
+        """The decoded JSON reply of one authorised call, or ProviderError/AuthError (redacted)."""
         import httpx
+
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query["access_token"] = self._token.reveal()
 
         try:
             response = await self._http.request(method, path, params=query, json=body)

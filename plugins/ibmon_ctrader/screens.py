@@ -153,15 +153,21 @@ class CTraderScreen(Screen):
 
     @on(Select.Changed, "#account")
     def _account_changed(self) -> None:
-        self.action_reload()
+        self._load_all()
 
     def action_reload(self) -> None:
-        options = self._account_options()
+        """Pick up accounts the feed found since, keep the selection, and load everything afresh."""
         select = self.query_one("#account", Select)
-        if options and not self.account:
-            select.set_options(options)
-            select.value = options[0][1]
-            return  # the change event reloads
+        options = self._account_options()
+        ids = [value for _label, value in options]
+        current = select.value
+        select.set_options(options)
+        if ids:
+            select.value = current if current in ids else ids[0]
+            self._status("account", "")
+        self._load_all()
+
+    def _load_all(self) -> None:
         for key in self.histories:
             self._load(key, fresh=True)
         self._chart()
@@ -241,7 +247,7 @@ class CTraderScreen(Screen):
     def action_close(self) -> None:
         self.app.pop_screen()
 
-    async def action_demo(self, action_id: str) -> None:
+    def action_demo(self, action_id: str) -> None:
         account = self.account
         action = next((a for a in self.session.actions() if a.id == action_id), None)
         if account is None or action is None:
@@ -250,5 +256,10 @@ class CTraderScreen(Screen):
             self.notify(f"{action.title}: demo accounts only ({account.name or account.id} is live)",
                         severity="warning")
             return
+        self._run_action(action, account)
+
+    @work(group="action")
+    async def _run_action(self, action: Any, account: Account) -> None:
+        # In a worker: the host may wait for its confirmation screen here.
         await self.ctx.run_action(action, account)
         self._load("cashflow", fresh=True)

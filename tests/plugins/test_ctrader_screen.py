@@ -135,6 +135,31 @@ async def test_chart_draws_trendbars_and_shows_errors_in_place(setup):
         assert not spark.data
 
 
+async def test_reload_picks_up_accounts_that_arrived_after_the_screen_opened(running):
+    found = []
+    ibmon_ctrader.ibmon_providers(found.append)
+    session = found[0].connect(make_context(found[0], name="ct", base_url=running.endpoints["api"],
+                                            access_token=running.connections[0]["access_token"]))
+
+    async def run_action(action, target):
+        raise AssertionError("no action expected")
+
+    store = Store()
+    screen = session.screens()[0].factory(ScreenContext("ct", session, store, run_action))
+    try:
+        async with Host(screen).run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            assert "waiting for the first poll" in text(screen, "#account-status")
+            await session.poll(StoreSink(store))
+            await pilot.press("r")
+            deals = screen.query_one("#deals-table", DataTable)
+            await settle(pilot, lambda: deals.row_count == 50)
+            assert screen.query_one("#account", Select).value in store.accounts["ct"]
+            assert text(screen, "#account-status") == ""
+    finally:
+        await session.close()
+
+
 async def test_demo_deposit_from_the_screen_goes_through_the_host(setup):
     sim, screen, ran = setup
     async with Host(screen).run_test(size=(140, 40)) as pilot:
