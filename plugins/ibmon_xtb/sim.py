@@ -107,9 +107,9 @@ class SocketPeer(Peer):
             _, end = self._json.raw_decode(self.buffer)
         except json.JSONDecodeError as exc:
             if len(self.buffer.encode()) > self.limit:
-                raise RuleBroken("command over the size limit") from None
-            if exc.pos >= len(self.buffer) - 5 or exc.msg.startswith("Unterminated string"):
-                return None  # incomplete: wait for the rest
+                raise RuleBroken(f"command over {self.limit} bytes") from None
+            if _incomplete(self.buffer, exc):
+                return None  # wait for the rest
             raise RuleBroken(f"not JSON: {exc}") from None
         text, self.buffer = self.buffer[:end], self.buffer[end:]
         return text
@@ -146,6 +146,15 @@ class SocketPeer(Peer):
             await asyncio.wait_for(self.writer.wait_closed(), 1)
         except (OSError, asyncio.TimeoutError, ssl.SSLError):
             pass
+
+
+def _incomplete(text: str, exc: json.JSONDecodeError) -> bool:
+    """Whether a decoding error only means the command has not fully arrived yet."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    tail = text[exc.pos:].strip()
+    return (not tail or any(word.startswith(tail) for word in ("true", "false", "null"))
+            or all(ch in "0123456789.-+eE" for ch in tail))
 
 
 class WebSocketPeer(Peer):

@@ -68,7 +68,7 @@ def _encode(packet) -> bytes:
     return json.dumps(packet, default=lambda d: float(d), ensure_ascii=False).encode() + b"\n\n"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(packets=packets, cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=12))
 def test_any_split_of_a_packet_stream_decodes_to_the_same_packets(packets, cuts):
     data = b"".join(_encode(p) for p in packets)
@@ -82,7 +82,7 @@ def test_any_split_of_a_packet_stream_decodes_to_the_same_packets(packets, cuts)
     assert decoder.buffered == 0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(packets=packets, cut=st.integers(min_value=0, max_value=10_000))
 def test_a_truncated_stream_yields_only_the_complete_packets(packets, cut):
     data = b"".join(_encode(p) for p in packets)
@@ -93,7 +93,7 @@ def test_a_truncated_stream_yields_only_the_complete_packets(packets, cut):
     assert out == [json.loads(_encode(p), parse_float=Decimal) for p in packets[:complete]]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.binary(max_size=40), max_size=8))
 def test_random_bytes_only_ever_give_objects_or_frame_errors(chunks):
     decoder = FrameDecoder()

@@ -292,13 +292,31 @@ async def test_rule_five_fast_commands_then_a_pause_are_tolerated(start_sim):
     writer.close()
 
 
-@pytest.mark.parametrize("payload", [b'{"command": "getSymbol", "arguments": {"symbol": "' + b"X" * 1100 + b'"}}',
-                                     b'{"command": ping}'])
-async def test_rule_oversized_or_malformed_commands_drop_the_connection(start_sim, payload):
+@pytest.mark.parametrize("payload, reason", [
+    (b'{"command": "getSymbol", "arguments": {"symbol": "' + b"X" * 1100 + b'"}}', "over 1024 bytes"),
+    (b'{"command": ping}', "not JSON"),
+    (b'["ping"]', "not a JSON object"),
+])
+async def test_rule_oversized_or_malformed_commands_drop_the_connection(start_sim, payload, reason):
     sim = await start_sim()
     reader, writer = await raw(sim)
     writer.write(payload)
     await writer.drain()
+    started = time.monotonic()
     assert await read_until_closed(reader) == b""
-    assert len(sim.extra["simulator"].dropped) == 1
+    assert time.monotonic() - started < 0.5  # at once, not by the one-second rule
+    [(kind, why)] = sim.extra["simulator"].dropped
+    assert kind == "main" and reason in why
+    writer.close()
+
+
+async def test_a_command_split_across_writes_is_read_whole(start_sim):
+    sim = await start_sim()
+    reader, writer = await raw(sim)
+    for piece in (b'{"command": "getVer', b'sion", "customTag": "split", "prettyPrint": tr', b"ue}"):
+        writer.write(piece)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    reply = json.loads((await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)).decode())
+    assert reply == {"status": False, "errorCode": "BE103", "errorDescr": "User is not logged", "customTag": "split"}
     writer.close()

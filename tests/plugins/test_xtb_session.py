@@ -137,7 +137,7 @@ async def test_churning_simulator_opens_and_closes_positions(start_sim, run_sess
 
 async def test_unknown_watchlist_symbols_are_reported_and_the_rest_streams(start_sim, run_session):
     sim = await start_sim()
-    session, sink, _ = await run_session(sim, symbols=["EURUSD", "NOPE.XX"])
+    session, sink, _ = await run_session(sim, symbols=["EURUSD", "NOPE.XX"], tick_interval_ms=1)
     await sink.wait_ready()
     assert sink.notifications == [("warning", "test: unknown symbols in the watchlist: NOPE.XX")]
     assert set(sink.ticks) == {"EURUSD"}

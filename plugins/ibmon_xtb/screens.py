@@ -1,0 +1,248 @@
+"""The XTB screen: symbol search over getAllSymbols, a candle chart of the chosen symbol
+(getChartRangeRequest, then the getCandles stream) and the account's trade history.
+
+Every network call runs in a worker; a failure is shown in place, never raised into the app.
+Keys: type to search, up/down and enter to chart a symbol, tab between panes, escape closes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ibmon.api import ScreenContext
+from ibmon.errors import describe_exception
+from ibmon.money import dec_or_none
+
+from ibmon_xtb.session import Bar, XtbSession
+
+MAX_MATCHES = 200
+CHART_MINUTES = 120
+SIDES = {0: "buy", 1: "sell"}
+
+
+class CandleChart(Widget):
+    """A block candle chart: one column per candle (the latest at the right), wick │, body █."""
+
+    DEFAULT_CSS = "CandleChart { height: 1fr; min-height: 8; border: round $primary; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.symbol = ""
+        self.bars: list[Bar] = []
+        self.updates = 0  # candles received from the stream (for the status line and tests)
+
+    def show(self, symbol: str, bars: list[Bar]) -> None:
+        self.symbol, self.bars = symbol, list(bars)
+        self.border_title = f"{symbol} · 1 min"
+        self.refresh()
+
+    def candle(self, bar: Bar) -> None:
+        """A streamed candle: replaces the candle of the same minute or adds a new one."""
+        if self.bars and self.bars[-1].time == bar.time:
+            self.bars[-1] = bar
+        elif not self.bars or bar.time > self.bars[-1].time:
+            self.bars.append(bar)
+        self.updates += 1
+        self.refresh()
+
+    def render(self) -> Text:
+        width, height = max(1, self.size.width - 12), max(1, self.size.height)
+        bars = self.bars[-width:]
+        if not bars:
+            return Text("Choose a symbol on the left to chart it.", style="dim")
+        top, bottom = max(b.high for b in bars), min(b.low for b in bars)
+        span = (top - bottom) or Decimal(1)
+
+        def row_of(price: Decimal) -> int:
+            return int((top - price) / span * (height - 1))
+
+        lines = []
+        for row in range(height):
+            label = top - span * row / max(1, height - 1)
+            text = Text(f"{_short(label):>11} ", style="dim")
+            for bar in bars:
+                body = sorted((row_of(bar.open), row_of(bar.close)))
+                style = "green" if bar.close >= bar.open else "red"
+                if body[0] <= row <= body[1]:
+                    text.append("█", style)
+                elif row_of(bar.high) <= row <= row_of(bar.low):
+                    text.append("│", style)
+                else:
+                    text.append(" ")
+            lines.append(text)
+        return Text("\n").join(lines)
+
+
+def _short(price: Decimal) -> str:
+    return f"{price:.5g}" if abs(price) < 10 else f"{price:.2f}"
+
+
+class XtbScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("slash", "search", "Search"),
+        Binding("ctrl+r", "reload", "Reload history"),
+    ]
+    DEFAULT_CSS = """
+    XtbScreen #xtb-left { width: 38; }
+    XtbScreen #xtb-symbols { height: 1fr; border: round $primary; }
+    XtbScreen #xtb-history { height: 12; border: round $primary; }
+    XtbScreen #xtb-status { height: 1; color: $text-muted; }
+    XtbScreen .error { color: $error; }
+    """
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.session: XtbSession = ctx.session  # type: ignore[assignment]
+        self.symbols: list[dict[str, Any]] = []
+        self._stop_candles: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"XTB · {self.ctx.connection}", id="xtb-title")
+        with Horizontal():
+            with Vertical(id="xtb-left"):
+                yield Input(placeholder="Search symbols (name or description)", id="xtb-search")
+                yield OptionList(id="xtb-symbols")
+            with Vertical():
+                yield CandleChart(id="xtb-chart")
+                yield DataTable(id="xtb-history", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="xtb-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#xtb-symbols", OptionList).border_title = "Symbols"
+        history = self.query_one("#xtb-history", DataTable)
+        history.border_title = "Trade history (30 days)"
+        history.add_columns("Closed", "Symbol", "Side", "Volume", "Open", "Close", "Profit", "Position")
+        self.query_one("#xtb-search", Input).focus()
+        self.run_worker(self._load_symbols(), group="symbols", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_history(), group="history", exclusive=True, exit_on_error=False)
+
+    def _status(self, message: str, error: bool = False) -> None:
+        status = self.query_one("#xtb-status", Static)
+        status.update(message)
+        status.set_class(error, "error")
+
+    # -- symbols ---------------------------------------------------------------------------------
+
+    async def _load_symbols(self) -> None:
+        try:
+            self.symbols = sorted(await self.session.all_symbols(), key=lambda s: str(s.get("symbol")))
+        except Exception as exc:
+            self._status(f"Symbols: {describe_exception(exc)}", error=True)
+            return
+        self._filter(self.query_one("#xtb-search", Input).value)
+        self._status(f"{len(self.symbols)} symbols")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one("#xtb-symbols", OptionList)
+        if options.option_count:
+            self._chart(options.get_option_at_index(options.highlighted or 0).id or "")
+
+    def _filter(self, query: str) -> None:
+        words = query.lower().split()
+        matches = [s for s in self.symbols
+                   if all(w in f"{s.get('symbol')} {s.get('description')} {s.get('categoryName')}".lower()
+                          for w in words)]
+        options = self.query_one("#xtb-symbols", OptionList)
+        options.clear_options()
+        options.add_options(Option(f"{s['symbol']:<10} {s.get('categoryName', ''):<4} {s.get('description', '')}",
+                                   id=str(s["symbol"])) for s in matches[:MAX_MATCHES])
+        if matches:
+            options.highlighted = 0
+
+    def on_key(self, event: Any) -> None:
+        """Up/down in the search box move through the matches."""
+        if self.focused is not self.query_one("#xtb-search", Input) or event.key not in ("up", "down"):
+            return
+        options = self.query_one("#xtb-symbols", OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            step = 1 if event.key == "down" else -1
+            options.highlighted = max(0, min(options.option_count - 1, current + step))
+            event.stop()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._chart(event.option.id or "")
+
+    # -- chart -----------------------------------------------------------------------------------
+
+    def _chart(self, symbol: str) -> None:
+        if symbol:
+            self.run_worker(self._load_chart(symbol), group="chart", exclusive=True, exit_on_error=False)
+
+    async def _load_chart(self, symbol: str) -> None:
+        chart = self.query_one("#xtb-chart", CandleChart)
+        self._status(f"Loading {symbol}…")
+        try:
+            await self._stop_watching()
+            bars = await self.session.chart(symbol, 1, CHART_MINUTES)
+            chart.show(symbol, bars)
+            self._stop_candles = await self.session.watch_candles(symbol, chart.candle)
+        except Exception as exc:
+            self._status(f"Chart of {symbol}: {describe_exception(exc)}", error=True)
+            return
+        self._status(f"{symbol}: {len(bars)} candles, following the candle stream")
+
+    async def _stop_watching(self) -> None:
+        stop, self._stop_candles = self._stop_candles, None
+        if stop is not None:
+            await stop()
+
+    # -- history ---------------------------------------------------------------------------------
+
+    async def _load_history(self) -> None:
+        table = self.query_one("#xtb-history", DataTable)
+        try:
+            trades = await self.session.trade_history(30)
+        except Exception as exc:
+            self._status(f"Trade history: {describe_exception(exc)}", error=True)
+            return
+        table.clear()
+        for trade in trades:
+            table.add_row(trade.get("close_timeString") or "", trade.get("symbol") or "",
+                          SIDES.get(trade.get("cmd"), str(trade.get("cmd"))), _text(trade.get("volume")),
+                          _text(trade.get("open_price")), _text(trade.get("close_price")),
+                          _profit(trade.get("profit")), str(trade.get("position") or trade.get("order")))
+        table.border_title = f"Trade history (30 days): {len(trades)}"
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.query_one("#xtb-search", Input).focus()
+
+    def action_reload(self) -> None:
+        self.run_worker(self._load_history(), group="history", exclusive=True, exit_on_error=False)
+
+    async def action_close(self) -> None:
+        await self._stop_watching()
+        self.dismiss()
+
+    async def on_unmount(self) -> None:
+        await self._stop_watching()
+
+
+def _text(value: Any) -> str:
+    number = dec_or_none(value)
+    return "" if number is None else str(number)
+
+
+def _profit(value: Any) -> Text:
+    number = dec_or_none(value)
+    if number is None:
+        return Text("")
+    return Text(str(number), style="green" if number >= 0 else "red")

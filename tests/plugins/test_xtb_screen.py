@@ -1,0 +1,91 @@
+"""The XTB screen on a minimal App, driven by Pilot, against the simulator through a live session."""
+
+import asyncio
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, OptionList, Static
+
+from ibmon.api import Provider, ScreenContext
+from ibmon.store import Store
+from ibmon.testing import RecordingSink, make_context, wait_for
+
+import ibmon_xtb
+from ibmon_xtb.screens import CandleChart, XtbScreen
+from ibmon_xtb.sim import start as start_simulator
+
+PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS)
+
+
+async def no_action(action, target):
+    raise AssertionError("the XTB screen runs no actions")
+
+
+def context(session):
+    return ScreenContext(connection="XTB demo", session=session, store=Store(), run_action=no_action)
+
+
+@pytest.fixture
+async def live():
+    sim = await start_simulator(churn_seconds=0, tick_seconds=0.05, candle_seconds=0.2)
+    market = sim.extra["simulator"].market
+    user = market.users[sim.connections[0]["user_id"]]
+    closed = market.close(user, next(iter(user.positions)))
+    options = {k: v for k, v in sim.connections[0].items() if k not in ("name", "provider")}
+    options["symbols"] = ["EURUSD"]
+    session = ibmon_xtb.connect(make_context(PROVIDER, **options))
+    sink = RecordingSink()
+    task = asyncio.create_task(session.stream(sink))
+    await sink.wait_ready()
+    yield sim, session, closed
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await session.close()
+    await sim.stop()
+
+
+async def test_search_chart_with_live_candles_and_history(live):
+    sim, session, closed = live
+    app = App()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await app.push_screen(XtbScreen(context(session)))
+        screen = app.screen
+        options = screen.query_one("#xtb-symbols", OptionList)
+        await wait_for(lambda: options.option_count == len(sim.extra["simulator"].market.instruments), 5)
+
+        await pilot.press(*"gold")
+        await wait_for(lambda: options.option_count == 1, 5)
+        assert options.get_option_at_index(0).id == "GOLD"
+        await pilot.press("enter")
+
+        chart = screen.query_one("#xtb-chart", CandleChart)
+        await wait_for(lambda: chart.symbol == "GOLD" and len(chart.bars) >= 100, 5)
+        assert all(bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high for bar in chart.bars)
+        await wait_for(lambda: chart.updates >= 2, 5)
+        gold = sim.extra["simulator"].market.instruments["GOLD"]
+        assert chart.bars[-1].time == gold.candle.ctm
+        rendered = chart.render().plain
+        assert "█" in rendered
+
+        table = screen.query_one("#xtb-history", DataTable)
+        await wait_for(lambda: table.row_count == 1, 5)
+        row = table.get_row_at(0)
+        assert row[1] == closed.symbol and row[2] == ("buy" if closed.cmd == 0 else "sell")
+        assert row[7] == str(closed.order)
+
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, XtbScreen), 5)
+        await wait_for(lambda: ("stream", "stopCandles") in sim.extra["simulator"].commands, 5)
+
+
+async def test_errors_show_in_place_when_the_connection_is_down():
+    options = {"url": "tcp://127.0.0.1:9", "stream_url": "tcp://127.0.0.1:9", "user_id": "1", "password": "secret-pw"}
+    session = ibmon_xtb.connect(make_context(PROVIDER, **options))
+    app = App()
+    async with app.run_test() as pilot:
+        await app.push_screen(XtbScreen(context(session)))
+        status = app.screen.query_one("#xtb-status", Static)
+        await wait_for(lambda: "not connected" in str(status.render()), 5)
+        assert status.has_class("error")
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, XtbScreen), 5)
