@@ -449,8 +449,10 @@ async def start(host: str = "127.0.0.1", *, accounts: int = 400, token_ttl: floa
                 expires_in_unit: str = "s", envelope: str = "data", interval: float = 1.0,
                 seed: int | None = None, error_rate: float = 0.0, delay: float = 0.0,
                 expire_tokens: float = 0.0, **_settings: Any) -> RunningSimulator:
-    sim = B2CoreSim(accounts=int(accounts), token_ttl=token_ttl, expires_in_unit=expires_in_unit,
-                    envelope=envelope, seed=seed)
+    # Settings may arrive as strings from a command line.
+    interval, error_rate, delay, expire_tokens = map(float, (interval, error_rate, delay, expire_tokens))
+    sim = B2CoreSim(accounts=int(accounts), token_ttl=float(token_ttl), expires_in_unit=expires_in_unit,
+                    envelope=envelope, seed=None if seed is None else int(seed))
     server = HttpSimulator(sim.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
     # The stdlib handler writes headers and body in two sends; with Nagle on, each reply waits for
     # the client's delayed ACK (~40 ms). simkit offers no switch for it yet.

@@ -26,6 +26,24 @@ def test_plugin_registers_provider_and_simulator():
     assert "b2core" in host.simulators
 
 
+async def test_registered_simulator_takes_string_settings_and_its_connection_reaches_it():
+    host = PluginHost()
+    host.load(only=["b2core"])
+    running = await host.simulators["b2core"].start(accounts="25", interval="3600", seed="3", unknown="ignored")
+    try:
+        [entry] = running.connections
+        assert entry["provider"] == "b2core" and running.endpoints["api"] == entry["base_url"]
+        session = session_for(running)
+        sink = ListSink()
+        try:
+            await session.poll(sink)
+        finally:
+            await session.close()
+        assert len(sink.by_id) == 25
+    finally:
+        await running.stop()
+
+
 def test_connect_needs_credentials_or_a_token():
     with pytest.raises(ConfigError) as caught:
         PROVIDER.connect(make_context(PROVIDER, base_url="http://127.0.0.1:1/api", client_id="only-the-id"))
