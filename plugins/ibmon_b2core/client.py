@@ -101,6 +101,8 @@ def parse_envelope(payload: Any) -> Page:
         return Page(payload, None)
     if isinstance(payload, dict) and isinstance(payload.get("data"), list):
         total = payload.get("total")
+        if isinstance(total, str) and total.isdigit():
+            total = int(total)
         return Page(payload["data"], total if isinstance(total, int) and not isinstance(total, bool) else None)
     raise ProviderError("B2Core answered the account list with an unexpected shape "
                         "(expected an array or an object with \"data\")")
@@ -286,11 +288,15 @@ class B2CoreClient:
             seen.update(item.get("accountId") for item in fresh)
             items.extend(fresh)
             offset += len(page.items)
-            # A short page ends the list; so does a reached total, and a page with nothing new
-            # (a server ignoring offset would otherwise be walked forever).
-            if len(page.items) < self.page_size or not fresh:
+            # With a total, walk until it is reached (a server capping `limit` answers short pages);
+            # without one, a short page ends the list. A page with nothing new ends it too (a server
+            # ignoring offset would otherwise be walked forever).
+            if not fresh:
                 break
-            if page.total is not None and offset >= page.total:
+            if page.total is not None:
+                if offset >= page.total:
+                    break
+            elif len(page.items) < self.page_size:
                 break
         return items
 

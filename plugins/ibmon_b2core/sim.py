@@ -7,7 +7,8 @@ and profits drift, trades accrue. Sorting, filters, paging and query[...] expans
 tokens expire, and validation errors come back as 422 with a JSON body.
 
 Settings: accounts (400), token_ttl (seconds, 3600), expires_in_unit ("s", "ms" or "none": how the
-token reply states the lifetime), envelope ("data", "data_no_total" or "bare"), interval (seconds
+token reply states the lifetime), envelope ("data", "data_no_total" or "bare"), max_limit (the
+largest page served, 1000; larger limits are cut silently), interval (seconds
 between drift steps, 1.0), seed, and the faults error_rate (share of 500s), delay (seconds per
 reply) and expire_tokens (seconds between forced expiries of every token; 0 = never).
 """
@@ -77,12 +78,13 @@ class B2CoreSim:
     """The simulated IB back office; every public method is thread-safe."""
 
     def __init__(self, *, accounts: int = 400, token_ttl: float = 3600, expires_in_unit: str = "s",
-                 envelope: str = "data", seed: int | None = None) -> None:
+                 envelope: str = "data", max_limit: int = 1000, seed: int | None = None) -> None:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.token_ttl = float(token_ttl)
         self.expires_in_unit = expires_in_unit
         self.envelope = envelope
+        self.max_limit = max_limit
         self.tokens: dict[str, tuple[float, bool]] = {}  # token -> (expiry, may write)
         self.platforms: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
@@ -328,8 +330,8 @@ class B2CoreSim:
         if sort_order not in ("asc", "desc"):
             errors["sort_order"] = ["The selected sort_order is invalid (asc or desc)."]
         limit, offset = query.get("limit", "50"), query.get("offset", "0")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            errors["limit"] = ["The limit must be between 1 and 1000."]
+        if not limit.isdigit() or int(limit) < 1:
+            errors["limit"] = ["The limit must be a positive integer."]
         if not offset.isdigit():
             errors["offset"] = ["The offset must be an integer of at least 0."]
         if errors:
@@ -347,7 +349,8 @@ class B2CoreSim:
                     kept.append(account)
             rows = kept
         rows.sort(key=lambda a: (self._sort_key(a, sort_by), a["accountId"]), reverse=sort_order == "desc")
-        page = [self._public(a, query) for a in rows[int(offset):int(offset) + int(limit)]]
+        size = min(int(limit), self.max_limit)  # larger pages are cut silently, as servers do
+        page = [self._public(a, query) for a in rows[int(offset):int(offset) + size]]
         if self.envelope == "bare":
             return json_reply(page)
         if self.envelope == "data_no_total":
@@ -446,13 +449,13 @@ def _json_body(request: Request) -> Any:
 
 
 async def start(host: str = "127.0.0.1", *, accounts: int = 400, token_ttl: float = 3600,
-                expires_in_unit: str = "s", envelope: str = "data", interval: float = 1.0,
+                expires_in_unit: str = "s", envelope: str = "data", max_limit: int = 1000, interval: float = 1.0,
                 seed: int | None = None, error_rate: float = 0.0, delay: float = 0.0,
                 expire_tokens: float = 0.0, **_settings: Any) -> RunningSimulator:
     # Settings may arrive as strings from a command line.
     interval, error_rate, delay, expire_tokens = map(float, (interval, error_rate, delay, expire_tokens))
     sim = B2CoreSim(accounts=int(accounts), token_ttl=float(token_ttl), expires_in_unit=expires_in_unit,
-                    envelope=envelope, seed=None if seed is None else int(seed))
+                    envelope=envelope, max_limit=int(max_limit), seed=None if seed is None else int(seed))
     server = HttpSimulator(sim.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
     # The stdlib handler writes headers and body in two sends; with Nagle on, each reply waits for
     # the client's delayed ACK (~40 ms). simkit offers no switch for it yet.

@@ -40,6 +40,13 @@ async def test_a_short_last_page_ends_the_walk(sim_pool, envelope):
         assert list_requests(running) - before == math.ceil(49 / 10)
 
 
+async def test_total_keeps_the_walk_going_when_the_server_caps_the_page_size():
+    async with simulator(accounts=49, max_limit=10) as running, client_for(running, page_size=25) as client:
+        items = await client.list_accounts()
+        assert len({item["accountId"] for item in items}) == 49
+        assert list_requests(running) == 5
+
+
 async def test_page_reports_the_total_when_given(sim_pool):
     async with client_for(sim_pool.get(accounts=49, envelope="data")) as client:
         page = await client.page(offset=45, limit=10)
