@@ -334,22 +334,26 @@ class IbmonApp(App):
             self.push_screen(HelpScreen(self.binding_rows()))
 
     def binding_rows(self) -> list[tuple[str, str, str]]:
-        """The bindings in force on the dashboard (after the keymap), one row per binding."""
-        grouped: dict[str, tuple[list[str], str, str]] = {}
-        dashboard = self.dashboard
-        for key, active in dashboard.active_bindings.items():
+        """The bindings in force on the dashboard (after the keymap): one row per action, with
+        every key that triggers it, its description and its binding id (what [keys] remaps)."""
+        grouped: dict[str, tuple[list[str], list[str]]] = {}
+        descriptions: dict[str, str] = {}
+        for active in self.dashboard.active_bindings.values():
             binding = active.binding
             if binding.system:
                 continue
-            ident = binding.id or binding.action
-            description = CORE_BINDINGS[binding.id][1] if binding.id in CORE_BINDINGS else (
-                binding.tooltip or binding.description or binding.action)
-            keys, _, _ = grouped.setdefault(ident, ([], description, binding.id or ""))
+            keys, ids = grouped.setdefault(binding.action, ([], []))
             display = self.get_key_display(binding)
             if display not in keys:
                 keys.append(display)
-        return sorted(((", ".join(keys), description, ident) for keys, description, ident in grouped.values()),
-                      key=lambda row: (row[2] == "", row[2], row[1]))
+            if binding.id and binding.id not in ids:
+                ids.append(binding.id)
+            if binding.id in CORE_BINDINGS:  # ibmon's own words win over Textual's defaults
+                descriptions[binding.action] = CORE_BINDINGS[binding.id][1]
+            else:
+                descriptions.setdefault(binding.action, binding.tooltip or binding.description or binding.action)
+        rows = [(", ".join(keys), descriptions[action], ", ".join(ids)) for action, (keys, ids) in grouped.items()]
+        return sorted(rows, key=lambda row: (row[2] == "", row[2], row[1]))
 
     def action_refresh(self, connection: str | None = None) -> None:
         self.runtime.refresh(connection)

@@ -20,10 +20,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        width: 100; max-width: 95%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
-    HelpScreen #help-table { width: auto; }
+    HelpScreen #help-table { width: 100%; }
     """
 
     def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
         for keys, description, binding_id in self.rows:
             table.add_row(keys, description, binding_id)
         with VerticalScroll() as scroll:
-            scroll.border_title = "Keys in force · [keys] in config remaps by binding id"
+            scroll.border_title = "Keys in force · remap them by binding id in the config's \\[keys]"
             yield Static(table, id="help-table")
 
     def help_text(self) -> str:

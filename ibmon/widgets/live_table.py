@@ -209,6 +209,8 @@ class LiveTable(ScrollView, can_focus=True):
         index = bisect.bisect_left(self._order, (sort_key, key))
         del self._order[index]
         self._shift(index)
+        if key == self._cursor_key:
+            self._cursor_index = index
 
     def _shift(self, index: int) -> None:
         self._shift_from = index if self._shift_from is None else min(self._shift_from, index)

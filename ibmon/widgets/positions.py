@@ -32,7 +32,9 @@ class PositionsTable(LiveTable):
                     self.remove_row((conn, account, position_id))
                 else:
                     self._show(conn, position)
-        self.border_subtitle = f"{self.row_count} open"
+        subtitle = f"{self.row_count} open"
+        if self.border_subtitle != subtitle:  # a new subtitle repaints the whole panel
+            self.border_subtitle = subtitle
 
     def _show(self, conn: str, p: Position) -> None:
         cells = [conn, p.account, p.symbol, (p.side, "up" if p.side == "buy" else "down"),

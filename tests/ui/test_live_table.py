@@ -1,0 +1,120 @@
+"""The Line-API tables: only changed rows repaint, ticks coalesce per frame, 10k rows stay cheap."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from textual.app import App, ComposeResult
+
+from ibmon.app import IbmonApp
+from ibmon.model import Position, Tick
+from ibmon.widgets.live_table import Column, LiveTable
+
+from ui_support import load_host, make_runtime, until
+
+
+def tick(symbol: str, bid: str) -> Tick:
+    return Tick(symbol, Decimal(bid), Decimal(bid) + Decimal("0.0002"), int(time.time() * 1000))
+
+
+async def settled(pilot, table: LiveTable) -> None:
+    """Let the frame and the compositor run, then zero the counters."""
+    await pilot.pause(0.1)
+    table.rows_repainted = table.rows_rendered = table.frames_painted = 0
+
+
+async def test_a_tick_repaints_its_row_only_and_ticks_coalesce_per_frame():
+    runtime = make_runtime()
+    store = runtime.store
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(200, 60)) as pilot:
+        dash = app.dashboard
+        dash.second_timer.pause()  # ages would repaint idle rows once a second
+        board = dash.ticks
+        for n in range(20):
+            store.set_tick("c", tick(f"SYM{n:02d}", "1.10000"))
+        await until(pilot, lambda: board.row_count == 20)
+        await settled(pilot, board)
+
+        for bid in ("1.10001", "1.10002", "1.10003", "1.10004", "1.10005"):  # one burst between two frames
+            store.set_tick("c", tick("SYM07", bid))
+        await until(pilot, lambda: board.rows_repainted > 0)
+        await pilot.pause(0.1)
+        assert board.get_cells(("c", "SYM07"))[2] == ("1.10005", "up")
+        assert (board.rows_repainted, board.rows_rendered, board.frames_painted) == (1, 1, 1)
+
+        frames = dash.frames
+        await pilot.pause(0.2)  # nothing changed: frames find nothing and paint nothing
+        assert dash.frames == frames and board.rows_repainted == 1
+
+        store.set_tick("c", tick("SYM07", "1.09990"))
+        store.set_tick("c", tick("SYM13", "1.10010"))
+        await until(pilot, lambda: board.rows_repainted >= 3)
+        await pilot.pause(0.1)
+        assert board.rows_repainted == 3  # two changed rows, no neighbour
+        assert board.get_cells(("c", "SYM07"))[5] == ("▼", "down")
+
+
+async def test_ten_thousand_positions_update_one_row_at_a_time():
+    runtime = make_runtime()
+    store = runtime.store
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = app.dashboard.positions
+        positions = [Position("A", f"{n:05d}", f"S{n % 50}", "buy", Decimal("1"), profit=Decimal(n))
+                     for n in range(10_000)]
+        store.replace_positions("c", positions)
+        await until(pilot, lambda: table.row_count == 10_000)
+        await settled(pilot, table)
+        top_key = table.keys()[0]
+        bottom_key = table.keys()[-1]
+
+        first = store.positions["c"][top_key[1:]]
+        store.set_position("c", Position("A", first.id, first.symbol, "buy", Decimal("1"), profit=Decimal("-5")))
+        await until(pilot, lambda: table.rows_repainted > 0)
+        await pilot.pause(0.1)
+        assert (table.rows_repainted, table.rows_rendered) == (1, 1)
+        assert table.get_cells(top_key)[7] == ("-5", "down")
+
+        last = store.positions["c"][bottom_key[1:]]
+        store.set_position("c", Position("A", last.id, last.symbol, "sell", Decimal("2")))
+        await until(pilot, lambda: table.get_cells(bottom_key)[3] == ("sell", "down"))
+        await pilot.pause(0.1)
+        assert (table.rows_repainted, table.rows_rendered) == (1, 1)  # off screen: nothing painted
+
+        store.remove_position("c", "A", last.id)
+        await until(pilot, lambda: table.row_count == 9_999)
+        assert table.border_subtitle == "9999 open"
+
+
+class TableApp(App):
+    def compose(self) -> ComposeResult:
+        yield LiveTable([Column("Key", 6), Column("Value", 8, "right")])
+
+
+async def test_rows_stay_sorted_and_the_cursor_follows_its_row():
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.focus()
+        with table.batch():
+            for key in ("c", "e", "a"):
+                table.set_row(key, [key, "1"])
+        assert table.keys() == ["a", "c", "e"]
+        assert table.cursor_key == "a"
+        await pilot.press("down")
+        assert table.cursor_key == "c"
+        table.set_row("b", ["b", "2"])  # inserted above the cursor: the cursor stays on "c"
+        assert table.keys() == ["a", "b", "c", "e"] and table.cursor_key == "c"
+        table.set_row("c", ["c", "3"], sort_key="z")  # re-sorted to the end, cursor follows
+        assert table.keys() == ["a", "b", "e", "c"] and table.cursor_key == "c"
+        table.remove_row("c")  # the cursor's row went: the cursor takes the row now at its place
+        assert table.cursor_key == "e"
+        await pilot.press("home")
+        assert table.cursor_key == "a"
+        await pilot.press("end")
+        assert table.cursor_key == "e"
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Key" in text and "Value" in text and "b" in text
