@@ -84,6 +84,8 @@ class HttpSimulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Small replies on a kept-alive connection would otherwise wait ~40 ms for Nagle.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
@@ -135,8 +137,9 @@ class HttpSimulator:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-http:{self.url}",
-                                        daemon=True)
+        # A short poll interval keeps stop() quick (serve_forever checks for shutdown that often).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name=f"sim-http:{self.url}", daemon=True)
         self._thread.start()
         return self.url
 

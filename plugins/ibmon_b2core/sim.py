@@ -457,9 +457,6 @@ async def start(host: str = "127.0.0.1", *, accounts: int = 400, token_ttl: floa
     sim = B2CoreSim(accounts=int(accounts), token_ttl=float(token_ttl), expires_in_unit=expires_in_unit,
                     envelope=envelope, max_limit=int(max_limit), seed=None if seed is None else int(seed))
     server = HttpSimulator(sim.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
-    # The stdlib handler writes headers and body in two sends; with Nagle on, each reply waits for
-    # the client's delayed ACK (~40 ms). simkit offers no switch for it yet.
-    server._server.RequestHandlerClass.disable_nagle_algorithm = True
     base_url = server.start() + PREFIX
     tickers = [Ticker(sim.step, interval).start()]
     if expire_tokens:
