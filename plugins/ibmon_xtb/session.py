@@ -244,7 +244,7 @@ class XtbSession(Session):
                 "order": trade["order"], "price": price, "sl": 0, "symbol": trade["symbol"], "tp": 0,
                 "type": 2, "volume": trade["volume"]}
         order = int((await main.call("tradeTransaction", {"tradeTransInfo": info}))["order"])
-        status = await self._final_status(main, order)
+        status = await self.final_status(main, order)
         what = f"{position.side} {position.volume} {position.symbol}"
         message = status.get("message")
         if status.get("requestStatus") == ACCEPTED:
@@ -252,7 +252,7 @@ class XtbSession(Session):
         verdict = "rejected" if status.get("requestStatus") == REJECTED else "failed"
         raise ProviderError(f"Close {what} (order {order}) {verdict}: {message or 'no reason given'}")
 
-    async def _final_status(self, main: MainConnection, order: int) -> dict[str, Any]:
+    async def final_status(self, main: MainConnection, order: int) -> dict[str, Any]:
         """The first ACCEPTED/REJECTED/ERROR for `order`, from the tradeStatus stream or, failing
         that within a second, from tradeTransactionStatus."""
         deadline = time.monotonic() + TRADE_STATUS_TIMEOUT

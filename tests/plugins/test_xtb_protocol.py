@@ -137,11 +137,11 @@ async def test_requests_are_paced_at_least_200_ms_apart(start_sim, connections):
     sim = await start_sim()
     main, _ = await logged_in(sim, connections)
     started = time.monotonic()
-    await asyncio.gather(*(main.call("ping") for _ in range(7)))
-    assert time.monotonic() - started >= 6 * 0.2
+    await asyncio.gather(*(main.call("ping") for _ in range(6)))
+    assert time.monotonic() - started >= 5 * 0.2
     simulator = sim.extra["simulator"]
     assert simulator.violations["main"] == 0 and simulator.dropped == []
-    assert simulator.commands.count(("main", "ping")) == 7
+    assert simulator.commands.count(("main", "ping")) == 6
 
 
 async def test_a_command_over_1kB_is_refused_before_it_is_sent(start_sim, connections):
@@ -320,3 +320,29 @@ async def test_a_command_split_across_writes_is_read_whole(start_sim):
     reply = json.loads((await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)).decode())
     assert reply == {"status": False, "errorCode": "BE103", "errorDescr": "User is not logged", "customTag": "split"}
     writer.close()
+
+
+# -- fault knobs and logging --------------------------------------------------------------------------
+
+async def test_drop_every_closes_connections_periodically(start_sim, connections):
+    sim = await start_sim(drop_every=0.3)
+    main, _ = await logged_in(sim, connections)
+    await asyncio.wait_for(main.closed.wait(), 3)
+    assert isinstance(main.failure, ConnectionLost)
+
+
+async def test_reply_delay_slows_every_reply(start_sim, connections):
+    sim = await start_sim(reply_delay=0.3)
+    main, _ = await logged_in(sim, connections)
+    started = time.monotonic()
+    await main.call("getVersion")
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_the_debug_log_never_shows_the_password(start_sim, connections, caplog):
+    sim = await start_sim()
+    caplog.set_level("DEBUG", logger="ibmon.xtb")
+    await logged_in(sim, connections)
+    sent = [r.getMessage() for r in caplog.records if "→" in r.getMessage()]
+    assert any('"command": "login"' in line and '"password": "***"' in line for line in sent)
+    assert not any(PASSWORD in r.getMessage() for r in caplog.records)

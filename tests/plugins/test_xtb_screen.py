@@ -46,9 +46,10 @@ async def live():
 
 async def test_search_chart_with_live_candles_and_history(live):
     sim, session, closed = live
+    [spec] = session.screens()
     app = App()
     async with app.run_test(size=(140, 40)) as pilot:
-        await app.push_screen(XtbScreen(context(session)))
+        await app.push_screen(spec.factory(context(session)))
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)
         await wait_for(lambda: options.option_count == len(sim.extra["simulator"].market.instruments), 5)

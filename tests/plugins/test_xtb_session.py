@@ -62,12 +62,11 @@ def simulator(sim):
     return sim.extra["simulator"]
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ws"])
-async def test_initial_state_is_exact(start_sim, run_session, transport):
+async def test_initial_state_is_exact(start_sim, run_session):
     sim = await start_sim(volatility=0)
     user_id = sim.connections[0]["user_id"]
     user = simulator(sim).market.users[user_id]
-    session, sink, _ = await run_session(sim, transport)
+    session, sink, _ = await run_session(sim)
     await sink.wait_ready()
 
     values = user.indicators()
@@ -104,6 +103,8 @@ async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_se
 
     first = len(sink.tick_log)
     await sink.wait_for(lambda: len(sink.tick_log) > first + 20)
+    [stream] = [peer for peer in simulator(sim).peers if peer.kind == "stream"]
+    assert stream.subs[("getTickPrices", "GOLD")].interval == 0.001  # minArrivalTime = tick_interval_ms
     await sink.wait_for(lambda: sink.alive_count > 0)
 
     user.balance += Decimal("250.25")
@@ -164,28 +165,28 @@ async def runtime_with(sim, **overrides):
     return runtime, store
 
 
-@pytest.mark.parametrize("kind", ["stream", "main"])
-async def test_a_dropped_connection_reconnects_logs_in_and_resubscribes(start_sim, kind):
+async def test_a_dropped_connection_reconnects_logs_in_and_resubscribes(start_sim):
     sim = await start_sim()
     sim_ = simulator(sim)
     runtime, store = await runtime_with(sim, symbols=["EURUSD", "GOLD"])
+    user = sim_.market.users[sim.connections[0]["user_id"]]
     try:
         await wait_for(lambda: store.state("XTB demo") is HealthState.LIVE, 10)
         await wait_for(lambda: sim_.commands.count(("stream", "getTickPrices")) == 2, 10)
-        user = sim_.market.users[sim.connections[0]["user_id"]]
-        gone = next(iter(user.positions))
-        assert await sim_.drop(kind) >= 1
-        await wait_for(lambda: store.state("XTB demo") is not HealthState.LIVE, 5)
-        sim_.market.close(user, gone)  # closed while we were away
-        sim_.market.drain_events()
-        await wait_for(lambda: store.state("XTB demo") is HealthState.LIVE, 10)
-        assert sim_.logins == 2
-        await wait_for(lambda: sim_.commands.count(("stream", "getTickPrices")) == 4, 10)
-        for command in ("getBalance", "getTrades", "getProfits", "getTradeStatus", "getKeepAlive"):
-            assert sim_.commands.count(("stream", command)) == 2, command
-        assert {pid for _, pid in store.positions["XTB demo"]} == {str(o) for o in user.positions}
-        ticks = store.tick_count
-        await wait_for(lambda: store.tick_count > ticks + 10, 5)
+        for life, kind in enumerate(("stream", "main"), start=2):
+            gone = next(iter(user.positions))
+            assert await sim_.drop(kind) >= 1
+            await wait_for(lambda: store.state("XTB demo") is not HealthState.LIVE, 5)
+            sim_.market.close(user, gone)  # closed while we were away: no stream tells us
+            sim_.market.drain_events()
+            await wait_for(lambda: store.state("XTB demo") is HealthState.LIVE, 10)
+            assert sim_.logins == life
+            await wait_for(lambda: sim_.commands.count(("stream", "getTickPrices")) == 2 * life, 10)
+            for command in ("getBalance", "getTrades", "getProfits", "getTradeStatus", "getKeepAlive"):
+                assert sim_.commands.count(("stream", command)) == life, command
+            assert {pid for _, pid in store.positions["XTB demo"]} == {str(o) for o in user.positions}
+            ticks = store.tick_count
+            await wait_for(lambda: store.tick_count > ticks + 10, 5)
     finally:
         await runtime.stop()
 
@@ -287,3 +288,24 @@ async def test_close_position_while_disconnected_is_refused_locally(start_sim):
 
     with pytest.raises(ProviderError, match="not connected"):
         await session.close_position(Position("1", "2", "EURUSD", "buy", Decimal("1")))
+
+
+async def test_trade_status_is_polled_when_the_stream_does_not_tell(start_sim):
+    from ibmon_xtb.client import MainConnection
+
+    sim = await start_sim()
+    conn = sim.connections[0]
+    session = ibmon_xtb.connect(make_context(PROVIDER, **{k: v for k, v in conn.items() if k not in ("name", "provider")}))
+    main = MainConnection(sim.endpoints["main_tcp"])
+    await main.open()
+    try:
+        await main.login(conn["user_id"], conn["password"])
+        trade = next(iter(simulator(sim).market.users[conn["user_id"]].positions.values()))
+        info = {"cmd": trade.cmd, "order": trade.order, "price": trade.close_price, "symbol": trade.symbol,
+                "type": 2, "volume": trade.volume, "sl": 0, "tp": 0, "offset": 0, "expiration": 0, "customComment": ""}
+        order = (await main.call("tradeTransaction", {"tradeTransInfo": info}))["order"]
+        status = await session.final_status(main, order)  # no stream here: tradeTransactionStatus answers
+        assert status["requestStatus"] == 3 and status["order"] == order
+        assert ("main", "tradeTransactionStatus") in simulator(sim).commands
+    finally:
+        await main.close()
