@@ -232,7 +232,7 @@ class XtbSimulator:
         self.malformed_every = _float(settings, "malformed_every", 0.0)
         self.reject_logins = _bool(settings.get("reject_logins", False))
         self.split_frames = _bool(settings.get("split_frames", False))
-        self.slow_commands: dict[str, float] = dict(settings.get("slow_commands") or {})
+        self.slow_commands = _delays(settings.get("slow_commands"))
         self.tls_cert, self.tls_key = settings.get("tls_cert"), settings.get("tls_key")
 
         self.sessions: dict[str, Peer] = {}  # streamSessionId -> its main connection
@@ -724,6 +724,13 @@ def _users(value: Any) -> dict[str, str]:
         pairs = (item.split(":", 1) for item in value.split(",") if ":" in item)
         return {uid.strip(): pw.strip() for uid, pw in pairs}
     return {str(uid): str(pw) for uid, pw in dict(value).items()}
+
+
+def _delays(value: Any) -> dict[str, float]:
+    """{command: seconds}, or "command:seconds,command2:seconds" from a command line."""
+    if isinstance(value, str):
+        value = dict(item.split(":", 1) for item in value.split(",") if ":" in item)
+    return {str(command).strip(): float(seconds) for command, seconds in dict(value or {}).items()}
 
 
 def _float(settings: dict[str, Any], name: str, default: float) -> float:

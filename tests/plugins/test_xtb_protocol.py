@@ -222,7 +222,7 @@ async def test_a_malformed_stream_packet_is_skipped(start_sim, connections):
 async def test_both_connections_are_pinged(start_sim, connections):
     sim = await start_sim()
     main, session_id = await logged_in(sim, connections, ping_interval=0.3)
-    stream = await connections(StreamConnection(sim.endpoints["stream_ws"].replace("ws", "ws"), session_id,
+    stream = await connections(StreamConnection(sim.endpoints["stream_ws"], session_id,
                                                 ping_interval=0.3))
     commands = sim.extra["simulator"].commands
     deadline = time.monotonic() + 5

@@ -53,6 +53,9 @@ async def test_search_chart_with_live_candles_and_history(live):
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)
         await wait_for(lambda: options.option_count == len(sim.extra["simulator"].market.instruments), 5)
+        assert options.highlighted == 0
+        await pilot.press("down", "down", "up")  # the search box keeps focus; the list follows
+        assert options.highlighted == 1
 
         await pilot.press(*"gold")
         await wait_for(lambda: options.option_count == 1, 5)

@@ -2,7 +2,6 @@
 reconnects through the feed runtime, TLS, the close-position action."""
 
 import asyncio
-import time
 from decimal import Decimal
 
 import pytest
