@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -236,3 +237,14 @@ def test_run_hands_the_dashboard_its_connections(env, dashboard, monkeypatch):
     assert [c.name for c in dashboard["config"].connections] == ["E"] and dashboard["read_only"] is False
     assert dashboard["config"].read_only is True
     assert dashboard["problems"] == [f"plugin_dirs: {env.parent / 'missing-folder'} is not a folder"]
+
+
+def test_themes_lists_themes_and_names_broken_files(env, tmp_path, capsys):
+    user_themes = tmp_path / "xdg_data_home" / "ibmon" / "themes"
+    user_themes.mkdir(parents=True)
+    (user_themes / "broken.toml").write_text("name = 3\n")
+    assert main(["themes"]) == 0
+    captured = capsys.readouterr()
+    assert re.search(r"^ibmon-dark\s+dark\s+\S+ibmon-dark\.toml$", captured.out, re.M)
+    assert re.search(r"^ibmon-light\s+light\s", captured.out, re.M)
+    assert captured.err.startswith(f"ibmon: warning: broken theme: {user_themes / 'broken.toml'}: ")
