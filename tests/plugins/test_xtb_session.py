@@ -131,6 +131,7 @@ async def test_churning_simulator_opens_and_closes_positions(start_sim, run_sess
     await sink.wait_ready()
     before = set(sink.positions)
     await sink.wait_for(lambda: set(sink.positions) != before, timeout=5)
+    simulator(sim).churn_seconds = 0  # hold still, then the dashboard must match the platform
     user = simulator(sim).market.users[sim.connections[0]["user_id"]]
     await sink.wait_for(lambda: {pid for _, pid in sink.positions} == {str(o) for o in user.positions}, timeout=5)
 
