@@ -216,7 +216,8 @@ class IbmonApp(App):
         self.keys = dict(keys or {})
         self.startup_problems = [redact(p) for p in startup_problems]
         self.requested_theme = theme
-        self.terminal_lost = False
+        #: Why the app exited on its own when its terminal went away ("hangup signal", "terminal closed").
+        self.terminal_lost: str | None = None
         specs, self.theme_problems = discover_themes(host, user_themes_dir)
         self.theme_names: list[str] = []
         for spec in specs:
@@ -296,7 +297,7 @@ class IbmonApp(App):
 
     def _watch_terminal(self) -> None:
         try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone, "hangup signal")
         except (NotImplementedError, RuntimeError, ValueError, AttributeError):
             pass  # no SIGHUP (Windows) or not the main thread
         stdin = sys.__stdin__
@@ -318,13 +319,13 @@ class IbmonApp(App):
         try:
             termios.tcgetattr(self._tty_fd)
         except (termios.error, OSError):
-            self.terminal_gone()
+            self.terminal_gone("terminal closed")
 
-    def terminal_gone(self) -> None:
+    def terminal_gone(self, reason: str) -> None:
         """The terminal went away: exit normally, so the runtime stops and sessions close."""
         if not self.terminal_lost:
-            self.terminal_lost = True
-            log.info("terminal gone: exiting")
+            self.terminal_lost = reason
+            log.info("terminal gone (%s): exiting", reason)
             self.exit()
 
     # -- core actions ----------------------------------------------------------------------------

@@ -21,6 +21,6 @@ async def simulator():
 
 @pytest.fixture
 async def quiet_simulator():
-    """A tick a second: the app goes idle between keys, so Pilot's presses return at once."""
-    async for running in _serve(1.0):
+    """Four ticks a second: the app goes idle between keys, so Pilot's presses return quickly."""
+    async for running in _serve(0.25):
         yield running

@@ -54,13 +54,13 @@ async def test_palette_lists_core_and_plugin_commands_and_runs_one(tmp_path, qui
                          "Show plugin failures", "Quit", "Say hello", "Explode"):
             assert expected in titles
 
-        prompts = await search(pilot, app, "hello")
+        prompts = await search(pilot, app, "say")
         assert any("Say hello" in p for p in prompts)
         await pilot.press("enter")
         await until(pilot, lambda: any("hello from the palette plugin" in n for n in notifications(app)))
 
         await until(pilot, lambda: not CommandPalette.is_open(app))
-        prompts = await search(pilot, app, "refresh all")
+        prompts = await search(pilot, app, "all")
         assert any("Refresh all connections" in p for p in prompts)
         await pilot.press("enter")
         await until(pilot, lambda: any("Refreshing all connections" in n for n in notifications(app)))
