@@ -6,6 +6,8 @@ sink call), so the benchmark measures ibmon's data path, not a provider's protoc
 
 from __future__ import annotations
 
+import time
+
 from ibmon import hookimpl
 from ibmon.api import Provider, Session
 from ibmon.model import Tick
@@ -17,6 +19,8 @@ class BenchFeed(Session):
     def __init__(self, ctx) -> None:
         self.url = ctx.options["url"]
         self.received = 0
+        self.first_at: float | None = None  # perf_counter of the first and latest tick applied
+        self.last_at: float | None = None
         self.sent_ns: dict[str, int] = {}  # latest send stamp per symbol, for latency figures
 
     async def stream(self, sink) -> None:
@@ -28,9 +32,12 @@ class BenchFeed(Session):
                 message = loads(raw)
                 if "end" in message:
                     continue
-                self.received += 1
                 self.sent_ns[message["symbol"]] = message["sent_ns"]
                 sink.tick(Tick(message["symbol"], message["bid"], message["ask"], message["sent_ns"] // 1_000_000))
+                self.received += 1
+                self.last_at = time.perf_counter()
+                if self.first_at is None:
+                    self.first_at = self.last_at
 
 
 @hookimpl
