@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -44,6 +45,8 @@ from ibmon.widgets.tick_board import TickBoard
 log = logging.getLogger("ibmon.app")
 
 FRAME_INTERVAL = 1 / 30
+#: Below this width the tick board and the positions stack instead of sitting side by side.
+WIDE_LAYOUT = 176
 PROBLEM_TIMEOUT = 20.0
 
 
@@ -118,6 +121,9 @@ class DashboardScreen(Screen):
 
     def on_unmount(self) -> None:
         self.store.unwatch(self._watcher)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < WIDE_LAYOUT, "-narrow")
 
     def frame(self) -> None:
         """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
@@ -200,7 +206,7 @@ class IbmonApp(App):
     BINDINGS = [
         core_binding("quit", "quit", short="Quit"),
         core_binding("help", "help", short="Help"),
-        core_binding("palette", "command_palette", short="Palette", priority=True),
+        core_binding("palette", "command_palette", short="Palette", show=False, priority=True),
         core_binding("refresh", "refresh", short="Refresh"),
         core_binding("theme", "next_theme", short="Theme", show=False),
     ]

@@ -17,9 +17,9 @@ from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
 
 COLUMNS = (
-    Column("Connection", 14), Column("Account", 10), Column("Ccy", 4), Column("Balance", 14, "right"),
-    Column("Equity", 14, "right"), Column("Margin", 12, "right"), Column("Free margin", 14, "right"),
-    Column("Level %", 9, "right"), Column("Profit", 12, "right"), Column("Equity trend", 12),
+    Column("Connection", 12), Column("Account", 10), Column("Ccy", 3), Column("Balance", 13, "right"),
+    Column("Equity", 13, "right"), Column("Margin", 12, "right"), Column("Free margin", 12, "right"),
+    Column("Level %", 8, "right"), Column("Profit", 12, "right"), Column("Trend", 10),
 )
 SUMMED = ("balance", "equity", "margin", "free_margin")
 NO_CURRENCY = "?"
@@ -60,7 +60,7 @@ class AccountsTable(LiveTable):
         cells: list[Cell] = [
             conn, a.id, a.currency or MISSING, amount("balance"), amount("equity"), amount("margin"),
             amount("free_margin"), level, (amount("profit"), sign_role(a.profit)),
-            (sparkline(self.store.history(conn, "equity", a.id), 12), "accent"),
+            (sparkline(self.store.history(conn, "equity", a.id)), "accent"),
         ]
         self.set_row(("account", conn, a.id), cells, (0, conn, a.id))
 

@@ -10,8 +10,8 @@ from ibmon.widgets.format import money, number, sign_role
 from ibmon.widgets.live_table import Column, LiveTable
 
 COLUMNS = (
-    Column("Connection", 14), Column("Account", 10), Column("Symbol", 10), Column("Side", 4),
-    Column("Volume", 10, "right"), Column("Open", 12, "right"), Column("Current", 12, "right"),
+    Column("Connection", 12), Column("Account", 10), Column("Symbol", 10), Column("Side", 4),
+    Column("Volume", 9, "right"), Column("Open", 11, "right"), Column("Current", 11, "right"),
     Column("Profit", 12, "right"),
 )
 

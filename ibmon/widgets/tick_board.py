@@ -12,9 +12,9 @@ from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
 
 COLUMNS = (
-    Column("Symbol", 10), Column("Connection", 14), Column("Bid", 12, "right"),
-    Column("Ask", 12, "right"), Column("Spread", 8, "right"), Column("", 1),
-    Column("Trend", 10), Column("Age", 6, "right"),
+    Column("Symbol", 10), Column("Connection", 12), Column("Bid", 11, "right"),
+    Column("Ask", 11, "right"), Column("Spread", 8, "right"), Column("", 1),
+    Column("Trend", 10), Column("Age", 5, "right"),
 )
 UP, DOWN, FLAT = ("▲", "up"), ("▼", "down"), ("·", "muted")
 AGE = len(COLUMNS) - 1
