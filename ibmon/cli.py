@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import signal
 import sys
@@ -148,6 +149,8 @@ def _plugin_problems(host: PluginHost) -> list[str]:
 
 
 def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str]) -> int:
+    from rich.console import Console
+
     from ibmon.app import IbmonApp  # Textual only from here on
     from ibmon.feeds import FeedRuntime
     from ibmon.store import Store
@@ -159,7 +162,16 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
                     enabled=connection.enabled)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
                    startup_problems=tuple(problems))
+    # Textual prints an unhandled exception's traceback (with local variables) when the app ends:
+    # keep it off the terminal, in a redacted crash log.
+    report = io.StringIO()
+    app.error_console = Console(file=report, width=120, markup=False, highlight=False, no_color=True)
     app.run()
+    if report.getvalue().strip():
+        crash_log = write_crash_log(report.getvalue())
+        where = f" (details in {crash_log})" if crash_log else ""
+        error(f"the dashboard stopped on an unexpected error{where}")
+        return app.return_code or 1
     return app.return_code or 0
 
 

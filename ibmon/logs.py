@@ -57,9 +57,11 @@ def setup_logging() -> Path | None:
     return path
 
 
-def write_crash_log(exc: BaseException) -> Path | None:
-    """Write the redacted traceback of an unexpected exception; returns the file, or None."""
-    text = redact("".join(traceback.format_exception(exc)))
+def write_crash_log(report: BaseException | str) -> Path | None:
+    """Write the redacted traceback of an unexpected exception (or an already rendered report);
+    returns the file, or None when it cannot be written."""
+    text = report if isinstance(report, str) else "".join(traceback.format_exception(report))
+    text = redact(text)
     logging.getLogger("ibmon").error("unexpected error\n%s", text)
     path = log_dir() / time.strftime("crash-%Y%m%d-%H%M%S.log")
     try:

@@ -248,3 +248,22 @@ def test_themes_lists_themes_and_names_broken_files(env, tmp_path, capsys):
     assert re.search(r"^ibmon-dark\s+dark\s+\S+ibmon-dark\.toml$", captured.out, re.M)
     assert re.search(r"^ibmon-light\s+light\s", captured.out, re.M)
     assert captured.err.startswith(f"ibmon: warning: broken theme: {user_themes / 'broken.toml'}: ")
+
+
+def test_a_dashboard_crash_is_one_line_and_a_redacted_crash_log(env, capsys, monkeypatch):
+    from ibmon.app import IbmonApp
+
+    secret = Secret("dashboard-secret-4242")
+
+    async def explode(self):
+        leaked = secret.reveal()  # a local variable: Textual's traceback shows locals
+        raise RuntimeError(f"dashboard exploded near {leaked}")
+
+    run = IbmonApp.run
+    monkeypatch.setattr(IbmonApp, "on_mount", explode)
+    monkeypatch.setattr(IbmonApp, "run", lambda self, **kw: run(self, headless=True, **kw))
+    assert main(["--plugin-dir", str(SUPPORT), "demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ibmon: the dashboard stopped on an unexpected error (details in ")
+    text = Path(err.rsplit("(details in ", 1)[1].rstrip(")\n")).read_text()
+    assert "dashboard exploded near ***" in text and "dashboard-secret-4242" not in text
