@@ -267,3 +267,10 @@ def test_a_dashboard_crash_is_one_line_and_a_redacted_crash_log(env, capsys, mon
     assert err.count("\n") == 1 and err.startswith("ibmon: the dashboard stopped on an unexpected error (details in ")
     text = Path(err.rsplit("(details in ", 1)[1].rstrip(")\n")).read_text()
     assert "dashboard exploded near ***" in text and "dashboard-secret-4242" not in text
+
+
+def test_sim_settings_are_toml_scalars(env, capsys):
+    assert cli._parse_settings(["interval=0.2", "faults=true", "size=3", "mode=slow", 'name="a b"']) == \
+        {"interval": 0.2, "faults": True, "size": 3, "mode": "slow", "name": "a b"}
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "--set", "interval"]) == 1
+    assert capsys.readouterr().err == "ibmon: --set takes KEY=VALUE, not 'interval'\n"

@@ -11,9 +11,8 @@ import termios
 import time
 from pathlib import Path
 
+import pyte
 import pytest
-
-pyte = pytest.importorskip("pyte")
 
 SUPPORT = Path(__file__).parents[1] / "support"
 IBMON = Path(sys.prefix) / "bin" / "ibmon"
