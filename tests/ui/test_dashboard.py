@@ -35,6 +35,16 @@ async def test_panels_fill_from_the_simulator(simulator):
                          "Example feed", "live", "updated"):
             assert expected in text, expected
         assert TOKEN not in text
+        assert not app.dashboard.has_class("-narrow")
+
+
+async def test_ticks_and_positions_stack_on_a_narrow_terminal():
+    app = IbmonApp(make_runtime(), load_host())
+    async with app.run_test(size=(100, 40)) as pilot:
+        dash = app.dashboard
+        await pilot.pause()
+        assert dash.has_class("-narrow")
+        assert dash.ticks.region.y < dash.positions.region.y and dash.ticks.region.width > 90
 
 
 async def test_health_line_counts_seconds_since_data(quiet_simulator):
@@ -48,6 +58,9 @@ async def test_health_line_counts_seconds_since_data(quiet_simulator):
         dash.second_timer.pause()
         line = f"● {CONNECTION}  Example feed  live · updated 0 s ago"
         await until(pilot, lambda: line in screen_text(app))
+        await pilot.press("h")  # connection details hidden: markers and names only
+        assert f"● {CONNECTION}" in screen_text(app) and "updated" not in screen_text(app)
+        await pilot.press("h")
         now[0] += 7.2  # the runtime's clock: data that arrives now is stamped 1007.2
         runtime.store.last_data[CONNECTION] = 1000.0
         dash.every_second()

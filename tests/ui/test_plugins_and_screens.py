@@ -16,7 +16,7 @@ from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.picker import Picker
 from ibmon.testing import make_context
 
-from ui_support import CONNECTION, add_example, load_host, make_runtime, notifications, screen_text, until
+from ui_support import add_example, load_host, make_runtime, notifications, screen_text, until
 
 
 async def test_failed_plugins_are_shown_and_the_dashboard_keeps_working(quiet_simulator):

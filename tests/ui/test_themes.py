@@ -33,10 +33,20 @@ def test_theme_file_problems_say_what_is_wrong(tmp_path: Path, text: str, reason
     assert reason in str(info.value)
 
 
+def header_color(app) -> str:
+    """The colour the balances panel's header is painted with."""
+    for strip in app.screen._compositor.render_strips():
+        for segment in strip:
+            if segment.text.startswith("Connection") and segment.style and segment.style.color:
+                return segment.style.color.name
+    raise AssertionError("no header on screen")
+
+
 async def test_theme_binding_cycles_and_palette_switches():
     app = IbmonApp(make_runtime(), load_host(), theme="ibmon-dark")
     async with app.run_test(size=(160, 50)) as pilot:
         assert app.theme == "ibmon-dark"
+        dark_header = header_color(app)
         await pilot.press("ctrl+t")
         assert app.theme == app.theme_names[(app.theme_names.index("ibmon-dark") + 1) % len(app.theme_names)]
         switch = next(run for title, _help, run in app.palette_commands() if title == "Switch theme: ibmon-nord")
@@ -44,6 +54,36 @@ async def test_theme_binding_cycles_and_palette_switches():
         await pilot.pause()
         assert app.theme == "ibmon-nord"
         assert app.current_theme.primary == "#88C0D0"
+        await pilot.pause()
+        assert header_color(app) != dark_header  # cached rows were repainted in the new colours
+
+
+PLUGIN = '''
+from pathlib import Path
+from ibmon import hookimpl
+from ibmon.api import ThemeSpec
+
+
+@hookimpl
+def ibmon_themes(register):
+    register(ThemeSpec(name="plugin-theme", colors={"primary": "#336699", "accent": "#FFAA00"}))
+    register(ThemeSpec(name="plugin-broken", colors={"primary": "#33669"}))
+    register(Path(__file__).with_name("broken_theme.toml"))
+'''
+
+
+async def test_plugin_themes_register_and_broken_ones_name_their_plugin(tmp_path: Path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "themer.py").write_text(PLUGIN)
+    (plugins / "broken_theme.toml").write_text('name = "b"\nprimary = "#12"\n')
+    app = IbmonApp(make_runtime(), load_host(extra_dirs=(plugins,)), theme="plugin-theme",
+                   user_themes_dir=tmp_path / "none")
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert app.theme == "plugin-theme" and app.current_theme.accent == "#FFAA00"
+        await until(pilot, lambda: any("broken theme" in n for n in notifications(app)))
+        (broken,) = [n for n in notifications(app) if "broken theme" in n]
+        assert "plugin-broken (plugin themer)" in broken and "broken_theme.toml (plugin themer)" in broken
 
 
 async def test_broken_theme_files_are_named_in_one_notification(tmp_path: Path):
