@@ -30,6 +30,7 @@ BASE_SUBSCRIPTIONS = ("getBalance", "getTrades", "getProfits", "getTradeStatus",
 TICK_BATCH = 20  # symbols per getTickPrices request (keeps the command under 1 kB)
 ACCEPTED, REJECTED, ERROR = 3, 4, 0
 TRADE_STATUS_TIMEOUT = 30.0
+STATUS_POLL_AFTER = 1.0  # seconds to wait for the tradeStatus stream before asking tradeTransactionStatus
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class XtbSession(Session):
         self.tls_verify = bool(options.get("tls_verify", True))
         self.pacing = PACING
         self.ping_interval = PING_INTERVAL
+        self.status_poll_after = STATUS_POLL_AFTER
         self.main: MainConnection | None = None
         self.streaming: StreamConnection | None = None
         self.symbols: list[dict[str, Any]] = []
@@ -254,14 +256,14 @@ class XtbSession(Session):
 
     async def final_status(self, main: MainConnection, order: int) -> dict[str, Any]:
         """The first ACCEPTED/REJECTED/ERROR for `order`, from the tradeStatus stream or, failing
-        that within a second, from tradeTransactionStatus."""
+        that within `status_poll_after` seconds, from tradeTransactionStatus."""
         deadline = time.monotonic() + TRADE_STATUS_TIMEOUT
         while time.monotonic() < deadline:
             status = self._statuses.get(order)
             if status is not None and status.get("requestStatus") in (ACCEPTED, REJECTED, ERROR):
                 return status
             try:
-                await asyncio.wait_for(self._status_changed.wait(), 1.0)
+                await asyncio.wait_for(self._status_changed.wait(), self.status_poll_after)
                 continue
             except asyncio.TimeoutError:
                 pass

@@ -304,7 +304,7 @@ async def test_rule_oversized_or_malformed_commands_drop_the_connection(start_si
     await writer.drain()
     started = time.monotonic()
     assert await read_until_closed(reader) == b""
-    assert time.monotonic() - started < 0.5  # at once, not by the one-second rule
+    assert time.monotonic() - started < 0.9  # at once, not by the one-second rule
     [(kind, why)] = sim.extra["simulator"].dropped
     assert kind == "main" and reason in why
     writer.close()

@@ -296,6 +296,7 @@ async def test_trade_status_is_polled_when_the_stream_does_not_tell(start_sim):
     sim = await start_sim()
     conn = sim.connections[0]
     session = ibmon_xtb.connect(make_context(PROVIDER, **{k: v for k, v in conn.items() if k not in ("name", "provider")}))
+    session.status_poll_after = 0.1
     main = MainConnection(sim.endpoints["main_tcp"])
     await main.open()
     try:
