@@ -4,7 +4,7 @@
     session = provider.connect(make_context(provider, url=sim.url, password="pw"))
     task = asyncio.create_task(session.stream(sink))
     await sink.wait_ready()
-    assert sink.accounts["12345"].balance == Decimal("1000.00")
+    assert sink.account_records["12345"].balance == Decimal("1000.00")
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ def make_context(provider: Provider, name: str = "test", read_only: bool = False
 
 
 class RecordingSink:
-    """A Sink that keeps what it is told, for assertions."""
+    """A Sink that keeps what it is told, for assertions: the latest records by key in
+    `account_records`, `position_records`, `ticks` and `lead_records`."""
 
     def __init__(self) -> None:
-        self.accounts: dict[str, Account] = {}
-        self.positions: dict[tuple[str, str], Position] = {}
+        self.account_records: dict[str, Account] = {}
+        self.position_records: dict[tuple[str, str], Position] = {}
         self.ticks: dict[str, Tick] = {}
         self.tick_log: list[Tick] = []
-        self.leads: dict[str, LeadCounts] = {}
+        self.lead_records: dict[str, LeadCounts] = {}
         self.notifications: list[tuple[str, str]] = []
         self.notes: tuple[str, ...] = ()
         self.ready_count = 0
@@ -49,25 +50,25 @@ class RecordingSink:
         self._changed.set()
 
     def account(self, account: Account) -> None:
-        self.accounts[account.id] = account
+        self.account_records[account.id] = account
         self._poke()
 
-    def accounts(self, accounts: Iterable[Account]) -> None:  # type: ignore[override]
-        self.accounts = {account.id: account for account in accounts}
+    def accounts(self, accounts: Iterable[Account]) -> None:
+        self.account_records = {account.id: account for account in accounts}
         self._poke()
 
     def position(self, position: Position) -> None:
-        self.positions[position.key] = position
+        self.position_records[position.key] = position
         self._poke()
 
     def position_closed(self, account: str, position_id: str) -> None:
-        self.positions.pop((account, position_id), None)
+        self.position_records.pop((account, position_id), None)
         self._poke()
 
-    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:  # type: ignore[override]
-        kept = {k: p for k, p in self.positions.items() if account is not None and k[0] != account}
+    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:
+        kept = {k: p for k, p in self.position_records.items() if account is not None and k[0] != account}
         kept.update((p.key, p) for p in positions)
-        self.positions = kept
+        self.position_records = kept
         self._poke()
 
     def tick(self, tick: Tick) -> None:
@@ -75,8 +76,8 @@ class RecordingSink:
         self.tick_log.append(tick)
         self._poke()
 
-    def leads(self, counts: LeadCounts) -> None:  # type: ignore[override]
-        self.leads[counts.window] = counts
+    def leads(self, counts: LeadCounts) -> None:
+        self.lead_records[counts.window] = counts
         self._poke()
 
     def ready(self) -> None:

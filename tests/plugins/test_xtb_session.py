@@ -69,15 +69,15 @@ async def test_initial_state_is_exact(start_sim, run_session):
     await sink.wait_ready()
 
     values = user.indicators()
-    account = sink.accounts[user_id]
+    account = sink.account_records[user_id]
     assert (account.balance, account.equity, account.margin, account.free_margin, account.margin_level,
             account.credit, account.currency) == (values["balance"], values["equity"], values["margin"],
                                                   values["margin_free"], values["margin_level"], values["credit"], "USD")
     assert all(type(v) is Decimal for v in (account.balance, account.equity, account.margin))
 
     expected = {str(t.order): t for t in user.positions.values()}
-    assert {pid for _, pid in sink.positions} == expected.keys() and len(expected) == 3
-    for (account_id, pid), position in sink.positions.items():
+    assert {pid for _, pid in sink.position_records} == expected.keys() and len(expected) == 3
+    for (account_id, pid), position in sink.position_records.items():
         trade = expected[pid]
         assert account_id == user_id
         assert (position.symbol, position.side, position.volume, position.open_price, position.current_price,
@@ -107,33 +107,33 @@ async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_se
     await sink.wait_for(lambda: sink.alive_count > 0)
 
     user.balance += Decimal("250.25")
-    await sink.wait_for(lambda: sink.accounts[user_id].balance == user.balance)
+    await sink.wait_for(lambda: sink.account_records[user_id].balance == user.balance)
 
     opened = market.open(user, "GOLD", 1, Decimal("0.3"))
     key = (user_id, str(opened.order))
-    await sink.wait_for(lambda: key in sink.positions)
-    position = sink.positions[key]
+    await sink.wait_for(lambda: key in sink.position_records)
+    position = sink.position_records[key]
     assert (position.symbol, position.side, position.volume, position.open_price) == (
         "GOLD", "sell", Decimal("0.3"), opened.open_price)
 
     assert position.profit == opened.profit
     market.instruments["GOLD"].bid += Decimal("2.00")  # a sell loses 0.3 lot × 100 oz × 2.00
-    await sink.wait_for(lambda: sink.positions[key].profit == position.profit - Decimal("60.00"))
-    await sink.wait_for(lambda: sink.positions[key].current_price == market.instruments["GOLD"].ask)
+    await sink.wait_for(lambda: sink.position_records[key].profit == position.profit - Decimal("60.00"))
+    await sink.wait_for(lambda: sink.position_records[key].current_price == market.instruments["GOLD"].ask)
 
     market.close(user, opened.order)
-    await sink.wait_for(lambda: key not in sink.positions)
+    await sink.wait_for(lambda: key not in sink.position_records)
 
 
 async def test_churning_simulator_opens_and_closes_positions(start_sim, run_session):
     sim = await start_sim(churn_seconds=0.2)
     session, sink, _ = await run_session(sim)
     await sink.wait_ready()
-    before = set(sink.positions)
-    await sink.wait_for(lambda: set(sink.positions) != before, timeout=5)
+    before = set(sink.position_records)
+    await sink.wait_for(lambda: set(sink.position_records) != before, timeout=5)
     simulator(sim).churn_seconds = 0  # hold still, then the dashboard must match the platform
     user = simulator(sim).market.users[sim.connections[0]["user_id"]]
-    await sink.wait_for(lambda: {pid for _, pid in sink.positions} == {str(o) for o in user.positions}, timeout=5)
+    await sink.wait_for(lambda: {pid for _, pid in sink.position_records} == {str(o) for o in user.positions}, timeout=5)
 
 
 async def test_unknown_watchlist_symbols_are_reported_and_the_rest_streams(start_sim, run_session):
@@ -225,7 +225,7 @@ async def test_tls_transports_verify_against_the_trusted_ca(start_sim, run_sessi
     session, sink, _ = await run_session(sim, transport)
     await sink.wait_ready()
     assert sink.notes == ()
-    assert sink.accounts
+    assert sink.account_records
 
 
 async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(start_sim, run_session,
@@ -250,8 +250,8 @@ async def test_close_position_is_confirmed_then_accepted(start_sim, run_session)
     await sink.wait_ready()
     trade = market.open(user, "EURUSD", 0, Decimal("0.25"))
     key = (user_id, str(trade.order))
-    await sink.wait_for(lambda: key in sink.positions)
-    position = sink.positions[key]
+    await sink.wait_for(lambda: key in sink.position_records)
+    position = sink.position_records[key]
 
     [action] = session.actions()
     assert action.mutating and action.target == "position" and action.is_available(position)
@@ -264,7 +264,7 @@ async def test_close_position_is_confirmed_then_accepted(start_sim, run_session)
     assert closed.order == trade.order and user.balance == balance + closed.profit
     sent = [c for c in simulator(sim).commands if c == ("main", "tradeTransaction")]
     assert len(sent) == 1
-    await sink.wait_for(lambda: key not in sink.positions)
+    await sink.wait_for(lambda: key not in sink.position_records)
 
 
 async def test_close_position_rejected_by_the_server_says_why(start_sim, run_session):
@@ -274,7 +274,7 @@ async def test_close_position_rejected_by_the_server_says_why(start_sim, run_ses
     user = market.users[user_id]
     session, sink, _ = await run_session(sim)
     await sink.wait_ready()
-    (account, pid), position = next(iter(sink.positions.items()))
+    (account, pid), position = next(iter(sink.position_records.items()))
     market.close(user, int(pid))  # closed on the platform a moment before our request reaches it
     with pytest.raises(ProviderError, match=r"rejected: Cannot close already closed order"):
         await session.actions()[0].run(position)
