@@ -17,9 +17,9 @@ from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
 
 COLUMNS = (
-    Column("Connection", 12), Column("Account", 10), Column("Ccy", 3), Column("Balance", 13, "right"),
-    Column("Equity", 13, "right"), Column("Margin", 12, "right"), Column("Free margin", 12, "right"),
-    Column("Level %", 8, "right"), Column("Profit", 12, "right"), Column("Trend", 10),
+    Column("Connection", 12, max_width=20), Column("Account", 10, max_width=16), Column("Ccy", 3, max_width=5), Column("Balance", 13, "right", 18),
+    Column("Equity", 13, "right", 18), Column("Margin", 12, "right", 18), Column("Free margin", 12, "right", 18),
+    Column("Level %", 8, "right", 10), Column("Profit", 12, "right", 16), Column("Trend", 10),
 )
 SUMMED = ("balance", "equity", "margin", "free_margin")
 NO_CURRENCY = "?"

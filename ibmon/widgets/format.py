@@ -10,9 +10,14 @@ MISSING = "—"
 
 
 def money(value: Decimal | None, computed: bool = False) -> str:
-    """Thousands separators, every digit the provider sent, no exponent."""
+    """Thousands separators and the provider's digits, never rounded; zeros past the cents are
+    dropped ("2370.10000000" reads 2,370.10: the same value)."""
     if value is None:
         return MISSING
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        trimmed = value.normalize()
+        value = trimmed if trimmed.as_tuple().exponent < -2 else value.quantize(Decimal("0.01"))  # type: ignore[operator]
     text = f"{value:,f}"
     return COMPUTED + text if computed else text
 

@@ -12,7 +12,7 @@ from ibmon.widgets.format import signed, sign_role
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 
 COLUMNS = (
-    Column("Connection", 12), Column("Window", 6), Column("From → to", 23), Column("Leads", 7, "right"),
+    Column("Connection", 12, max_width=20), Column("Window", 6), Column("From → to", 23), Column("Leads", 7, "right"),
     Column("Δ", 5, "right"), Column("→ Regs", 7, "right"), Column("Δ", 5, "right"),
     Column("→ Tx", 6, "right"), Column("Δ", 5, "right"),
 )

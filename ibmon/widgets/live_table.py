@@ -35,9 +35,12 @@ GAP = 1
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """`width` cells wide; with `max_width` the column grows (never shrinks) to fit wider values."""
+
     label: str
     width: int
     align: Literal["left", "right", "center"] = "left"
+    max_width: int | None = None
 
 
 class _Row:
@@ -116,6 +119,9 @@ class LiveTable(ScrollView, can_focus=True):
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = tuple(columns)
+        self._widths = [c.width for c in self.columns]
+        self._growable = [(i, c.max_width) for i, c in enumerate(self.columns) if c.max_width]
+        self._regrid = False
         self.empty_text = empty_text
         self._rows: dict[Hashable, _Row] = {}
         self._order: list[tuple[Any, Hashable]] = []
@@ -128,7 +134,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._cursor_key: Hashable | None = None
         self._cursor_index = 0
-        self._content_width = sum(c.width for c in self.columns) + GAP * max(0, len(self.columns) - 1)
+        self._content_width = self._total_width()
         #: Data lines handed to the compositor (render_line calls for rows).
         self.rows_repainted = 0
         #: Row strips built (cache misses).
@@ -137,6 +143,22 @@ class LiveTable(ScrollView, can_focus=True):
         self.frames_painted = 0
 
     # -- data ------------------------------------------------------------------------------------
+
+    def _total_width(self) -> int:
+        return sum(self._widths) + GAP * max(0, len(self._widths) - 1)
+
+    @property
+    def column_widths(self) -> list[int]:
+        return list(self._widths)
+
+    def _fit_columns(self, cells: Sequence[Cell]) -> None:
+        """Grow growable columns to a wider value: every row is redrawn once, at the commit."""
+        for index, max_width in self._growable:
+            cell = cells[index]
+            width = cell_len(cell if isinstance(cell, str) else cell[0])
+            if width > self._widths[index] and self._widths[index] < max_width:
+                self._widths[index] = min(width, max_width)
+                self._regrid = True
 
     @property
     def row_count(self) -> int:
@@ -169,6 +191,8 @@ class LiveTable(ScrollView, can_focus=True):
         """Add or replace a row. Rows are ordered by (sort_key, key)."""
         if sort_key is None:
             sort_key = key
+        if self._growable:
+            self._fit_columns(cells)
         row = self._rows.get(key)
         if row is None:
             self._rows[key] = _Row(sort_key, cells, role)
@@ -240,6 +264,10 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _commit(self) -> None:
         self._merge_pending()
+        regrid, self._regrid = self._regrid, False
+        if regrid:
+            self._content_width = self._total_width()
+            self._invalidate_rendering()
         height = len(self._order) + 1
         if self.virtual_size.height != height or self.virtual_size.width != self._content_width:
             self.virtual_size = Size(self._content_width, height)
@@ -247,6 +275,10 @@ class LiveTable(ScrollView, can_focus=True):
         shift_from, self._shift_from = self._shift_from, None
         dirty, self._dirty = self._dirty, set()
         if not self.is_mounted:
+            return
+        if regrid:
+            self.refresh()
+            self.frames_painted += 1
             return
         top, visible = self._visible_rows()
         width = self.scrollable_content_region.width
@@ -376,7 +408,7 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _line(self, texts: Sequence[Cell], row_style: Style, styles: dict[str, Style]) -> Strip:
         segments = []
-        for column, cell in zip(self.columns, texts):
+        for column, width, cell in zip(self.columns, self._widths, texts):
             if segments:
                 segments.append(Segment(" " * GAP, row_style))
             if isinstance(cell, tuple):
@@ -384,7 +416,7 @@ class LiveTable(ScrollView, can_focus=True):
                 style = row_style + styles[role] if role else row_style
             else:
                 text, style = cell, row_style
-            segments.append(Segment(fit(text, column.width, column.align), style))
+            segments.append(Segment(fit(text, width, column.align), style))
         width = max(self._content_width, self.scrollable_content_region.width)
         if width > self._content_width:
             segments.append(Segment(" " * (width - self._content_width), row_style))

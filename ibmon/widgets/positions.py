@@ -10,9 +10,9 @@ from ibmon.widgets.format import money, number, sign_role
 from ibmon.widgets.live_table import Column, LiveTable
 
 COLUMNS = (
-    Column("Connection", 12), Column("Account", 10), Column("Symbol", 10), Column("Side", 4),
-    Column("Volume", 9, "right"), Column("Open", 11, "right"), Column("Current", 11, "right"),
-    Column("Profit", 12, "right"),
+    Column("Connection", 12, max_width=20), Column("Account", 10, max_width=14), Column("Symbol", 10, max_width=18), Column("Side", 4),
+    Column("Volume", 9, "right", 14), Column("Open", 11, "right", 14), Column("Current", 11, "right", 14),
+    Column("Profit", 12, "right", 16),
 )
 
 

@@ -12,8 +12,8 @@ from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
 
 COLUMNS = (
-    Column("Symbol", 10), Column("Connection", 12), Column("Bid", 11, "right"),
-    Column("Ask", 11, "right"), Column("Spread", 8, "right"), Column("", 1),
+    Column("Symbol", 10, max_width=16), Column("Connection", 12, max_width=20), Column("Bid", 11, "right", 14),
+    Column("Ask", 11, "right", 14), Column("Spread", 8, "right", 10), Column("", 1),
     Column("Trend", 10), Column("Age", 5, "right"),
 )
 UP, DOWN, FLAT = ("▲", "up"), ("▼", "down"), ("·", "muted")

@@ -90,7 +90,7 @@ async def test_ten_thousand_positions_update_one_row_at_a_time():
 
 class TableApp(App):
     def compose(self) -> ComposeResult:
-        yield LiveTable([Column("Key", 6), Column("Value", 8, "right")])
+        yield LiveTable([Column("Key", 6), Column("Value", 8, "right", max_width=12)])
 
 
 async def test_rows_stay_sorted_and_the_cursor_follows_its_row():
@@ -118,3 +118,18 @@ async def test_rows_stay_sorted_and_the_cursor_follows_its_row():
         await pilot.pause()
         text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert "Key" in text and "Value" in text and "b" in text
+
+
+async def test_growable_columns_widen_to_fit_up_to_their_maximum():
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.set_row("a", ["a", "1,234.56"])
+        assert table.column_widths == [6, 8]
+        table.set_row("b", ["b-long-key", "12,345.678"])  # "Key" is fixed: cut with an ellipsis
+        assert table.column_widths == [6, 10]
+        table.set_row("c", ["c", "0.123456789012345678"])
+        assert table.column_widths == [6, 12]
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "b-lon…   12,345.678" in text and "0.123456789…" in text
