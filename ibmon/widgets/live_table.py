@@ -134,6 +134,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._cursor_key: Hashable | None = None
         self._cursor_index = 0
+        #: Until the user moves the cursor it stays on the first row, whatever arrives above it.
+        self._cursor_chosen = False
         self._content_width = self._total_width()
         #: Data lines handed to the compositor (render_line calls for rows).
         self.rows_repainted = 0
@@ -309,16 +311,25 @@ class LiveTable(ScrollView, can_focus=True):
     def move_cursor_to(self, key: Hashable) -> None:
         index = self.index_of(key)
         if index is not None:
+            self._cursor_chosen = True
             self._set_cursor(index)
 
     def _keep_cursor(self) -> None:
         """After changes: stay on the same row, or on the row now at its place when it went."""
-        if self._cursor_key in self._rows:
-            return
         if not self._order:
             self._cursor_key = None
             return
-        index = min(self._cursor_index, len(self._order) - 1)
+        if not self._cursor_chosen:
+            if self._cursor_key == self._order[0][1]:
+                return
+            if self._cursor_key in self._rows:
+                self._dirty.add(self._cursor_key)
+                self._strips.pop(self._cursor_key, None)
+            index = 0
+        elif self._cursor_key in self._rows:
+            return
+        else:
+            index = min(self._cursor_index, len(self._order) - 1)
         self._cursor_key = self._order[index][1]
         self._cursor_index = index
         self._dirty.add(self._cursor_key)
@@ -358,18 +369,22 @@ class LiveTable(ScrollView, can_focus=True):
         return self._cursor_index if index is None else index
 
     def action_cursor(self, delta: int) -> None:
+        self._cursor_chosen = True
         self._set_cursor(self._current_index() + delta)
 
     def action_page(self, direction: int) -> None:
+        self._cursor_chosen = True
         _, visible = self._visible_rows()
         self._set_cursor(self._current_index() + direction * max(1, visible - 1))
 
     def action_cursor_to(self, index: int) -> None:
+        self._cursor_chosen = True
         self._set_cursor(index if index >= 0 else len(self._rows) - 1)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None and offset.y >= 1:
+            self._cursor_chosen = True
             self._set_cursor(int(self.scroll_offset.y) + offset.y - 1)
 
     # -- rendering -------------------------------------------------------------------------------

@@ -103,6 +103,10 @@ async def test_rows_stay_sorted_and_the_cursor_follows_its_row():
                 table.set_row(key, [key, "1"])
         assert table.keys() == ["a", "c", "e"]
         assert table.cursor_key == "a"
+        table.set_row("0", ["0", "1"])  # before the user moves it, the cursor stays on the first row
+        assert table.cursor_key == "0"
+        table.remove_row("0")
+        assert table.cursor_key == "a"
         await pilot.press("down")
         assert table.cursor_key == "c"
         table.set_row("b", ["b", "2"])  # inserted above the cursor: the cursor stays on "c"
