@@ -88,6 +88,7 @@ class DashboardScreen(Screen):
         #: Frames that found changes to show (idle frames are not counted).
         self.frames = 0
         self._watcher = self.store.watch()
+        self._reported: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -131,16 +132,23 @@ class DashboardScreen(Screen):
         if not watcher.has_changes():
             return
         self.frames += 1
-        if changed := watcher.drain("tick"):
-            self.ticks.apply(changed)
-        if changed := watcher.drain("position"):
-            self.positions.apply(changed)
-        if changed := watcher.drain("account"):
-            self.accounts.apply(changed)
-        if changed := watcher.drain("leads"):
-            self.leads.apply(changed)
+        for kind, panel in (("tick", self.ticks), ("position", self.positions), ("account", self.accounts),
+                            ("leads", self.leads)):
+            if changed := watcher.drain(kind):  # type: ignore[arg-type]
+                self._show(panel, changed)
         if watcher.drain("health"):
             self.health.update_health()
+
+    def _show(self, panel: Any, changed: set) -> None:
+        """A record a panel cannot show is reported once; the dashboard goes on."""
+        try:
+            panel.apply(changed)
+        except Exception as exc:
+            reason = f"{panel.border_title}: cannot show an update: {describe_exception(exc)}"
+            log.exception("%s", reason)
+            if reason not in self._reported:
+                self._reported.add(reason)
+                self.ibmon.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
 
     def every_second(self) -> None:
         self.health.update_health()

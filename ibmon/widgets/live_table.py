@@ -157,7 +157,7 @@ class LiveTable(ScrollView, can_focus=True):
         """Grow growable columns to a wider value: every row is redrawn once, at the commit."""
         for index, max_width in self._growable:
             cell = cells[index]
-            width = cell_len(cell if isinstance(cell, str) else cell[0])
+            width = cell_len(str(cell if isinstance(cell, str) else cell[0]))
             if width > self._widths[index] and self._widths[index] < max_width:
                 self._widths[index] = min(width, max_width)
                 self._regrid = True
@@ -431,7 +431,7 @@ class LiveTable(ScrollView, can_focus=True):
                 style = row_style + styles[role] if role else row_style
             else:
                 text, style = cell, row_style
-            segments.append(Segment(fit(text, width, column.align), style))
+            segments.append(Segment(fit(str(text), width, column.align), style))
         width = max(self._content_width, self.scrollable_content_region.width)
         if width > self._content_width:
             segments.append(Segment(" " * (width - self._content_width), row_style))

@@ -9,7 +9,7 @@ from ibmon.model import Account
 from ibmon.store import Store
 from ibmon.feeds import FeedRuntime
 
-from ui_support import CONNECTION, TOKEN, add_example, load_host, make_runtime, screen_text, until
+from ui_support import CONNECTION, TOKEN, add_example, load_host, make_runtime, notifications, screen_text, until
 
 
 async def test_panels_fill_from_the_simulator(simulator):
@@ -87,3 +87,17 @@ async def test_totals_per_currency_are_never_mixed():
         store.set_account("c", Account("4", Decimal("1"), "EUR"))
         await until(pilot, lambda: ("total", "EUR") in accounts)
         assert accounts.get_cells(("total", "EUR"))[3] == "8" and accounts.get_cells(("total", "EUR"))[4] == "—"
+
+
+async def test_a_record_a_panel_cannot_show_is_reported_and_the_rest_goes_on():
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    app = IbmonApp(runtime, load_host())
+    store = runtime.store
+    async with app.run_test(size=(200, 40)) as pilot:
+        store.set_account("a", Account("1", Decimal("1"), "USD"))
+        store.leads.setdefault("a", {})["30d"] = "not a LeadCounts"  # a plugin bug reaching the store
+        store._changed("leads", "a", "30d")
+        await until(pilot, lambda: any("Lead funnel: cannot show an update" in n for n in notifications(app)))
+        store.set_account("a", Account("2", Decimal("2"), "USD"))
+        await until(pilot, lambda: app.dashboard.accounts.row_count == 3)
+        assert app.is_running
