@@ -85,6 +85,8 @@ class B2CoreSim:
         self.expires_in_unit = expires_in_unit
         self.envelope = envelope
         self.max_limit = max_limit
+        #: While set, balances stop drifting (a soak's final check compares them with the client's).
+        self.paused = False
         self.tokens: dict[str, tuple[float, bool]] = {}  # token -> (expiry, may write)
         self.platforms: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
@@ -177,6 +179,8 @@ class B2CoreSim:
 
     def step(self) -> None:
         """Drift: some live accounts trade (profit moves), a few deposit."""
+        if self.paused:
+            return
         with self.lock:
             live = [a for a in self.accounts.values() if not a["archived"] and a["enabled"]]
             if not live:

@@ -11,7 +11,8 @@ Tokens: `token` may do everything, `readonly_token` lacks the trading scope (dep
 createdemo → CH_INSUFFICIENT_PERMISSIONS), `orphan_token` belongs to no cTrader ID
 (CH_CTID_NOT_FOUND); anything else → CH_ACCESS_TOKEN_INVALID. Fault knobs: `error_rate` (share of
 500 UNKNOWN_ERROR replies), `delay` (seconds added to each reply), `revoke_token` (start with the
-token revoked; `sim.revoke_token()` / `sim.restore_token()` at run time).
+token revoked; `sim.revoke_token()` / `sim.restore_token()` at run time). At run time `error_rate` and
+`delay` may be changed on the sim object, and `paused = True` stops the market.
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ class CTraderSim:
         self.revoked: set[str] = {token} if revoke_token else set()
         self.error_rate = float(error_rate)
         self.delay = float(delay)
+        #: While set, the market stands still: no new quotes, deals or deposits (a soak's final check).
+        self.paused = False
         self._ids = iter(range(7_000_001, 10**9))
         self.accounts: dict[int, SimAccount] = {}
         self.quotes: dict[str, tuple[Decimal, Decimal]] = {}
@@ -368,6 +371,8 @@ class CTraderSim:
 
     def step(self) -> None:
         """One tick of the market: new quotes; now and then a deal or a client deposit."""
+        if self.paused:
+            return
         with self.lock:
             self.refresh_quotes()
             moment = self.clock()

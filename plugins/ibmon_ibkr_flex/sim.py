@@ -80,6 +80,8 @@ class FlexService:
         self.references: dict[str, Reference] = {}
         self._accepted: dict[str, deque[float]] = {}
         self.base_url = ""
+        #: While set, the portfolio stands still (a soak's final check compares it with the client's).
+        self.paused = False
 
     def handle(self, request: Request) -> Reply:
         if request.path == f"{SERVICE_PATH}/SendRequest":
@@ -103,6 +105,8 @@ class FlexService:
             return endpoint(token, argument)
 
     def step(self) -> None:
+        if self.paused:
+            return
         with self.lock:
             self.portfolio.step()
 
