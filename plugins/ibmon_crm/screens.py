@@ -27,6 +27,9 @@ from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction
 
 #: Rows left below the cursor when the next page is fetched.
 PREFETCH_MARGIN = 10
+#: The most rows the screen asks for at a time: more than any terminal shows, and quick to lay out
+#: (a DataTable takes about a second to add 1000 rows of eight columns).
+SCREEN_PAGE_SIZE = 200
 
 
 def _when(stamp: str) -> str:
@@ -81,6 +84,7 @@ class LazyTable(DataTable):
     def show(self, pages: AsyncIterator[api.Page[Any]], what: str) -> None:
         """Start over with a new list; fetch its first page."""
         self.workers.cancel_group(self, "pages")
+        self._pages = None  # first: clearing moves the cursor, which must not fetch from the old list
         self.clear()
         self._pages, self.what, self.total = pages, what, None
         self.exhausted, self.loading = False, False
@@ -116,7 +120,9 @@ class LazyTable(DataTable):
             self.load_more()
 
     def progress(self) -> str:
-        total = "?" if self.total is None else f"{self.total:,}"
+        if self.total is None:
+            return f"{self.what}: loading…" if self.loading else f"{self.what}: nothing loaded"
+        total = f"{self.total:,}"
         more = "" if self.exhausted else " · more as you scroll"
         return f"{self.what}: {self.row_count:,} of {total} loaded{more}"
 
@@ -233,8 +239,8 @@ class CrmScreen(Screen):
         self._shown[tab] = wanted
         span = f"{self.date_from} → {self.date_to}"
         what = f"{tab} {span}" + (f" on {self.server_tag}" if tab == "positions" else "")
-        table.show(self.session.client.pages(query, self.session.page_size), what)
-        self.set_status(f"{what}: loading…")
+        table.show(self.session.client.pages(query, min(self.session.page_size, SCREEN_PAGE_SIZE)), what)
+        self.set_status(table.progress())
 
     @work(group="servers", exclusive=True, exit_on_error=False)
     async def load_servers(self) -> None:

@@ -12,8 +12,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
-from ibmon.api import ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.api import ConnectionContext, ScreenContext, ScreenSpec, Session, Sink
 from ibmon.model import LeadCounts
 
 from ibmon_crm import client as api
@@ -32,6 +33,12 @@ def windows(today: date, lookback_days: int) -> list[tuple[str, date, date]]:
     """(name, first day, last day) per funnel window, narrowest first, the lookback one last."""
     spans = sorted({days for days in (1, 7) if days < lookback_days} | {lookback_days})
     return [("today" if days == 1 else f"{days}d", today - timedelta(days=days - 1), today) for days in spans]
+
+
+def open_screen(ctx: ScreenContext) -> Any:
+    from ibmon_crm.screens import CrmScreen  # Textual only once the screen opens
+
+    return CrmScreen(ctx)
 
 
 class CrmSession(Session):
@@ -112,8 +119,8 @@ class CrmSession(Session):
         return result, truncated
 
     def screens(self) -> list[ScreenSpec]:
-        return [ScreenSpec(id="crm", title="Impact CRM", key="l",
-                           factory=lambda ctx: __import__("ibmon_crm.screens", fromlist=["CrmScreen"]).CrmScreen(ctx))]
+        return [ScreenSpec(id="crm", title="Impact CRM: leads, registrations, transactions", key="l",
+                           factory=open_screen)]
 
     async def close(self) -> None:
         if self._client is not None:

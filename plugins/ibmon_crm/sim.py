@@ -108,7 +108,7 @@ class CrmSimulator:
                                      delay=conversion_delay, seed=seed)
         self.token_ttl = token_ttl
         self.expire_every = int(expire_tokens)
-        self._calls = 0
+        self.token_checks = 0  # data calls so far (expire_tokens counts them)
         self.rates = (lead_rate, transaction_rate, position_rate)
         self._tokens: dict[str, float] = {}  # token → issued at
         self._lock = threading.Lock()
@@ -223,8 +223,8 @@ class CrmSimulator:
         now = time.time()
         with self._lock:
             issued = self._tokens.get(token)
-            self._calls += 1
-            if self.expire_every and self._calls % self.expire_every == 0:
+            self.token_checks += 1
+            if self.expire_every and self.token_checks % self.expire_every == 0:
                 issued = None  # the fault knob: this token has just expired
             if issued is not None and now - issued > self.token_ttl:
                 issued = None

@@ -16,7 +16,7 @@ from ibmon_crm import client as api
 from ibmon_crm.client import CrmClient
 from ibmon_crm.records import TagCategory, TradingAccount, parse_servers, parse_tags, parse_trading_accounts
 from ibmon_crm.session import utc_today
-from ibmon_crm.sim import CrmSimulator
+from ibmon_crm.sim import CrmSimulator, start
 
 LEADS = "/api/v1/ib/leads"
 
@@ -57,13 +57,6 @@ def crm(shared_crm):
 @pytest.fixture
 def huge(huge_crm):
     return fresh(huge_crm)
-
-
-@pytest.fixture
-async def special_crm(request):
-    sim = serve(**request.param)
-    yield sim
-    await sim.stop()
 
 
 def make_client(sim, **overrides) -> CrmClient:
@@ -110,9 +103,9 @@ async def test_logs_in_again_once_when_the_token_expires(crm):
     assert crm.http.requests[LEADS] == 3  # the refused call and its retry
 
 
-@pytest.mark.parametrize("special_crm", [{"token_ttl": 0.2}], indirect=True)
-async def test_tokens_expire_after_their_lifetime(special_crm):
-    client = make_client(special_crm)
+async def test_tokens_expire_after_their_lifetime(crm, monkeypatch):
+    monkeypatch.setattr(crm, "token_ttl", 0.2)
+    client = make_client(crm)
     query = api.leads(TODAY, TODAY)
     try:
         await client.count(query)
@@ -328,16 +321,20 @@ async def test_header_checks_of_the_simulator(crm):
     assert no_token.status_code == 401 and "X-Auth-Token" in no_token.json()["message"]
 
 
-@pytest.mark.parametrize("special_crm", [{"error_rate": 1.0}], indirect=True)
-async def test_server_errors_are_transient(special_crm):
-    client = make_client(special_crm)
+async def test_server_errors_are_transient_and_settings_reach_the_simulator():
+    running = await start(tick=0, error_rate=1.0, not_a_crm_setting=True)
+    sim = running.extra["sim"]
+    client = make_client(sim)
     try:
         with pytest.raises(ProviderError) as caught:
             await client.login()
     finally:
         await client.close()
+        await running.stop()
     assert caught.value.code == "500" and not caught.value.permanent
     assert "simulated internal error" in caught.value.message
+    connection = running.connections[0]
+    assert connection["provider"] == "crm" and connection["base_url"] == sim.http.url == running.endpoints["api"]
 
 
 async def test_an_unreachable_crm_is_a_transport_error():
@@ -350,9 +347,10 @@ async def test_an_unreachable_crm_is_a_transport_error():
         await client.close()
 
 
-@pytest.mark.parametrize("special_crm", [{"expire_tokens": 3}], indirect=True)
-async def test_every_third_call_finding_its_token_expired_costs_one_login_each(special_crm):
-    client = make_client(special_crm)
+async def test_every_third_call_finding_its_token_expired_costs_one_login_each(crm, monkeypatch):
+    monkeypatch.setattr(crm, "expire_every", 3)
+    monkeypatch.setattr(crm, "token_checks", 0)
+    client = make_client(crm)
     query = api.leads(TODAY - timedelta(days=6), TODAY)
     try:
         counts = {await client.count(query) for _ in range(6)}
@@ -360,24 +358,24 @@ async def test_every_third_call_finding_its_token_expired_costs_one_login_each(s
         await client.close()
     assert len(counts) == 1
     # calls 3 and 6 are refused; each is retried once after a fresh login
-    assert special_crm.http.requests[LEADS] == 8 and client.logins == 3
+    assert crm.http.requests[LEADS] == 8 and client.logins == 3
 
 
-@pytest.mark.parametrize("special_crm", [{"token_ttl": 0}], indirect=True)
-async def test_a_token_refused_right_after_a_fresh_login_is_reported(special_crm):
-    client = make_client(special_crm)
+async def test_a_token_refused_right_after_a_fresh_login_is_reported(crm, monkeypatch):
+    monkeypatch.setattr(crm, "token_ttl", -1)
+    client = make_client(crm)
     try:
         with pytest.raises(AuthError, match="again after a fresh login"):
             await client.count(api.leads(TODAY, TODAY))
     finally:
         await client.close()
-    assert client.logins == 2 and special_crm.http.requests[LEADS] == 2
+    assert client.logins == 2 and crm.http.requests[LEADS] == 2
 
 
-@pytest.mark.parametrize("special_crm", [{"delay": 0.3}], indirect=True)
-async def test_slow_replies_end_in_a_timeout_error(special_crm):
-    client = CrmClient(special_crm.http.url, domain=special_crm.domain, api_key=special_crm.api_key,
-                       email=special_crm.email, password=special_crm.password, timeout=0.1)
+async def test_slow_replies_end_in_a_timeout_error(crm, monkeypatch):
+    monkeypatch.setattr(crm.http.faults, "delay", 0.3)
+    client = CrmClient(crm.http.url, domain=crm.domain, api_key=crm.api_key, email=crm.email,
+                       password=crm.password, timeout=0.1)
     try:
         with pytest.raises(ProviderError, match="ReadTimeout"):
             await client.login()

@@ -63,7 +63,13 @@ async def settle(pilot, predicate, timeout: float = 10.0) -> None:
         while not predicate():
             await pilot.pause(0.02)
 
-    await asyncio.wait_for(check(), timeout)
+    try:
+        await asyncio.wait_for(check(), timeout)
+    except TimeoutError:
+        app = pilot.app
+        tables = [(t.id, t.row_count, t.loading, t.exhausted, [w.state for w in t.workers._workers])
+                  for t in app.screen.query(LazyTable)]
+        raise AssertionError(f"timed out: {status(app)} {tables}") from None
 
 
 def status(app: App) -> str:
@@ -112,11 +118,13 @@ async def test_the_date_filter_reloads_the_list_with_the_new_range(crm):
             app.screen.query_one("#date-to", Input).value = day.isoformat()
             app.screen.query_one("#date-from", Input).focus()
             await pilot.press("enter")
-            await settle(pilot, lambda: crm.http.log and crm.http.log[-1].query.get("registrationDateTo")
-                         == day.isoformat() and table.row_count == 50 and not table.loading)
-            last = crm.http.log[-1].query
-            assert last["registrationDateFrom"] == day.isoformat() and last["page"] == "1"
-            assert table.get_row_at(0)[4].startswith(day.isoformat())
+            await settle(pilot, lambda: table.row_count == 50 and not table.loading
+                         and table.get_row_at(0)[4].startswith(day.isoformat()))
+            await pilot.pause(0.1)
+            asked = [(r.query["registrationDateFrom"], r.query["registrationDateTo"], r.query["page"])
+                     for r in crm.http.log if r.path == LEADS]
+            old_from = (utc_today() - timedelta(days=29)).isoformat()
+            assert asked == [(old_from, utc_today().isoformat(), "1"), (day.isoformat(), day.isoformat(), "1")]
             await pilot.press("d")
             app.screen.query_one("#date-from", Input).value = "yesterday"
             await pilot.press("enter")
@@ -143,7 +151,7 @@ async def test_registrations_show_their_trading_accounts(crm):
 
 @pytest.mark.parametrize("include_fake", [False, True])
 async def test_fake_transactions_show_only_with_include_fake(crm, include_fake):
-    session = session_for(crm, include_fake=include_fake, page_size=200)
+    session = session_for(crm, include_fake=include_fake, page_size=1000)
     app = Host(session)
     try:
         async with app.run_test(size=(160, 40)) as pilot:
@@ -155,6 +163,7 @@ async def test_fake_transactions_show_only_with_include_fake(crm, include_fake):
             assert ("fake" in flags) is include_fake
             query = [r.query for r in crm.http.log if r.path.endswith("transactions")][-1]
             assert query["includeFake"] == ("true" if include_fake else "false")
+            assert query["pageSize"] == "200"  # the screen's own page, however large page_size is
     finally:
         await session.close()
 
@@ -179,6 +188,9 @@ async def test_servers_by_platform_and_closed_positions_per_server(crm):
             await settle(pilot, lambda: [r.query for r in crm.http.log if r.path.endswith("positions")][-1]
                          ["serverTag"] == "mt4-live-02" and not positions.loading and positions.row_count > 0)
             assert "on mt4-live-02" in status(app)
+            await pilot.pause(0.1)
+            asked = [(r.query["serverTag"], r.query["page"]) for r in crm.http.log if r.path.endswith("positions")]
+            assert asked == [("mt5-live-01", "1"), ("mt4-live-02", "1")]
     finally:
         await session.close()
 
