@@ -1,8 +1,8 @@
-"""The Textual app: the dashboard over every connection, provider screens, palette, help and keymap.
+"""The Textual app: the dashboard over every connection, provider screens, palette, help, keymap,
+themes, quick actions, and a clean exit when the terminal goes away.
 
-Data flows one way: the feed runtime writes the store; the dashboard drains a store watcher once per
-frame (30 Hz) and hands each panel only the keys that changed, so a burst of ticks on one symbol
-repaints one row once. With nothing changed a frame does nothing.
+Data flows one way: the feed runtime writes the store, the dashboard (ibmon/screens/dashboard.py)
+reads it at frame rate. The app never calls a provider except through the runtime's `run_action`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
 from ibmon.errors import ProviderError, describe_exception
@@ -31,179 +28,13 @@ from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
 from ibmon.screens.confirm import ConfirmScreen
+from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection, core_binding
 from ibmon.screens.help import HelpScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
-from ibmon.widgets.accounts import AccountsTable
-from ibmon.widgets.health_bar import HealthBar
-from ibmon.widgets.lead_funnel import LeadFunnel
-from ibmon.widgets.live_table import LiveTable
-from ibmon.widgets.positions import PositionsTable
-from ibmon.widgets.tick_board import TickBoard
 
 log = logging.getLogger("ibmon.app")
-
-FRAME_INTERVAL = 1 / 30
-#: Below this width the tick board and the positions stack instead of sitting side by side.
-WIDE_LAYOUT = 176
-PROBLEM_TIMEOUT = 20.0
-
-
-def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
-                 priority: bool = False) -> Binding:
-    keys, description = CORE_BINDINGS[binding_id]
-    return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
-                   tooltip=description)
-
-
-class Selection:
-    """What the cursor of the focused panel designates."""
-
-    __slots__ = ("connection", "kind", "target", "subject")
-
-    def __init__(self, connection: str, kind: str, target: Any, subject: str) -> None:
-        self.connection = connection
-        self.kind = kind
-        self.target = target
-        self.subject = subject
-
-
-class DashboardScreen(Screen):
-    """Four panels across all connections and a health line per connection."""
-
-    BINDINGS = [
-        core_binding("action", "quick_actions", short="Actions"),
-        core_binding("provider_screen", "provider_screen", short="Screens"),
-        core_binding("next_panel", "app.focus_next", show=False),
-        core_binding("previous_panel", "app.focus_previous", show=False),
-        core_binding("toggle_health", "toggle_health", show=False),
-    ]
-
-    def __init__(self, app: "IbmonApp") -> None:
-        super().__init__(id="dashboard")
-        self.ibmon = app
-        self.store = app.store
-        self.frame_interval = FRAME_INTERVAL
-        #: Frames that found changes to show (idle frames are not counted).
-        self.frames = 0
-        self._watcher = self.store.watch()
-        self._reported: set[str] = set()
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        accounts = AccountsTable(self.store, id="accounts")
-        accounts.border_title = "Balances"
-        ticks = TickBoard(self.store, id="ticks")
-        ticks.border_title = "Ticks"
-        positions = PositionsTable(self.store, id="positions")
-        positions.border_title = "Positions"
-        leads = LeadFunnel(self.store, id="leads")
-        leads.border_title = "Lead funnel"
-        yield accounts
-        with Horizontal(id="market"):
-            yield ticks
-            yield positions
-        yield leads
-        yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.accounts = self.query_one(AccountsTable)
-        self.ticks = self.query_one(TickBoard)
-        self.positions = self.query_one(PositionsTable)
-        self.leads = self.query_one(LeadFunnel)
-        self.health = self.query_one(HealthBar)
-        self.frame_timer = self.set_interval(self.frame_interval, self.frame)
-        self.second_timer = self.set_interval(1.0, self.every_second)
-        self.frame()
-        self.health.update_health()
-        self.accounts.focus()
-
-    def on_unmount(self) -> None:
-        self.store.unwatch(self._watcher)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < WIDE_LAYOUT, "-narrow")
-
-    def frame(self) -> None:
-        """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
-        watcher = self._watcher
-        if not watcher.has_changes():
-            return
-        self.frames += 1
-        for kind, panel in (("tick", self.ticks), ("position", self.positions), ("account", self.accounts),
-                            ("leads", self.leads)):
-            if changed := watcher.drain(kind):  # type: ignore[arg-type]
-                self._show(panel, changed)
-        if watcher.drain("health"):
-            self.health.update_health()
-
-    def _show(self, panel: Any, changed: set) -> None:
-        """A record a panel cannot show is reported once; the dashboard goes on."""
-        try:
-            panel.apply(changed)
-        except Exception as exc:
-            reason = f"{panel.border_title}: cannot show an update: {describe_exception(exc)}"
-            log.exception("%s", reason)
-            if reason not in self._reported:
-                self._reported.add(reason)
-                self.ibmon.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
-
-    def every_second(self) -> None:
-        self.health.update_health()
-        self.ticks.refresh_ages()
-        self.ibmon.check_terminal()
-
-    # -- selection and actions -------------------------------------------------------------------
-
-    def selection(self) -> Selection | None:
-        table = self.focused if isinstance(self.focused, LiveTable) else None
-        if table is self.positions:
-            picked = self.positions.selected()
-            if picked:
-                conn, p = picked
-                return Selection(conn, "position", p, f"{p.side} {p.volume} {p.symbol} · account {p.account} · {conn}")
-        elif table is self.accounts:
-            picked_account = self.accounts.selected()
-            if picked_account:
-                conn, a = picked_account
-                return Selection(conn, "account", a, f"account {a.id} · {conn}")
-        elif table is not None and isinstance(table.cursor_key, tuple):
-            conn = str(table.cursor_key[0])
-            return Selection(conn, "connection", None, conn)
-        return None
-
-    def action_quick_actions(self) -> None:
-        picked = self.selection()
-        if picked is None:
-            self.app.notify("Select a position, an account or a connection's row first.", severity="warning")
-            return
-        self.ibmon.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
-
-    def action_provider_screen(self) -> None:
-        picked = self.selection()
-        connections = [picked.connection] if picked else list(self.ibmon.runtime.connections)
-        if len(connections) != 1:
-            self.app.notify("Select a row of the connection whose screen you want.", severity="warning")
-            return
-        self.ibmon.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
-                              exit_on_error=False)
-
-    def action_open_screen(self, spec_id: str) -> None:
-        """`screen.<id>`: the selected row's connection if it offers that screen, else the first that does."""
-        picked = self.selection()
-        offering = [name for name, conn in self.ibmon.runtime.connections.items()
-                    if any(spec.id == spec_id for spec in self.ibmon.screen_specs(conn))]
-        if not offering:
-            self.app.notify(f"No connection offers the screen {spec_id!r}.", severity="warning")
-            return
-        name = picked.connection if picked and picked.connection in offering else offering[0]
-        self.ibmon.open_provider_screen(name, spec_id)
-
-    def action_toggle_health(self) -> None:
-        self.health.toggle_compact()
-
 
 class IbmonApp(App):
     """The dashboard app. The CLI builds the runtime and plugin host and calls this constructor."""
