@@ -199,7 +199,21 @@ class IbmonApp(App):
             else:
                 descriptions.setdefault(binding.action, binding.tooltip or binding.description or binding.action)
         rows = [(", ".join(keys), descriptions[action], ", ".join(ids)) for action, (keys, ids) in grouped.items()]
-        return sorted(rows, key=lambda row: (row[2] == "", row[2], row[1]))
+        rows.sort(key=lambda row: (row[2] == "", row[2], row[1]))
+        return rows + self.action_key_rows()
+
+    def action_key_rows(self) -> list[tuple[str, str, str]]:
+        """Quick actions with their own key, for the selected row of their kind."""
+        rows: list[tuple[str, str, str]] = []
+        for conn in self.runtime.connections.values():
+            for action in self.session_actions(conn):
+                if not action.key:
+                    continue
+                row = (action.key, f"{action.title} (selected {action.target}, {conn.provider.title})",
+                       "quick action")
+                if row not in rows:
+                    rows.append(row)
+        return rows
 
     def action_refresh(self, connection: str | None = None) -> None:
         self.runtime.refresh(connection)
@@ -222,18 +236,39 @@ class IbmonApp(App):
             return "read-only mode"
         return None
 
+    def session_actions(self, conn: Connection) -> list[Action]:
+        if conn.session is None:
+            return []
+        try:
+            return list(conn.session.actions())
+        except Exception as exc:
+            self.notify(f"actions() failed: {describe_exception(exc)}", title=conn.name, severity="error")
+            return []
+
+    def actions_for(self, picked: Selection) -> list[Action]:
+        """The selected row's connection's actions that apply to it now."""
+        conn = self.runtime.connections.get(picked.connection)
+        actions = []
+        for action in self.session_actions(conn) if conn else []:
+            try:
+                if action.target == picked.kind and action.is_available(picked.target):
+                    actions.append(action)
+            except Exception as exc:
+                self.notify(f"{action.title}: {describe_exception(exc)}", title=picked.connection, severity="error")
+        return actions
+
+    def action_with_key(self, picked: Selection, key: str) -> Action | None:
+        conn = self.runtime.connections.get(picked.connection)
+        if conn is None or not any(a.key == key for a in self.session_actions(conn)):
+            return None
+        return next((a for a in self.actions_for(picked) if a.key == key), None)
+
     async def quick_actions(self, picked: Selection) -> None:
         conn = self.runtime.connections.get(picked.connection)
         if conn is None or conn.session is None:
             self.notify(f"{picked.connection} is not connected.", severity="warning")
             return
-        try:
-            actions = [a for a in conn.session.actions()
-                       if a.target == picked.kind and a.is_available(picked.target)]
-        except Exception as exc:
-            self.notify(f"Quick actions failed: {describe_exception(exc)}", title=picked.connection,
-                        severity="error")
-            return
+        actions = self.actions_for(picked)
         if not actions:
             self.notify(f"No quick actions for this {picked.kind}.", title=picked.connection)
             return

@@ -160,6 +160,18 @@ class DashboardScreen(Screen):
             return Selection(conn, "connection", None, conn)
         return None
 
+    def on_key(self, event: events.Key) -> None:
+        """A quick action's own key (`Action.key`) runs it on the selected row, unless a binding
+        in force has that key."""
+        if event.key in self.active_bindings:
+            return
+        picked = self.selection()
+        action = self.ibmon.action_with_key(picked, event.key) if picked else None
+        if picked is not None and action is not None:
+            event.stop()
+            self.ibmon.run_worker(self.ibmon.perform_action(picked.connection, action, picked.target),
+                                  group="actions", exit_on_error=False)
+
     def action_quick_actions(self) -> None:
         picked = self.selection()
         if picked is None:

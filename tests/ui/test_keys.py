@@ -12,8 +12,11 @@ def help_row(app, binding_id: str) -> tuple[str, str, str]:
     return next(row for row in app.screen.rows if row[2] == binding_id)
 
 
-async def test_help_shows_the_remapped_key_with_its_description():
-    app = IbmonApp(make_runtime(), load_host(), keys={"refresh": "ctrl+r", "quit": "ctrl+x"})
+async def test_help_shows_the_remapped_key_with_its_description(quiet_simulator):
+    host = load_host()
+    runtime = make_runtime()
+    add_example(runtime, host, quiet_simulator)
+    app = IbmonApp(runtime, host, keys={"refresh": "ctrl+r", "quit": "ctrl+x"})
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -23,6 +26,8 @@ async def test_help_shows_the_remapped_key_with_its_description():
         assert "^x" in quit_keys and "q" not in quit_keys  # ^q is Textual's own, also in force
         assert help_row(app, "help")[0] == "?"
         assert help_row(app, "action")[0] == "⏎"
+        assert help_row(app, "quick action") == ("x", "Close position (selected position, Example feed)",
+                                                 "quick action")
         text = screen_text(app)
         assert "^r" in text and "Refresh all polling connections now" in text
         await pilot.press("escape")
