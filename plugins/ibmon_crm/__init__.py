@@ -24,8 +24,10 @@ OPTIONS = (
     Option("password", "str", required=True, secret=True, help="that user's password"),
     Option("lookback_days", "int", default=30, minimum=1, maximum=3660,
            help="the widest funnel window: the last N days up to today, inclusive"),
-    Option("page_size", "int", default=1000, minimum=1, maximum=1000, help="records per request when walking a list (the screen asks for at most 200)"),
-    Option("server_tag", "str", default="", help="server shown first for closed positions (a tag from the servers list)"),
+    Option("page_size", "int", default=1000, minimum=1, maximum=1000,
+           help="records per request when walking a list (the screen asks for at most 200)"),
+    Option("server_tag", "str", default="",
+           help="server shown first for closed positions (a tag from the servers list)"),
     Option("include_fake", "bool", default=False, help="count and show fake transactions too"),
     Option("poll_seconds", "float", default=60.0, minimum=0.05, help="seconds between funnel refreshes"),
 )

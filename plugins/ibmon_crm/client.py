@@ -164,7 +164,8 @@ class CrmClient:
             return Page(int(payload["total"]), int(payload.get("page", page)),
                         int(payload.get("pageSize", page_size)), tuple(query.parse(r) for r in data))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProviderError(f"unexpected {query.what} answer from the CRM ({type(exc).__name__}: {exc})") from None
+            raise ProviderError(f"unexpected {query.what} answer from the CRM "
+                                f"({type(exc).__name__}: {exc})") from None
 
     async def count(self, query: Query[Any]) -> int:
         """How many records match: the `total` of a single pageSize=1 request."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,29 +33,36 @@ PREFETCH_MARGIN = 10
 SCREEN_PAGE_SIZE = 200
 
 
+Cell = str | Text
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
+
+
 def _when(stamp: str) -> str:
     return stamp.replace("T", " ").removesuffix("Z")[:16] if stamp else MISSING
 
 
-def lead_row(lead: Lead) -> tuple[str, ...]:
+def lead_row(lead: Lead) -> tuple[Cell, ...]:
     return (lead.id, lead.name, lead.email, lead.country, _when(lead.registered), _when(lead.modified),
             lead.utm_text, lead.tags_text)
 
 
-def registration_row(customer: Registration) -> tuple[str, ...]:
+def registration_row(customer: Registration) -> tuple[Cell, ...]:
     return (customer.id, customer.name, customer.email, customer.country, _when(customer.registered),
             customer.accounts_text or MISSING)
 
 
-def transaction_row(tx: Transaction) -> tuple[str, ...]:
-    return (tx.id, _when(tx.date), tx.type, money(tx.amount), tx.currency, tx.customer, tx.product or "N/A",
-            "fake" if tx.is_fake else "")
+def transaction_row(tx: Transaction) -> tuple[Cell, ...]:
+    return (tx.id, _when(tx.date), tx.type, _right(money(tx.amount)), tx.currency, tx.customer,
+            tx.product or "N/A", "fake" if tx.is_fake else "")
 
 
-def position_row(position: ClosedPosition) -> tuple[str, ...]:
-    return (position.ticket, position.login, position.symbol, position.side, number(position.volume),
-            number(position.open_price), number(position.close_price), money(position.profit),
-            _when(position.open_time), _when(position.close_time))
+def position_row(position: ClosedPosition) -> tuple[Cell, ...]:
+    return (position.ticket, position.login, position.symbol, position.side, _right(number(position.volume)),
+            _right(number(position.open_price)), _right(number(position.close_price)),
+            _right(money(position.profit)), _when(position.open_time), _when(position.close_time))
 
 
 class LazyTable(DataTable):
@@ -68,7 +76,7 @@ class LazyTable(DataTable):
             self.text = text
             self.error = error
 
-    def __init__(self, columns: tuple[str, ...], row: Callable[[Any], tuple[str, ...]], **kwargs: Any) -> None:
+    def __init__(self, columns: tuple[str, ...], row: Callable[[Any], tuple[Cell, ...]], **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._columns = columns
         self._row = row

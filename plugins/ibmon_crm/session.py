@@ -49,6 +49,7 @@ class CrmSession(Session):
         self.today = today
         self._client: CrmClient | None = None
         self._last_today: tuple[str, int] | None = None
+        self._truncated = False
 
     @property
     def client(self) -> CrmClient:
@@ -70,8 +71,10 @@ class CrmSession(Session):
         funnel, truncated = await self.funnel()
         for counts in funnel:
             sink.leads(counts)
-        sink.note(*([f"amounts cover the first {MAX_AMOUNT_PAGES * self.page_size} transactions"]
-                    if truncated else []))
+        if truncated != self._truncated:  # a note rewrites the health line: only when it changes
+            self._truncated = truncated
+            sink.note(*([f"amounts cover the first {MAX_AMOUNT_PAGES * self.page_size} transactions"]
+                        if truncated else []))
         today = funnel[0]
         if self._last_today and self._last_today[0] == today.date_from and today.leads > self._last_today[1]:
             arrived = today.leads - self._last_today[1]

@@ -210,9 +210,9 @@ async def test_the_client_always_sends_the_required_filters_as_dates(crm):
     finally:
         await client.close()
     leads, transactions, positions = crm.http.log[1:]
-    assert leads.query["registrationDateFrom"] == "2026-01-02" and leads.query["registrationDateTo"] == "2026-03-04"
-    assert transactions.query["transactionDateFrom"] == "2026-01-02" and transactions.query["includeFake"] == "false"
-    assert positions.query["serverTag"] == "mt5-live-01" and positions.query["positionCloseDateTo"] == "2026-03-04"
+    assert (leads.query["registrationDateFrom"], leads.query["registrationDateTo"]) == ("2026-01-02", "2026-03-04")
+    assert (transactions.query["transactionDateFrom"], transactions.query["includeFake"]) == ("2026-01-02", "false")
+    assert (positions.query["serverTag"], positions.query["positionCloseDateTo"]) == ("mt5-live-01", "2026-03-04")
     with pytest.raises(ProviderError, match="server tag"):
         api.positions("", TODAY, TODAY)
 
@@ -388,4 +388,5 @@ def test_tags_and_servers_are_read_in_either_shape():
     assert parse_tags([{"category": "Source", "tags": ["Webinar"]}]) == (TagCategory("Source", ("Webinar",)),)
     grouped = {"mt4": ("a", "b"), "mt5": ("c",)}
     assert parse_servers({"mt4": ["a", "b"], "mt5": ["c"]}) == grouped
-    assert parse_servers([{"platform": "mt4", "servers": ["a", "b"]}, {"platform": "mt5", "servers": ["c"]}]) == grouped
+    groups = [{"platform": "mt4", "servers": ["a", "b"]}, {"platform": "mt5", "servers": ["c"]}]
+    assert parse_servers(groups) == grouped
