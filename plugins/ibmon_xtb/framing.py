@@ -26,7 +26,7 @@ def parse_packet(text: str) -> dict[str, Any]:
     """One packet as a JSON object, floats as Decimal; FrameError if it is not one."""
     try:
         value = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
         raise FrameError(f"malformed packet ({exc.__class__.__name__}: {exc}): {text[:80]!r}") from None
     if not isinstance(value, dict):
         raise FrameError(f"packet is not a JSON object: {text[:80]!r}")

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from ibmon.secrets import redact
 
 from ibmon_xtb.errors import ConnectionLost
-from ibmon_xtb.framing import SEPARATOR, FrameDecoder, FrameError, parse_packet
+from ibmon_xtb.framing import MAX_PACKET, SEPARATOR, FrameDecoder, FrameError, parse_packet
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
 CONNECT_TIMEOUT = 15.0
@@ -161,7 +161,8 @@ class WebSocketTransport:
         from websockets.asyncio.client import connect
 
         context = tls_context(tls_verify) if url.startswith("wss:") else None
-        ws = await connect(url, ssl=context, max_size=None, open_timeout=CONNECT_TIMEOUT)
+        # A message over MAX_PACKET closes the connection (1009) rather than filling memory.
+        ws = await connect(url, ssl=context, max_size=MAX_PACKET, open_timeout=CONNECT_TIMEOUT)
         return cls(url, ws)
 
     async def send(self, text: str) -> None:
