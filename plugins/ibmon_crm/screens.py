@@ -112,7 +112,8 @@ class LazyTable(DataTable):
         except Exception as exc:  # shown in place; the user may retry with reload
             if pages is self._pages:
                 self.loading, self.exhausted = False, True
-                self.post_message(self.Status(self, f"{self.what}: {describe_exception(exc)}", error=True))
+                self.post_message(self.Status(self, f"{self.what}: {describe_exception(exc)} (r: retry)",
+                                              error=True))
             return
         if pages is not self._pages:  # the list was replaced meanwhile
             return

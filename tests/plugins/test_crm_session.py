@@ -227,3 +227,29 @@ async def test_amounts_over_too_many_pages_are_marked_partial(crm, monkeypatch):
     assert crm.http.requests["/api/v1/ib/transactions"] == 3 + 2
     assert sink.notes == ("amounts cover the first 20 transactions",)
     assert sink.funnel["30d"].transactions > 20  # the count itself stays exact
+
+
+def test_snapshot_json_reports_the_lookback_window(shared_crm, tmp_path, capsys, monkeypatch):
+    import json
+
+    import tomli_w
+
+    from ibmon.cli import main
+
+    monkeypatch.setenv("IBMON_PLUGINS", "crm")
+    connection = {"name": "CRM", "provider": "crm", "base_url": shared_crm.http.url, "domain": shared_crm.domain,
+                  "api_key": shared_crm.api_key, "email": shared_crm.email, "password": shared_crm.password,
+                  "lookback_days": 14}
+    config = tmp_path / "ibmon.toml"
+    config.write_text(tomli_w.dumps({"connections": [connection]}))
+    assert main(["--config", str(config), "snapshot", "--json", "--timeout", "10"]) == 0
+    report = json.loads(capsys.readouterr().out)["connections"][0]
+    first, last = utc_today() - timedelta(days=13), utc_today()
+    span = bounds(first.isoformat(), last.isoformat())
+    assert report["ok"] and report["leads"] == {
+        "from": first.isoformat(), "to": last.isoformat(),
+        "leads": shared_crm.population.select_leads(span, None).total,
+        "registrations": shared_crm.population.select_customers(span, None, float("inf")).total,
+        "transactions": shared_crm.population.select_transactions(span, False).total,
+    }
+    assert shared_crm.api_key not in json.dumps(report)
