@@ -48,6 +48,7 @@ class IbmonApp(App):
         core_binding("palette", "command_palette", short="Palette", show=False, priority=True),
         core_binding("refresh", "refresh", short="Refresh"),
         core_binding("theme", "next_theme", short="Theme", show=False),
+        core_binding("back", "back", short="Back", show=False),
     ]
 
     def __init__(self, runtime: FeedRuntime, host: PluginHost, *, theme: str = DEFAULT_THEME,
@@ -214,6 +215,11 @@ class IbmonApp(App):
                 if row not in rows:
                     rows.append(row)
         return rows
+
+    def action_back(self) -> None:
+        """Leave a provider screen that has no way back of its own."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
 
     def action_refresh(self, connection: str | None = None) -> None:
         self.runtime.refresh(connection)

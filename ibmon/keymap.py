@@ -18,6 +18,7 @@ CORE_BINDINGS: dict[str, tuple[str, str]] = {
     "provider_screen": ("s", "Open the selected connection's own screen"),
     "theme": ("ctrl+t", "Next theme"),
     "toggle_health": ("h", "Show or hide connection details"),
+    "back": ("escape", "Close the current screen (back to the dashboard)"),
 }
 
 SCREEN_PREFIX = "screen."
