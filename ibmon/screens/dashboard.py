@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("ibmon.app")
 
 FRAME_INTERVAL = 1 / 30
+#: After a second without changes frames slow to this pace (first change seen: back to 30 Hz).
+IDLE_FRAME_INTERVAL = 1 / 8
+IDLE_AFTER_FRAMES = 30
 #: Below this width the tick board and the positions stack instead of sitting side by side.
 WIDE_LAYOUT = 176
 PROBLEM_TIMEOUT = 20.0
@@ -71,8 +74,12 @@ class DashboardScreen(Screen):
         self.ibmon = app
         self.store = app.store
         self.frame_interval = FRAME_INTERVAL
+        self.idle_frame_interval = IDLE_FRAME_INTERVAL
         #: Frames that found changes to show (idle frames are not counted).
         self.frames = 0
+        #: True while frames run at the idle pace.
+        self.idle = False
+        self._idle_frames = 0
         self._watcher = self.store.watch()
         self._reported: set[str] = set()
 
@@ -116,7 +123,13 @@ class DashboardScreen(Screen):
         """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
         watcher = self._watcher
         if not watcher.has_changes():
+            self._idle_frames += 1
+            if self._idle_frames == IDLE_AFTER_FRAMES:
+                self._pace(idle=True)
             return
+        self._idle_frames = 0
+        if self.idle:
+            self._pace(idle=False)
         self.frames += 1
         for kind, panel in (("tick", self.ticks), ("position", self.positions), ("account", self.accounts),
                             ("leads", self.leads)):
@@ -124,6 +137,13 @@ class DashboardScreen(Screen):
                 self._show(panel, changed)
         if watcher.drain("health"):
             self.health.update_health()
+
+    def _pace(self, idle: bool) -> None:
+        """Idle: wake up less often (near-zero CPU); busy: frame rate again."""
+        self.idle = idle
+        self.frame_timer.stop()
+        self.frame_timer = self.set_interval(self.idle_frame_interval if idle else self.frame_interval,
+                                             self.frame)
 
     def _show(self, panel: Any, changed: set) -> None:
         """A record a panel cannot show is reported once; the dashboard goes on."""

@@ -101,3 +101,18 @@ async def test_a_record_a_panel_cannot_show_is_reported_and_the_rest_goes_on():
         store.set_account("a", Account("2", Decimal("2"), "USD"))
         await until(pilot, lambda: app.dashboard.accounts.row_count == 3)
         assert app.is_running
+
+
+async def test_frames_slow_down_when_idle_and_speed_up_on_the_first_change():
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(160, 40)) as pilot:
+        dash = app.dashboard
+        await pilot.pause()
+        for _ in range(40):
+            dash.frame()
+        assert dash.idle and dash.frame_timer._interval == dash.idle_frame_interval
+        runtime.store.set_account("a", Account("1", Decimal("1"), "USD"))
+        dash.frame()
+        assert not dash.idle and dash.frame_timer._interval == dash.frame_interval
+        assert dash.accounts.row_count == 1
