@@ -121,10 +121,10 @@ class IbmonApp(App):
                         timeout=PROBLEM_TIMEOUT)
         failures = self.host.failures()
         if failures:
-            self.notify("\n".join(redact(f"{info.name}: {info.error}") for info in failures),
+            self.notify("\n".join(f"{info.name}: {info.error}" for info in failures),
                         title=f"{len(failures)} plugin(s) failed", severity="error", timeout=PROBLEM_TIMEOUT)
         if self.theme_problems:
-            self.notify("\n".join(redact(p) for p in self.theme_problems),
+            self.notify("\n".join(self.theme_problems),
                         title=f"{len(self.theme_problems)} broken theme file(s) skipped", severity="warning",
                         timeout=PROBLEM_TIMEOUT)
 
@@ -137,7 +137,7 @@ class IbmonApp(App):
         return {name: conn.provider.title for name, conn in self.runtime.connections.items()}
 
     def _runtime_notice(self, connection: str, message: str, severity: str) -> None:
-        self.notify(redact(message), title=connection, severity=severity)  # type: ignore[arg-type]
+        self.notify(message, title=connection, severity=severity)
 
     # -- terminal loss (SSH drop) ----------------------------------------------------------------
 
@@ -310,7 +310,7 @@ class IbmonApp(App):
         except Exception as exc:
             self.notify(describe_exception(exc), title=title, severity="error")
         else:
-            self.notify(redact(message or "done"), title=title)
+            self.notify(message or "done", title=title)
 
     async def _screen_run_action(self, connection: str, action: Action, target: Any) -> None:
         """`ScreenContext.run_action`: the same confirm-run-report flow, for provider screens."""
@@ -399,7 +399,7 @@ class IbmonApp(App):
         if not failures:
             self.notify("No plugin failed.", title="Plugins")
             return
-        self.notify("\n".join(redact(f"{info.name}: {info.error}") for info in failures),
+        self.notify("\n".join(f"{info.name}: {info.error}" for info in failures),
                     title=f"{len(failures)} plugin(s) failed", severity="error", timeout=PROBLEM_TIMEOUT)
 
     def run_plugin_command(self, plugin: str, command: Command) -> None:
