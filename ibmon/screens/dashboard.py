@@ -36,6 +36,8 @@ IDLE_FRAME_INTERVAL = 1 / 8
 IDLE_AFTER_FRAMES = 30
 #: Below this width the tick board and the positions stack instead of sitting side by side.
 WIDE_LAYOUT = 176
+#: Below this height the health bar starts compact (one line) unless the user toggled it.
+TALL_LAYOUT = 34
 PROBLEM_TIMEOUT = 20.0
 
 
@@ -80,6 +82,7 @@ class DashboardScreen(Screen):
         #: True while frames run at the idle pace.
         self.idle = False
         self._idle_frames = 0
+        self._health_toggled = False
         self._watcher = self.store.watch()
         self._reported: set[str] = set()
 
@@ -118,6 +121,8 @@ class DashboardScreen(Screen):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < WIDE_LAYOUT, "-narrow")
+        if not self._health_toggled:
+            self.health.set_compact(event.size.height < TALL_LAYOUT)
 
     def frame(self) -> None:
         """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
@@ -220,4 +225,5 @@ class DashboardScreen(Screen):
         self.ibmon.open_provider_screen(name, spec_id)
 
     def action_toggle_health(self) -> None:
-        self.health.toggle_compact()
+        self._health_toggled = True
+        self.health.set_compact(not self.health.compact)

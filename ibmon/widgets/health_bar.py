@@ -82,7 +82,8 @@ class HealthBar(Static):
             text.append(redact(health.describe(now, self.store.last_data.get(name))), style=style)
         return text
 
-    def toggle_compact(self) -> None:
-        self.compact = not self.compact
-        self._shown = ""
-        self.update_health()
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self._shown = ""
+            self.update_health()

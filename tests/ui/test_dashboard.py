@@ -38,13 +38,14 @@ async def test_panels_fill_from_the_simulator(simulator):
         assert not app.dashboard.has_class("-narrow")
 
 
-async def test_ticks_and_positions_stack_on_a_narrow_terminal():
+async def test_a_small_terminal_stacks_the_panels_and_compacts_the_health_bar():
     app = IbmonApp(make_runtime(), load_host())
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         dash = app.dashboard
         await pilot.pause()
         assert dash.has_class("-narrow")
         assert dash.ticks.region.y < dash.positions.region.y and dash.ticks.region.width > 90
+        assert dash.health.compact  # a short terminal starts with one health line
 
 
 async def test_health_line_counts_seconds_since_data(quiet_simulator):
