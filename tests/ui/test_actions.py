@@ -22,7 +22,7 @@ async def test_cancel_does_nothing_and_confirm_closes_the_position(quiet_simulat
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host)
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await open_position_actions(app, pilot)
         assert [c.label for c in app.screen.choices] == ["Close position …"]
         await pilot.press("enter")
@@ -47,7 +47,7 @@ async def test_read_only_lists_mutating_actions_disabled_and_refuses_them(quiet_
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host, read_only=True)
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         assert "read-only" in app.sub_title
         await open_position_actions(app, pilot)
         choice = app.screen.choices[0]
@@ -68,6 +68,6 @@ async def test_a_read_only_connection_refuses_even_when_the_app_is_not(quiet_sim
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator, read_only=True)
     app = IbmonApp(runtime, host)
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await open_position_actions(app, pilot)
         assert app.screen.choices[0].disabled_reason == "read-only mode"

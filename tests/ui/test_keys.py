@@ -17,7 +17,7 @@ async def test_help_shows_the_remapped_key_with_its_description(quiet_simulator)
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host, keys={"refresh": "ctrl+r", "quit": "ctrl+x"})
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         keys, description, _ = help_row(app, "refresh")
@@ -39,7 +39,7 @@ async def test_a_remapped_key_triggers_its_action_and_the_old_key_does_not(quiet
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator, poll_seconds=60)
     app = IbmonApp(runtime, host, keys={"refresh": "f5"})
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         session = None
         await until(pilot, lambda: runtime.connections[CONNECTION].session.polls == 1)
         session = runtime.connections[CONNECTION].session
@@ -53,5 +53,5 @@ async def test_a_remapped_key_triggers_its_action_and_the_old_key_does_not(quiet
 
 async def test_unknown_binding_ids_are_reported():
     app = IbmonApp(make_runtime(), load_host(), keys={"refrsh": "f5"})
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: any("Unknown binding ids in [keys]: refrsh" in n for n in notifications(app)))

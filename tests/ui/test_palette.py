@@ -48,7 +48,7 @@ async def test_palette_lists_core_and_plugin_commands_and_runs_one(tmp_path, qui
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         titles = [title for title, _help, _run in app.palette_commands()]
         for expected in ("Refresh all connections", f"Refresh {CONNECTION}", "Switch theme: ibmon-light",
                          "Show plugin failures", "Quit", "Say hello", "Explode"):
@@ -69,7 +69,7 @@ async def test_palette_lists_core_and_plugin_commands_and_runs_one(tmp_path, qui
 async def test_a_failing_plugin_command_is_a_notification_not_a_crash(tmp_path):
     (tmp_path / "palette_plugin.py").write_text(PLUGIN)
     app = IbmonApp(make_runtime(), load_host(extra_dirs=(tmp_path,)))
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         run = next(run for title, _help, run in app.palette_commands() if title == "Explode")
         run()
         await until(pilot, lambda: any("Explode failed: RuntimeError: the command broke" in n

@@ -25,7 +25,7 @@ async def test_failed_plugins_are_shown_and_the_dashboard_keeps_working(quiet_si
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host, startup_problems=["config: unknown key 'refresh_secs'"])
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.accounts.row_count == 1 and app.dashboard.ticks.row_count == 2)
         failed = [n for n in notifications(app) if "plugin(s) failed" in n]
         assert len(failed) == 1
@@ -81,7 +81,7 @@ def screens_app(**kwargs) -> tuple[IbmonApp, object]:
 
 async def test_a_screen_factory_that_raises_is_reported_and_the_app_keeps_running():
     app, runtime = screens_app()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
         await pilot.press("b")
         await until(pilot, lambda: any("Broken could not open: RuntimeError: the screen factory broke" in n
@@ -94,7 +94,7 @@ async def test_a_screen_factory_that_raises_is_reported_and_the_app_keeps_runnin
 
 async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
     app, runtime = screens_app(keys={"screen.details": "f6"})
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
         await pilot.press("d")
         await pilot.pause(0.1)
@@ -122,7 +122,7 @@ async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
 async def test_typed_confirmation_requires_the_exact_text():
     app, runtime = screens_app()
     session = None
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
         session = runtime.connections["Screens"].session
         await pilot.press("enter")
@@ -141,7 +141,7 @@ async def test_typed_confirmation_requires_the_exact_text():
 
 async def test_provider_screens_run_actions_through_the_hosts_confirmation():
     app, runtime = screens_app()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, Details))

@@ -13,7 +13,7 @@ async def test_the_example_token_never_appears_on_screen(quiet_simulator):
     runtime = make_runtime()
     add_example(runtime, host, quiet_simulator)
     app = IbmonApp(runtime, host, startup_problems=[f"secret command printed {TOKEN}"])
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.dashboard.positions.row_count == 1)
         runtime.notify(CONNECTION, f"login refused for {TOKEN}", "error")
         app.notify(f"a plugin said {TOKEN}", title=f"title {TOKEN}")

@@ -44,7 +44,7 @@ def header_color(app) -> str:
 
 async def test_theme_binding_cycles_and_palette_switches():
     app = IbmonApp(make_runtime(), load_host(), theme="ibmon-dark")
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         assert app.theme == "ibmon-dark"
         dark_header = header_color(app)
         await pilot.press("ctrl+t")
@@ -79,7 +79,7 @@ async def test_plugin_themes_register_and_broken_ones_name_their_plugin(tmp_path
     (plugins / "broken_theme.toml").write_text('name = "b"\nprimary = "#12"\n')
     app = IbmonApp(make_runtime(), load_host(extra_dirs=(plugins,)), theme="plugin-theme",
                    user_themes_dir=tmp_path / "none")
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         assert app.theme == "plugin-theme" and app.current_theme.accent == "#FFAA00"
         await until(pilot, lambda: any("broken theme" in n for n in notifications(app)))
         (broken,) = [n for n in notifications(app) if "broken theme" in n]
@@ -91,7 +91,7 @@ async def test_broken_theme_files_are_named_in_one_notification(tmp_path: Path):
     (tmp_path / "bad-colour.toml").write_text('name = "bad"\nprimary = "not-a-colour"\n')
     (tmp_path / "bad-toml.toml").write_text('name = "oops\n')
     app = IbmonApp(make_runtime(), load_host(), theme="mine", user_themes_dir=tmp_path)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         assert app.theme == "mine"
         await until(pilot, lambda: any("broken theme" in n for n in notifications(app)))
         broken = [n for n in notifications(app) if "broken theme" in n or ".toml" in n]
@@ -102,7 +102,7 @@ async def test_broken_theme_files_are_named_in_one_notification(tmp_path: Path):
 
 async def test_an_unknown_theme_falls_back_to_the_default_with_a_notification():
     app = IbmonApp(make_runtime(), load_host(), theme="no-such-theme")
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(120, 36)) as pilot:
         assert app.theme == "ibmon-dark"
         await until(pilot, lambda: any("Unknown theme 'no-such-theme'" in n for n in notifications(app)))
 
