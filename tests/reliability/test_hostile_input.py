@@ -147,3 +147,60 @@ async def test_an_oversized_websocket_message_closes_that_connection_with_a_clea
                 await asyncio.wait_for(transport.receive(), 5)
         finally:
             await transport.close()
+
+
+# -- oversized REST replies ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rest_sims():
+    from ibmon.plugins import PluginHost
+    from ibmon.simulators import SimulatorHost
+
+    host = PluginHost()
+    host.load()
+    with SimulatorHost(host) as sims:
+        for provider in ("xtb", "ctrader", "b2core", "ibkr_flex"):
+            sims.start([provider], {"accounts": 30, "pending_polls": 0})
+        assert not sims.failures, sims.failures
+        yield host, sims
+
+
+async def test_an_oversized_rest_reply_fails_that_connection_only(rest_sims, monkeypatch):
+    from ibmon import config as cfg
+    from ibmon.feeds import Backoff, FeedRuntime
+    from ibmon.model import HealthState
+    from ibmon.store import Store
+
+    host, sims = rest_sims
+    monkeypatch.setattr("ibmon_ctrader.client.MAX_REPLY_BYTES", 300)
+    monkeypatch.setattr("ibmon_b2core.client.MAX_REPLY_BYTES", 2000)  # the token reply fits, a page does not
+    entries = [e for e in sims.connections() if e["provider"] in ("xtb", "ctrader", "b2core")]
+    config = cfg.build_config({"connections": entries}, host)
+    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.1, cap=0.5), watchdog_interval=None)
+    for connection in config.connections:
+        runtime.add(host.providers[connection.provider], connection.context())
+    await runtime.start()
+    try:
+        await runtime.wait_settled(15)
+        health = {name: conn.health for name, conn in runtime.connections.items()}
+        assert health["XTB demo"].state is HealthState.LIVE
+        assert health["cTrader demo"].state is HealthState.RECONNECTING
+        assert "cTrader GET /connect/tradingaccounts: refused a reply over" in health["cTrader demo"].detail
+        assert health["B2Core demo"].state is HealthState.RECONNECTING
+        assert "B2Core GET /accounts: refused a reply over" in health["B2Core demo"].detail
+    finally:
+        await runtime.stop()
+
+
+async def test_an_oversized_flex_statement_is_refused(rest_sims):
+    from ibmon_ibkr_flex.client import FlexClient
+
+    _host, sims = rest_sims
+    entry = next(e for e in sims.connections() if e["provider"] == "ibkr_flex")
+    client = FlexClient(entry["token"], entry["query_id"], base_url=entry["base_url"], max_bytes=400)
+    try:
+        with pytest.raises(ProviderError, match="refused the GetStatement answer: over"):
+            await client.fetch()
+    finally:
+        await client.aclose()
