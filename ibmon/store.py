@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Literal
 
@@ -24,12 +24,23 @@ HISTORY_POINTS = 120
 
 
 class Watcher:
-    """The changes one reader has not seen yet: per kind, a set of (connection, key)."""
+    """The changes one reader has not seen yet: per kind, a set of (connection, key).
 
-    __slots__ = ("pending",)
+    `on_change` is called once when a change arrives after `rearm()` (a reader schedules its next
+    frame there, so nothing runs while nothing changes). A new watcher starts signalled: its owner
+    owes it a first read, and rearms when it reads.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("pending", "on_change", "signalled")
+
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self.pending: dict[str, set[tuple[str, object]]] = {kind: set() for kind in KINDS}
+        self.on_change = on_change
+        self.signalled = True
+
+    def rearm(self) -> None:
+        """Call `on_change` again at the next change."""
+        self.signalled = False
 
     def drain(self, kind: Kind) -> set[tuple[str, object]]:
         changed = self.pending[kind]
@@ -59,9 +70,9 @@ class Store:
 
     # -- readers ---------------------------------------------------------------------------------
 
-    def watch(self) -> Watcher:
+    def watch(self, on_change: Callable[[], None] | None = None) -> Watcher:
         """A new watcher that sees every key present now as changed, then every later change."""
-        watcher = Watcher()
+        watcher = Watcher(on_change)
         for conn, items in self.accounts.items():
             watcher.pending["account"].update((conn, key) for key in items)
         for conn, items in self.positions.items():
@@ -91,6 +102,10 @@ class Store:
         item = (connection, key)
         for watcher in self._watchers:
             watcher.pending[kind].add(item)
+            if not watcher.signalled:
+                watcher.signalled = True
+                if watcher.on_change is not None:
+                    watcher.on_change()
 
     def _record(self, connection: str, kind: str, key: str, value: Decimal | None) -> None:
         if value is None:

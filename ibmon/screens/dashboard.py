@@ -1,12 +1,14 @@
 """The dashboard screen: four panels across all connections and a health line per connection.
 
-One store watcher is drained once per frame (30 Hz); each panel gets only the keys that changed, so a
-burst of ticks on one symbol repaints one row once, and a frame with nothing changed does nothing.
+Frames are driven by the store: the first change after a frame schedules the next one, at most 30 per
+second, and nothing runs while nothing changes. Each frame drains one store watcher and hands each
+panel only the keys that changed, so a burst of ticks on one symbol repaints one row once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -14,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header
 
 from ibmon.errors import describe_exception
@@ -31,9 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("ibmon.app")
 
 FRAME_INTERVAL = 1 / 30
-#: After a second without changes frames slow to this pace (first change seen: back to 30 Hz).
-IDLE_FRAME_INTERVAL = 1 / 8
-IDLE_AFTER_FRAMES = 30
 #: Below this width the tick board and the positions stack instead of sitting side by side.
 WIDE_LAYOUT = 176
 #: Below this height the health bar starts compact (one line) unless the user toggled it.
@@ -76,14 +76,13 @@ class DashboardScreen(Screen):
         self.ibmon = app
         self.store = app.store
         self.frame_interval = FRAME_INTERVAL
-        self.idle_frame_interval = IDLE_FRAME_INTERVAL
-        #: Frames that found changes to show (idle frames are not counted).
+        #: Frames that found changes to show.
         self.frames = 0
-        #: True while frames run at the idle pace.
-        self.idle = False
-        self._idle_frames = 0
+        #: The next frame, when a change has scheduled one.
+        self.frame_timer: Timer | None = None
+        self._last_frame = 0.0
         self._health_toggled = False
-        self._watcher = self.store.watch()
+        self._watcher = self.store.watch(self._schedule_frame)
         self._reported: set[str] = set()
 
     def compose(self) -> ComposeResult:
@@ -110,7 +109,6 @@ class DashboardScreen(Screen):
         self.positions = self.query_one(PositionsTable)
         self.leads = self.query_one(LeadFunnel)
         self.health = self.query_one(HealthBar)
-        self.frame_timer = self.set_interval(self.frame_interval, self.frame)
         self.second_timer = self.set_interval(1.0, self.every_second)
         self.frame()
         self.health.update_health()
@@ -124,17 +122,20 @@ class DashboardScreen(Screen):
         if not self._health_toggled:
             self.health.set_compact(event.size.height < TALL_LAYOUT)
 
+    def _schedule_frame(self) -> None:
+        """The first change since the last frame: show it one frame interval after that frame."""
+        if not self.is_attached:
+            return
+        delay = max(0.001, self._last_frame + self.frame_interval - time.monotonic())  # Timer needs > 0
+        self.frame_timer = self.set_timer(delay, self.frame, name="frame")
+
     def frame(self) -> None:
         """Hand each panel the keys changed since the last frame; nothing changed, nothing done."""
         watcher = self._watcher
+        watcher.rearm()
+        self._last_frame = time.monotonic()
         if not watcher.has_changes():
-            self._idle_frames += 1
-            if self._idle_frames == IDLE_AFTER_FRAMES:
-                self._pace(idle=True)
             return
-        self._idle_frames = 0
-        if self.idle:
-            self._pace(idle=False)
         self.frames += 1
         for kind, panel in (("tick", self.ticks), ("position", self.positions), ("account", self.accounts),
                             ("leads", self.leads)):
@@ -142,13 +143,6 @@ class DashboardScreen(Screen):
                 self._show(panel, changed)
         if watcher.drain("health"):
             self.health.update_health()
-
-    def _pace(self, idle: bool) -> None:
-        """Idle: wake up less often (near-zero CPU); busy: frame rate again."""
-        self.idle = idle
-        self.frame_timer.stop()
-        self.frame_timer = self.set_interval(self.idle_frame_interval if idle else self.frame_interval,
-                                             self.frame)
 
     def _show(self, panel: Any, changed: set) -> None:
         """A record a panel cannot show is reported once; the dashboard goes on."""

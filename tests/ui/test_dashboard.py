@@ -104,16 +104,20 @@ async def test_a_record_a_panel_cannot_show_is_reported_and_the_rest_goes_on():
         assert app.is_running
 
 
-async def test_frames_slow_down_when_idle_and_speed_up_on_the_first_change():
+async def test_frames_run_only_when_the_store_changes_and_at_most_at_frame_rate():
     runtime = FeedRuntime(Store(), watchdog_interval=None)
     app = IbmonApp(runtime, load_host())
     async with app.run_test(size=(160, 40)) as pilot:
         dash = app.dashboard
-        await pilot.pause()
-        for _ in range(40):
-            dash.frame()
-        assert dash.idle and dash.frame_timer._interval == dash.idle_frame_interval
-        runtime.store.set_account("a", Account("1", Decimal("1"), "USD"))
-        dash.frame()
-        assert not dash.idle and dash.frame_timer._interval == dash.frame_interval
-        assert dash.accounts.row_count == 1
+        await pilot.pause(0.2)
+        frames, timer = dash.frames, dash.frame_timer
+        await pilot.pause(0.3)
+        assert dash.frame_timer is timer and dash.frames == frames  # idle: nothing scheduled, nothing run
+        for n in range(50):  # a burst of changes schedules one frame
+            runtime.store.set_account("a", Account(str(n), Decimal(n), "USD"))
+        scheduled = dash.frame_timer
+        assert scheduled is not timer
+        runtime.store.set_account("a", Account("x", Decimal(1), "USD"))
+        assert dash.frame_timer is scheduled
+        await until(pilot, lambda: dash.accounts.row_count >= 51)
+        assert dash.frames == frames + 1
