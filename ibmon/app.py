@@ -12,6 +12,7 @@ import inspect
 import logging
 import signal
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
 from ibmon.errors import ProviderError, describe_exception
@@ -71,6 +73,23 @@ class IbmonApp(App):
             if spec.name not in self.theme_names:
                 self.theme_names.append(spec.name)
         self._tty_fd: int | None = None
+        #: Open provider screens → (connection, title): their failures close them, not the app.
+        self._provider_screens: weakref.WeakKeyDictionary[Screen, tuple[str, str]] = weakref.WeakKeyDictionary()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A worker of a plugin's screen that fails (its network calls run in workers) is that
+        screen's failure: report it, close the screen, keep the dashboard running. Other errors end
+        the app as Textual does (Textual has already stopped the message loop that raised them)."""
+        owner = self._provider_screens.get(self.screen)
+        if owner is None or not isinstance(error, WorkerFailed):
+            super()._handle_exception(error)
+            return
+        connection, title = owner
+        cause = error.error if isinstance(error.error, Exception) else error
+        log.error("%s screen of %s failed", title, connection, exc_info=cause)
+        self.notify(f"{title} failed and was closed: {describe_exception(cause)}", title=connection,
+                    severity="error", timeout=PROBLEM_TIMEOUT)
+        self.pop_screen()
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen(self)
@@ -367,6 +386,7 @@ class IbmonApp(App):
                                 run_action=partial(self._screen_run_action, connection))
         try:
             screen = spec.factory(context)
+            self._provider_screens[screen] = (connection, spec.title)
             self.push_screen(screen)
         except Exception as exc:
             self.notify(f"{spec.title} could not open: {describe_exception(exc)}", title=connection,

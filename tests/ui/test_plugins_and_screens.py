@@ -45,6 +45,21 @@ class Details(Screen):
         yield Label(f"details of {self.ctx.connection}: {len(self.ctx.store.accounts[self.ctx.connection])} account(s)")
 
 
+class Crashing(Screen):
+    """A plugin screen whose own work fails after it opened (an unexpected error in a worker)."""
+
+    BINDINGS = [("k", "load", "Load")]
+
+    def compose(self) -> ComposeResult:
+        yield Label("about to fail")
+
+    def action_load(self) -> None:
+        self.run_worker(self.load())
+
+    async def load(self) -> None:
+        raise ZeroDivisionError("plugin screen bug")
+
+
 def broken_factory(ctx: ScreenContext):
     raise RuntimeError("the screen factory broke")
 
@@ -60,7 +75,8 @@ class ScreenSession(Session):
 
     def screens(self) -> list[ScreenSpec]:
         return [ScreenSpec("details", "Details", Details, key="d"),
-                ScreenSpec("broken", "Broken", broken_factory, key="b")]
+                ScreenSpec("broken", "Broken", broken_factory, key="b"),
+                ScreenSpec("crashing", "Crashing", lambda ctx: Crashing(), key="c")]
 
     def actions(self) -> list[Action]:
         async def reset(account: Account) -> str:
@@ -92,6 +108,20 @@ async def test_a_screen_factory_that_raises_is_reported_and_the_app_keeps_runnin
         assert "details of Screens: 1 account(s)" in screen_text(app)
 
 
+async def test_an_error_inside_an_open_plugin_screen_closes_it_and_the_app_keeps_running():
+    app, runtime = screens_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, Crashing))
+        await pilot.press("k")
+        await until(pilot, lambda: any("Crashing failed and was closed: ZeroDivisionError: plugin screen bug" in n
+                                       for n in notifications(app)))
+        assert app.screen is app.dashboard and app.is_running
+        runtime.store.set_account("Screens", Account("S2", Decimal("2.00"), "EUR"))
+        await until(pilot, lambda: ("account", "Screens", "S2") in app.dashboard.accounts)
+
+
 async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
     app, runtime = screens_app(keys={"screen.details": "f6"})
     async with app.run_test(size=(120, 36)) as pilot:
@@ -114,7 +144,7 @@ async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
 
         await pilot.press("s")  # the selected account's connection offers two screens: pick one
         await until(pilot, lambda: isinstance(app.screen, Picker))
-        assert [c.label for c in app.screen.choices] == ["Details", "Broken"]
+        assert [c.label for c in app.screen.choices] == ["Details", "Broken", "Crashing"]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, Details))
 
