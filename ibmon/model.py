@@ -22,8 +22,10 @@ MONEY_FIELDS = ("balance", "equity", "margin", "free_margin", "margin_level", "c
 class Account:
     """The summary of one trading account.
 
-    `computed` names the fields ibmon derived rather than read from the provider (for example a
-    cTrader equity summed from open positions), so screens can mark them.
+    `name` is how the user knows the account (its number or login) when `id` is an internal
+    identifier; screens show it in place of the id. `computed` names the fields ibmon derived rather
+    than read from the provider (for example a cTrader equity summed from open positions), so
+    screens can mark them.
     `extra` holds provider-specific facts worth showing (account type, platform, leverage...).
     """
 

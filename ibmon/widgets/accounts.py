@@ -58,11 +58,11 @@ class AccountsTable(LiveTable):
 
         level = MISSING if a.margin_level is None else money(a.margin_level, "margin_level" in a.computed)
         cells: list[Cell] = [
-            conn, a.id, a.currency or MISSING, amount("balance"), amount("equity"), amount("margin"),
+            conn, a.name or a.id, a.currency or MISSING, amount("balance"), amount("equity"), amount("margin"),
             amount("free_margin"), level, (amount("profit"), sign_role(a.profit)),
             (sparkline(self.store.history(conn, "equity", a.id)), "accent"),
         ]
-        self.set_row(("account", conn, a.id), cells, (0, conn, a.id))
+        self.set_row(("account", conn, a.id), cells, (0, conn, a.name or a.id, a.id))
 
     def _total(self, currency: str) -> None:
         key = ("total", currency)

@@ -65,8 +65,7 @@ def account_of(statement: FlexStatement) -> Account:
         id=statement.account_id,
         balance=nav,
         currency=statement.base_currency,
-        name=statement.name,
-        extra=extra(cash=statement.base_cash, type=statement.account_info.get("accountType"),
+        extra=extra(holder=statement.name, cash=statement.base_cash, type=statement.account_info.get("accountType"),
                     period=period, generated=statement.when_generated),
     )
 

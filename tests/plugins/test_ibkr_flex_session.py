@@ -69,7 +69,7 @@ async def test_poll_delivers_accounts_and_positions(sim):
     for book in portfolio.accounts:
         account = accounts[book.id]
         assert account.balance == portfolio.nav(book)  # NAV, in base currency
-        assert account.currency == book.base and account.name == book.name
+        assert account.currency == book.base and dict(account.extra)["holder"] == book.name
         cash = sum((portfolio.to_base(a, c, book.base) for c, a in book.cash.items())).quantize(account.balance)
         assert dict(account.extra)["cash"] == str(cash)
         for holding in book.holdings.values():
