@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ import random
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import percentile  # noqa: E402
 
-from ibmon import config as cfg  # noqa: E402
+from ibmon import config as cfg, secrets  # noqa: E402
 from ibmon.feeds import Backoff, FeedRuntime  # noqa: E402
 from ibmon.model import HealthState  # noqa: E402
 from ibmon.simkit import Reply, Request, json_reply  # noqa: E402
@@ -179,14 +181,17 @@ def xtb_faults(sim: Any, sims: SimulatorHost) -> dict[str, Fault]:
     }
 
 
+def _http_server(target: Target) -> Any:
+    """The HttpSimulator (ibmon.simkit) serving a REST provider's simulator."""
+    extra = target.running.extra
+    return {"ibkr_flex": lambda: extra["http"], "crm": lambda: extra["sim"].http}.get(
+        target.provider, lambda: extra["server"])()
+
+
 def http_faults(target: Target, rng: random.Random, long_run: bool) -> dict[str, Fault]:
     extra, provider = target.running.extra, target.provider
-    if provider == "ibkr_flex":
-        sim, server = extra["service"], extra["http"]
-    elif provider == "crm":
-        sim, server = extra["sim"], extra["sim"].http
-    else:
-        sim, server = extra["sim"], extra["server"]
+    sim = extra["service"] if provider == "ibkr_flex" else extra["sim"]
+    server = _http_server(target)
     chaos = HttpChaos(server, rng)
     faults = {
         "429 Too Many Requests": chaos_mode(chaos, "429"),
@@ -375,6 +380,12 @@ class Report:
     rss_end: float
     rss_max: float
     app_running: bool
+    #: RSS (MB) once a minute from the start of the faults.
+    rss_minutes: list[float] = field(default_factory=list)
+    #: With tracemalloc on: the lines whose allocations grew most between the start and the end.
+    growth: list[str] = field(default_factory=list)
+    #: Values `ibmon.secrets.redact` masks at the end (every rotated token adds one).
+    secrets_remembered: int = 0
 
     @property
     def ok(self) -> bool:
@@ -385,7 +396,8 @@ class Report:
         return {"seconds": round(self.seconds, 1), "ok": self.ok, "escaped": self.escaped,
                 "simulator_escaped": self.simulator_escaped, "app_running": self.app_running,
                 "rss_mb": {"start": round(self.rss_start, 1), "end": round(self.rss_end, 1),
-                           "max": round(self.rss_max, 1)},
+                           "max": round(self.rss_max, 1), "per_minute": [round(v, 1) for v in self.rss_minutes]},
+                "memory_growth": self.growth, "secrets_remembered": self.secrets_remembered,
                 "connections": {name: {"faults": s.injected, "episodes": s.episodes, "degraded": s.degraded,
                                        "recovered": s.recovered, "unrecovered": s.unrecovered,
                                        "ttr_p50": _round(percentile(s.ttr, 50)),
@@ -410,6 +422,11 @@ class Report:
             lines.append(f"simulator-side exceptions (not ibmon's): {len(self.simulator_escaped)}")
         lines.append(f"RSS: {self.rss_start:.1f} MB at start (all live), {self.rss_end:.1f} MB at end, "
                      f"{self.rss_max:.1f} MB max")
+        if self.rss_minutes:
+            lines.append("RSS per minute: " + " ".join(f"{v:.0f}" for v in self.rss_minutes) + " MB")
+        lines.append(f"values masked by redact() at the end: {self.secrets_remembered}")
+        if self.growth:
+            lines.append("largest allocation growth (tracemalloc):" + "".join(f"\n    {g}" for g in self.growth))
         lines.append(f"dashboard still running: {'yes' if self.app_running else 'NO'}")
         lines.append("RESULT: " + ("OK" if self.ok else "FAILED"))
         return "\n".join(lines)
@@ -455,6 +472,7 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
         for target in targets:
             target.faults = (xtb_faults(target.running.extra["simulator"], sims) if target.provider == "xtb"
                              else http_faults(target, rng, long_run))
+        request_logs = [_http_server(t).log for t in targets if t.provider != "xtb"]
         escapes.install(loop, sims)
         app = IbmonApp(runtime, host)
         store = runtime.store
@@ -500,10 +518,21 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
                     say(f"{target.name}: {kind} for {length:.1f} s, "
                         f"{'recovered in %.1f s' % (time.monotonic() - ended) if ok else 'NOT recovered'}")
 
+            rss_minutes: list[float] = []
+            baseline = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
+
             async def sample_rss() -> None:
                 nonlocal rss_max
-                while True:
-                    rss_max = max(rss_max, rss_mb())
+                for second in itertools.count():
+                    if second % 60 == 0:
+                        # The HTTP simulators keep their last 10,000 requests for tests; they share this
+                        # process, so empty those logs to let RSS speak of the dashboard.
+                        for log in request_logs:
+                            log.clear()
+                    rss = rss_mb()
+                    rss_max = max(rss_max, rss)
+                    if second % 60 == 0:
+                        rss_minutes.append(rss)
                     await asyncio.sleep(1.0)
 
             sampler = asyncio.ensure_future(sample_rss())
@@ -527,10 +556,14 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
                     stats[name].final = ["no fresh data after the markets were paused"]
             sampler.cancel()
             rss_end = rss_mb()
+            growth = []
+            if baseline is not None:
+                top = tracemalloc.take_snapshot().compare_to(baseline, "lineno")[:8]
+                growth = [f"{stat.size_diff / 1024:+.0f} KiB {stat.traceback[0]}" for stat in top]
             app_running = app.is_running
             elapsed = time.monotonic() - started
         return Report(elapsed, stats, list(escapes.dashboard), list(escapes.simulators), rss_start, rss_end,
-                      max(rss_max, rss_end), app_running)
+                      max(rss_max, rss_end), app_running, rss_minutes, growth, len(secrets._known))
     finally:
         escapes.uninstall(loop)
         sims.stop()
@@ -559,7 +592,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--verbose", action="store_true", help="print every episode as it ends")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="trace allocations and name the lines that grew most (slower)")
     args = parser.parse_args(argv)
+    if args.tracemalloc:
+        tracemalloc.start(1)
     logging.disable(logging.WARNING)  # clients log every failure; the report counts them instead
     os.environ.setdefault("IBMON_LOG_LEVEL", "WARNING")
     seed = args.seed if args.seed is not None else random.randrange(10**6)
