@@ -191,6 +191,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
     ct, b2, crm, xtb = (_sim(sims, p).extra for p in ("ctrader", "b2core", "crm", "xtb"))
 
     def capture(phase: str) -> None:
+        assert app.is_running, f"the dashboard stopped before {phase}"  # (Pilot.pause would wait forever)
         outputs.append(f"--- {phase}")
         outputs.append(html.unescape(app.export_screenshot()))
         outputs.extend(h.describe() for h in store.health.values())
@@ -207,11 +208,11 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
     def failing(health) -> bool:
         return health.state in (HealthState.RECONNECTING, HealthState.ERROR)
 
-    async with app.run_test(size=(200, 70)) as pilot:
+    async with app.run_test(size=(200, 70)):
         await runtime.wait_settled(15)
         for name in ("xtb ok", "ctrader ok", "b2core ok", "crm ok"):
             await until(name, lambda h: h.state is HealthState.LIVE)
-        await pilot.pause(0.3)
+        await asyncio.sleep(0.3)
         capture("start")
 
         ct["sim"].error_rate = 1.0  # server errors
@@ -237,7 +238,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
         outputs.append(refused.value.message)
         app.notify(refused.value.message, title="Demo deposit", severity="error")
         ct["sim"].restore_token()
-        await pilot.pause(0.3)
+        await asyncio.sleep(0.3)
         capture("revoked token")
 
         await asyncio.wrap_future(sims._submit(xtb["simulator"].drop()))  # dropped connections
