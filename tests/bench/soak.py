@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -443,8 +443,8 @@ def _seconds(value: float) -> str:
 async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, float] = (2.0, 8.0),
                episode: tuple[float, float] = (2.0, 8.0), recovery_timeout: float = 90.0,
                final_timeout: float = 60.0, long_run: bool | None = None,
-               progress: Callable[[str], None] | None = None) -> Report:
-    """Run the soak for `seconds` of faults; return the report."""
+               progress: Callable[[str], None] | None = None, providers: tuple[str, ...] = PROVIDERS) -> Report:
+    """Run the soak for `seconds` of faults over the simulators of `providers`; return the report."""
     from ibmon.app import IbmonApp
 
     rng = random.Random(seed)
@@ -455,7 +455,7 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
     escapes = Escapes()
     loop = asyncio.get_running_loop()
     try:
-        for provider in PROVIDERS:
+        for provider in providers:
             sims.start([provider], SIM_SETTINGS[provider])
         if sims.failures:
             raise RuntimeError("; ".join(sims.failure_lines()))
@@ -592,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--verbose", action="store_true", help="print every episode as it ends")
+    parser.add_argument("--only", metavar="PROVIDER", action="append", choices=PROVIDERS,
+                        help="soak only this provider's connection (repeatable)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="trace allocations and name the lines that grew most (slower)")
     args = parser.parse_args(argv)
@@ -601,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("IBMON_LOG_LEVEL", "WARNING")
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     say = (lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)) if args.verbose else None
-    report = asyncio.run(soak(args.minutes * 60, seed=seed, progress=say))
+    report = asyncio.run(soak(args.minutes * 60, seed=seed, progress=say, providers=tuple(args.only or PROVIDERS)))
     print(json.dumps(report.as_json(), indent=2) if args.json else f"seed {seed}\n{report.text()}")
     return 0 if report.ok else 1
 

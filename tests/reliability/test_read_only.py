@@ -4,8 +4,6 @@ disables every quick action that changes an account, in the runtime (for every s
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import tomli_w
 
@@ -13,7 +11,6 @@ from ibmon import config as cfg
 from ibmon.cli import main
 from ibmon.errors import ProviderError
 from ibmon.feeds import FeedRuntime
-from ibmon.model import Account, Position
 from ibmon.simulators import SimulatorHost
 from ibmon.store import Store
 

@@ -30,8 +30,8 @@ from ibmon import config as cfg
 from ibmon.app import IbmonApp
 from ibmon.errors import ProviderError
 from ibmon.feeds import Backoff, FeedRuntime
-from ibmon.logs import LOG_FILE, log_dir, setup_logging, write_crash_log
-from ibmon.model import Account, HealthState
+from ibmon.logs import log_dir, setup_logging, write_crash_log
+from ibmon.model import HealthState
 from ibmon.simulators import SimulatorHost
 from ibmon.store import Store
 
