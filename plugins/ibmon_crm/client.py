@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from ibmon.errors import AuthError, ProviderError
-from ibmon.http import async_client, transport_error
+from ibmon.http import PooledClient
 from ibmon.money import loads
 from ibmon.secrets import Secret, reveal
 
@@ -93,7 +93,7 @@ class CrmClient:
         self._api_key = api_key
         self._email = email
         self._password = password
-        self._http = async_client(self.base_url, timeout=timeout, verify=verify)
+        self._http = PooledClient(self.base_url, timeout=timeout, verify=verify)
         self._token: Secret | None = None
         self._login_lock = asyncio.Lock()
         self.logins = 0
@@ -133,12 +133,7 @@ class CrmClient:
     # -- requests --------------------------------------------------------------------------------
 
     async def _send(self, method: str, path: str, **kwargs: Any):
-        import httpx
-
-        try:
-            return await self._http.request(method, path, headers=self._headers(), **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"CRM {self.base_url}") from None
+        return await self._http.request(method, path, f"CRM {self.base_url}", headers=self._headers(), **kwargs)
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         """GET an endpoint with the session headers; logs in first, and once more on 401/403."""
