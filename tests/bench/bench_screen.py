@@ -7,13 +7,16 @@ figure is the dashboard's own cost of taking in and showing the book.
 
 from __future__ import annotations
 
+import time
+
+PROCESS_START = time.perf_counter()  # before anything of ibmon or Textual is imported
+
 import argparse
 import asyncio
 import gc
 import json
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,14 +67,16 @@ async def measure(accounts: int, positions: int, idle_seconds: float) -> dict:
     async with app.run_test(size=(200, 60)) as pilot:
         while not first_paint:
             await asyncio.sleep(0.001)
-        first_frame = first_paint[0] - start
+        first_frame = first_paint[0] - PROCESS_START
+        first_frame_in_app = first_paint[0] - start
         await pilot.pause(0.5)
         gc.collect()
         rss_after = rss_mb()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(idle_seconds)
         idle_share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    return {"first_frame_s": round(first_frame, 3), "rss_mb": round(rss_after, 1),
+    return {"first_frame_s": round(first_frame, 3), "first_frame_after_imports_s": round(first_frame_in_app, 3),
+            "rss_mb": round(rss_after, 1),
             "rss_added_mb": round(rss_after - rss_before, 1), "idle_cpu_share": round(idle_share, 4)}
 
 
@@ -94,7 +99,10 @@ def run(quick: bool = False) -> list[dict]:
     book = variant(1000, 10_000, idle, runs)
     return [
         {"figure": "first frame with 10k positions over 1000 accounts", "baseline": "ibmon with none",
-         "goal": "<= 1.5x", "ibmon_s": book["first_frame_s"], "baseline_s": empty["first_frame_s"],
+         "goal": "<= 1.5x", "measured": "from process start to the positions panel's first paint",
+         "ibmon_s": book["first_frame_s"], "baseline_s": empty["first_frame_s"],
+         "after_imports_s": book["first_frame_after_imports_s"],
+         "baseline_after_imports_s": empty["first_frame_after_imports_s"],
          "ratio": ratio(book["first_frame_s"], empty["first_frame_s"]),
          "met": book["first_frame_s"] <= 1.5 * empty["first_frame_s"]},
         {"figure": "RSS added by 10k positions over 1000 accounts", "baseline": "ibmon with none",
