@@ -57,7 +57,8 @@ SIM_SETTINGS: dict[str, dict[str, Any]] = {
     "ctrader": {"interval": 0.5},
     "b2core": {"accounts": 60, "interval": 0.5},
     "crm": {"leads": 2000, "tick": 0.5, "conversion_delay": 1.0},
-    "ibkr_flex": {"pending_polls": 0, "interval": 0.5},
+    # a token of its own: Flex's rate limiter is per token and process-wide (the test suite shares it)
+    "ibkr_flex": {"pending_polls": 0, "interval": 0.5, "tokens": ["soak-flex-token"]},
 }
 #: Connection options that make faults show quickly (poll often, a short cTrader timeout).
 CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {

@@ -198,7 +198,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
         outputs.extend(app.shown)
 
     async def until(name: str, predicate) -> None:
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s: generous on a loaded machine
             health = store.health.get(name)
             if health is not None and predicate(health):
                 return

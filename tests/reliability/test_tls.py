@@ -40,8 +40,10 @@ def sims(ca, tmp_path_factory):
     host.load()
     with SimulatorHost(host) as sims:
         sims.start(["xtb"], {"tls_cert": str(server_pem)})
-        for provider in ("ctrader", "b2core", "crm", "ibkr_flex"):
-            sims.start([provider], {"pending_polls": 0})
+        for provider in ("ctrader", "b2core", "crm"):
+            sims.start([provider], {})
+        # a token of its own: Flex's rate limiter is per token and process-wide
+        sims.start(["ibkr_flex"], {"pending_polls": 0, "tokens": ["tls-test-flex-token"]})
         assert not sims.failures, sims.failures
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(server_pem))
@@ -76,7 +78,7 @@ async def _health(host, entries: list[dict], *, until) -> dict[str, str]:
         runtime.add(host.providers[connection.provider], connection.context())
     await runtime.start()
     try:
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s: generous on a loaded machine
             health = runtime.store.health
             if all(until(health[e["name"]].state) for e in entries):
                 break
