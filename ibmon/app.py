@@ -80,7 +80,8 @@ class IbmonApp(App):
         """A worker of a plugin's screen that fails (its network calls run in workers) is that
         screen's failure: report it, close the screen, keep the dashboard running. Other errors end
         the app as Textual does (Textual has already stopped the message loop that raised them)."""
-        owner = self._provider_screens.get(self.screen)
+        top = self.screen_stack[-1] if self.screen_stack else None
+        owner = self._provider_screens.get(top) if top is not None else None
         if owner is None or not isinstance(error, WorkerFailed):
             super()._handle_exception(error)
             return
