@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
@@ -56,16 +57,24 @@ class HealthBar(Static):
             self._shown = text.plain
             self.update(text, layout=not same_height)
 
+    def _style(self, component: str) -> Style:
+        """The component's style; plain until the stylesheet has reached this widget (a frame can
+        come before it does)."""
+        try:
+            return self.get_component_rich_style(component, partial=True)
+        except KeyError:
+            return Style()
+
     def build(self) -> Text:
         now = self.clock()
         titles = self.titles()
-        name_style = self.get_component_rich_style("health-bar--name", partial=True)
+        name_style = self._style("health-bar--name")
         text = Text(no_wrap=True, overflow="ellipsis")
         if not self.store.health:
             text.append("no connections configured", style="italic")
             return text
         for index, (name, health) in enumerate(sorted(self.store.health.items())):
-            style = self.get_component_rich_style(f"health-bar--{health.state.value}", partial=True)
+            style = self._style(f"health-bar--{health.state.value}")
             if self.compact:
                 text.append("  " if index else "")
                 text.append(f"{MARKERS[health.state]} ", style=style)
