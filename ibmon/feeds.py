@@ -23,6 +23,7 @@ from typing import Any, Literal
 from ibmon.api import Action, ConnectionContext, Provider, Session
 from ibmon.errors import ProviderError, describe_exception
 from ibmon.model import Account, Health, HealthState, LeadCounts, Position, Tick
+from ibmon.options import TLS_OFF_NOTE, TLS_VERIFY
 from ibmon.store import Store
 
 log = logging.getLogger("ibmon.feeds")
@@ -137,10 +138,15 @@ class Connection:
         if self.health.state is not HealthState.LIVE:
             self.publish(HealthState.LIVE)
 
+    @property
+    def standing_notes(self) -> tuple[str, ...]:
+        """Notes the host adds from the connection's options, whatever the session says."""
+        return (TLS_OFF_NOTE,) if self.context.options.get(TLS_VERIFY.name) is False else ()
+
     def publish(self, state: HealthState, detail: str = "", attempt: int = 0,
                 next_try_at: float | None = None) -> None:
         self.health = Health(state, detail=detail, attempt=attempt, next_try_at=next_try_at,
-                             since=self.runtime.clock(), notes=self.notes)
+                             since=self.runtime.clock(), notes=self.standing_notes + self.notes)
         self.runtime.store.set_health(self.name, self.health)
 
     def failed(self, exc: BaseException) -> float:

@@ -129,3 +129,11 @@ def apply_options(declared: tuple[Option, ...] | list[Option], raw: dict[str, An
         else:
             values[option.name] = option.default
     return values, problems
+
+
+#: The one declaration of TLS verification every provider with TLS endpoints uses: same key,
+#: same default (on), same health-line note when a connection turns it off.
+TLS_VERIFY = Option("tls_verify", "bool", default=True,
+                    help="verify the server's TLS certificate; turn off only for a trusted test server "
+                         "(the connection's health line then says so)")
+TLS_OFF_NOTE = "TLS verification off"

@@ -12,7 +12,7 @@ from typing import Any
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, Session, Simulator
 from ibmon.errors import ConfigError
-from ibmon.options import Option
+from ibmon.options import TLS_VERIFY, Option
 
 NAME = "b2core"
 TITLE = "B2Core IB accounts"
@@ -27,7 +27,7 @@ OPTIONS = (
     Option("filters", "table", default={}, help="filter[...] values for the account list, "
            'e.g. { archived = false, platformId = "6006dda272f002519c3eb505" }'),
     Option("update_method", "str", default="PUT", choices=("PUT", "PATCH"), help="HTTP verb for account updates"),
-    Option("verify_tls", "bool", default=True, help="verify the server's TLS certificate"),
+    TLS_VERIFY,
     Option("poll_seconds", "float", default=15.0, minimum=0.05, help="seconds between account list refreshes"),
 )
 

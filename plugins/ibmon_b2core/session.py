@@ -17,20 +17,15 @@ class B2CoreSession(Session):
         self.ctx = ctx
         self.poll_interval = float(options["poll_seconds"])
         self.filters: dict[str, Any] = dict(options.get("filters") or {})
-        self.verify_tls = bool(options["verify_tls"])
         self.client = B2CoreClient(
             options["base_url"], client_id=options.get("client_id"), client_secret=options.get("client_secret"),
             token=options.get("token"), page_size=int(options["page_size"]),
-            update_method=options["update_method"], verify=self.verify_tls,
+            update_method=options["update_method"], verify=options["tls_verify"],
         )
         self._sink: Sink | None = None
-        self._tls_noted = False
 
     async def poll(self, sink: Sink) -> None:
         self._sink = sink
-        if not self.verify_tls and not self._tls_noted:  # a note stays on the health line once given
-            sink.note("TLS verification off")
-            self._tls_noted = True
         items = await self.client.list_accounts(filters=self.filters)
         sink.accounts([to_account(item) for item in items])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import Option
+from ibmon.options import TLS_VERIFY, Option
 
 OPTIONS = (
     Option("base_url", "url", required=True, help="the CRM's address ([domain] in the API document)",
@@ -30,6 +30,7 @@ OPTIONS = (
            help="server shown first for closed positions (a tag from the servers list)"),
     Option("include_fake", "bool", default=False, help="count and show fake transactions too"),
     Option("poll_seconds", "float", default=60.0, minimum=0.05, help="seconds between funnel refreshes"),
+    TLS_VERIFY,
 )
 
 

@@ -56,7 +56,7 @@ class CrmSession(Session):
         if self._client is None:
             o = self.options
             self._client = CrmClient(o["base_url"], domain=o["domain"], api_key=o["api_key"],
-                                     email=o["email"], password=o["password"])
+                                     email=o["email"], password=o["password"], verify=o["tls_verify"])
         return self._client
 
     @property

@@ -12,7 +12,7 @@ from typing import Any
 
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import Option
+from ibmon.options import TLS_VERIFY, Option
 
 NAME = "ctrader"
 TITLE = "cTrader (Spotware Connect)"
@@ -28,6 +28,7 @@ OPTIONS = (
     Option("symbols", "list", default=["EURUSD", "GBPUSD", "USDJPY", "XAUUSD"],
            help="symbols whose last bid/ask feed the tick board"),
     Option("poll_seconds", "float", default=10.0, minimum=0.1, help="seconds between polls"),
+    TLS_VERIFY,
     Option("demo_amount", "float", default=1000.0, minimum=0.01,
            help="amount (account currency) the demo deposit / withdraw quick actions move"),
     Option("timeout", "float", default=20.0, minimum=0.1, help="seconds to wait for a reply"),

@@ -34,7 +34,8 @@ class CTraderSession(Session):
     def client(self) -> CTraderClient:
         if self._client is None:
             options = self.ctx.options
-            self._client = CTraderClient(options["base_url"], options["access_token"], timeout=options["timeout"])
+            self._client = CTraderClient(options["base_url"], options["access_token"], timeout=options["timeout"],
+                                         verify=options["tls_verify"])
         return self._client
 
     async def close(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ibmon import __version__, hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import Option
+from ibmon.options import TLS_VERIFY, Option
 
 PROVIDER = "ibkr_flex"
 TITLE = "IBKR Flex"
@@ -28,6 +28,7 @@ OPTIONS = (
            help="seconds between statements (they change slowly; IB allows 10 requests a minute)"),
     Option("max_wait_seconds", "float", default=300.0, minimum=1,
            help="how long to wait for IB to generate a statement before giving up on this poll"),
+    TLS_VERIFY,
 )
 
 

@@ -41,7 +41,7 @@ class FlexClient:
                  limiter: RateLimiter | None = None, clock: Clock = time.monotonic,
                  sleep: Sleep = asyncio.sleep, first_delay: float = 1.0, busy_delay: float = 15.0,
                  max_delay: float = 30.0, max_bytes: int = MAX_BYTES, timeout: float = 60.0,
-                 http: "httpx.AsyncClient | None" = None) -> None:
+                 verify: bool = True, http: "httpx.AsyncClient | None" = None) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.query_id = str(query_id)
         self.base_url = base_url.rstrip("/")
@@ -55,6 +55,7 @@ class FlexClient:
         self.max_delay = max_delay
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.verify = verify
         self._http = http
         self._owns_http = http is None
 
@@ -150,7 +151,8 @@ class FlexClient:
         if self._http is None:
             from ibmon.http import async_client
 
-            self._http = async_client(timeout=self.timeout, headers={"User-Agent": self.user_agent})
+            self._http = async_client(timeout=self.timeout, verify=self.verify,
+                                      headers={"User-Agent": self.user_agent})
         return self._http
 
     def __repr__(self) -> str:

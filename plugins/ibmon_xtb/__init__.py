@@ -11,7 +11,7 @@ from typing import Any
 
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
-from ibmon.options import Option
+from ibmon.options import TLS_VERIFY, Option
 
 OPTIONS = (
     Option("url", "url", required=True, example="tls://xapi.example.com:5124",
@@ -26,8 +26,7 @@ OPTIONS = (
            help="watchlist for the tick board"),
     Option("tick_interval_ms", "int", default=200, minimum=0, maximum=60000,
            help="minArrivalTime of the tick subscriptions, in ms (0: the server's 200 ms, 1: as fast as it allows)"),
-    Option("tls_verify", "bool", default=True,
-           help="verify the server's TLS certificate (tls:// and wss://); off only for a trusted test server"),
+    TLS_VERIFY,
 )
 
 

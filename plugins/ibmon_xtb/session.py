@@ -74,7 +74,6 @@ class XtbSession(Session):
 
     async def stream(self, sink: Sink) -> None:
         options = self.ctx.options
-        sink.note(*(() if self.tls_verify else ("TLS verification off",)))
         main = MainConnection(options["url"], tls_verify=self.tls_verify, pacing=self.pacing,
                               ping_interval=self.ping_interval)
         streaming: StreamConnection | None = None

@@ -267,3 +267,19 @@ async def test_read_only_connections_refuse_mutating_actions():
         await runtime.run_action("ro", action, None)
     assert await runtime.run_action("ro", Action(id="y", title="Look", target="position", run=run,
                                                  mutating=False), None) == "done"
+
+
+async def test_a_connection_with_tls_verification_off_says_so_on_its_health_line():
+    clock = FakeClock()
+    session = FlakyStream(failures=0)
+    runtime = FeedRuntime(Store(clock=clock), clock=clock, sleep=clock.sleep, watchdog_interval=None)
+    provider = Provider(name="fake", title="Fake", connect=lambda ctx: session)
+    runtime.add(provider, ConnectionContext(name="off", provider="fake", options={"tls_verify": False}))
+    runtime.add(Provider(name="fake2", title="Fake", connect=lambda ctx: FlakyStream(0)),
+                ConnectionContext(name="on", provider="fake2", options={"tls_verify": True}))
+    await runtime.start()
+    await settle(lambda: runtime.connections["off"].ready and runtime.connections["on"].ready)
+    assert runtime.store.health["off"].notes == ("TLS verification off",)
+    assert runtime.store.health["off"].describe(clock.now).endswith("· TLS verification off")
+    assert runtime.store.health["on"].notes == ()
+    await runtime.stop()
