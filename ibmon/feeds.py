@@ -30,6 +30,9 @@ log = logging.getLogger("ibmon.feeds")
 
 Sleep = Callable[[float], Awaitable[Any]]
 
+#: How long stopping waits for a connection's tasks, then for its session's close().
+STOP_SECONDS = 5.0
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -230,15 +233,21 @@ class FeedRuntime:
         tasks = [task for conn in self.connections.values() for task in conn.tasks]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # a plugin that ignores cancellation must not hold the app's exit
+            _done, stuck = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            for task in stuck:
+                log.warning("%s did not stop within %g s", task.get_name(), STOP_SECONDS)
         for conn in self.connections.values():
             conn.tasks.clear()
-            if conn.session is not None:
-                try:
-                    await asyncio.wait_for(conn.session.close(), 5)
-                except Exception as exc:
-                    log.warning("%s: close failed: %s", conn.name, describe_exception(exc))
+        await asyncio.gather(*(self._close(conn) for conn in self.connections.values() if conn.session))
         self._started = False
+
+    @staticmethod
+    async def _close(conn: Connection) -> None:
+        try:
+            await asyncio.wait_for(conn.session.close(), STOP_SECONDS)  # type: ignore[union-attr]
+        except Exception as exc:
+            log.warning("%s: close failed: %s", conn.name, describe_exception(exc))
 
     # -- loops -----------------------------------------------------------------------------------
 

@@ -283,3 +283,32 @@ async def test_a_connection_with_tls_verification_off_says_so_on_its_health_line
     assert runtime.store.health["off"].describe(clock.now).endswith("· TLS verification off")
     assert runtime.store.health["on"].notes == ()
     await runtime.stop()
+
+
+async def test_stop_is_bounded_even_when_a_session_ignores_cancellation(monkeypatch):
+    import ibmon.feeds as feeds
+
+    monkeypatch.setattr(feeds, "STOP_SECONDS", 0.2)
+
+    class Stubborn(Session):
+        async def stream(self, sink):
+            sink.ready()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                await asyncio.sleep(3600)  # a plugin bug: ignores the first cancellation
+
+        async def close(self):
+            await asyncio.sleep(3600)
+
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    runtime.add(Provider(name="s", title="S", connect=lambda ctx: Stubborn()),
+                ConnectionContext(name="stubborn", provider="s", options={}))
+    await runtime.start()
+    await settle(lambda: runtime.connections["stubborn"].ready)
+    started = asyncio.get_running_loop().time()
+    await runtime.stop()
+    assert asyncio.get_running_loop().time() - started < 2
+    for task in asyncio.all_tasks():
+        if task.get_name() == "stream:stubborn":
+            task.cancel()  # the second cancellation ends it
