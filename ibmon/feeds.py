@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ibmon.api import Action, ConnectionContext, Provider, Session
@@ -98,8 +98,7 @@ class ConnectionSink:
         self._conn.runtime.notify(self._conn.name, message, severity)
 
     def note(self, *notes: str) -> None:
-        self._conn.notes = tuple(notes)
-        self._conn.publish(self._conn.health.state, self._conn.health.detail)
+        self._conn.set_notes(tuple(notes))
 
 
 @dataclass(eq=False)
@@ -145,6 +144,12 @@ class Connection:
     def standing_notes(self) -> tuple[str, ...]:
         """Notes the host adds from the connection's options, whatever the session says."""
         return (TLS_OFF_NOTE,) if self.context.options.get(TLS_VERIFY.name) is False else ()
+
+    def set_notes(self, notes: tuple[str, ...]) -> None:
+        """New standing remarks; the rest of the health line (state, attempt, since) stays."""
+        self.notes = notes
+        self.health = replace(self.health, notes=self.standing_notes + notes)
+        self.runtime.store.set_health(self.name, self.health)
 
     def publish(self, state: HealthState, detail: str = "", attempt: int = 0,
                 next_try_at: float | None = None) -> None:

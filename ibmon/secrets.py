@@ -13,6 +13,8 @@ import threading
 MASK = "***"
 
 _known: set[str] = set()
+#: The known secrets, longest first (so a secret containing another is masked whole).
+_ordered: tuple[str, ...] = ()
 _lock = threading.Lock()
 
 # Query parameters that carry credentials in the providers' URLs (access_token=..., t=...).
@@ -57,19 +59,18 @@ def reveal(value: "Secret | str | None") -> str | None:
 
 def remember(value: str) -> None:
     """Register a value to be scrubbed by `redact` (values under 4 characters are too common to mask)."""
-    if value and len(value) >= 4:
+    global _ordered
+    if value and len(value) >= 4 and value not in _known:
         with _lock:
             _known.add(value)
+            _ordered = tuple(sorted(_known, key=len, reverse=True))
 
 
 def redact(text: object) -> str:
     """`text` as a string with every known secret and every credential in a URL masked."""
     out = str(text)
-    if _known:
-        with _lock:
-            values = sorted(_known, key=len, reverse=True)
-        for value in values:
-            if value in out:
-                out = out.replace(value, MASK)
+    for value in _ordered:
+        if value in out:
+            out = out.replace(value, MASK)
     out = _QUERY_SECRET.sub(r"\1" + MASK, out)
     return _USERINFO.sub(r"\1" + MASK + "@", out)

@@ -312,3 +312,16 @@ async def test_stop_is_bounded_even_when_a_session_ignores_cancellation(monkeypa
     for task in asyncio.all_tasks():
         if task.get_name() == "stream:stubborn":
             task.cancel()  # the second cancellation ends it
+
+
+async def test_a_note_keeps_the_reconnect_details_of_the_health_line():
+    clock = FakeClock()
+    session = FlakyStream(failures=0)
+    runtime = runtime_with(session, clock)
+    conn = runtime.connections["conn"]
+    conn.publish(HealthState.RECONNECTING, "socket closed", attempt=3, next_try_at=clock.now + 8)
+    from ibmon.feeds import ConnectionSink
+    ConnectionSink(conn, runtime.store).note("2 accounts missing")
+    health = runtime.store.health["conn"]
+    assert (health.state, health.attempt, health.notes) == (HealthState.RECONNECTING, 3, ("2 accounts missing",))
+    assert health.describe(clock.now).startswith("reconnecting (attempt 3, next try in 8 s): socket closed")
