@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ibmon.errors import AuthError, ProviderError
-from ibmon.http import async_client, transport_error
+from ibmon.http import async_client, bounded_request, transport_error
 from ibmon.money import loads
 from ibmon.secrets import Secret
 
@@ -331,38 +331,6 @@ def _segment(value: str) -> str:
     from urllib.parse import quote
 
     return quote(str(value), safe="")
-
-
-#: A reply larger than this is refused unread: a broken or hostile server must not fill the memory.
-MAX_REPLY_BYTES = 32 * 1024 * 1024
-#: Headers that describe the wire form of a body, not the decoded bytes a rebuilt response holds.
-_WIRE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
-
-
-async def bounded_request(http: "httpx.AsyncClient", method: str, url: str, what: str,
-                          **kwargs: Any) -> "httpx.Response":
-    """`http.request(...)` that reads at most MAX_REPLY_BYTES of the body (ProviderError beyond)."""
-    import httpx
-
-    async with http.stream(method, url, **kwargs) as reply:
-        declared = reply.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
-            raise _too_big(what)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in reply.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                raise _too_big(what)
-            chunks.append(chunk)
-    headers = [(k, v) for k, v in reply.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
-    extensions = {k: v for k, v in reply.extensions.items() if k in ("reason_phrase", "http_version")}
-    return httpx.Response(reply.status_code, headers=headers, content=b"".join(chunks), request=reply.request,
-                          extensions=extensions)
-
-
-def _too_big(what: str) -> ProviderError:
-    return ProviderError(f"{what}: refused a reply over {MAX_REPLY_BYTES / 2**20:g} MB")
 
 
 def _json_or_text(response: "httpx.Response") -> Any:

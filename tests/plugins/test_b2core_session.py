@@ -123,11 +123,11 @@ async def test_runtime_polls_into_the_store_and_follows_drifting_balances():
 
 
 async def test_tokens_expiring_during_polling_are_renewed_unseen():
-    async with simulator(accounts=10, expire_tokens=0.05) as running:
+    async with simulator(accounts=10, expire_tokens=0.3) as running:
         runtime, store = await _runtime_with(running)
         try:
             session = runtime.connections["B2"].session
-            await wait_for(lambda: session.client.tokens_fetched >= 3, timeout=5)
+            await wait_for(lambda: session.client.tokens_fetched >= 3, timeout=10)
             assert store.health["B2"].state is HealthState.LIVE
             assert len(store.accounts["B2"]) == 10
         finally:

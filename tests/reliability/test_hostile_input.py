@@ -175,8 +175,7 @@ async def test_an_oversized_rest_reply_fails_that_connection_only(rest_sims, mon
     from ibmon.store import Store
 
     host, sims = rest_sims
-    monkeypatch.setattr("ibmon_ctrader.client.MAX_REPLY_BYTES", 300)
-    monkeypatch.setattr("ibmon_b2core.client.MAX_REPLY_BYTES", 2000)  # the token reply fits, a page does not
+    monkeypatch.setattr("ibmon.http.MAX_REPLY_BYTES", 300)  # a token reply fits, an account list does not
     entries = [e for e in sims.connections() if e["provider"] in ("xtb", "ctrader", "b2core")]
     config = cfg.build_config({"connections": entries}, host)
     runtime = FeedRuntime(Store(), backoff=Backoff(base=0.1, cap=0.5), watchdog_interval=None)
