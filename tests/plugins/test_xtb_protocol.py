@@ -9,25 +9,9 @@ import pytest
 from ibmon.errors import AuthError, ProviderError
 from ibmon_xtb.client import MainConnection, StreamConnection
 from ibmon_xtb.errors import CommandTooLarge, ConnectionLost, XapiAuthError, XapiError
-from ibmon_xtb.sim import DEFAULT_USERS, start as start_simulator
+from ibmon_xtb.sim import DEFAULT_USERS
 
 USER, PASSWORD = next(iter(DEFAULT_USERS.items()))
-
-
-@pytest.fixture
-async def start_sim():
-    running = []
-
-    async def start(**settings):
-        settings.setdefault("churn_seconds", 0)
-        settings.setdefault("tick_seconds", 0.05)
-        sim = await start_simulator(**settings)
-        running.append(sim)
-        return sim
-
-    yield start
-    for sim in running:
-        await sim.stop()
 
 
 @pytest.fixture

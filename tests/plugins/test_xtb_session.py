@@ -14,25 +14,9 @@ from ibmon.store import Store
 from ibmon.testing import RecordingSink, make_context, wait_for
 
 import ibmon_xtb
-from ibmon_xtb.sim import start as start_simulator
+
 
 PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS)
-
-
-@pytest.fixture
-async def start_sim():
-    running = []
-
-    async def start(**settings):
-        settings.setdefault("churn_seconds", 0)
-        settings.setdefault("tick_seconds", 0.05)
-        sim = await start_simulator(**settings)
-        running.append(sim)
-        return sim
-
-    yield start
-    for sim in running:
-        await sim.stop()
 
 
 @pytest.fixture
