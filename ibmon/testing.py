@@ -120,3 +120,20 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0,
                 pass
         else:
             await asyncio.sleep(interval)
+
+
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps: pass it as `clock` and its `sleep` as
+    `sleep` to code that waits (the feed runtime, rate limiters), and waits take no real time."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)

@@ -11,20 +11,7 @@ from ibmon.errors import AuthError, ProviderError
 from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.model import Account, HealthState
 from ibmon.store import Store
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+from ibmon.testing import FakeClock
 
 
 def runtime_with(session: Session, clock: FakeClock, **kwargs) -> FeedRuntime:

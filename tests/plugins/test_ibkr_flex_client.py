@@ -11,6 +11,7 @@ import pytest
 
 from ibmon.errors import AuthError, ProviderError
 from ibmon.simkit import HttpSimulator, Reply, Request
+from ibmon.testing import FakeClock
 from ibmon_ibkr_flex.client import FlexClient
 from ibmon_ibkr_flex.codes import CODES
 from ibmon_ibkr_flex.ratelimit import RateLimiter, limiter_for
@@ -18,22 +19,6 @@ from ibmon_ibkr_flex.sim import SERVICE_PATH, start
 
 TOKEN = "811302486412895127461539"
 QUERY = "987654"
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def fast_client(base_url: str, clock: FakeClock, token: str = TOKEN, query: str = QUERY, **kwargs) -> FlexClient:
