@@ -41,6 +41,18 @@ class AuthError(ProviderError):
         super().__init__(message, code=code, permanent=True)
 
 
+class RateLimited(ProviderError):
+    """The provider asked to wait (HTTP 429 / 503 with `Retry-After`, or a protocol's own limit).
+
+    `retry_after` is how many seconds to wait before the next request (already capped by whoever
+    raised it); the feed runtime waits at least that long and says so on the health line.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(0.0, float(retry_after))
+
+
 class ConfigError(IbmonError):
     """The config (or a command line) is wrong. `problems` lists every mistake found, one line each."""
 
