@@ -137,3 +137,18 @@ TLS_VERIFY = Option("tls_verify", "bool", default=True,
                     help="verify the server's TLS certificate; turn off only for a trusted test server "
                          "(the connection's health line then says so)")
 TLS_OFF_NOTE = "TLS verification off"
+
+#: The one declaration of the total deadline of one HTTP request (`ibmon.http.HttpClient`'s
+#: `timeout`): a server that answers slowly, a byte at a time or not at all fails that request.
+REQUEST_TIMEOUT = Option("timeout", "float", default=20.0, minimum=0.1, maximum=3600,
+                         help="seconds one request may take in all (connecting, the headers and the whole "
+                              "body); a slower reply fails that request")
+
+#: The one declaration of the bounds on paging and cursor walks (`ibmon.paging.WalkLimits`) every
+#: provider that walks a list uses: a walk stops there, keeps what it read and says so on the
+#: connection's health line.
+MAX_PAGES = Option("max_pages", "int", default=1000, minimum=1, maximum=1_000_000,
+                   help="stop walking a list after this many pages (the health line then says so)")
+MAX_RECORDS = Option("max_records", "int", default=100_000, minimum=1, maximum=10_000_000,
+                     help="stop walking a list after this many records (the health line then says so)")
+WALK_LIMITS = (MAX_PAGES, MAX_RECORDS)

@@ -12,7 +12,7 @@ from typing import Any
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, Session, Simulator
 from ibmon.errors import ConfigError
-from ibmon.options import TLS_VERIFY, Option
+from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
 
 NAME = "b2core"
 TITLE = "B2Core IB accounts"
@@ -24,10 +24,12 @@ OPTIONS = (
     Option("client_secret", "str", secret=True, help="API client secret", example={"env": "B2CORE_CLIENT_SECRET"}),
     Option("token", "str", secret=True, help="a static bearer token, instead of client_id and client_secret"),
     Option("page_size", "int", default=100, minimum=1, maximum=1000, help="accounts per page request"),
+    *WALK_LIMITS,
     Option("filters", "table", default={}, help="filter[...] values for the account list, "
            'e.g. { archived = false, platformId = "6006dda272f002519c3eb505" }'),
     Option("update_method", "str", default="PUT", choices=("PUT", "PATCH"), help="HTTP verb for account updates"),
     TLS_VERIFY,
+    REQUEST_TIMEOUT,
     Option("poll_seconds", "float", default=15.0, minimum=0.05, help="seconds between account list refreshes"),
 )
 

@@ -7,16 +7,15 @@ own message.
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ibmon.errors import AuthError, ProviderError
-from ibmon.http import async_client, bounded_request, transport_error
+from ibmon.http import HttpClient, Token, TokenRenewal, basic_auth, error_text, login_refused
 from ibmon.money import loads
+from ibmon.paging import Walk, Walked, WalkLimits
 from ibmon.secrets import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,11 +62,6 @@ def token_lifetime(expires_in: Any) -> float:
         return FALLBACK_TOKEN_SECONDS
     seconds = float(expires_in)
     return seconds / 1000 if seconds > MILLISECONDS_ABOVE else seconds
-
-
-def renew_after(lifetime: float) -> float:
-    """Renew well before expiry: at 80 % of the lifetime, and at least 30 s early for long ones."""
-    return min(lifetime * 0.8, max(lifetime - 30, lifetime * 0.5))
 
 
 def query_value(value: Any) -> str:
@@ -119,32 +113,20 @@ def parse_metrics(payload: Any) -> dict[str, Any]:
     return {}
 
 
-def error_message(payload: Any) -> tuple[str, dict[str, list[str]]]:
-    """The server's message and per-field validation details from an error body."""
-    message = ""
+def validation_fields(payload: Any) -> dict[str, list[str]]:
+    """The per-field validation details of an error body ({"errors": {field: [problems]}} or a list)."""
     fields: dict[str, list[str]] = {}
-    if isinstance(payload, dict):
-        for key in ("message", "error_description", "detail", "title", "error"):
-            value = payload.get(key)
-            if isinstance(value, str) and value.strip():
-                message = value.strip()
-                break
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                message = value["message"]
-                break
-        errors = payload.get("errors")
-        if isinstance(errors, dict):
-            for name, problems in errors.items():
-                items = problems if isinstance(problems, list) else [problems]
-                fields[str(name)] = [str(p) for p in items]
-        elif isinstance(errors, list):
-            for item in errors:
-                if isinstance(item, dict):
-                    name = str(item.get("field") or item.get("property") or "")
-                    fields.setdefault(name, []).append(str(item.get("message", item)))
-    elif isinstance(payload, str):
-        message = payload.strip()
-    return message, fields
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if isinstance(errors, dict):
+        for name, problems in errors.items():
+            items = problems if isinstance(problems, list) else [problems]
+            fields[str(name)] = [str(p) for p in items]
+    elif isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict):
+                name = str(item.get("field") or item.get("property") or "")
+                fields.setdefault(name, []).append(str(item.get("message", item)))
+    return fields
 
 
 def describe_fields(fields: dict[str, list[str]]) -> str:
@@ -158,7 +140,8 @@ class B2CoreClient:
 
     def __init__(self, base_url: str, *, client_id: str | None = None, client_secret: Secret | None = None,
                  token: Secret | None = None, page_size: int = 100, update_method: str = "PUT",
-                 verify: bool = True, timeout: float = 20.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 verify: bool = True, timeout: float = 20.0, clock: Callable[[], float] = time.monotonic,
+                 limits: WalkLimits = WalkLimits()) -> None:
         if token is None and not (client_id and client_secret):
             raise ProviderError("B2Core needs client_id and client_secret, or a token", permanent=True)
         self.base_url = base_url.rstrip("/")
@@ -167,85 +150,50 @@ class B2CoreClient:
         self._static_token = token
         self.page_size = page_size
         self.update_method = update_method.upper()
-        self._verify = verify
-        self._timeout = timeout
-        self._clock = clock
-        self._http: httpx.AsyncClient | None = None
-        self._token: Secret | None = None
-        self._renew_at = 0.0
-        self._token_lock = asyncio.Lock()
-        #: Tokens fetched so far (for the health line and tests).
-        self.tokens_fetched = 0
+        self.limits = limits
+        self._renewal = None if token is not None else TokenRenewal(self._fetch_token, clock=clock)
+        self.http = HttpClient(self.base_url + "/", verify=verify, timeout=timeout,
+                               headers={"Accept": "application/json"}, renewal=self._renewal)
 
     @property
-    def http(self) -> "httpx.AsyncClient":
-        if self._http is None:
-            self._http = async_client(self.base_url + "/", verify=self._verify, timeout=self._timeout,
-                                      headers={"Accept": "application/json"})
-        return self._http
+    def tokens_fetched(self) -> int:
+        """Tokens fetched so far (for the health line and tests)."""
+        return self._renewal.fetched if self._renewal is not None else 0
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self.http.aclose()
 
     # -- tokens ----------------------------------------------------------------------------------
 
-    async def _bearer(self) -> str:
-        if self._static_token is not None:
-            return self._static_token.reveal()
-        if self._token is None or self._clock() >= self._renew_at:
-            async with self._token_lock:
-                if self._token is None or self._clock() >= self._renew_at:
-                    await self._fetch_token()
-        assert self._token is not None
-        return self._token.reveal()
-
-    async def _fetch_token(self) -> None:
+    async def _fetch_token(self) -> Token:
         assert self.client_id and self._client_secret
-        pair = f"{self.client_id}:{self._client_secret.reveal()}".encode()
-        headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
-        started = self._clock()
-        response = await self._send("POST", "tokens", json={"grant_type": "client_credentials"}, headers=headers)
+        response = await self.http.request("POST", "tokens", "B2Core POST /tokens", authorised=False,
+                                           json={"grant_type": "client_credentials"},
+                                           headers=basic_auth(self.client_id, self._client_secret))
         if response.status_code in (400, 401, 403):
-            message, _ = error_message(_json_or_text(response))
-            raise B2CoreAuthError(f"B2Core refused the client credentials ({message or response.reason_phrase}): "
-                                  "check client_id and client_secret", status=response.status_code)
-        payload = self._decode(response, "token request")
+            raise login_refused("B2Core", response, "client_id and client_secret")
+        payload = self._decode(response, "POST /tokens")
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
             raise ProviderError("B2Core's token reply has no access_token")
-        self._token = Secret(token)
-        self._renew_at = started + renew_after(token_lifetime(payload.get("expires_in")))
-        self.tokens_fetched += 1
+        return Token(Secret(token), token_lifetime(payload.get("expires_in")))
 
     def forget_token(self) -> None:
-        self._token = None
+        if self._renewal is not None:
+            self._renewal.forget()
 
     # -- requests --------------------------------------------------------------------------------
-
-    async def _send(self, method: str, path: str, **kwargs: Any) -> "httpx.Response":
-        import httpx
-
-        try:
-            return await bounded_request(self.http, method, path, f"B2Core {method} /{path}", **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"B2Core {method} /{path}") from None
 
     async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                       json: Any = None) -> Any:
         """An authorised call; a 401 fetches a new token and tries once more."""
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
-            kwargs: dict[str, Any] = {"headers": headers, "params": params}
-            if json is not None:
-                kwargs["json"] = json
-            response = await self._send(method, path, **kwargs)
-            if response.status_code == 401 and attempt == 1 and self._static_token is None:
-                self.forget_token()
-                continue
-            return self._decode(response, f"{method} /{path}")
-        raise AssertionError("unreachable")  # pragma: no cover
+        kwargs: dict[str, Any] = {"params": params}
+        if self._static_token is not None:
+            kwargs["headers"] = {"Authorization": f"Bearer {self._static_token.reveal()}"}
+        if json is not None:
+            kwargs["json"] = json
+        response = await self.http.request(method, path, f"B2Core {method} /{path}", **kwargs)
+        return self._decode(response, f"{method} /{path}")
 
     def _decode(self, response: "httpx.Response", what: str) -> Any:
         status = response.status_code
@@ -256,8 +204,8 @@ class B2CoreClient:
                 return loads(response.content)
             except ValueError:
                 raise ProviderError(f"B2Core {what}: the reply is not JSON (HTTP {status})") from None
-        message, fields = error_message(_json_or_text(response))
-        text = message or response.reason_phrase or "no message"
+        fields = validation_fields(_json_or_none(response))
+        text = error_text(response) or "no message"
         if fields:
             text = f"{text} ({describe_fields(fields)})"
         text = f"B2Core {what}: HTTP {status}: {text}"
@@ -275,30 +223,26 @@ class B2CoreClient:
         params = {"limit": str(limit or self.page_size), "offset": str(offset), **list_params(**list_options)}
         return parse_envelope(await self.request("GET", "accounts", params=params))
 
-    async def list_accounts(self, *, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
-                            sort_order: str | None = None, expand: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """Every account matching `filters`, walking the pages until a short page or `total`."""
+    def walk_accounts(self, *, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
+                      sort_order: str | None = None, expand: Iterable[str] = ()) -> Walk[Page]:
+        """The pages of the accounts matching `filters`, until a short page or `total` (or a bound)."""
         options = {"filters": filters, "sort_by": sort_by, "sort_order": sort_order, "expand": tuple(expand)}
-        items: list[dict[str, Any]] = []
-        seen: set[Any] = set()
-        offset = 0
-        while True:
+
+        async def fetch(offset: int | None) -> tuple[Page, int | None]:
+            offset = offset or 0
             page = await self.page(offset, self.page_size, **options)
-            fresh = [item for item in page.items if item.get("accountId") not in seen]
-            seen.update(item.get("accountId") for item in fresh)
-            items.extend(fresh)
-            offset += len(page.items)
+            following = offset + len(page.items)
             # With a total, walk until it is reached (a server capping `limit` answers short pages);
-            # without one, a short page ends the list. A page with nothing new ends it too (a server
-            # ignoring offset would otherwise be walked forever).
-            if not fresh:
-                break
-            if page.total is not None:
-                if offset >= page.total:
-                    break
-            elif len(page.items) < self.page_size:
-                break
-        return items
+            # without one, a short page ends the list. An empty page ends it either way.
+            more = following < page.total if page.total is not None else len(page.items) >= self.page_size
+            return page, following if more and page.items else None
+
+        return Walk("B2Core account list", fetch, self.limits, records=lambda page: page.items,
+                    key=lambda item: item.get("accountId") if isinstance(item, dict) else repr(item))
+
+    async def list_accounts(self, **list_options: Any) -> Walked:
+        """Every account matching the filters (see `walk_accounts`); `.note` says if the walk stopped early."""
+        return await self.walk_accounts(**list_options).collect()
 
     async def account(self, account_id: str, expand: Iterable[str] = EXPANSIONS) -> dict[str, Any]:
         return await self.request("GET", f"accounts/{_segment(account_id)}", params=expansion_params(expand))
@@ -333,8 +277,8 @@ def _segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _json_or_text(response: "httpx.Response") -> Any:
+def _json_or_none(response: "httpx.Response") -> Any:
     try:
         return loads(response.content)
     except ValueError:
-        return response.text
+        return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
 from ibmon.model import Account
+from ibmon.paging import WalkLimits
 
 from .client import B2CoreClient
 from .records import facts, to_account
@@ -20,7 +21,8 @@ class B2CoreSession(Session):
         self.client = B2CoreClient(
             options["base_url"], client_id=options.get("client_id"), client_secret=options.get("client_secret"),
             token=options.get("token"), page_size=int(options["page_size"]),
-            update_method=options["update_method"], verify=options["tls_verify"],
+            update_method=options["update_method"], verify=options["tls_verify"], timeout=options["timeout"],
+            limits=WalkLimits.from_options(options),
         )
         self._sink: Sink | None = None
 
@@ -28,6 +30,7 @@ class B2CoreSession(Session):
         self._sink = sink
         items = await self.client.list_accounts(filters=self.filters)
         sink.accounts([to_account(item) for item in items])
+        sink.note(*items.notes)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -10,7 +10,7 @@ from typing import Any
 
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import TLS_VERIFY, Option
+from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
 
 OPTIONS = (
     Option("base_url", "url", required=True, help="the CRM's address ([domain] in the API document)",
@@ -26,11 +26,13 @@ OPTIONS = (
            help="the widest funnel window: the last N days up to today, inclusive"),
     Option("page_size", "int", default=1000, minimum=1, maximum=1000,
            help="records per request when walking a list (the screen asks for at most 200)"),
+    *WALK_LIMITS,
     Option("server_tag", "str", default="",
            help="server shown first for closed positions (a tag from the servers list)"),
     Option("include_fake", "bool", default=False, help="count and show fake transactions too"),
     Option("poll_seconds", "float", default=60.0, minimum=0.05, help="seconds between funnel refreshes"),
     TLS_VERIFY,
+    REQUEST_TIMEOUT,
 )
 
 

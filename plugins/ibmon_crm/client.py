@@ -10,18 +10,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ibmon.errors import AuthError, ProviderError
-from ibmon.http import PooledClient
+from ibmon.http import HttpClient, Token, TokenRenewal, error_text, login_refused
 from ibmon.money import loads
+from ibmon.paging import Walk, WalkLimits
 from ibmon.secrets import Secret, reveal
 
 from ibmon_crm import records
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 T = TypeVar("T")
 
@@ -87,16 +90,22 @@ def _date_filter(by: str, date_from: date, date_to: date) -> tuple[tuple[str, st
 
 class CrmClient:
     def __init__(self, base_url: str, *, domain: str, api_key: Secret | str, email: str,
-                 password: Secret | str, timeout: float = 20.0, verify: bool = True) -> None:
+                 password: Secret | str, timeout: float = 20.0, verify: bool = True,
+                 limits: WalkLimits = WalkLimits()) -> None:
         self.base_url = base_url.rstrip("/")
         self.domain = domain
+        self.limits = limits
         self._api_key = api_key
         self._email = email
         self._password = password
-        self._http = PooledClient(self.base_url, timeout=timeout, verify=verify)
-        self._token: Secret | None = None
-        self._login_lock = asyncio.Lock()
-        self.logins = 0
+        # 403 is renewed too: the CRM answers it for an expired session as well as for a wrong domain
+        self._renewal = TokenRenewal(self._login, header="X-Auth-Token", prefix="", renew_on=(401, 403))
+        self._http = HttpClient(self.base_url, timeout=timeout, verify=verify, renewal=self._renewal)
+
+    @property
+    def logins(self) -> int:
+        """Successful logins so far (for tests and the health line)."""
+        return self._renewal.fetched
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -108,46 +117,34 @@ class CrmClient:
         key = reveal(self._api_key)
         if key:  # an empty key is left out, so the CRM's own "missing X-Api-Key" answer reaches the user
             headers["X-Api-Key"] = key
-        if self._token is not None:
-            headers["X-Auth-Token"] = self._token.reveal()
         return headers
 
     async def login(self) -> None:
+        """Log in, unless the client holds a token that is still good."""
+        await self._renewal.token()
+
+    async def _login(self) -> Token:
         body = {"email": self._email, "password": reveal(self._password), "rememberMe": True}
-        self._token = None
-        response = await self._send("POST", LOGIN_PATH, json=body)
+        response = await self._send("POST", LOGIN_PATH, json=body, authorised=False)
         if response.status_code != 200:
             raise self._error(response, "login")
-        token = _json(response, "login").get("token") if response.content else None
-        if not token:
+        payload = _json(response, "login") if response.content else None
+        token = payload.get("token") if isinstance(payload, dict) else None
+        if not token or not isinstance(token, str):
             raise ProviderError("login answered without a token: is base_url the CRM's API address?")
-        self._token = Secret(str(token))
-        self.logins += 1
-
-    async def _ensure_login(self, failed: Secret | None) -> None:
-        """Log in unless another request already replaced the token that `failed`."""
-        async with self._login_lock:
-            if self._token is None or self._token is failed:
-                await self.login()
+        return Token(Secret(token))
 
     # -- requests --------------------------------------------------------------------------------
 
-    async def _send(self, method: str, path: str, **kwargs: Any):
-        return await self._http.request(method, path, f"CRM {self.base_url}", headers=self._headers(), **kwargs)
+    async def _send(self, method: str, path: str, **kwargs: Any) -> "httpx.Response":
+        return await self._http.request(method, path, f"CRM {method} {path}", headers=self._headers(), **kwargs)
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         """GET an endpoint with the session headers; logs in first, and once more on 401/403."""
-        for attempt in (1, 2):
-            await self._ensure_login(None)
-            token = self._token
-            response = await self._send("GET", path, params=params)
-            if response.status_code in (401, 403) and attempt == 1:
-                await self._ensure_login(token)
-                continue
-            if response.status_code != 200:
-                raise self._error(response, path)
-            return _json(response, path)
-        raise AssertionError("unreachable")
+        response = await self._send("GET", path, params=params)
+        if response.status_code != 200:
+            raise self._error(response, path)
+        return _json(response, path)
 
     async def page(self, query: Query[T], page: int = 1, page_size: int = MAX_PAGE_SIZE) -> Page[T]:
         params = dict(query.params, page=str(page), pageSize=str(page_size))
@@ -166,16 +163,15 @@ class CrmClient:
         """How many records match: the `total` of a single pageSize=1 request."""
         return (await self.page(query, 1, 1)).total
 
-    async def pages(self, query: Query[T], page_size: int = MAX_PAGE_SIZE,
-                    max_pages: int | None = None) -> AsyncIterator[Page[T]]:
-        """The pages of a query, each fetched only when the caller asks for it."""
-        number = 1
-        while max_pages is None or number <= max_pages:
-            current = await self.page(query, number, page_size)
-            yield current
-            if current.last:
-                return
-            number += 1
+    def pages(self, query: Query[T], page_size: int = MAX_PAGE_SIZE) -> Walk[Page[T]]:
+        """The pages of a query, each fetched only when the caller asks for it (within the walk limits)."""
+
+        async def fetch(number: int | None) -> tuple[Page[T], int | None]:
+            number = number or 1
+            page = await self.page(query, number, page_size)
+            return page, None if page.last else number + 1
+
+        return Walk(f"CRM {query.what}", fetch, self.limits, records=lambda page: page.items)
 
     async def servers(self) -> dict[str, tuple[str, ...]]:
         """Server tags grouped by platform."""
@@ -183,13 +179,13 @@ class CrmClient:
 
     # -- errors ----------------------------------------------------------------------------------
 
-    def _error(self, response, what: str) -> ProviderError:
+    def _error(self, response: "httpx.Response", what: str) -> ProviderError:
         status = response.status_code
-        detail = _message(response)
+        detail = error_text(response)
         if status == 401:
             if what == "login":
-                return AuthError(f"the CRM refused the login (HTTP 401: {detail}); check api_key, email and "
-                                 "password (the API key must belong to the user logging in)", code="401")
+                return login_refused("the CRM", response, "api_key, email and password "
+                                                          "(the API key must belong to the user logging in)")
             return AuthError(f"the CRM refused the session again after a fresh login (HTTP 401: {detail}); "
                              "check api_key and the user's IB Reports permission", code="401")
         if status == 403:
@@ -205,22 +201,8 @@ class CrmClient:
         return ProviderError(f"the CRM answered HTTP {status} to {what}: {detail}", code=str(status))
 
 
-def _json(response, what: str) -> Any:
+def _json(response: "httpx.Response", what: str) -> Any:
     try:
         return loads(response.content)
     except ValueError:
         raise ProviderError(f"the CRM's answer to {what} is not JSON: is base_url right?") from None
-
-
-def _message(response) -> str:
-    """The CRM's own words from an error body ({"message": ...} or {"error": ...}), else the status text."""
-    try:
-        body = loads(response.content)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail", "title"):
-            if isinstance(body.get(key), str) and body[key]:
-                return body[key]
-    text = response.text.strip()
-    return text[:200] if text else response.reason_phrase

@@ -16,12 +16,10 @@ from typing import Any
 
 from ibmon.api import ConnectionContext, ScreenContext, ScreenSpec, Session, Sink
 from ibmon.model import LeadCounts
+from ibmon.paging import WalkLimits
 
 from ibmon_crm import client as api
 from ibmon_crm.client import CrmClient
-
-#: Beyond this many pages of transactions in the lookback window, amounts cover the first pages only.
-MAX_AMOUNT_PAGES = 100
 
 
 def utc_today() -> date:
@@ -49,14 +47,15 @@ class CrmSession(Session):
         self.today = today
         self._client: CrmClient | None = None
         self._last_today: tuple[str, int] | None = None
-        self._truncated = False
+        self._notes: tuple[str, ...] = ()
 
     @property
     def client(self) -> CrmClient:
         if self._client is None:
             o = self.options
             self._client = CrmClient(o["base_url"], domain=o["domain"], api_key=o["api_key"],
-                                     email=o["email"], password=o["password"], verify=o["tls_verify"])
+                                     email=o["email"], password=o["password"], verify=o["tls_verify"],
+                                     timeout=o["timeout"], limits=WalkLimits.from_options(o))
         return self._client
 
     @property
@@ -68,28 +67,28 @@ class CrmSession(Session):
         return int(self.options["page_size"])
 
     async def poll(self, sink: Sink) -> None:
-        funnel, truncated = await self.funnel()
+        funnel, partial = await self.funnel()
         for counts in funnel:
             sink.leads(counts)
-        if truncated != self._truncated:  # a note rewrites the health line: only when it changes
-            self._truncated = truncated
-            sink.note(*([f"amounts cover the first {MAX_AMOUNT_PAGES * self.page_size} transactions"]
-                        if truncated else []))
+        notes = (f"amounts are partial: {partial}",) if partial else ()
+        if notes != self._notes:  # a note rewrites the health line: only when it changes
+            self._notes = notes
+            sink.note(*notes)
         today = funnel[0]
         if self._last_today and self._last_today[0] == today.date_from and today.leads > self._last_today[1]:
             arrived = today.leads - self._last_today[1]
             sink.notify(f"{arrived} new lead{'s' if arrived != 1 else ''}")
         self._last_today = (today.date_from, today.leads)
 
-    async def funnel(self) -> tuple[list[LeadCounts], bool]:
-        """The counts of every window, and whether the amounts walk stopped at MAX_AMOUNT_PAGES."""
+    async def funnel(self) -> tuple[list[LeadCounts], str | None]:
+        """The counts of every window, and why the amounts walk stopped early (None: it did not)."""
         spans = windows(self.today(), int(self.options["lookback_days"]))
         _, first, last = spans[-1]
-        counts, (amounts, truncated) = await asyncio.gather(
+        counts, (amounts, partial) = await asyncio.gather(
             asyncio.gather(*(self._counts(a, b) for _, a, b in spans)), self._amounts(spans, first, last))
         funnel = [LeadCounts(name, first.isoformat(), last.isoformat(), *numbers, amounts=amounts[name])
                   for (name, first, last), numbers in zip(spans, counts)]
-        return funnel, truncated
+        return funnel, partial
 
     async def _counts(self, first: date, last: date) -> tuple[int, int, int]:
         queries = (api.leads(first, last), api.registrations(first, last),
@@ -98,16 +97,13 @@ class CrmSession(Session):
         return leads, registrations, transactions
 
     async def _amounts(self, spans: list[tuple[str, date, date]], first: date,
-                       last: date) -> tuple[dict[str, tuple[tuple[str, str, Decimal], ...]], bool]:
+                       last: date) -> tuple[dict[str, tuple[tuple[str, str, Decimal], ...]], str | None]:
         """Deposits and withdrawals per currency for each window, from one walk over the widest."""
         totals: dict[str, dict[tuple[str, str], Decimal]] = {name: {} for name, _, _ in spans}
         bounds = [(name, a.isoformat(), b.isoformat()) for name, a, b in spans]
         query = api.transactions(first, last, include_fake=self.include_fake)
-        pages = 0
-        truncated = False
-        async for page in self.client.pages(query, self.page_size, max_pages=MAX_AMOUNT_PAGES):
-            pages += 1
-            truncated = pages == MAX_AMOUNT_PAGES and not page.last
+        walk = self.client.pages(query, self.page_size)
+        async for page in walk:
             for tx in page.items:
                 kind = tx.kind
                 if kind is None or (tx.is_fake and not self.include_fake):
@@ -119,7 +115,7 @@ class CrmSession(Session):
                         bucket[(tx.currency, kind)] = bucket.get((tx.currency, kind), Decimal(0)) + abs(tx.amount)
         result = {name: tuple((currency, kind, value) for (currency, kind), value in sorted(bucket.items()))
                   for name, bucket in totals.items()}
-        return result, truncated
+        return result, walk.note
 
     def screens(self) -> list[ScreenSpec]:
         return [ScreenSpec(id="crm", title="Impact CRM: leads, registrations, transactions", key="l",

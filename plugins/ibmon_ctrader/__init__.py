@@ -12,7 +12,7 @@ from typing import Any
 
 from ibmon import hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import TLS_VERIFY, Option
+from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
 
 NAME = "ctrader"
 TITLE = "cTrader (Spotware Connect)"
@@ -31,7 +31,8 @@ OPTIONS = (
     TLS_VERIFY,
     Option("demo_amount", "float", default=1000.0, minimum=0.01,
            help="amount (account currency) the demo deposit / withdraw quick actions move"),
-    Option("timeout", "float", default=20.0, minimum=0.1, help="seconds to wait for a reply"),
+    REQUEST_TIMEOUT,
+    *WALK_LIMITS,
 )
 
 

@@ -5,26 +5,22 @@ Every reply is `{"data": ...}`; cursor replies add `"next"` while more data exis
 Unix milliseconds; prices are JSON numbers, decoded as Decimal (never float).
 
 The access token travels as the `access_token` query parameter, so every URL this client builds
-carries it: no URL or httpx exception text leaves this module unredacted, and httpx's own request
-log lines are redacted by a filter installed on its logger.
+carries it: no URL or httpx exception text leaves this module unredacted (the HTTP kit redacts
+httpx's own request log lines too).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from ibmon.errors import AuthError, ProviderError
-from ibmon.http import async_client, bounded_request, transport_error
+from ibmon.http import HttpClient, error_text
 from ibmon.money import loads
-from ibmon.secrets import Secret, redact
-
-if TYPE_CHECKING:  # pragma: no cover
-    import httpx
+from ibmon.paging import Walk, Walked, WalkLimits
+from ibmon.secrets import Secret
 
 #: Cursor endpoints under /connect/tradingaccounts/{id}/ (the API pages deals and cash flow by 25,
 #: positions and pending orders by 750 unless `limit` says otherwise).
@@ -51,21 +47,6 @@ _HINTS = {
 }
 
 
-class _RedactHttpxLog(logging.Filter):
-    """httpx logs each request's full URL (with the token) at INFO: mask it before any handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = ()
-        return True
-
-
-def _install_log_filter() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactHttpxLog) for f in logger.filters):
-        logger.addFilter(_RedactHttpxLog())
-
-
 @dataclass(frozen=True)
 class Page:
     """One page of a cursor endpoint; `next` is the cursor of the following page (None: the last)."""
@@ -81,10 +62,10 @@ def check_limit(limit: int | None) -> None:
 
 class CTraderClient:
     def __init__(self, base_url: str, access_token: Secret | str, *, timeout: float = 20.0,
-                 verify: bool = True) -> None:
-        _install_log_filter()
+                 verify: bool = True, limits: WalkLimits = WalkLimits()) -> None:
         self._token = access_token if isinstance(access_token, Secret) else Secret(access_token)
-        self._http = async_client(base_url.rstrip("/"), timeout=timeout, verify=verify)
+        self._http = HttpClient(base_url.rstrip("/"), timeout=timeout, verify=verify)
+        self.limits = limits
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -94,16 +75,9 @@ class CTraderClient:
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       body: Any = None) -> Any:
         """The decoded JSON reply of one authorised call, or ProviderError/AuthError (redacted)."""
-        import httpx
-
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query["access_token"] = self._token.reveal()
-
-        try:
-            response = await bounded_request(self._http, method, path, f"cTrader {method} {path}",
-                                             params=query, json=body)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"cTrader {method} {path}") from None
+        response = await self._http.request(method, path, f"cTrader {method} {path}", params=query, json=body)
         return self._decode(response, method, path)
 
     @staticmethod
@@ -117,11 +91,11 @@ class CTraderClient:
             return payload
         error = payload.get("error") if isinstance(payload, dict) else None
         if not isinstance(error, dict):
-            snippet = " ".join(response.text.split())[:200]
+            snippet = error_text(response) if response.content else ""
             what = "an unexpected reply" if status == 200 else f"HTTP {status}"
             raise ProviderError(f"cTrader {method} {path}: {what}{': ' + snippet if snippet else ''}")
-        code = str(error.get("errorCode") or "UNKNOWN_ERROR")
-        description = str(error.get("description") or "no description")
+        code = str(error.get("errorCode") or "UNKNOWN_ERROR")[:64]
+        description = error_text(response) if isinstance(error.get("description"), str) else "no description"
         if code in _AUTH_CODES:
             raise AuthError(f"{_AUTH_CODES[code]} ({code}: {description})", code=code)
         hint = _HINTS.get(code)
@@ -135,12 +109,7 @@ class CTraderClient:
 
     async def schema(self) -> str:
         """The JSON schema document (no authorisation)."""
-        import httpx
-
-        try:
-            response = await self._http.get("/connect/schema")
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, "cTrader GET /connect/schema") from None
+        response = await self._http.request("GET", "/connect/schema", "cTrader GET /connect/schema")
         if response.status_code != 200:
             raise ProviderError(f"cTrader GET /connect/schema: HTTP {response.status_code}")
         return response.text
@@ -188,33 +157,35 @@ class CTraderClient:
             raise ProviderError(f"cTrader {kind}: expected a list of records")
         return Page(items, reply.get("next") or None)
 
-    async def walk(self, account_id: str | int, kind: CursorKind, *, from_ts: int | None = None,
-                   to_ts: int | None = None, limit: int | None = None) -> AsyncIterator[Page]:
-        """Every page of a result set: the first request carries the timestamps, the others only
-        the `next` cursor of the page before."""
+    def walk(self, account_id: str | int, kind: CursorKind, *, from_ts: int | None = None,
+             to_ts: int | None = None, limit: int | None = None) -> Walk[Page]:
+        """Every page of a result set (within the walk limits): the first request carries the
+        timestamps, the others only the `next` cursor of the page before."""
         check_limit(limit)
-        page = await self.page(account_id, kind, from_ts=from_ts, to_ts=to_ts, limit=limit)
-        yield page
-        while page.next:
-            page = await self.page(account_id, kind, cursor=page.next, limit=limit)
-            yield page
 
-    async def collect(self, account_id: str | int, kind: CursorKind, **walk: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        async for page in self.walk(account_id, kind, **walk):
-            items.extend(page.items)
-        return items
+        async def fetch(cursor: str | None) -> tuple[Page, str | None]:
+            if cursor is None:
+                page = await self.page(account_id, kind, from_ts=from_ts, to_ts=to_ts, limit=limit)
+            else:
+                page = await self.page(account_id, kind, cursor=cursor, limit=limit)
+            return page, page.next
 
-    async def positions(self, account_id: str | int) -> list[dict[str, Any]]:
+        return Walk(f"cTrader {kind} of account {account_id}", fetch, self.limits, records=lambda page: page.items)
+
+    async def collect(self, account_id: str | int, kind: CursorKind, **walk: Any) -> Walked:
+        """Every record of a result set; `.note` says if the walk stopped early."""
+        return await self.walk(account_id, kind, **walk).collect()
+
+    async def positions(self, account_id: str | int) -> Walked:
         return await self.collect(account_id, "positions")
 
-    async def pending_orders(self, account_id: str | int) -> list[dict[str, Any]]:
+    async def pending_orders(self, account_id: str | int) -> Walked:
         return await self.collect(account_id, "pendingorders")
 
-    async def deals(self, account_id: str | int, **walk: Any) -> list[dict[str, Any]]:
+    async def deals(self, account_id: str | int, **walk: Any) -> Walked:
         return await self.collect(account_id, "deals", **walk)
 
-    async def cashflow(self, account_id: str | int, **walk: Any) -> list[dict[str, Any]]:
+    async def cashflow(self, account_id: str | int, **walk: Any) -> Walked:
         return await self.collect(account_id, "cashflowhistory", **walk)
 
     # -- changes ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
 from ibmon.errors import AuthError, ProviderError
 from ibmon.model import Account, Tick
 from ibmon.money import dec, from_cents
+from ibmon.paging import WalkLimits
 
 from ibmon_ctrader import records
 from ibmon_ctrader.client import CTraderClient
@@ -35,7 +36,7 @@ class CTraderSession(Session):
         if self._client is None:
             options = self.ctx.options
             self._client = CTraderClient(options["base_url"], options["access_token"], timeout=options["timeout"],
-                                         verify=options["tls_verify"])
+                                         verify=options["tls_verify"], limits=WalkLimits.from_options(options))
         return self._client
 
     async def close(self) -> None:
@@ -98,6 +99,8 @@ class CTraderSession(Session):
         for raw, result in zip(shown, results):
             if isinstance(result, ProviderError):
                 notes.append(f"account {raw['accountId']}: positions unavailable ({result.message})")
+            elif result.note:  # the walk stopped early: the positions read are shown
+                notes.append(result.note)
         return [None if isinstance(r, BaseException) else r for r in results]
 
     def _ticks(self, raw_account: dict[str, Any], symbols: list[dict[str, Any]], notes: list[str]) -> list[Tick]:

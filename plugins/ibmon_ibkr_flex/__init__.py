@@ -6,11 +6,12 @@ screen. Importing this package is cheap: the client, parser, simulator and scree
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ibmon import __version__, hookimpl
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
-from ibmon.options import TLS_VERIFY, Option
+from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, Option
 
 PROVIDER = "ibkr_flex"
 TITLE = "IBKR Flex"
@@ -29,6 +30,7 @@ OPTIONS = (
     Option("max_wait_seconds", "float", default=300.0, minimum=1,
            help="how long to wait for IB to generate a statement before giving up on this poll"),
     TLS_VERIFY,
+    replace(REQUEST_TIMEOUT, default=120.0),  # a statement of many MB takes a while
 )
 
 

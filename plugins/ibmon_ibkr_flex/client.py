@@ -16,8 +16,8 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ibmon.errors import ProviderError
-from ibmon.http import USER_AGENT, transport_error
+from ibmon.errors import ProviderError, RateLimited
+from ibmon.http import USER_AGENT, HttpClient, ReplyTooLarge, error_text
 from ibmon.secrets import Secret
 
 from ibmon_ibkr_flex.codes import error_for, handling
@@ -26,8 +26,6 @@ from ibmon_ibkr_flex.statement import FlexReport, parse_document, parse_report, 
 
 if TYPE_CHECKING:  # pragma: no cover
     from xml.etree.ElementTree import Element
-
-    import httpx
 
 DEFAULT_BASE_URL = "https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService"
 #: Refuse bodies larger than this (a year of trades for a busy account is a few MB).
@@ -40,8 +38,10 @@ class FlexClient:
                  user_agent: str = USER_AGENT, max_wait_seconds: float = 300.0,
                  limiter: RateLimiter | None = None, clock: Clock = time.monotonic,
                  sleep: Sleep = asyncio.sleep, first_delay: float = 1.0, busy_delay: float = 15.0,
-                 max_delay: float = 30.0, max_bytes: int = MAX_BYTES, timeout: float = 60.0,
-                 verify: bool = True, http: "httpx.AsyncClient | None" = None) -> None:
+                 max_delay: float = 30.0, max_bytes: int = MAX_BYTES, timeout: float = 120.0,
+                 verify: bool = True, http: HttpClient | None = None) -> None:
+        """`timeout`: seconds one request may take in all (a statement of many MB takes a while);
+        `http`: the HttpClient to send with (tests watch what it sends; default: one of our own)."""
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.query_id = str(query_id)
         self.base_url = base_url.rstrip("/")
@@ -99,40 +99,25 @@ class FlexClient:
                 self.limiter.hold_off(pause)
             waited = self.clock() - started
             if waited + pause > self.max_wait_seconds:
-                raise error_for(response.error_code, response.error_message, waited=waited)
+                raise error_for(response.error_code, response.error_message, waited=waited,
+                                retry_after=self.limiter.wait_time() if kind == "busy" else None)
             await self.sleep(pause)
             delay = min(delay * 1.5, self.max_delay)
 
     async def _get(self, what: str, url: str, params: dict[str, str]) -> "Element":
-        import httpx
-
-        try:
-            async with self.limiter.slot(), self._client().stream(
-                    "GET", url, params=params, headers={"User-Agent": self.user_agent}) as reply:
-                if reply.status_code != 200:
-                    raise ProviderError(f"{SERVICE}: {what} answered HTTP {reply.status_code} "
-                                        f"{reply.reason_phrase}".rstrip())
-                body = await self._read_bounded(what, reply)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"{SERVICE} {what}") from None
-        return parse_document(body)
-
-    async def _read_bounded(self, what: str, reply: "httpx.Response") -> bytes:
-        declared = reply.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_big(what, int(declared))
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in reply.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise self._too_big(what, size)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _too_big(self, what: str, size: int) -> ProviderError:
-        return ProviderError(f"{SERVICE}: refused the {what} answer: over {self.max_bytes / 1e6:g} MB "
-                             f"({size / 1e6:.1f} MB so far); narrow the Flex query (fewer sections or a shorter period)")
+        async with self.limiter.slot():
+            try:
+                reply = await self._client().request("GET", url, f"{SERVICE} {what}", params=params,
+                                                     headers={"User-Agent": self.user_agent})
+            except ReplyTooLarge as exc:
+                raise ProviderError(f"{exc.message}: narrow the Flex query (fewer sections or a shorter "
+                                    "period)") from None
+            except RateLimited as exc:  # every caller of this token waits, not only this fetch
+                self.limiter.hold_off(exc.retry_after)
+                raise
+        if reply.status_code != 200:
+            raise ProviderError(f"{SERVICE}: {what} answered HTTP {reply.status_code}: {error_text(reply)}")
+        return parse_document(reply.content)
 
     def _statement_url(self, given: str | None) -> str:
         """Where to fetch the statement: IB's returned Url, unless it would carry the token to
@@ -147,12 +132,10 @@ class FlexClient:
             return given
         return fallback
 
-    def _client(self) -> "httpx.AsyncClient":
+    def _client(self) -> HttpClient:
         if self._http is None:
-            from ibmon.http import async_client
-
-            self._http = async_client(timeout=self.timeout, verify=self.verify,
-                                      headers={"User-Agent": self.user_agent})
+            self._http = HttpClient(timeout=self.timeout, verify=self.verify, max_bytes=self.max_bytes,
+                                    headers={"User-Agent": self.user_agent})
         return self._http
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ibmon.errors import AuthError, ProviderError
+from ibmon.errors import AuthError, ProviderError, RateLimited
 
 #: wait: not ready yet, ask again after a growing delay; busy: too many requests, wait longer;
 #: auth: the token is refused (the user must make a new one); fatal: the query or set-up is wrong,
@@ -55,8 +55,10 @@ def handling(code: str) -> Handling:
     return entry.handling if entry else "later"
 
 
-def error_for(code: str, ib_message: str = "", *, waited: float | None = None) -> ProviderError:
-    """The error to raise for `code`: our message (IB's own text for a code we do not know)."""
+def error_for(code: str, ib_message: str = "", *, waited: float | None = None,
+              retry_after: float | None = None) -> ProviderError:
+    """The error to raise for `code`: our message (IB's own text for a code we do not know);
+    RateLimited for a "busy" code when `retry_after` says how long the token must rest."""
     entry = CODES.get(code)
     if entry is None:
         text = f"IB Flex error {code}: {ib_message or 'no message'}"
@@ -66,4 +68,6 @@ def error_for(code: str, ib_message: str = "", *, waited: float | None = None) -
         text += f" (still so after waiting {waited:.0f} s)"
     if entry.handling == "auth":
         return AuthError(text, code=code)
+    if entry.handling == "busy" and retry_after is not None:
+        return RateLimited(text, retry_after=retry_after, code=code)
     return ProviderError(text, code=code, permanent=entry.handling == "fatal")

@@ -26,6 +26,7 @@ class FlexSession(Session):
         self.stale_after = 3 * self.poll_interval + float(options["max_wait_seconds"])
         self.client = FlexClient(options["token"], options["query_id"], base_url=options["base_url"],
                                  user_agent=options["user_agent"], verify=options["tls_verify"],
+                                 timeout=float(options["timeout"]),
                                  max_wait_seconds=float(options["max_wait_seconds"]), **client_settings)
         self.report: FlexReport | None = None
         #: Unix time the latest report arrived.

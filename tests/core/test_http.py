@@ -1,4 +1,4 @@
-"""PooledClient against a loopback HTTP server: in-flight bound, reply bound, recovery, redaction."""
+"""The HTTP kit's client against a loopback HTTP server: in-flight bound, reply bound, recovery, redaction."""
 
 import asyncio
 import socket
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ibmon.errors import ProviderError
-from ibmon.http import PooledClient
+from ibmon.http import HttpClient
 from ibmon.simkit import HttpSimulator, json_reply, text_reply
 
 
@@ -32,7 +32,7 @@ async def test_never_more_requests_in_flight_than_the_pool_holds():
         return json_reply({"ok": True})
 
     server = HttpSimulator(handle)
-    client = PooledClient(server.start(), max_connections=3)
+    client = HttpClient(server.start(), max_per_host=3)
     try:
         replies = await asyncio.gather(*(client.request("GET", "/x", "test GET /x") for _ in range(12)))
         assert [r.status_code for r in replies] == [200] * 12
@@ -44,7 +44,7 @@ async def test_never_more_requests_in_flight_than_the_pool_holds():
 
 async def test_replies_over_the_bound_are_refused():
     server = HttpSimulator(lambda request: text_reply("x" * 5000))
-    client = PooledClient(server.start())
+    client = HttpClient(server.start())
     try:
         with pytest.raises(ProviderError, match=r"test GET /big: refused a reply over"):
             await client.request("GET", "/big", "test GET /big", max_bytes=1000)
@@ -56,7 +56,7 @@ async def test_replies_over_the_bound_are_refused():
 
 async def test_a_failed_pool_is_replaced_so_the_client_recovers_with_the_server():
     port = free_port()
-    client = PooledClient(f"http://127.0.0.1:{port}", timeout=2)
+    client = HttpClient(f"http://127.0.0.1:{port}", timeout=2)
     with pytest.raises(ProviderError, match="ConnectError") as caught:
         await client.request("GET", "/x?access_token=tok-123456", "test GET /x?access_token=tok-123456")
     assert "tok-123456" not in str(caught.value)

@@ -99,6 +99,7 @@ class ListSink:
     def __init__(self) -> None:
         self.by_id: dict[str, Account] = {}
         self.replaced = 0
+        self.notes: tuple[str, ...] = ()
 
     def accounts(self, accounts: Iterable[Account]) -> None:
         self.by_id = {account.id: account for account in accounts}
@@ -106,6 +107,9 @@ class ListSink:
 
     def account(self, account: Account) -> None:
         self.by_id[account.id] = account
+
+    def note(self, *notes: str) -> None:
+        self.notes = notes
 
 
 def list_requests(running: RunningSimulator) -> int:

@@ -341,7 +341,7 @@ async def test_an_unreachable_crm_is_a_transport_error():
     client = CrmClient("http://127.0.0.1:9", domain="d", api_key="key-1234", email="e", password="pw-1234",
                        timeout=2)
     try:
-        with pytest.raises(ProviderError, match="CRM http://127.0.0.1:9: ConnectError"):
+        with pytest.raises(ProviderError, match="CRM POST /api/v1/auth/login: ConnectError"):
             await client.login()
     finally:
         await client.close()
@@ -372,12 +372,12 @@ async def test_a_token_refused_right_after_a_fresh_login_is_reported(crm, monkey
     assert client.logins == 2 and crm.http.requests[LEADS] == 2
 
 
-async def test_slow_replies_end_in_a_timeout_error(crm, monkeypatch):
+async def test_slow_replies_end_at_the_request_deadline(crm, monkeypatch):
     monkeypatch.setattr(crm.http.faults, "delay", 0.3)
     client = CrmClient(crm.http.url, domain=crm.domain, api_key=crm.api_key, email=crm.email,
                        password=crm.password, timeout=0.1)
     try:
-        with pytest.raises(ProviderError, match="ReadTimeout"):
+        with pytest.raises(ProviderError, match="^CRM POST /api/v1/auth/login: no answer within 0.1 s$"):
             await client.login()
     finally:
         await client.close()

@@ -216,18 +216,15 @@ def test_plugin_import_is_light_and_registers_provider_and_simulator():
     assert secrets == {"api_key", "password"}
 
 
-async def test_amounts_over_too_many_pages_are_marked_partial(crm, monkeypatch):
-    import ibmon_crm.session
-
-    monkeypatch.setattr(ibmon_crm.session, "MAX_AMOUNT_PAGES", 2)
-    session = CrmSession(context(crm, lookback_days=30, page_size=10))
+async def test_amounts_over_too_many_pages_are_marked_partial(crm):
+    session = CrmSession(context(crm, lookback_days=30, page_size=10, max_pages=2))
     sink = FunnelSink()
     try:
         await session.poll(sink)
     finally:
         await session.close()
     assert crm.http.requests["/api/v1/ib/transactions"] == 3 + 2
-    assert sink.notes == ("amounts cover the first 20 transactions",)
+    assert sink.notes == ("amounts are partial: CRM transactions stopped after 2 pages (max_pages), 20 records read",)
     assert sink.funnel["30d"].transactions > 20  # the count itself stays exact
 
 

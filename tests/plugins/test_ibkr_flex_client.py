@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ibmon.errors import AuthError, ProviderError
+from ibmon.http import HttpClient
 from ibmon.simkit import HttpSimulator, Reply, Request
 from ibmon.testing import FakeClock
 from ibmon_ibkr_flex.client import FlexClient
@@ -207,7 +208,7 @@ async def test_rate_limit_holds_over_many_refreshes(sim):
         sent.append(clock.now)
 
     first = len(sim.extra["http"].log)
-    http = httpx.AsyncClient(event_hooks={"request": [record]})
+    http = HttpClient(event_hooks={"request": [record]})
     client = fast_client(base(sim), clock, http=http, first_delay=0.1,
                          limiter=RateLimiter(clock=clock, sleep=clock.sleep), max_wait_seconds=600)
     try:

@@ -204,7 +204,7 @@ async def test_oversized_answer_is_refused(hostile):
     client = FlexClient("811302486412895127461539", "huge", base_url=f"{hostile.url}{SERVICE_PATH}",
                         limiter=RateLimiter(0, 10_000, margin=0), max_bytes=10_000)
     try:
-        with pytest.raises(ProviderError, match="over 0.01 MB.*narrow the Flex query"):
+        with pytest.raises(ProviderError, match="SendRequest: refused a reply over 10,000 bytes: narrow the Flex query"):
             await client.fetch()
     finally:
         await client.aclose()

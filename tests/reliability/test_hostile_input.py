@@ -201,7 +201,7 @@ async def test_an_oversized_flex_statement_is_refused(rest_sims):
     entry = next(e for e in sims.connections() if e["provider"] == "ibkr_flex")
     client = FlexClient(entry["token"], entry["query_id"], base_url=entry["base_url"], max_bytes=400)
     try:
-        with pytest.raises(ProviderError, match="refused the GetStatement answer: over"):
+        with pytest.raises(ProviderError, match="GetStatement: refused a reply over 400 bytes: narrow the Flex query"):
             await client.fetch()
     finally:
         await client.aclose()
