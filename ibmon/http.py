@@ -50,7 +50,7 @@ ERROR_TEXT_CHARS = 200
 
 #: Headers that describe the wire form of a body, not the decoded bytes a rebuilt response holds.
 _WIRE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
-_DELTA_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 #: Error bodies up to this size are read as JSON; larger ones only for their first characters.
 _JSON_ERROR_BYTES = 64 * 1024
 #: Where a JSON error body keeps its message, in the order they are looked for.
@@ -245,39 +245,47 @@ class TokenRenewal:
         self._lock = asyncio.Lock()
         self._token: Secret | None = None
         self._renew_at = 0.0
-        self._tries = 0
+        self._finished = 0  # logins ended so far, failed or not
         self._failure: BaseException | None = None
-        self._failed_try = 0
+        self._failed_at = 0  # the value of _finished the failed login left
         #: Tokens obtained so far (for the health line and tests).
         self.fetched = 0
 
     def headers(self, token: Secret) -> dict[str, str]:
         return {self.header: self.prefix + token.reveal()}
 
-    async def token(self) -> Secret:
+    @property
+    def logins_ended(self) -> int:
+        """Logins ended so far, failed or not: a request notes it when it starts (see `renew`)."""
+        return self._finished
+
+    async def token(self, since: int | None = None) -> Secret:
         """The current token, logging in first when there is none or it is due for renewal."""
         current = self._token
         if current is not None and self._clock() < self._renew_at:
             return current
-        return await self.renew(current)
+        return await self.renew(current, since=since)
 
-    async def renew(self, stale: Secret | None = None) -> Secret:
-        """A token other than `stale`: the one another request just got, or a fresh login."""
-        tries = self._tries  # logins started before this call waited for the lock
+    async def renew(self, stale: Secret | None = None, *, since: int | None = None) -> Secret:
+        """A token other than `stale`: the one another request just got, or a fresh login. A login
+        that failed after `since` (`logins_ended` when the request started; default: now) is not
+        tried again: its error is raised."""
+        finished = self._finished if since is None else since
         async with self._lock:
             current = self._token
             if current is not None and current is not stale and self._clock() < self._renew_at:
                 return current
-            if self._failure is not None and self._failed_try > tries:
+            if self._failure is not None and self._failed_at > finished:
                 raise self._failure  # the login this request waited for failed: not asked again now
-            self._tries += 1
             self._token = None
             started = self._clock()
             try:
                 token = await self._login()
             except Exception as exc:
-                self._failure, self._failed_try = exc, self._tries
+                self._finished += 1
+                self._failure, self._failed_at = exc, self._finished
                 raise
+            self._finished += 1
             self._failure = None
             self._token = token.value
             self._renew_at = math.inf if token.lifetime is None else started + renew_after(token.lifetime)
@@ -349,11 +357,12 @@ class HttpClient:
         renewal = self.renewal if authorised else None
         if renewal is None:
             return await self._send(method, url, what, headers, max_bytes, timeout, kwargs)
-        token = await renewal.token()
+        since = renewal.logins_ended
+        token = await renewal.token(since)
         response = await self._send(method, url, what, {**(headers or {}), **renewal.headers(token)},
                                     max_bytes, timeout, kwargs)
         if response.status_code in renewal.renew_on:
-            token = await renewal.renew(token)
+            token = await renewal.renew(token, since=since)
             response = await self._send(method, url, what, {**(headers or {}), **renewal.headers(token)},
                                         max_bytes, timeout, kwargs)
         return response

@@ -105,7 +105,7 @@ class Walk(Generic[P]):
             page, following = await self._fetch(cursor)
             records = self._records_of(page)
             if self._repeats(records, pages, keys):
-                self._stop(f"stopped after {self.pages:,} pages: the server sent a page again")
+                self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
                 return
             self.pages += 1
             self.records += len(records)
@@ -113,14 +113,14 @@ class Walk(Generic[P]):
             if following is None:
                 return
             if self.records >= limits.max_records:
-                self._stop(f"stopped at {self.records:,} records (max_records), after {self.pages:,} pages")
+                self._stop(f"stopped at {self.records:,} records (max_records), after {_pages(self.pages)}")
                 return
             if self.pages >= limits.max_pages:
-                self._stop(f"stopped after {self.pages:,} pages (max_pages), {self.records:,} records read")
+                self._stop(f"stopped after {_pages(self.pages)} (max_pages), {self.records:,} records read")
                 return
             mark = hash(repr(following))
             if mark in cursors:
-                self._stop(f"stopped after {self.pages:,} pages: the server repeated a cursor")
+                self._stop(f"stopped after {_pages(self.pages)}: the server repeated a cursor")
                 return
             cursors.add(mark)
             cursor = following
@@ -141,3 +141,7 @@ class Walk(Generic[P]):
 
     def _stop(self, why: str) -> None:
         self.note = f"{self.what} {why}"
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count:,} pages"

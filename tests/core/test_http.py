@@ -67,3 +67,61 @@ async def test_a_failed_pool_is_replaced_so_the_client_recovers_with_the_server(
     finally:
         await client.aclose()
         await server.stop()
+
+
+# -- Retry-After, error text, Basic credentials ---------------------------------------------------------
+
+def test_retry_after_reads_seconds_and_http_dates_and_caps_them():
+    from datetime import datetime, timezone
+
+    from ibmon.http import MAX_RETRY_AFTER, retry_after
+
+    now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert retry_after("58") == 58 and retry_after(" 1.5 ") == 1.5
+    assert retry_after("Sun, 01 Mar 2026 12:01:30 GMT", now=now) == 90
+    assert retry_after("Sunday, 01-Mar-26 12:00:10 GMT", now=now) == 10  # the obsolete RFC 850 form
+    assert retry_after("Sun, 01 Mar 2026 11:00:00 GMT", now=now) == 0  # already past
+    assert retry_after("999999999999999999999") == retry_after("86400") == MAX_RETRY_AFTER
+    assert retry_after("5", cap=2) == 2
+    for unreadable in (None, "", "soon", "-5", "1e3", "Mon, 99 Foo 2026", "٣"):
+        assert retry_after(unreadable) is None, unreadable
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b'{"message": "Unknown filter: colour"}', "Unknown filter: colour"),
+    (b'{"error": "invalid_client", "error_description": "Client authentication failed"}',
+     "Client authentication failed"),
+    (b'{"error": {"errorCode": "CH_X", "description": "no such account"}}', "no such account"),
+    (b'"Unauthenticated."', "Unauthenticated."),
+    (b"plain\ntext   reason", "plain text reason"),
+    (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "Bad Gateway"),
+    (b'{"data": 1}', "Bad Gateway"),
+    (b"", "Bad Gateway"),
+    (b"[" * 100_000, "[" * 199 + "…"),
+])
+def test_error_text_is_the_servers_message_on_one_bounded_line(body, expected):
+    import httpx
+
+    from ibmon.http import error_text
+
+    assert error_text(httpx.Response(502, content=body)) == expected
+
+
+def test_error_text_of_a_long_message_is_cut():
+    import httpx
+
+    from ibmon.http import ERROR_TEXT_CHARS, error_text
+
+    text = error_text(httpx.Response(400, json={"message": "x" * 10_000}))
+    assert len(text) == ERROR_TEXT_CHARS and text.endswith("…")
+
+
+def test_basic_credentials_are_masked_in_their_encoded_form():
+    import base64
+
+    from ibmon.http import basic_auth
+    from ibmon.secrets import Secret, redact
+
+    header = basic_auth("client-7", Secret("s3cr3t-basic"))["Authorization"]
+    assert header == "Basic " + base64.b64encode(b"client-7:s3cr3t-basic").decode()
+    assert redact(f"server said: {header}") == "server said: Basic ***"

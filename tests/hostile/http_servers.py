@@ -107,8 +107,8 @@ class HostileServer:
                     self.log.append(request)
                 if not await self._behave(request, reader, writer):
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return  # the client hung up, or the server stops (its tasks are cancelled)
         finally:
             with self._lock:
                 self.open_connections -= 1
