@@ -60,15 +60,13 @@ SIM_SETTINGS: dict[str, dict[str, Any]] = {
     # a token of its own: Flex's rate limiter is per token and process-wide (the test suite shares it)
     "ibkr_flex": {"pending_polls": 0, "interval": 0.5, "tokens": ["soak-flex-token"]},
 }
-#: Connection options that make faults show quickly (poll often, a short cTrader timeout).
+#: Connection options that make faults show quickly (poll often, short request deadlines).
 CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
     "ctrader": {"poll_seconds": 1.0, "timeout": 2.0},
-    "b2core": {"poll_seconds": 1.0},
-    "crm": {"poll_seconds": 1.5},
+    "b2core": {"poll_seconds": 1.0, "timeout": 2.0},
+    "crm": {"poll_seconds": 1.5, "timeout": 2.0},
     "ibkr_flex": {"poll_seconds": 5.0, "max_wait_seconds": 8.0},
 }
-#: The B2Core and CRM clients wait 20 s for a reply (not configurable): slow replies beyond it.
-FIXED_TIMEOUT = 20.0
 
 
 # -- run-time faults ---------------------------------------------------------------------------
@@ -189,7 +187,7 @@ def _http_server(target: Target) -> Any:
         target.provider, lambda: extra["server"])()
 
 
-def http_faults(target: Target, rng: random.Random, long_run: bool) -> dict[str, Fault]:
+def http_faults(target: Target, rng: random.Random) -> dict[str, Fault]:
     extra, provider = target.running.extra, target.provider
     sim = extra["service"] if provider == "ibkr_flex" else extra["sim"]
     server = _http_server(target)
@@ -207,8 +205,8 @@ def http_faults(target: Target, rng: random.Random, long_run: bool) -> dict[str,
         faults["5xx"] = setter(server.faults, "error_rate", 0.6)
     if provider in ("b2core", "crm"):
         faults["expired tokens"] = Fault(sim.expire_all_tokens, every=0.7)
-        if long_run:  # their clients wait 20 s: an episode must outlast that
-            faults["slow replies beyond timeout"] = chaos_mode(chaos, "slow", share=1.0, slow=FIXED_TIMEOUT + 1)
+        slow = CONNECTION_OPTIONS[provider]["timeout"] + 0.5
+        faults["slow replies beyond timeout"] = chaos_mode(chaos, "slow", share=1.0, slow=slow)
     if provider == "ibkr_flex":
         token = target.running.connections[0]["token"]
         faults["1019 storm"] = setter(sim, "pending_polls", 1000)
@@ -443,13 +441,12 @@ def _seconds(value: float) -> str:
 
 async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, float] = (2.0, 8.0),
                episode: tuple[float, float] = (2.0, 8.0), recovery_timeout: float = 90.0,
-               final_timeout: float = 60.0, long_run: bool | None = None,
+               final_timeout: float = 60.0,
                progress: Callable[[str], None] | None = None, providers: tuple[str, ...] = PROVIDERS) -> Report:
     """Run the soak for `seconds` of faults over the simulators of `providers`; return the report."""
     from ibmon.app import IbmonApp
 
     rng = random.Random(seed)
-    long_run = seconds >= 180 if long_run is None else long_run
     say = progress or (lambda _text: None)
     _settings, host = cfg.load_plugins({}, None)
     sims = SimulatorHost(host)
@@ -472,7 +469,7 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
         targets = [Target(e["provider"], e["name"], by_provider[e["provider"]]) for e in entries]
         for target in targets:
             target.faults = (xtb_faults(target.running.extra["simulator"], sims) if target.provider == "xtb"
-                             else http_faults(target, rng, long_run))
+                             else http_faults(target, rng))
         request_logs = [_http_server(t).log for t in targets if t.provider != "xtb"]
         escapes.install(loop, sims)
         app = IbmonApp(runtime, host)
@@ -501,7 +498,7 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
 
                     length = rng.uniform(*episode)
                     if "beyond timeout" in kind:
-                        length = max(length, FIXED_TIMEOUT + 5 if target.provider != "ctrader" else length)
+                        length = max(length, CONNECTION_OPTIONS[target.provider]["timeout"] + 1)
                     fault = asyncio.ensure_future(target.faults[kind].run(length))
                     while not fault.done():
                         watch()

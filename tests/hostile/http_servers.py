@@ -23,17 +23,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
+from ibmon.simkit import Request  # the simulators' request record: method, path, query, headers, body
 
 
 Behaviour = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]

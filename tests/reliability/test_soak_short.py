@@ -13,7 +13,7 @@ import soak  # noqa: E402
 
 async def test_short_soak_recovers_everything_and_ends_equal_to_the_simulators():
     report = await soak.soak(12, seed=7, quiet=(0.5, 2.0), episode=(1.0, 2.5), recovery_timeout=90,
-                             final_timeout=60, long_run=False)
+                             final_timeout=60)
 
     assert report.escaped == [], report.text()
     assert report.app_running, report.text()
