@@ -10,7 +10,9 @@ What is masked, for every remembered value:
   it, in upper- or lower-case hex), JSON-escaped (with or without `\\u` escapes and `\\/`),
   HTML-escaped, and base64;
 - for a pair registered with `remember_basic(user, secret)`: the base64 `user:secret` of an HTTP
-  Basic `Authorization` header (and its form-urlencoded variant), in those forms too.
+  Basic `Authorization` header (and its form-urlencoded variant), in those forms too;
+- any base64 token (raw, percent-encoded or with `\\/`) whose decoded bytes hold a remembered value
+  of 5 or more bytes: so the Basic header of a pair nobody registered is masked whole as well.
 
 Length: a form of 4 or more characters is masked wherever it appears, inside words too. A shorter
 one (a 1-3 character password or PIN) is masked only where it stands as a whole token, not touching
@@ -32,7 +34,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 #: How long a replaced token stays masked before the registry forgets it.
@@ -49,6 +51,11 @@ _QUERY_SECRET = re.compile(
 )
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
 _PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
+#: A run of base64 text, with the escapes of "+", "/" and "=" a URL or a JSON encoder may add.
+_BASE64_RUN = re.compile(r"(?:[A-Za-z0-9+/=]|%(?:2[BbFf]|3[Dd])|\\/)+")
+_BASE64_ESCAPE = re.compile(r"%(?:2[BbFf]|3[Dd])|\\/")
+#: Values of fewer bytes are not looked for inside base64 (too many unrelated tokens would match).
+BASE64_INSIDE_FROM = 5
 
 
 class Secret:
@@ -90,12 +97,14 @@ class _Masks:
 
     anywhere: tuple[str, ...] = ()  # longest first, so a form containing another is masked whole
     tokens: re.Pattern[str] | None = None
+    base64_cores: tuple[str, ...] = ()  # see `_base64_cores`
     next_expiry: float = float("inf")
 
 
 #: Remembered value → when it is forgotten (None: never).
 _values: dict[str, float | None] = {}
 _forms_of: dict[str, frozenset[str]] = {}
+_cores_of: dict[str, tuple[str, ...]] = {}
 _masks = _Masks()
 _lock = threading.Lock()
 
@@ -145,7 +154,7 @@ def redact(text: object) -> str:
     masks = _masks
     if masks.next_expiry <= clock():
         masks = _forget_expired()
-    out = str(text)
+    out = _mask_base64(str(text), masks.base64_cores)
     for form in masks.anywhere:
         if form in out:
             out = out.replace(form, MASK)
@@ -161,10 +170,11 @@ def redact(text: object) -> str:
 def _update(values: Iterable[str], expiry: float | None) -> None:
     global _masks
     with _lock:
-        changed = False
+        changed = _drop_expired()
         for value in values:
             if value not in _values:
                 _forms_of[value] = _forms(value)
+                _cores_of[value] = _base64_cores(value)
                 changed = True
             elif _values[value] != expiry:
                 changed = True
@@ -176,14 +186,19 @@ def _update(values: Iterable[str], expiry: float | None) -> None:
 def _forget_expired() -> _Masks:
     global _masks
     with _lock:
-        now = clock()
-        expired = [value for value, expiry in _values.items() if expiry is not None and expiry <= now]
-        for value in expired:
-            del _values[value]
-            del _forms_of[value]
-        if expired or _masks.next_expiry <= now:
+        if _drop_expired():
             _masks = _build()
         return _masks
+
+
+def _drop_expired() -> bool:
+    """Forget the replaced tokens whose time is up (under the lock); True if any was."""
+    if _masks.next_expiry > clock():
+        return False
+    now = clock()
+    for value in [value for value, expiry in _values.items() if expiry is not None and expiry <= now]:
+        del _values[value], _forms_of[value], _cores_of[value]
+    return True
 
 
 def _build() -> _Masks:
@@ -191,8 +206,9 @@ def _build() -> _Masks:
     anywhere = tuple(sorted((f for f in forms if len(f) >= WHOLE_TOKEN_BELOW), key=len, reverse=True))
     short = sorted((f for f in forms if len(f) < WHOLE_TOKEN_BELOW), key=len, reverse=True)
     tokens = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, short)) + r")(?!\w)") if short else None
+    cores = tuple(sorted({core for cores in _cores_of.values() for core in cores}))
     expiries = [expiry for expiry in _values.values() if expiry is not None]
-    return _Masks(anywhere, tokens, min(expiries, default=float("inf")))
+    return _Masks(anywhere, tokens, cores, min(expiries, default=float("inf")))
 
 
 def _forms(value: str) -> frozenset[str]:
@@ -209,3 +225,40 @@ def _forms(value: str) -> frozenset[str]:
     forms |= {_PERCENT_HEX.sub(lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
     forms.discard("")
     return frozenset(forms)
+
+
+def _base64_cores(value: str) -> tuple[str, ...]:
+    """The base64 characters that encode only `value`'s bytes, for each of the three alignments the
+    value can have inside longer encoded bytes ("user:" + value in a Basic header): whatever
+    precedes or follows it, the base64 of those bytes contains one of these."""
+    data = value.encode()
+    if len(data) < BASE64_INSIDE_FROM:
+        return ()
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        first, last = 8 * offset, 8 * (offset + len(data))  # the bits that are the value's
+        pure = [i for i in range(len(encoded)) if 6 * i >= first and 6 * i + 6 <= last]
+        cores.append(encoded[pure[0]:pure[-1] + 1])
+    return tuple(cores)
+
+
+def _mask_base64(text: str, cores: tuple[str, ...]) -> str:
+    """Mask every base64 run of `text` whose decoding holds a remembered value."""
+    if not cores:
+        return text
+    raw_hit = any(core in text for core in cores)
+    if not raw_hit and not _BASE64_ESCAPE.search(text):
+        return text
+
+    def run(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if "%" in found or "\\" in found:
+            plain = unquote(found.replace("\\/", "/"))
+        elif raw_hit:
+            plain = found
+        else:
+            return found
+        return MASK if any(core in plain for core in cores) else found
+
+    return _BASE64_RUN.sub(run, text)

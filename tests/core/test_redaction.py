@@ -49,6 +49,17 @@ def test_basic_credentials_of_a_pair_are_masked_and_the_user_id_stays():
     assert redact(f"client {user} refused") == f"client {user} refused"
 
 
+@pytest.mark.parametrize("user", ["a", "ab", "abc", "an-api-user"])
+def test_base64_that_holds_a_secret_is_masked_whole_even_unregistered(user):
+    secret = Secret("only-the-secret/is+known")
+    header = base64.b64encode(f"{user}:{secret.reveal()}".encode()).decode()
+    lower_hex = re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(header, safe=""))
+    for form in (header, quote(header, safe=""), lower_hex, header.replace("/", "\\/")):
+        assert redact(f"refused Basic {form} for you") == f"refused Basic {MASK} for you", form
+    unrelated = base64.b64encode(f"{user}:something else entirely".encode()).decode()
+    assert redact(f"Basic {unrelated}") == f"Basic {unrelated}"
+
+
 def test_basic_pairs_with_a_one_character_secret_are_masked_too():
     remember_basic("someone", "Z")
     header = base64.b64encode(b"someone:Z").decode()

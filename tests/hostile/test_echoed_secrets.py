@@ -1,0 +1,168 @@
+"""Servers that echo the credentials they were sent: the real B2Core (client credentials, HTTP Basic),
+CRM (login with API key and a 2-character password) and cTrader (access token in the query) clients
+run against an echoing server on loopback, and the health lines and error messages, the dashboard's
+screen, `ibmon snapshot` (text and JSON) and the debug log are searched for every secret in every
+form it travels in (plain, percent-encoded, JSON-escaped, base64, inside a Basic header)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+import tomli_w
+
+from ibmon import config as cfg
+from ibmon.app import IbmonApp
+from ibmon.feeds import Backoff, FeedRuntime
+from ibmon.logs import log_dir, setup_logging
+from ibmon.model import HealthState
+from ibmon.store import Store
+
+from echoing_servers import EchoingServer
+
+IBMON = Path(sys.prefix) / "bin" / "ibmon"
+B2_ID = "ib-client-42"
+B2_SECRET = 'b2Secret/with+"quotes"=é'
+CT_TOKEN = "ctToken+with/reserved=chars&more~9"
+CRM_KEY = 'crmKey/+="x"'
+CRM_PASSWORD = "Q7"  # shorter than 4 characters: masked where it stands alone
+SECRETS = (B2_SECRET, CT_TOKEN, CRM_KEY, CRM_PASSWORD)
+NAMES = ("b2core echo", "crm echo", "ctrader echo")
+
+
+def lower_hex(text: str) -> str:
+    return re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def forms(secret: str) -> set[str]:
+    """Every form of `secret` that must never be shown."""
+    json_forms = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    found = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), lower_hex(quote(secret, safe="")), *json_forms,
+             *(form.replace("/", "\\/") for form in json_forms)}
+    if len(secret) >= 4:
+        found.add(base64.b64encode(secret.encode()).decode())
+    basic = base64.b64encode(f"{B2_ID}:{secret}".encode()).decode()
+    return found | {basic, quote(basic, safe=""), json.dumps(basic)[1:-1]}
+
+
+def leaks(text: str) -> list[str]:
+    """Each secret form found in `text`; forms of a short secret count only as whole tokens."""
+    found = []
+    for secret in SECRETS:
+        for form in forms(secret):
+            pattern = re.escape(form) if len(form) >= 4 else rf"(?<!\w){re.escape(form)}(?!\w)"
+            if re.search(pattern, text):
+                found.append(f"{secret!r} as {form!r}")
+    return found
+
+
+def connections(url: str) -> list[dict]:
+    return [
+        {"name": "b2core echo", "provider": "b2core", "base_url": f"{url}/api/v2/ib", "client_id": B2_ID,
+         "client_secret": B2_SECRET, "poll_seconds": 0.5},
+        {"name": "crm echo", "provider": "crm", "base_url": url, "domain": "ib.example", "api_key": CRM_KEY,
+         "email": "ib@example.com", "password": CRM_PASSWORD, "poll_seconds": 0.5},
+        {"name": "ctrader echo", "provider": "ctrader", "base_url": url, "access_token": CT_TOKEN,
+         "poll_seconds": 0.5, "timeout": 5},
+    ]
+
+
+@pytest.fixture
+def echoing():
+    with EchoingServer() as server:
+        yield server
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch) -> dict[str, str]:
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("IBMON_LOG_LEVEL", "DEBUG")
+    monkeypatch.delenv("IBMON_PLUGINS", raising=False)
+    return dict(os.environ)
+
+
+def log_text() -> str:
+    folder = log_dir()
+    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*"))) if folder.exists() else ""
+
+
+def echoed_every_secret(server: EchoingServer) -> None:
+    """The server did echo each secret (so a clean output means it was masked, not never sent)."""
+    echoes = "\n".join(server.echoes)
+    for secret in SECRETS:
+        assert secret in echoes, f"{secret!r} was never sent"
+    assert base64.b64encode(f"{B2_ID}:{B2_SECRET}".encode()).decode() in echoes
+    assert quote(CT_TOKEN, safe="") in echoes
+
+
+def test_the_forms_searched_for_are_found_when_shown():
+    assert leaks(f"x {lower_hex(quote(CT_TOKEN, safe=''))} y") and leaks(json.dumps(B2_SECRET))
+    assert leaks("Basic " + base64.b64encode(f"{B2_ID}:{B2_SECRET}".encode()).decode())
+    assert leaks('"password": "Q7"') and not leaks("Q7x and aQ7")
+
+
+async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing, env):
+    setup_logging()
+    _settings, host = cfg.load_plugins({}, None)
+    config = cfg.build_config({"connections": connections(echoing.url)}, host)
+    config.raise_problems()
+    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.2, cap=1.0))
+    for connection in config.connections:
+        runtime.add(host.providers[connection.provider], connection.context())
+    store = runtime.store
+    app = IbmonApp(runtime, host)
+
+    def refused() -> bool:
+        return all(store.health.get(name) is not None and
+                   store.health[name].state in (HealthState.ERROR, HealthState.RECONNECTING) and
+                   "refused" in store.health[name].detail for name in NAMES)
+
+    async with app.run_test(size=(200, 60)) as pilot:
+        for _ in range(400):
+            if refused():
+                break
+            await pilot.pause(0.05)
+        assert refused(), {name: store.health.get(name) for name in NAMES}
+        await pilot.pause(0.3)
+        shown = html.unescape(app.export_screenshot())
+        lines = [store.health[name].describe() for name in NAMES]
+    echoed_every_secret(echoing)
+    assert "ECHO_REFUSED" in lines[2] and "basic pair" in lines[0] and "body" in lines[1]
+    assert leaks("\n".join(lines)) == [], leaks("\n".join(lines))
+    assert leaks(shown) == [], leaks(shown)
+    log = log_text()
+    assert "refused" in log and "DEBUG" in log
+    assert leaks(log) == [], leaks(log)
+
+
+async def test_snapshot_text_json_and_log_hold_no_echoed_secret(echoing, env, tmp_path):
+    path = tmp_path / "config.toml"
+    cfg.write_private(path, tomli_w.dumps({"connections": connections(echoing.url)}))
+
+    async def snapshot(*flags: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            str(IBMON), "--config", str(path), "snapshot", "--timeout", "5", *flags,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1, err.decode()
+        return out.decode() + err.decode()
+
+    as_text = await snapshot()
+    as_json = await snapshot("--json")
+    errors = {c["name"]: c["error"] for c in json.loads(as_json[: as_json.rindex("}") + 1])["connections"]}
+    assert all(errors[name] and "refused" in errors[name] for name in NAMES), errors
+    echoed_every_secret(echoing)
+    assert leaks(as_text) == [], leaks(as_text)
+    assert leaks(as_json) == [], leaks(as_json)
+    log = log_text()
+    assert "refused" in log
+    assert leaks(log) == [], leaks(log)
