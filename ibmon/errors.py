@@ -70,3 +70,9 @@ def describe_exception(exc: BaseException) -> str:
         text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     text = " ".join(text.split())
     return redact(text if len(text) <= 300 else text[:297] + "...")
+
+
+#: What the host catches around plugin code (imports, hooks, sessions, actions, screens, commands):
+#: any exception, and the process exits a plugin must not take for the app (`sys.exit()` raises
+#: SystemExit; a stray KeyboardInterrupt). A task's CancelledError is not among them.
+PLUGIN_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit, KeyboardInterrupt)
