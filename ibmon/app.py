@@ -1,5 +1,5 @@
 """The Textual app: the dashboard over every connection, provider screens, palette, help, keymap,
-themes, quick actions, and a clean exit when the terminal goes away.
+themes, quick actions, and a clean exit when the terminal goes away or a signal asks.
 
 Data flows one way: the feed runtime writes the store, the dashboard (ibmon/screens/dashboard.py)
 reads it at frame rate. The app never calls a provider except through the runtime's `run_action`.
@@ -42,6 +42,9 @@ from ibmon.textual_seams import FailureHook, add_binding
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
+
+#: Signals that end the app as `q` does (sessions closed, terminal restored), with what the log says.
+EXIT_SIGNALS = {"SIGTERM": "terminate signal", "SIGQUIT": "quit signal"}
 
 
 class IbmonApp(FailureHook):
@@ -128,9 +131,10 @@ class IbmonApp(FailureHook):
     # -- life cycle ------------------------------------------------------------------------------
 
     def on_load(self) -> None:
-        """Before the terminal is taken over: from here on, exits raised by provider screens are
-        contained."""
+        """Before the terminal is taken over: from here on, signals end the app cleanly and exits
+        raised by provider screens are contained."""
         self._exit_guard.install(asyncio.get_running_loop())
+        self._watch_signals()
 
     async def on_mount(self) -> None:
         self.sub_title = "read-only" if self.read_only else ""
@@ -143,7 +147,6 @@ class IbmonApp(FailureHook):
         self._watch_terminal()
 
     async def on_unmount(self) -> None:
-        self._unwatch_terminal()
         self.runtime.notify_handler = None
         await self.runtime.stop()
         self._exit_guard.uninstall()
@@ -189,22 +192,33 @@ class IbmonApp(FailureHook):
     def _runtime_notice(self, connection: str, message: str, severity: str) -> None:
         self.notify(message, title=connection, severity=severity)
 
-    # -- terminal loss (SSH drop) ----------------------------------------------------------------
+    # -- signals and terminal loss (SSH drop) ----------------------------------------------------
+
+    def _watch_signals(self) -> None:
+        """SIGTERM and SIGQUIT end the app as `q` does; SIGHUP means the terminal went away. The
+        handlers stay until the event loop closes, so a signal during shutdown cannot kill the
+        process before the terminal is restored."""
+        loop = asyncio.get_running_loop()
+        handlers: list[tuple[str, Callable[[str], None], str]] = [
+            (name, self.stop_on_signal, reason) for name, reason in EXIT_SIGNALS.items()]
+        handlers.append(("SIGHUP", self.terminal_gone, "hangup signal"))
+        for name, handler, reason in handlers:
+            number = getattr(signal, name, None)
+            if number is None:
+                continue  # Windows
+            try:
+                loop.add_signal_handler(number, handler, reason)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread
+
+    def stop_on_signal(self, reason: str) -> None:
+        log.info("%s: exiting", reason)
+        self.exit()
 
     def _watch_terminal(self) -> None:
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone, "hangup signal")
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # no SIGHUP (Windows) or not the main thread
         stdin = sys.__stdin__
         if not self.is_headless and stdin is not None and stdin.isatty():
             self._tty_fd = stdin.fileno()
-
-    def _unwatch_terminal(self) -> None:
-        try:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass
 
     def check_terminal(self) -> None:
         """Once a second: a hung-up terminal fails terminal ioctls; exit instead of spinning on EOF."""
