@@ -10,7 +10,6 @@ import asyncio
 import base64
 import html
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -21,10 +20,9 @@ import tomli_w
 
 from ibmon import config as cfg
 from ibmon.app import IbmonApp
-from ibmon.feeds import Backoff, FeedRuntime
-from ibmon.logs import log_dir, setup_logging
+from ibmon.feeds import Backoff
+from ibmon.logs import setup_logging
 from ibmon.model import HealthState
-from ibmon.store import Store
 
 from echoing_servers import EchoingServer
 
@@ -81,20 +79,6 @@ def echoing():
         yield server
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch) -> dict[str, str]:
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.setenv("IBMON_LOG_LEVEL", "DEBUG")
-    monkeypatch.delenv("IBMON_PLUGINS", raising=False)
-    return dict(os.environ)
-
-
-def log_text() -> str:
-    folder = log_dir()
-    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*"))) if folder.exists() else ""
-
-
 def echoed_every_secret(server: EchoingServer) -> None:
     """The server did echo each secret (so a clean output means it was masked, not never sent)."""
     echoes = "\n".join(server.echoes)
@@ -110,14 +94,9 @@ def test_the_forms_searched_for_are_found_when_shown():
     assert leaks('"password": "Q7"') and not leaks("Q7x and aQ7")
 
 
-async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing, env):
+async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing, debug_home, configured_runtime):
     setup_logging()
-    _settings, host = cfg.load_plugins({}, None)
-    config = cfg.build_config({"connections": connections(echoing.url)}, host)
-    config.raise_problems()
-    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.2, cap=1.0))
-    for connection in config.connections:
-        runtime.add(host.providers[connection.provider], connection.context())
+    runtime, host = configured_runtime(connections(echoing.url), Backoff(base=0.2, cap=1.0))
     store = runtime.store
     app = IbmonApp(runtime, host)
 
@@ -139,19 +118,19 @@ async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing,
     assert "ECHO_REFUSED" in lines[2] and "basic pair" in lines[0] and "body" in lines[1]
     assert leaks("\n".join(lines)) == [], leaks("\n".join(lines))
     assert leaks(shown) == [], leaks(shown)
-    log = log_text()
+    log = debug_home.log_text()
     assert "refused" in log and "DEBUG" in log
     assert leaks(log) == [], leaks(log)
 
 
-async def test_snapshot_text_json_and_log_hold_no_echoed_secret(echoing, env, tmp_path):
+async def test_snapshot_text_json_and_log_hold_no_echoed_secret(echoing, debug_home, tmp_path):
     path = tmp_path / "config.toml"
     cfg.write_private(path, tomli_w.dumps({"connections": connections(echoing.url)}))
 
     async def snapshot(*flags: str) -> str:
         process = await asyncio.create_subprocess_exec(
             str(IBMON), "--config", str(path), "snapshot", "--timeout", "5", *flags,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=debug_home.env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 1, err.decode()
         return out.decode() + err.decode()
@@ -163,6 +142,6 @@ async def test_snapshot_text_json_and_log_hold_no_echoed_secret(echoing, env, tm
     echoed_every_secret(echoing)
     assert leaks(as_text) == [], leaks(as_text)
     assert leaks(as_json) == [], leaks(as_json)
-    log = log_text()
+    log = debug_home.log_text()
     assert "refused" in log
     assert leaks(log) == [], leaks(log)
