@@ -98,8 +98,13 @@ class ExitGuard:
     def _factory(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any):
         guarded = self._guarded(coro)
         if self._previous is not None:
-            return self._previous(loop, guarded, **kwargs)
-        return asyncio.Task(guarded, loop=loop, **kwargs)
+            task = self._previous(loop, guarded, **kwargs)
+        else:
+            task = asyncio.Task(guarded, loop=loop, **kwargs)
+        # A task cancelled before its first step never starts the coroutine it was given: close it,
+        # as the task would have without the guard (no "never awaited" warning).
+        task.add_done_callback(lambda _task: coro.close())
+        return task
 
     async def _guarded(self, coro: Coroutine[Any, Any, Any]) -> Any:
         try:

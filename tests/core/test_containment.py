@@ -87,3 +87,24 @@ def test_other_exceptions_and_cancellation_pass_through_untouched():
     finally:
         guard.uninstall()
         loop.close()
+
+
+def test_a_task_cancelled_before_it_starts_closes_its_coroutine():
+    async def never_started():
+        await asyncio.sleep(10)
+
+    async def main():
+        guard = ExitGuard(lambda exc: False)
+        guard.install(asyncio.get_running_loop())
+        try:
+            coro = never_started()
+            task = asyncio.create_task(coro)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0)  # the done callbacks
+            return coro.cr_frame  # None once closed
+        finally:
+            guard.uninstall()
+
+    assert asyncio.run(main()) is None
