@@ -164,6 +164,13 @@ def redact(text: object) -> str:
     return _USERINFO.sub(r"\1" + MASK + "@", out)
 
 
+def shorten(text: object, limit: int, tail: str = "…") -> str:
+    """`text` redacted, then cut to at most `limit` characters (ending in `tail` when cut). Always
+    redact before cutting: a cut through a secret leaves a start that no longer matches it."""
+    out = redact(text)
+    return out if len(out) <= limit else out[: max(0, limit - len(tail))] + tail
+
+
 # -- the registry ------------------------------------------------------------------------------
 
 

@@ -166,3 +166,21 @@ def test_an_existing_world_readable_log_and_folder_are_narrowed(log_home):
     path = setup_logging()
     assert _mode(folder) == 0o700 and _mode(path) == 0o600
     assert path.read_text().startswith("older lines")
+
+
+def test_shortened_text_is_redacted_before_it_is_cut():
+    secret = Secret("a-long-secret-value-1234")
+    text = "x" * 40 + secret.reveal() + " and more"
+    for limit in range(41, len(text)):
+        cut = secrets.shorten(text, limit)
+        assert len(cut) <= limit and "a-long-s" not in cut, (limit, cut)
+    assert secrets.shorten("short", 10) == "short"
+
+
+def test_a_long_exception_is_described_without_a_cut_secret():
+    from ibmon.errors import describe_exception
+
+    secret = Secret("another-long-secret-5678")
+    for pad in range(270, 300):
+        described = describe_exception(RuntimeError("y" * pad + secret.reveal()))
+        assert "another-" not in described and len(described) <= 300 and described.endswith(("...", MASK))

@@ -33,7 +33,6 @@ CT_TOKEN = "ctToken+with/reserved=chars&more~9"
 CRM_KEY = 'crmKey/+="x"'
 CRM_PASSWORD = "Q7"  # shorter than 4 characters: masked where it stands alone
 SECRETS = (B2_SECRET, CT_TOKEN, CRM_KEY, CRM_PASSWORD)
-NAMES = ("b2core echo", "crm echo", "ctrader echo")
 
 
 def lower_hex(text: str) -> str:
@@ -41,36 +40,58 @@ def lower_hex(text: str) -> str:
 
 
 def forms(secret: str) -> set[str]:
-    """Every form of `secret` that must never be shown."""
+    """The forms `secret` itself travels in."""
     json_forms = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    found = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), lower_hex(quote(secret, safe="")), *json_forms,
-             *(form.replace("/", "\\/") for form in json_forms)}
+    found = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), lower_hex(quote(secret, safe="")),
+             *json_forms, *(form.replace("/", "\\/") for form in json_forms)}
     if len(secret) >= 4:
         found.add(base64.b64encode(secret.encode()).decode())
-    basic = base64.b64encode(f"{B2_ID}:{secret}".encode()).decode()
-    return found | {basic, quote(basic, safe=""), json.dumps(basic)[1:-1]}
-
-
-def leaks(text: str) -> list[str]:
-    """Each secret form found in `text`; forms of a short secret count only as whole tokens."""
-    found = []
-    for secret in SECRETS:
-        for form in forms(secret):
-            pattern = re.escape(form) if len(form) >= 4 else rf"(?<!\w){re.escape(form)}(?!\w)"
-            if re.search(pattern, text):
-                found.append(f"{secret!r} as {form!r}")
     return found
 
 
+def basic_forms(secret: str) -> set[str]:
+    """The forms of the HTTP Basic credentials of B2_ID and `secret`."""
+    basic = base64.b64encode(f"{B2_ID}:{secret}".encode()).decode()
+    return {basic, quote(basic, safe=""), json.dumps(basic)[1:-1]}
+
+
+#: A shown start this long of a secret's form (a message cut off inside it) is a leak too.
+FRAGMENT = 8
+
+
+def leaks(text: str) -> list[str]:
+    """Each secret form found in `text`, and each start of one cut off after FRAGMENT characters or
+    more; the forms of a short secret count only as whole tokens."""
+    found = []
+    for secret in SECRETS:
+        own = forms(secret)
+        for form in own | basic_forms(secret):
+            pattern = re.escape(form) if len(form) >= 4 else rf"(?<!\w){re.escape(form)}(?!\w)"
+            if re.search(pattern, text):
+                found.append(f"{secret!r} as {form!r}")
+            elif form in own and len(form) > FRAGMENT and form[:FRAGMENT] in text:
+                found.append(f"{secret!r}: the start of {form!r}")
+    return found
+
+
+#: Connection name → (provider, what the server echoes to it: see echoing_servers.echo_forms).
+ECHOES = {
+    **{f"b2core {form}": ("b2core", form) for form in ("auth", "auth-url", "auth-json", "pair", "pair-json", "all")},
+    **{f"crm {form}": ("crm", form) for form in ("key", "key-url", "key-json", "body", "all")},
+    **{f"ctrader {form}": ("ctrader", form)
+       for form in ("query", "access_token", "access_token-url", "access_token-json", "all")},
+}
+NAMES = tuple(ECHOES)
+
+
 def connections(url: str) -> list[dict]:
-    return [
-        {"name": "b2core echo", "provider": "b2core", "base_url": f"{url}/api/v2/ib", "client_id": B2_ID,
-         "client_secret": B2_SECRET, "poll_seconds": 0.5},
-        {"name": "crm echo", "provider": "crm", "base_url": url, "domain": "ib.example", "api_key": CRM_KEY,
-         "email": "ib@example.com", "password": CRM_PASSWORD, "poll_seconds": 0.5},
-        {"name": "ctrader echo", "provider": "ctrader", "base_url": url, "access_token": CT_TOKEN,
-         "poll_seconds": 0.5, "timeout": 5},
-    ]
+    options = {
+        "b2core": {"client_id": B2_ID, "client_secret": B2_SECRET},
+        "crm": {"domain": "ib.example", "api_key": CRM_KEY, "email": "ib@example.com", "password": CRM_PASSWORD},
+        "ctrader": {"access_token": CT_TOKEN, "timeout": 5},
+    }
+    return [{"name": name, "provider": provider, "base_url": f"{url}/echo/{form}", "poll_seconds": 0.5,
+             **options[provider]} for name, (provider, form) in ECHOES.items()]
 
 
 @pytest.fixture
@@ -92,6 +113,8 @@ def test_the_forms_searched_for_are_found_when_shown():
     assert leaks(f"x {lower_hex(quote(CT_TOKEN, safe=''))} y") and leaks(json.dumps(B2_SECRET))
     assert leaks("Basic " + base64.b64encode(f"{B2_ID}:{B2_SECRET}".encode()).decode())
     assert leaks('"password": "Q7"') and not leaks("Q7x and aQ7")
+    assert leaks(f"decoded access_token {CT_TOKEN[:12]}…")  # a message cut inside the token
+    assert not leaks(f"client {B2_ID} refused: Basic ***")
 
 
 async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing, debug_home, configured_runtime):
@@ -115,7 +138,8 @@ async def test_health_lines_errors_screen_and_log_hold_no_echoed_secret(echoing,
         shown = html.unescape(app.export_screenshot())
         lines = [store.health[name].describe() for name in NAMES]
     echoed_every_secret(echoing)
-    assert "ECHO_REFUSED" in lines[2] and "basic pair" in lines[0] and "body" in lines[1]
+    first = {name: "query" if form == "all" else form for name, (_provider, form) in ECHOES.items()}
+    assert all(f"refused: {first[name]} " in line for name, line in zip(NAMES, lines)), lines
     assert leaks("\n".join(lines)) == [], leaks("\n".join(lines))
     assert leaks(shown) == [], leaks(shown)
     log = debug_home.log_text()
