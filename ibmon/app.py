@@ -91,23 +91,31 @@ class IbmonApp(FailureHook):
     # -- containment of provider screens ---------------------------------------------------------
 
     def contain_failure(self, error: BaseException) -> bool:
-        """A failure of a provider screen (or of a screen opened over it) closes that screen and says
-        so, once; the app keeps running. Any other failure is not contained (False)."""
-        screen = owning_screen(error, self.screen_stack, lambda s: s in self._provider_screens)
+        """A failure of a plugin's screen (a provider screen, one a plugin's command pushed, or one
+        opened over either) closes that screen and says so, once; the app keeps running. Any other
+        failure is not contained (False)."""
+        screen = owning_screen(error, self.screen_stack, lambda s: self._plugin_screen(s) is not None)
         if screen is None:
             return False
         if screen not in self._failed_screens:
             self._failed_screens.add(screen)
-            connection, title, plugin = self._provider_screens[screen]
+            where, title, plugin = self._plugin_screen(screen)  # type: ignore[misc]
             cause = the_error(error)
-            log.error("%s screen of %s (plugin %s) failed", title, connection, plugin,
+            log.error("%s screen of %s (plugin %s) failed", title, where, plugin,
                       exc_info=(type(cause), cause, cause.__traceback__))
             self.notify(f"{title} failed and was closed: {describe_exception(cause)}"
                         + (f" (plugin {plugin})" if plugin else ""),
-                        title=connection, severity="error", timeout=PROBLEM_TIMEOUT)
+                        title=where, severity="error", timeout=PROBLEM_TIMEOUT)
         while screen in self.screen_stack:  # with whatever it opened over itself
             self.pop_screen()
         return True
+
+    def _plugin_screen(self, screen: Screen) -> tuple[str, str, str | None] | None:
+        """(connection or plugin, title, plugin) of a screen that plugin code made, else None."""
+        if screen in self._provider_screens:
+            return self._provider_screens[screen]
+        plugin = self.host.plugin_of_module(type(screen).__module__)
+        return None if plugin is None else (f"plugin {plugin}", type(screen).__name__, plugin)
 
     async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
         """Textual's `run_action` (every binding goes through it, in the app's own message loop);

@@ -171,6 +171,14 @@ class PluginHost:
     def plugin_of(self, provider: str) -> str | None:
         return self.provider_plugin.get(provider)
 
+    def plugin_of_module(self, module: str) -> str | None:
+        """The plugin whose code `module` (a module name, e.g. a class's `__module__`) is part of."""
+        for name, plugin in self.pm.list_name_plugin():
+            own = getattr(plugin, "__name__", None)
+            if own and (module == own or module.startswith(own + ".")):
+                return name
+        return None
+
 
 def plugins_from_env() -> list[str] | None:
     """IBMON_PLUGINS=a,b loads only those; "none" loads none; unset or empty loads all."""

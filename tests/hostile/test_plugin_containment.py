@@ -128,6 +128,17 @@ async def test_a_palette_command_that_exits_or_raises_is_a_plugin_failure(comman
         await assert_dashboard_keeps_running(app, pilot)
 
 
+async def test_a_screen_a_palette_command_pushed_is_contained_as_the_plugins():
+    app, shown = hostile_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.dashboard.accounts.row_count == 1)
+        opener = next(run for title, _help, run in app.palette_commands() if title == "Hostile: open a failing screen")
+        opener()
+        await until(pilot, lambda: shown.matching("RaisesOnMount failed and was closed"))
+        assert shown.matching("plugin hostile_screens", "RuntimeError: on_mount exploded"), shown.items
+        await assert_dashboard_keeps_running(app, pilot)
+
+
 def test_plugins_exiting_at_import_or_in_hooks_are_failed_plugins():
     host = load_host("exits_on_import", "exits_in_hooks", "hostile_screens")
     on_import, in_hooks = host.plugins["exits_on_import"], host.plugins["exits_in_hooks"]

@@ -133,6 +133,10 @@ def _exit(app) -> None:
     sys.exit("the palette command called sys.exit()")
 
 
+def _open_failing_screen(app) -> None:
+    app.push_screen(_screen_classes()["RaisesOnMount"]())
+
+
 async def _raise(app) -> None:
     raise RuntimeError("the palette command exploded")
 
@@ -146,3 +150,4 @@ def ibmon_providers(register):
 def ibmon_commands(register):
     register(Command("Hostile: exit", _exit, help="calls sys.exit()"))
     register(Command("Hostile: explode", _raise, help="raises"))
+    register(Command("Hostile: open a failing screen", _open_failing_screen, help="pushes a screen that raises"))
