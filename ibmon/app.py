@@ -1,8 +1,13 @@
 """The Textual app: the dashboard over every connection, provider screens, palette, help, keymap,
-themes, quick actions, and a clean exit when the terminal goes away.
+themes, quick actions, and a clean exit when the terminal goes away or a signal asks.
 
 Data flows one way: the feed runtime writes the store, the dashboard (ibmon/screens/dashboard.py)
 reads it at frame rate. The app never calls a provider except through the runtime's `run_action`.
+
+Plugin code is contained: whatever a provider screen raises (an exception or an exit, in a handler,
+an action, compose, mount, a render or a worker) closes that screen with a notification naming it
+and its plugin (see ibmon/containment.py); whatever a plugin's actions, screens() or palette
+commands raise is reported; the dashboard keeps running.
 """
 
 from __future__ import annotations
@@ -18,13 +23,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import WorkerFailed
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
-from ibmon.errors import ProviderError, describe_exception
+from ibmon.containment import ExitGuard, owning_screen, the_error
+from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
 from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
 from ibmon.palette import IbmonCommands
@@ -34,11 +38,16 @@ from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection,
 from ibmon.screens.help import HelpScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
+from ibmon.textual_seams import FailureHook, add_binding
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
 
-class IbmonApp(App):
+#: Signals that end the app as `q` does (sessions closed, terminal restored), with what the log says.
+EXIT_SIGNALS = {"SIGTERM": "terminate signal", "SIGQUIT": "quit signal"}
+
+
+class IbmonApp(FailureHook):
     """The dashboard app. The CLI builds the runtime and plugin host and calls this constructor."""
 
     CSS_PATH = "ibmon.tcss"
@@ -73,24 +82,50 @@ class IbmonApp(App):
             if spec.name not in self.theme_names:
                 self.theme_names.append(spec.name)
         self._tty_fd: int | None = None
-        #: Open provider screens → (connection, title): their failures close them, not the app.
-        self._provider_screens: weakref.WeakKeyDictionary[Screen, tuple[str, str]] = weakref.WeakKeyDictionary()
+        #: Open provider screens → (connection, title, plugin): their failures close them, not the app.
+        self._provider_screens: weakref.WeakKeyDictionary[Screen, tuple[str, str, str | None]] = \
+            weakref.WeakKeyDictionary()
+        self._failed_screens: weakref.WeakSet[Screen] = weakref.WeakSet()
+        self._exit_guard = ExitGuard(self.contain_failure)
 
-    def _handle_exception(self, error: Exception) -> None:
-        """A worker of a plugin's screen that fails (its network calls run in workers) is that
-        screen's failure: report it, close the screen, keep the dashboard running. Other errors end
-        the app as Textual does (Textual has already stopped the message loop that raised them)."""
-        top = self.screen_stack[-1] if self.screen_stack else None
-        owner = self._provider_screens.get(top) if top is not None else None
-        if owner is None or not isinstance(error, WorkerFailed):
-            super()._handle_exception(error)
-            return
-        connection, title = owner
-        cause = error.error if isinstance(error.error, Exception) else error
-        log.error("%s screen of %s failed", title, connection, exc_info=cause)
-        self.notify(f"{title} failed and was closed: {describe_exception(cause)}", title=connection,
-                    severity="error", timeout=PROBLEM_TIMEOUT)
-        self.pop_screen()
+    # -- containment of provider screens ---------------------------------------------------------
+
+    def contain_failure(self, error: BaseException) -> bool:
+        """A failure of a plugin's screen (a provider screen, one a plugin's command pushed, or one
+        opened over either) closes that screen and says so, once; the app keeps running. Any other
+        failure is not contained (False)."""
+        screen = owning_screen(error, self.screen_stack, lambda s: self._plugin_screen(s) is not None)
+        if screen is None:
+            return False
+        if screen not in self._failed_screens:
+            self._failed_screens.add(screen)
+            where, title, plugin = self._plugin_screen(screen)  # type: ignore[misc]
+            cause = the_error(error)
+            log.error("%s screen of %s (plugin %s) failed", title, where, plugin,
+                      exc_info=(type(cause), cause, cause.__traceback__))
+            self.notify(f"{title} failed and was closed: {describe_exception(cause)}"
+                        + (f" (plugin {plugin})" if plugin else ""),
+                        title=where, severity="error", timeout=PROBLEM_TIMEOUT)
+        while screen in self.screen_stack:  # with whatever it opened over itself
+            self.pop_screen()
+        return True
+
+    def _plugin_screen(self, screen: Screen) -> tuple[str, str, str | None] | None:
+        """(connection or plugin, title, plugin) of a screen that plugin code made, else None."""
+        if screen in self._provider_screens:
+            return self._provider_screens[screen]
+        plugin = self.host.plugin_of_module(type(screen).__module__)
+        return None if plugin is None else (f"plugin {plugin}", type(screen).__name__, plugin)
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        """Textual's `run_action` (every binding goes through it, in the app's own message loop);
+        an action of a provider screen that raises or exits is that screen's failure."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except PLUGIN_FAILURES as exc:
+            if self.contain_failure(exc):
+                return True
+            raise
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen(self)
@@ -103,6 +138,12 @@ class IbmonApp(App):
 
     # -- life cycle ------------------------------------------------------------------------------
 
+    def on_load(self) -> None:
+        """Before the terminal is taken over: from here on, signals end the app cleanly and exits
+        raised by provider screens are contained."""
+        self._exit_guard.install(asyncio.get_running_loop())
+        self._watch_signals()
+
     async def on_mount(self) -> None:
         self.sub_title = "read-only" if self.read_only else ""
         self._apply_start_theme()
@@ -114,9 +155,9 @@ class IbmonApp(App):
         self._watch_terminal()
 
     async def on_unmount(self) -> None:
-        self._unwatch_terminal()
         self.runtime.notify_handler = None
         await self.runtime.stop()
+        self._exit_guard.uninstall()
 
     def _apply_start_theme(self) -> None:
         fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
@@ -159,22 +200,33 @@ class IbmonApp(App):
     def _runtime_notice(self, connection: str, message: str, severity: str) -> None:
         self.notify(message, title=connection, severity=severity)
 
-    # -- terminal loss (SSH drop) ----------------------------------------------------------------
+    # -- signals and terminal loss (SSH drop) ----------------------------------------------------
+
+    def _watch_signals(self) -> None:
+        """SIGTERM and SIGQUIT end the app as `q` does; SIGHUP means the terminal went away. The
+        handlers stay until the event loop closes, so a signal during shutdown cannot kill the
+        process before the terminal is restored."""
+        loop = asyncio.get_running_loop()
+        handlers: list[tuple[str, Callable[[str], None], str]] = [
+            (name, self.stop_on_signal, reason) for name, reason in EXIT_SIGNALS.items()]
+        handlers.append(("SIGHUP", self.terminal_gone, "hangup signal"))
+        for name, handler, reason in handlers:
+            number = getattr(signal, name, None)
+            if number is None:
+                continue  # Windows
+            try:
+                loop.add_signal_handler(number, handler, reason)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread
+
+    def stop_on_signal(self, reason: str) -> None:
+        log.info("%s: exiting", reason)
+        self.exit()
 
     def _watch_terminal(self) -> None:
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone, "hangup signal")
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # no SIGHUP (Windows) or not the main thread
         stdin = sys.__stdin__
         if not self.is_headless and stdin is not None and stdin.isatty():
             self._tty_fd = stdin.fileno()
-
-    def _unwatch_terminal(self) -> None:
-        try:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass
 
     def check_terminal(self) -> None:
         """Once a second: a hung-up terminal fails terminal ioctls; exit instead of spinning on EOF."""
@@ -267,7 +319,7 @@ class IbmonApp(App):
             return []
         try:
             return list(conn.session.actions())
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self.notify(f"actions() failed: {describe_exception(exc)}", title=conn.name, severity="error")
             return []
 
@@ -279,7 +331,7 @@ class IbmonApp(App):
             try:
                 if action.target == picked.kind and action.is_available(picked.target):
                     actions.append(action)
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 self.notify(f"{action.title}: {describe_exception(exc)}", title=picked.connection, severity="error")
         return actions
 
@@ -318,7 +370,7 @@ class IbmonApp(App):
             try:
                 question = redact(action.question(target))
                 typed = action.typed_confirmation(target) if action.typed_confirmation else None
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 self.notify(describe_exception(exc), title=title, severity="error")
                 return
             if not await self.push_screen_wait(ConfirmScreen(question, typed, title=title)):
@@ -327,7 +379,7 @@ class IbmonApp(App):
             message = await self.runtime.run_action(connection, action, target)
         except ProviderError as exc:
             self.notify(exc.message, title=title, severity="error")
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self.notify(describe_exception(exc), title=title, severity="error")
         else:
             self.notify(message or "done", title=title)
@@ -345,7 +397,7 @@ class IbmonApp(App):
             return []
         try:
             return list(conn.session.screens())
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self.notify(f"screens() failed: {describe_exception(exc)}", title=conn.name, severity="error")
             return []
 
@@ -359,7 +411,7 @@ class IbmonApp(App):
                 if binding_id in bound or not (spec.key or binding_id in self.keys):
                     continue
                 bound.add(binding_id)
-                dashboard._bindings._add_binding(Binding(
+                add_binding(dashboard, Binding(
                     spec.key or self.keys[binding_id], f"open_screen({spec.id!r})", spec.title, show=False,
                     id=binding_id, tooltip=f"Open {spec.title}"))
 
@@ -387,9 +439,9 @@ class IbmonApp(App):
                                 run_action=partial(self._screen_run_action, connection))
         try:
             screen = spec.factory(context)
-            self._provider_screens[screen] = (connection, spec.title)
+            self._provider_screens[screen] = (connection, spec.title, self.host.plugin_of(conn.provider.name))
             self.push_screen(screen)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self.notify(f"{spec.title} could not open: {describe_exception(exc)}", title=connection,
                         severity="error", timeout=PROBLEM_TIMEOUT)
 
@@ -429,7 +481,7 @@ class IbmonApp(App):
                 result = command.run(self)
                 if inspect.isawaitable(result):
                     await result
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 self.notify(f"{command.title} failed: {describe_exception(exc)}", title=f"plugin {plugin}",
                             severity="error")
 

@@ -6,7 +6,7 @@ shows it on that connection's health line (redacted), backs off and tries again;
 
 from __future__ import annotations
 
-from ibmon.secrets import redact
+from ibmon.secrets import redact, shorten
 
 
 class IbmonError(Exception):
@@ -68,5 +68,10 @@ def describe_exception(exc: BaseException) -> str:
     else:
         detail = str(exc).strip()
         text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    text = " ".join(text.split())
-    return redact(text if len(text) <= 300 else text[:297] + "...")
+    return shorten(" ".join(text.split()), 300, tail="...")
+
+
+#: What the host catches around plugin code (imports, hooks, sessions, actions, screens, commands):
+#: any exception, and the process exits a plugin must not take for the app (`sys.exit()` raises
+#: SystemExit; a stray KeyboardInterrupt). A task's CancelledError is not among them.
+PLUGIN_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit, KeyboardInterrupt)

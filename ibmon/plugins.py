@@ -1,8 +1,12 @@
 """Plugin loading: entry points of group ``ibmon`` and single-file plugins from ``plugin_dirs``.
 
-Each load and each hook call is guarded: an exception is recorded against the plugin that raised it
-(with a short reason) and every other plugin goes on. Hook implementations are called one at a time
-so that whatever they register is attributed to their plugin.
+Each load and each hook call is guarded: an exception (or a `sys.exit()`) is recorded against the
+plugin that raised it (with a short reason) and every other plugin goes on. Hook implementations are
+called one at a time so that whatever they register is attributed to their plugin.
+
+A single-file plugin is named by its file. One whose name is already taken (by an installed plugin,
+an earlier file, or an importable module such as a first-party plugin's package) is not loaded but
+listed as failed with the reason, so that neither of the two silently wins.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import pluggy
 
 from ibmon import hookspecs
 from ibmon.api import Command, Provider, Simulator, ThemeSpec
-from ibmon.errors import describe_exception
+from ibmon.errors import PLUGIN_FAILURES, describe_exception
 
 GROUP = "ibmon"
 ENV_PLUGINS = "IBMON_PLUGINS"
@@ -71,17 +75,21 @@ class PluginHost:
             only = plugins_from_env()
         allowed = (lambda name: name in only) if only is not None else (lambda name: True)
         blocked = set(disabled)
-        candidates: list[tuple[str, str, str, Callable[[], Any]]] = []
+        candidates: list[tuple[str, str, str, Callable[[], Any], Path | None]] = []
         if entry_points:
             for ep in metadata.entry_points(group=GROUP):
                 version = ep.dist.version if ep.dist else ""
-                candidates.append((ep.name, version, f"entry point {ep.value}", ep.load))
+                candidates.append((ep.name, version, f"entry point {ep.value}", ep.load, None))
         for folder in plugin_dirs:
             for path in sorted(Path(folder).expanduser().glob("*.py")):
                 if not path.name.startswith("_"):
-                    candidates.append((path.stem, "", str(path), _file_loader(path)))
-        for name, version, source, loader in candidates:
-            if not allowed(name) or name in self.plugins:
+                    candidates.append((path.stem, "", str(path), _file_loader(path), path))
+        for name, version, source, loader, path in candidates:
+            if not allowed(name):
+                continue
+            taken_by = self._taken(name, path)
+            if taken_by:
+                self._refuse(name, source, path, taken_by)
                 continue
             info = self.plugins[name] = PluginInfo(name, version, source)
             if name in blocked:
@@ -90,9 +98,28 @@ class PluginHost:
             try:
                 module = loader()
                 self.pm.register(module, name=name)
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 info.fail(f"import failed: {describe_exception(exc)}")
         self._collect()
+
+    def _taken(self, name: str, path: Path | None) -> str | None:
+        """What already goes by `name`: a plugin loaded before it, or (for a plugin file) a module its
+        name would shadow; None when the name is free."""
+        if name in self.plugins:
+            return f'plugin "{name}" ({self.plugins[name].source})'
+        if path is not None:
+            origin = _module_origin(name)
+            if origin is not None and origin != path.resolve():
+                return f"the module {name} ({origin})"
+        return None
+
+    def _refuse(self, name: str, source: str, path: Path | None, taken_by: str) -> None:
+        """A plugin that was not loaded because its name is taken: listed as failed, under its file
+        name (or its source, when that is taken too)."""
+        label = path.name if path is not None else f"{name} ({source})"
+        info = self.plugins[label if label not in self.plugins else source] = PluginInfo(label, source=source)
+        fix = "rename the file" if path is not None else "uninstall one of the two"
+        info.fail(f'not loaded: its name "{name}" is already taken by {taken_by}; {fix}')
 
     def _collect(self) -> None:
         self._call("ibmon_providers", self._add_provider)
@@ -105,7 +132,7 @@ class PluginHost:
             info = self.plugins.setdefault(impl.plugin_name, PluginInfo(impl.plugin_name))
             try:
                 impl.function(register=lambda item, _info=info: add(_info, item))
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 info.fail(f"{hook_name} failed: {describe_exception(exc)}")
 
     # -- registration ----------------------------------------------------------------------------
@@ -144,6 +171,14 @@ class PluginHost:
     def plugin_of(self, provider: str) -> str | None:
         return self.provider_plugin.get(provider)
 
+    def plugin_of_module(self, module: str) -> str | None:
+        """The plugin whose code `module` (a module name, e.g. a class's `__module__`) is part of."""
+        for name, plugin in self.pm.list_name_plugin():
+            own = getattr(plugin, "__name__", None)
+            if own and (module == own or module.startswith(own + ".")):
+                return name
+        return None
+
 
 def plugins_from_env() -> list[str] | None:
     """IBMON_PLUGINS=a,b loads only those; "none" loads none; unset or empty loads all."""
@@ -153,6 +188,20 @@ def plugins_from_env() -> list[str] | None:
     if raw.lower() == "none":
         return []
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _module_origin(name: str) -> Path | str | None:
+    """Where `import name` would load a module from (a file, or "built-in"/"frozen"); None when there
+    is no such module. A folder that only makes a namespace package does not count."""
+    if not name.isidentifier():
+        return None  # not importable (and a dotted name would import its parent package)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).resolve() if spec.has_location else spec.origin
 
 
 def _file_loader(path: Path) -> Callable[[], Any]:

@@ -383,7 +383,7 @@ class Report:
     rss_minutes: list[float] = field(default_factory=list)
     #: With tracemalloc on: the lines whose allocations grew most between the start and the end.
     growth: list[str] = field(default_factory=list)
-    #: Values `ibmon.secrets.redact` masks at the end (every rotated token adds one).
+    #: Values `ibmon.secrets.redact` masks at the end (tokens a client marked as replaced drop out after an hour).
     secrets_remembered: int = 0
 
     @property
@@ -561,7 +561,7 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
             app_running = app.is_running
             elapsed = time.monotonic() - started
         return Report(elapsed, stats, list(escapes.dashboard), list(escapes.simulators), rss_start, rss_end,
-                      max(rss_max, rss_end), app_running, rss_minutes, growth, len(secrets._known))
+                      max(rss_max, rss_end), app_running, rss_minutes, growth, secrets.remembered())
     finally:
         escapes.uninstall(loop)
         sims.stop()

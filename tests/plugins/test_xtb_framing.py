@@ -103,3 +103,40 @@ def test_random_bytes_only_ever_give_objects_or_frame_errors(chunks):
                 assert isinstance(packet, dict)
         except FrameError:
             pass
+
+
+def test_a_long_packet_in_many_small_reads_comes_out_once_and_whole():
+    symbols = [{"symbol": f"S{i:06d}", "bid": f"{i}.125", "description": "Złoty €" * 3} for i in range(20_000)]
+    data = wire({"status": True, "returnData": symbols}) + wire({"command": "keepAlive", "data": {}})
+    assert len(data) > 1_500_000
+    decoder = FrameDecoder()
+    out = []
+    for start in range(0, len(data), 4096):
+        got = decoder.feed(data[start:start + 4096])
+        assert got == [] or start + 4096 >= data.index(b"\n\n") + 2
+        out += got
+        assert decoder.buffered < len(data)
+    assert [len(p.get("returnData", ())) for p in out] == [20_000, 0]
+    assert out[0]["returnData"][19_999] == {"symbol": "S019999", "bid": "19999.125", "description": "Złoty €" * 3}
+    assert decoder.buffered == 0
+
+
+@pytest.mark.parametrize("reads", [
+    [b'{"a": 1}\n', b'\n{"b": 2}\n', b'\n'],  # each separator split between two reads
+    [b'{"a": 1}\n', b'\n', b'\n', b'\n{"b": 2}\n\n'],  # blank lines split too
+    [b'\n', b'\n{"a": 1}', b'\n', b'\n\n', b'\n{"b"', b': 2}\n\n'],
+])
+def test_a_separator_split_between_reads_ends_the_packet_once(reads):
+    decoder = FrameDecoder()
+    out = [packet for read in reads for packet in decoder.feed(read)]
+    assert out == [{"a": 1}, {"b": 2}]
+    assert decoder.buffered == 0
+
+
+def test_a_malformed_packet_in_a_split_stream_raises_once_and_the_rest_decodes():
+    decoder = FrameDecoder()
+    assert decoder.feed(b'{"a": 1}\n\n{"broken"\n') == [{"a": 1}]
+    with pytest.raises(FrameError, match="malformed"):
+        decoder.feed(b'\n{"b": 2}\n\n{"c": 3}\n\n{"d"')
+    assert decoder.feed(b"") == [{"b": 2}, {"c": 3}]
+    assert decoder.feed(b': 4}\n\n') == [{"d": 4}]

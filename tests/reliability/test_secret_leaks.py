@@ -15,7 +15,6 @@ import asyncio
 import base64
 import html
 import json
-import os
 import re
 import socket
 import sys
@@ -29,11 +28,10 @@ from textual.app import App
 from ibmon import config as cfg
 from ibmon.app import IbmonApp
 from ibmon.errors import ProviderError
-from ibmon.feeds import Backoff, FeedRuntime
-from ibmon.logs import log_dir, setup_logging, write_crash_log
+from ibmon.feeds import Backoff
+from ibmon.logs import setup_logging, write_crash_log
 from ibmon.model import HealthState
 from ibmon.simulators import SimulatorHost
-from ibmon.store import Store
 
 from ibmon_b2core.sim import CLIENT_ID, CLIENT_SECRET
 
@@ -121,27 +119,14 @@ def connections(sims: SimulatorHost) -> list[dict]:
     return entries
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch) -> dict[str, str]:
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.setenv("IBMON_LOG_LEVEL", "DEBUG")
-    return dict(os.environ)
-
-
-def _log_text() -> str:
-    folder = log_dir()
-    return "\n".join(path.read_text(errors="replace") for path in folder.glob("*")) if folder.exists() else ""
-
-
-async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, env, tmp_path):
+async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, debug_home, tmp_path):
     config = tmp_path / "config.toml"
     cfg.write_private(config, tomli_w.dumps({"connections": connections(sims)}))
 
     async def snapshot(*flags: str) -> str:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ibmon", "--config", str(config), "snapshot", "--timeout", "6", *flags,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=debug_home.env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 1, err.decode()  # the broken connections fail the snapshot
         return out.decode() + err.decode()
@@ -156,7 +141,7 @@ async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, env, tmp_pa
     assert re.search("BE005|EX007", errors["xtb bad password"])  # EX007: the pair is blocked after a failure
     assert "CH_ACCESS_TOKEN_INVALID" in errors["ctrader bad token"]
     assert "1012" in errors["flex expired"] and "1015" in errors["flex unknown token"]
-    log = _log_text()
+    log = debug_home.log_text()
     assert "DEBUG" in log
     assert leaks(as_json) == [] and leaks(as_text) == [] and leaks(log) == []
 
@@ -176,14 +161,9 @@ class RecordingApp(IbmonApp, NotificationCapture):
                         Path(sys.modules[IbmonApp.__module__].__file__).parent / IbmonApp.CSS_PATH))
 
 
-async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims, env):
+async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims, debug_home, configured_runtime):
     setup_logging()
-    _settings, host = cfg.load_plugins({}, None)
-    config = cfg.build_config({"connections": connections(sims)}, host)
-    config.raise_problems()
-    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.1, cap=0.5))
-    for connection in config.connections:
-        runtime.add(host.providers[connection.provider], connection.context())
+    runtime, host = configured_runtime(connections(sims), Backoff(base=0.1, cap=0.5))
     store = runtime.store
     app = RecordingApp(runtime, host)
     app.shown = []
@@ -246,7 +226,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
         await until("xtb ok", lambda h: h.state is HealthState.LIVE)
         capture("dropped")
 
-    log = _log_text()
+    log = debug_home.log_text()
     assert "DEBUG" in log and "xtb ok" in log
     screen = "\n".join(outputs)
     assert re.search("BE005|EX007", screen) and "CH_ACCESS_TOKEN_INVALID" in screen and "1012" in screen
@@ -254,7 +234,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
     assert leaks(log) == [], leaks(log)[:5]
 
 
-def test_a_crash_log_holds_no_secret(env):
+def test_a_crash_log_holds_no_secret(debug_home):
     from ibmon.secrets import Secret
 
     secret = Secret(CRM_PW)
@@ -268,7 +248,7 @@ def test_a_crash_log_holds_no_secret(env):
     assert path is not None
     text = Path(path).read_text()
     assert "RuntimeError" in text and "ConnectionError" in text
-    assert leaks(text) == [] and leaks(_log_text()) == []
+    assert leaks(text) == [] and leaks(debug_home.log_text()) == []
 
 
 def test_the_search_finds_every_form_a_secret_travels_in():

@@ -1,0 +1,35 @@
+"""Every use ibmon makes of Textual's private API, in one place, each where Textual offers no public
+way. tests/core/test_textual_seams.py exercises each against the installed Textual, so the first
+release that changes one fails there rather than in front of a user.
+
+* `FailureHook`: Textual sends every exception raised by a message handler, compose, mount, a render
+  or a worker to `App._handle_exception(error)`, which always ends the app. The mixin first offers
+  the exception to `contain_failure(error)`; only when that returns False does the app end as
+  Textual does. (By then Textual has stopped the message loop of the node that raised: the node is
+  dead, so containing means closing the screen it is on.)
+* `add_binding(node, binding)`: add a `Binding` with its id (what the user's `[keys]` remaps) to a
+  node that already exists; `BindingsMap.bind()` takes no id.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+from textual.dom import DOMNode
+
+
+class FailureHook(App):
+    """An App that may contain an unhandled exception instead of exiting."""
+
+    def contain_failure(self, error: Exception) -> bool:
+        """Handle `error` and return True to keep the app running; False ends it as usual."""
+        return False
+
+    def _handle_exception(self, error: Exception) -> None:
+        if not self.contain_failure(error):
+            super()._handle_exception(error)
+
+
+def add_binding(node: DOMNode, binding: Binding) -> None:
+    """Add `binding` (keeping its id, description and flags) to `node`'s own bindings."""
+    node._bindings._add_binding(binding)

@@ -1,0 +1,118 @@
+"""ibmon.textual_seams against the installed Textual: each private API it wraps must still do what
+ibmon relies on. A Textual release that renames or reroutes one fails here."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Label
+
+from ibmon.textual_seams import FailureHook, add_binding
+
+
+class Failing(Screen):
+    """Fails where it is told to: "mount", "compose", "key" (its on_key), "render", "worker"."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+
+    def compose(self) -> ComposeResult:
+        if self.where == "compose":
+            raise ValueError("compose failed")
+        yield BadRender() if self.where == "render" else Label("a label")
+
+    def on_mount(self) -> None:
+        if self.where == "mount":
+            raise RuntimeError("mount failed")
+        if self.where == "worker":
+            self.run_worker(self.work())
+
+    async def work(self) -> None:
+        raise LookupError("worker failed")
+
+    def on_key(self, event) -> None:
+        if self.where == "key":
+            raise KeyError("key failed")
+
+
+class BadRender(Widget):
+    def render(self):
+        raise TypeError("render failed")
+
+
+class Containing(FailureHook):
+    def __init__(self, contain: bool) -> None:
+        super().__init__()
+        self.contain = contain
+        self.seen: list[BaseException] = []
+
+    def contain_failure(self, error: Exception) -> bool:
+        self.seen.append(error)
+        if self.contain and len(self.screen_stack) > 1:
+            self.pop_screen()
+        return self.contain
+
+
+def test_textual_still_routes_unhandled_errors_through_handle_exception():
+    assert list(inspect.signature(App._handle_exception).parameters) == ["self", "error"]
+
+
+@pytest.mark.parametrize("where", ["mount", "compose", "key", "render", "worker"])
+async def test_every_unhandled_error_reaches_contain_failure_and_may_be_contained(where):
+    app = Containing(contain=True)
+    async with app.run_test() as pilot:
+        await app.push_screen(Failing(where))
+        if where == "key":
+            await pilot.press("x")
+        for _ in range(100):
+            if app.seen and len(app.screen_stack) == 1:
+                break
+            await pilot.pause(0.02)
+        assert app.seen, f"the {where} failure never reached contain_failure"
+        assert app.is_running and len(app.screen_stack) == 1
+    assert app.return_code in (None, 0)
+    error = app.seen[0]
+    message = str(getattr(error, "error", error))
+    assert f"{where} failed" in message
+
+
+async def test_an_error_not_contained_ends_the_app_as_textual_does():
+    app = Containing(contain=False)
+    with pytest.raises(RuntimeError, match="mount failed"):
+        async with app.run_test() as pilot:
+            await app.push_screen(Failing("mount"))
+            await pilot.pause(0.2)
+    assert app.return_code == 1
+
+
+class Bound(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("bindings")
+
+    def action_mark(self, what: str) -> None:
+        self.ran.append(what)
+
+
+async def test_add_binding_adds_a_working_binding_that_keeps_its_id():
+    app = Bound()
+    async with app.run_test() as pilot:
+        add_binding(app.screen, Binding("f6", "app.mark('added')", "Mark", id="test.mark"))
+        await pilot.press("f6")
+        await pilot.pause()
+        assert app.ran == ["added"]
+        active = [a.binding for a in app.screen.active_bindings.values() if a.binding.id == "test.mark"]
+        assert [b.key for b in active] == ["f6"]
+        app.set_keymap({"test.mark": "f7"})  # what [keys] does with the id
+        await pilot.press("f7")
+        await pilot.pause()
+        assert app.ran == ["added", "added"]
