@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ibmon import __version__
 from ibmon.errors import AuthError, ProviderError, RateLimited
-from ibmon.secrets import Secret, redact, remember, reveal
+from ibmon.secrets import Secret, redact, remember_basic, replaced, reveal, shorten
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -97,8 +97,8 @@ def error_text(response: "httpx.Response", limit: int = ERROR_TEXT_CHARS) -> str
         text = ""
     else:
         text = body[: 4 * limit].decode(response.encoding or "utf-8", errors="replace")
-    text = " ".join(text.split()) or response.reason_phrase or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # redacted before it is cut: a cut through a secret would leave its start unmasked
+    return shorten(" ".join(text.split()) or response.reason_phrase or "", limit)
 
 
 _NOT_JSON = object()
@@ -200,8 +200,8 @@ def _too_big(what: str, limit: int) -> ReplyTooLarge:
 
 def basic_auth(user: str, secret: Secret | str) -> dict[str, str]:
     """An HTTP Basic `Authorization` header; its encoded value is masked wherever it shows up."""
+    remember_basic(user, secret)
     encoded = base64.b64encode(f"{user}:{reveal(secret)}".encode()).decode()
-    remember(encoded)
     return {"Authorization": f"Basic {encoded}"}
 
 
@@ -287,6 +287,8 @@ class TokenRenewal:
                 raise
             self._finished += 1
             self._failure = None
+            if current is not None:
+                replaced(current, token.value)  # masked a while longer, then forgotten
             self._token = token.value
             self._renew_at = math.inf if token.lifetime is None else started + renew_after(token.lifetime)
             self.fetched += 1
