@@ -33,7 +33,9 @@ COMMAND_TIMEOUT = 10.0
 
 TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "plugin_dirs", "disabled_plugins", "read_only", "keys",
                   "connections")
-CONNECTION_KEYS = ("name", "provider", "enabled", "read_only")
+CONNECTION_KEYS = ("name", "provider", "enabled", "read_only", "poll_timeout")
+#: Bounds of a connection's `poll_timeout` (seconds a whole poll may take).
+POLL_TIMEOUT_RANGE = (1.0, 86400.0)
 REFERENCE_KINDS = ("env", "command")
 
 
@@ -106,10 +108,12 @@ class ConnectionConfig:
     read_only: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     unavailable: str | None = None
+    #: Seconds a whole poll may take (None: the provider's own default).
+    poll_timeout: float | None = None
 
     def context(self, global_read_only: bool = False) -> ConnectionContext:
         return ConnectionContext(name=self.name, provider=self.provider, options=self.options,
-                                 read_only=self.read_only or global_read_only)
+                                 read_only=self.read_only or global_read_only, poll_timeout=self.poll_timeout)
 
 
 @dataclass
@@ -226,6 +230,7 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
         if not isinstance(value, bool):
             problems.append(f'{where}: key "{flag}" must be true or false')
         flags[flag] = value if isinstance(value, bool) else default
+    poll_timeout = _poll_timeout(raw, where, problems)
 
     if not isinstance(provider_name, str) or not provider_name:
         problems.append(f'{where}: key "provider" is missing: say which provider it connects to '
@@ -238,7 +243,7 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
             if len(problems) > before:
                 return None
             return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
-                                    read_only=flags["read_only"], unavailable=why)
+                                    read_only=flags["read_only"], unavailable=why, poll_timeout=poll_timeout)
         problems.append(f'{where}: unknown provider "{provider_name}"'
                         f'{did_you_mean(provider_name, host.providers)}; {_known_providers(host)}')
         return None
@@ -257,7 +262,19 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
     if len(problems) > before:
         return None
     return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
-                            read_only=flags["read_only"], options=values)
+                            read_only=flags["read_only"], options=values, poll_timeout=poll_timeout)
+
+
+def _poll_timeout(raw: dict[str, Any], where: str, problems: list[str]) -> float | None:
+    value = raw.get("poll_timeout")
+    if value is None:
+        return None
+    low, high = POLL_TIMEOUT_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        problems.append(f'{where}: key "poll_timeout" must be a number of seconds from {low:g} to {high:g} '
+                        f'(how long a whole refresh may take), not {value!r}')
+        return None
+    return float(value)
 
 
 def _default_poll_interval(provider: Provider, options: dict[str, Any], refresh_seconds: float) -> None:
@@ -475,7 +492,10 @@ def _connection_example(provider: Provider) -> list[str]:
     if provider.description:
         lines.append(f"# {provider.description}")
     body = ["[[connections]]", f'name = "{provider.title}"', f'provider = "{provider.name}"',
-            "enabled = true", "read_only = false"]
+            "enabled = true", "read_only = false",
+            "# seconds a whole refresh of a polling connection may take before it is cancelled and retried "
+            "(default: the provider's own, usually 60)",
+            "# poll_timeout = 60"]
     for option in provider.options:
         body.append(f"# {_describe_option(option)}")
         value = _example_value(option)
