@@ -28,7 +28,7 @@ OPTIONS = (
            'e.g. { archived = false, platformId = "6006dda272f002519c3eb505" }'),
     Option("update_method", "str", default="PUT", choices=("PUT", "PATCH"), help="HTTP verb for account updates"),
     TLS_VERIFY,
-    Option("poll_seconds", "float", default=15.0, minimum=0.05, help="seconds between account list refreshes"),
+    Option("poll_seconds", "float", default=15.0, minimum=0.5, help="seconds between account list refreshes"),
 )
 
 

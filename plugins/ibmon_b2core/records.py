@@ -41,6 +41,12 @@ def money(item: dict[str, Any], name: str) -> Decimal | None:
     return dec_or_none(item.get(name), name)
 
 
+def account_key(item: dict[str, Any]) -> str | None:
+    """The id `to_account` gives the account (None without an accountId)."""
+    account_id = item.get("accountId")
+    return str(account_id) if account_id else None
+
+
 def to_account(item: dict[str, Any]) -> Account:
     """One account object as an `Account`: exact Decimals, the facts worth showing in `extra`."""
     account_id = item.get("accountId")
