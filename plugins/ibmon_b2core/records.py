@@ -72,8 +72,8 @@ def to_account(item: dict[str, Any]) -> Account:
                 pnl=money(item, "pnl"),
             ),
         )
-    except ValueError as exc:
-        raise ProviderError(f"B2Core account {account_id}: {exc}") from None
+    except ValueError as exc:  # dec() names the field; whoever shows this names the account
+        raise ProviderError(str(exc)) from None
 
 
 def facts(account: Account) -> dict[str, str]:

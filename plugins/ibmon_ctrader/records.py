@@ -76,7 +76,8 @@ def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = 
         open_price=pad(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
         current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
-        extra=extra(swap=_cents_or_none(raw.get("swap")), commission=_cents_or_none(raw.get("commission")),
+        extra=extra(swap=_cents_or_none(raw.get("swap"), "swap"),
+                    commission=_cents_or_none(raw.get("commission"), "commission"),
                     pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),
                     take_profit=raw.get("takeProfit"), opened_ms=raw.get("entryTimestamp"),
                     label=raw.get("label") or None, comment=raw.get("comment") or None),
@@ -103,5 +104,5 @@ def pad(price: Decimal | None, places: int | None) -> Decimal | None:
     return price
 
 
-def _cents_or_none(value: Any) -> Decimal | None:
-    return None if value is None else from_cents(value)
+def _cents_or_none(value: Any, field: str) -> Decimal | None:
+    return None if value is None else from_cents(value, field)

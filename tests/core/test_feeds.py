@@ -312,3 +312,26 @@ async def test_a_note_keeps_the_reconnect_details_of_the_health_line():
     health = runtime.store.health["conn"]
     assert (health.state, health.attempt, health.notes) == (HealthState.RECONNECTING, 3, ("2 accounts missing",))
     assert health.describe(clock.now).startswith("reconnecting (attempt 3, next try in 8 s): socket closed")
+
+
+async def test_a_stream_silent_past_its_silence_timeout_is_torn_down_and_reconnected():
+    clock = FakeClock()
+    session = FlakyStream(failures=0)
+    session.silence_timeout = 15
+    runtime = runtime_with(session, clock)
+    await runtime.start()
+    conn = runtime.connections["conn"]
+    await settle(lambda: conn.ready)
+    clock.now += 14
+    runtime.check_staleness()
+    await asyncio.sleep(0)
+    assert session.calls == 1 and conn.health.state is HealthState.LIVE
+    published = []
+    original = runtime.store.set_health
+    runtime.store.set_health = lambda name, health: (published.append(health), original(name, health))
+    clock.now += 2
+    runtime.check_staleness()
+    await settle(lambda: session.calls == 2 and conn.health.state is HealthState.LIVE)
+    torn = next(h for h in published if h.state is HealthState.RECONNECTING)
+    assert torn.detail == "no data for 15 s: the link is dead" and torn.attempt == 1
+    await runtime.stop()
