@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ibmon.api import Provider, RunningSimulator, Session
 from ibmon.feeds import Connection, FeedRuntime
+from ibmon.model import Health
 from ibmon.plugins import PluginHost
 from ibmon.store import Store
 from ibmon.testing import make_context
@@ -61,6 +62,30 @@ def add(runtime: FeedRuntime, provider: Provider, name: str, options: dict[str, 
         provider = replace(provider, connect=connect)
     context = make_context(provider, name=name, poll_timeout=poll_timeout, **options)
     return runtime.add(provider, context)
+
+
+@asynccontextmanager
+async def connected(provider: str, name: str, *, sim: dict[str, Any] | None = None,
+                    **options: Any) -> AsyncIterator[tuple[RunningSimulator, FeedRuntime, Connection]]:
+    """`provider`'s simulator, and a started runtime with one connection `name` to it."""
+    host = first_party(provider)
+    async with simulator(host, provider, **(sim or {})) as running:
+        runtime = make_runtime()
+        conn = add(runtime, host.providers[provider], name, options_of(running, **options))
+        await runtime.start()
+        try:
+            yield running, runtime, conn
+        finally:
+            await runtime.stop()
+
+
+def record_health(runtime: FeedRuntime) -> list[Health]:
+    """Every health record the runtime publishes from now on."""
+    published: list[Health] = []
+    store = runtime.store
+    original = store.set_health
+    store.set_health = lambda name, health: (published.append(health), original(name, health))  # type: ignore
+    return published
 
 
 def make_runtime(**settings: Any) -> FeedRuntime:

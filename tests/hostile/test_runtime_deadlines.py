@@ -17,7 +17,7 @@ from ibmon.model import Account, HealthState
 from ibmon.store import Store
 from ibmon.testing import FakeClock, wait_for
 
-from runtime_kit import Gate, add, first_party, make_runtime, options_of, screen_text, simulator, until
+from runtime_kit import Gate, add, first_party, make_runtime, options_of, record_health, screen_text, simulator, until
 
 
 async def test_a_poll_that_never_finishes_hits_its_deadline_and_a_refresh_works_after_it():
@@ -89,9 +89,7 @@ async def test_a_silent_xapi_stream_is_torn_down_and_reconnected():
             store = runtime.store
             await wait_for(lambda: conn.ready and store.ticks.get("XTB"), timeout=15)
             logins = sim.logins
-            states = []
-            original = store.set_health
-            store.set_health = lambda name, health: (states.append(health), original(name, health))
+            states = record_health(runtime)
 
             sim.stream_silent = True  # the socket stays open; nothing arrives, not even keepAlive
             await wait_for(lambda: any(h.state is HealthState.RECONNECTING for h in states), timeout=15)

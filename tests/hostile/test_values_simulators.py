@@ -12,7 +12,7 @@ from ibmon.app import IbmonApp
 from ibmon.model import HealthState
 from ibmon.testing import wait_for
 
-from runtime_kit import add, first_party, make_runtime, options_of, screen_text, simulator, until
+from runtime_kit import add, connected, first_party, make_runtime, options_of, screen_text, simulator, until
 
 
 def changed(table: dict, before: dict, keys) -> bool:
@@ -20,104 +20,84 @@ def changed(table: dict, before: dict, keys) -> bool:
 
 
 async def test_b2core_nan_huge_and_duplicate_accounts_are_rejected_alone(caplog):
-    host = first_party("b2core")
-    async with simulator(host, "b2core", accounts=12, interval=0.05) as running:
+    async with connected("b2core", "B2Core", sim={"accounts": 12, "interval": 0.05}, poll_seconds=0.5) as (
+            running, runtime, conn):
         sim = running.extra["sim"]
-        runtime = make_runtime()
-        conn = add(runtime, host.providers["b2core"], "B2Core", options_of(running, poll_seconds=0.5))
-        await runtime.start()
-        try:
-            store = runtime.store
-            await wait_for(lambda: len(store.accounts.get("B2Core", {})) == 12, timeout=15)
-            nan_id, huge_id, twice_id, *others = list(store.accounts["B2Core"])
-            with caplog.at_level(logging.WARNING, logger="ibmon.feeds"):
-                sim.set_money(nan_id, deposits="NaN", balance="NaN")  # it stays NaN as the account drifts
-                sim.set_money_text(huge_id, credit="1e999999999")  # 17 bytes on the wire
-                with sim.lock:
-                    sim.accounts["second copy"] = dict(sim.accounts[twice_id], balance=Decimal("1.00"))
-                await wait_for(lambda: {("account", nan_id), ("account", huge_id), ("account", twice_id)}
-                               <= conn.rejected.keys(), timeout=15)
-            accounts = store.accounts["B2Core"]
-            kept = {key: accounts[key] for key in (nan_id, huge_id)}
-            before = dict(accounts)
-            await wait_for(lambda: changed(store.accounts["B2Core"], before, others), timeout=15)
+        store = runtime.store
+        await wait_for(lambda: len(store.accounts.get("B2Core", {})) == 12, timeout=15)
+        nan_id, huge_id, twice_id, *others = list(store.accounts["B2Core"])
+        with caplog.at_level(logging.WARNING, logger="ibmon.feeds"):
+            sim.set_money(nan_id, deposits="NaN", balance="NaN")  # it stays NaN as the account drifts
+            sim.set_money_text(huge_id, credit="1e999999999")  # 17 bytes on the wire
+            with sim.lock:
+                sim.accounts["second copy"] = dict(sim.accounts[twice_id], balance=Decimal("1.00"))
+            await wait_for(lambda: {("account", nan_id), ("account", huge_id), ("account", twice_id)}
+                           <= conn.rejected.keys(), timeout=15)
+        accounts = store.accounts["B2Core"]
+        kept = {key: accounts[key] for key in (nan_id, huge_id)}
+        before = dict(accounts)
+        await wait_for(lambda: changed(store.accounts["B2Core"], before, others), timeout=15)
 
-            accounts = store.accounts["B2Core"]
-            assert len(accounts) == 12 and all(accounts[key] is record for key, record in kept.items())
-            assert accounts[twice_id].balance != Decimal("1.00")  # the first one listed counts
-            assert conn.rejected[("account", nan_id)] == "balance: not a finite number: 'NaN'"
-            assert conn.rejected[("account", huge_id)] == "credit: out of range (10^25 or more): '1e999999999'"
-            assert conn.rejected[("account", twice_id)] == "listed twice in one refresh (the first one counts)"
-            health = store.health["B2Core"]
-            assert health.state is HealthState.LIVE
-            assert "3 records rejected (account " in health.describe(health.since)
-            logged = [r.getMessage() for r in caplog.records]
-            assert f"B2Core: rejected account {nan_id}: balance: not a finite number: 'NaN'" in logged
-            assert len(logged) == 3  # once per record, not once per poll
-        finally:
-            await runtime.stop()
+        accounts = store.accounts["B2Core"]
+        assert len(accounts) == 12 and all(accounts[key] is record for key, record in kept.items())
+        assert accounts[twice_id].balance != Decimal("1.00")  # the first one listed counts
+        assert conn.rejected[("account", nan_id)] == "balance: not a finite number: 'NaN'"
+        assert conn.rejected[("account", huge_id)] == "credit: out of range (10^25 or more): '1e999999999'"
+        assert conn.rejected[("account", twice_id)] == "listed twice in one refresh (the first one counts)"
+        health = store.health["B2Core"]
+        assert health.state is HealthState.LIVE
+        assert "3 records rejected (account " in health.describe(health.since)
+        logged = [r.getMessage() for r in caplog.records]
+        assert f"B2Core: rejected account {nan_id}: balance: not a finite number: 'NaN'" in logged
+        assert len(logged) == 3  # once per record, not once per poll
 
 
 async def test_ctrader_an_object_for_a_currency_and_a_huge_swap_reject_one_account_and_one_position():
-    host = first_party("ctrader")
-    async with simulator(host, "ctrader", interval=0.05) as running:
+    async with connected("ctrader", "cTrader", sim={"interval": 0.05}, poll_seconds=0.5) as (running, runtime, conn):
         sim = running.extra["sim"]
-        runtime = make_runtime()
-        conn = add(runtime, host.providers["ctrader"], "cTrader", options_of(running, poll_seconds=0.5))
-        await runtime.start()
-        try:
-            store = runtime.store
-            await wait_for(lambda: len(store.accounts.get("cTrader", {})) == 4 and store.positions.get("cTrader"),
-                           timeout=15)
-            with sim.lock:
-                sim.accounts[5_010_002].currency = {"code": "EUR"}
-                victim = next(iter(sim.accounts[5_010_003].positions.values()))
-                victim.swap = 10**30
-            bad_position = ("5010003", str(victim.id))
-            await wait_for(lambda: {("account", "5010002"), ("position", bad_position)} <= conn.rejected.keys(),
-                           timeout=15)
-            kept_account = store.accounts["cTrader"]["5010002"]
-            kept_position = store.positions["cTrader"][bad_position]
-            ticks = dict(store.ticks["cTrader"])
-            await wait_for(lambda: changed(store.ticks["cTrader"], ticks, ticks), timeout=15)
+        store = runtime.store
+        await wait_for(lambda: len(store.accounts.get("cTrader", {})) == 4 and store.positions.get("cTrader"),
+                       timeout=15)
+        with sim.lock:
+            sim.accounts[5_010_002].currency = {"code": "EUR"}
+            victim = next(iter(sim.accounts[5_010_003].positions.values()))
+            victim.swap = 10**30
+        bad_position = ("5010003", str(victim.id))
+        await wait_for(lambda: {("account", "5010002"), ("position", bad_position)} <= conn.rejected.keys(),
+                       timeout=15)
+        kept_account = store.accounts["cTrader"]["5010002"]
+        kept_position = store.positions["cTrader"][bad_position]
+        ticks = dict(store.ticks["cTrader"])
+        await wait_for(lambda: changed(store.ticks["cTrader"], ticks, ticks), timeout=15)
 
-            assert store.accounts["cTrader"]["5010002"] is kept_account and kept_account.currency == "EUR"
-            assert store.positions["cTrader"][bad_position] is kept_position
-            assert conn.rejected[("account", "5010002")] == "currency: expected text, got dict"
-            assert conn.rejected[("position", bad_position)].startswith("swap: out of range (10^25 or more)")
-            # an account whose positions did not all map shows its equity as unknown, not as a wrong sum
-            partial = store.accounts["cTrader"]["5010003"]
-            assert partial.equity is None and partial.profit is None and partial.balance > 0
-            assert store.accounts["cTrader"]["5010001"].equity is not None
-        finally:
-            await runtime.stop()
+        assert store.accounts["cTrader"]["5010002"] is kept_account and kept_account.currency == "EUR"
+        assert store.positions["cTrader"][bad_position] is kept_position
+        assert conn.rejected[("account", "5010002")] == "currency: expected text, got dict"
+        assert conn.rejected[("position", bad_position)].startswith("swap: out of range (10^25 or more)")
+        # an account whose positions did not all map shows its equity as unknown, not as a wrong sum
+        partial = store.accounts["cTrader"]["5010003"]
+        assert partial.equity is None and partial.profit is None and partial.balance > 0
+        assert store.accounts["cTrader"]["5010001"].equity is not None
 
 
 async def test_crm_negative_counts_keep_the_shown_funnel():
-    host = first_party("crm")
-    async with simulator(host, "crm", leads=500, tick=0.2) as running:
+    async with connected("crm", "CRM", sim={"leads": 500, "tick": 0.2}, poll_seconds=0.5) as (running, runtime, conn):
         sim = running.extra["sim"]
-        runtime = make_runtime()
-        conn = add(runtime, host.providers["crm"], "CRM", options_of(running, poll_seconds=0.5))
-        await runtime.start()
-        try:
-            store = runtime.store
-            await wait_for(lambda: len(store.leads.get("CRM", {})) == 3, timeout=15)
-            sim.forced_totals["leads"] = -5
-            await wait_for(lambda: ("leads", "30d") in conn.rejected, timeout=15)
-            shown = dict(store.leads["CRM"])
-            polls = store.last_data["CRM"]
-            await wait_for(lambda: store.last_data["CRM"] > polls, timeout=15)  # polling goes on
-            assert store.leads["CRM"] == shown and all(store.leads["CRM"][w] is shown[w] for w in shown)
-            assert all(shown[w].leads >= 0 for w in shown)
-            assert conn.rejected[("leads", "30d")] == "leads: negative count (-5)"
-            health = store.health["CRM"]
-            assert "3 records rejected (leads " in health.describe(health.since)
+        store = runtime.store
+        await wait_for(lambda: len(store.leads.get("CRM", {})) == 3, timeout=15)
+        sim.forced_totals["leads"] = -5
+        await wait_for(lambda: ("leads", "30d") in conn.rejected, timeout=15)
+        shown = dict(store.leads["CRM"])
+        polls = store.last_data["CRM"]
+        await wait_for(lambda: store.last_data["CRM"] > polls, timeout=15)  # polling goes on
+        assert store.leads["CRM"] == shown and all(store.leads["CRM"][w] is shown[w] for w in shown)
+        assert all(shown[w].leads >= 0 for w in shown)
+        assert conn.rejected[("leads", "30d")] == "leads: negative count (-5)"
+        health = store.health["CRM"]
+        assert "3 records rejected (leads " in health.describe(health.since)
 
-            del sim.forced_totals["leads"]
-            await wait_for(lambda: not conn.rejected, timeout=15)
-        finally:
-            await runtime.stop()
+        del sim.forced_totals["leads"]
+        await wait_for(lambda: not conn.rejected, timeout=15)
 
 
 async def test_the_balances_panel_keeps_the_good_rows_and_the_health_line_names_the_bad_one():
