@@ -52,11 +52,15 @@ class StallMonitor:
         self._stall: _Stall | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if self._handle is not None:  # running already
+            return
         self._loop = loop or asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._stop = threading.Event()  # a fresh one: the monitor may be started again after stop()
         self._beat_at = time.monotonic()
         self._handle = self._loop.call_later(self.interval, self._beat)
-        self._thread = threading.Thread(target=self._watch, name="ibmon-stall-monitor", daemon=True)
+        self._thread = threading.Thread(target=self._watch, args=(self._stop,), name="ibmon-stall-monitor",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -83,9 +87,9 @@ class StallMonitor:
 
     # -- on the watchdog thread ------------------------------------------------------------------
 
-    def _watch(self) -> None:
+    def _watch(self, stop: threading.Event) -> None:
         try:
-            while not self._stop.wait(self.interval):
+            while not stop.wait(self.interval):
                 self._look()
         except Exception:
             log.exception("the stall monitor failed and stopped")

@@ -125,3 +125,31 @@ async def test_the_balances_panel_keeps_the_good_rows_and_the_health_line_names_
             assert dash.accounts.get_cells(row_key) == shown  # the shown version stays on screen
             assert dash.accounts.row_count >= 6
             assert "live" in screen_text(app)
+
+
+def test_snapshot_json_stays_small_when_a_provider_sends_1e999999999(tmp_path, monkeypatch, capsys):
+    import json
+
+    import tomli_w
+
+    from ibmon.cli import main
+    from ibmon.config import write_private
+    from ibmon.simulators import SimulatorHost
+
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("IBMON_PLUGINS", "b2core")
+    config = tmp_path / "config.toml"
+    with SimulatorHost(first_party("b2core")) as sims:
+        sims.start(["b2core"], {"accounts": 12})
+        [running] = sims.running
+        sim = running.extra["sim"]
+        huge_id = next(iter(sim.accounts))
+        sim.set_money_text(huge_id, balance="1e999999999", credit="-1E+999999999")
+        write_private(config, tomli_w.dumps({"connections": sims.connections()}))
+        assert main(["--config", str(config), "snapshot", "--json", "--timeout", "15"]) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 100_000  # the value's fixed-point text would be a gigabyte
+    [conn] = json.loads(out)["connections"]
+    ids = {account["id"] for account in conn["accounts"]}
+    assert len(ids) == 11 and huge_id not in ids
