@@ -8,6 +8,7 @@ one line each naming the connection and key, so the user fixes them all in one g
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
@@ -153,7 +154,7 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     problems.extend(settings.problems)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(f'unknown top-level key "{key}"{did_you_mean(key, TOP_LEVEL_KEYS)}')
+            problems.append(f'unknown top-level key {quoted(key)}{did_you_mean(key, TOP_LEVEL_KEYS)}')
 
     refresh = doc.get("refresh_seconds", DEFAULT_REFRESH_SECONDS)
     if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or refresh <= 0:
@@ -193,6 +194,11 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     return config
 
 
+def quoted(text: str) -> str:
+    """`text` in double quotes for a one-line message; line breaks and other controls escaped."""
+    return f'"{text}"' if text.isprintable() else json.dumps(text, ensure_ascii=False)
+
+
 def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
     if not isinstance(raw, dict):
         problems.append('[keys] must be a table of binding id = "keys"')
@@ -201,7 +207,7 @@ def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
     for binding, value in raw.items():
         if not is_binding_id(binding):
             hint = did_you_mean(binding, CORE_BINDINGS)
-            problems.append(f'[keys]: unknown binding id "{binding}"{hint}; ids: '
+            problems.append(f'[keys]: unknown binding id {quoted(binding)}{hint}; ids: '
                             f'{", ".join(CORE_BINDINGS)} or {SCREEN_PREFIX}<screen id>')
         elif not isinstance(value, str) or not value.strip():
             problems.append(f'[keys]: "{binding}" must be keys as a string, e.g. "ctrl+r" or "r,f5"')
@@ -214,14 +220,14 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
                 seen: set[str], problems: list[str], plain_secrets: list[str]) -> ConnectionConfig | None:
     name = raw.get("name")
     provider_name = raw.get("provider")
-    label = f'"{name}"' if isinstance(name, str) and name.strip() else f"#{index}"
+    label = quoted(name) if isinstance(name, str) and name.strip() else f"#{index}"
     where = f"connection {label}" + (f" ({provider_name})" if isinstance(provider_name, str) else "")
     before = len(problems)
 
     if not isinstance(name, str) or not name.strip():
         problems.append(f'{where}: key "name" must be a non-empty string (every connection needs a unique name)')
     elif name in seen:
-        problems.append(f'{where}: duplicate name: another connection is already called "{name}"')
+        problems.append(f'{where}: duplicate name: another connection is already called {quoted(name)}')
     else:
         seen.add(name)
     flags = {}
