@@ -14,6 +14,12 @@ drives the session and the session reports what it learns to a `Sink`:
   schedules the next poll only after this one finished, and marks the connection ready after the
   first successful poll.
 
+Every operation is bounded: a poll that takes longer than `poll_timeout` is cancelled and retried
+with backoff; a stream that delivers nothing (no record, no `sink.alive()`) for `silence_timeout` is
+torn down (cancelled: the session's finally-blocks close its sockets) and reconnected. Records are
+checked at the sink (`ibmon.validate`): a bad one is rejected on its own; map provider items with
+`ibmon.mapping.map_each` / `map_one` so one bad item never stops the others.
+
 Sessions offer quick actions (`actions()`) and their own screens (`screens()`).
 """
 
@@ -23,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ibmon.mapping import Rejected
 from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.options import Option
 
@@ -31,27 +38,32 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class Sink(Protocol):
-    """Where a session reports data. Calls are cheap (no hook calls); call them from the event loop."""
+    """Where a session reports data. Calls are cheap (no hook calls); call them from the event loop.
 
-    def account(self, account: Account) -> None:
+    Every record is checked before it is stored; a record that fails the check (or a `Rejected`
+    placeholder from `ibmon.mapping`) is not stored, and the connection's health line names it. In
+    a replace-all call the rejected record's previously shown version stays, and an id listed twice
+    is reported (the first one is shown)."""
+
+    def account(self, account: Account | Rejected) -> None:
         """Set the latest summary of one account."""
 
-    def accounts(self, accounts: Iterable[Account]) -> None:
+    def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
         """Replace the connection's whole account list (accounts not listed are removed)."""
 
-    def position(self, position: Position) -> None:
+    def position(self, position: Position | Rejected) -> None:
         """Add or update one open position."""
 
     def position_closed(self, account: str, position_id: str) -> None:
         """Remove one position."""
 
-    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:
+    def positions(self, positions: Iterable[Position | Rejected], *, account: str | None = None) -> None:
         """Replace the open positions of `account` (or of the whole connection when None)."""
 
-    def tick(self, tick: Tick) -> None:
+    def tick(self, tick: Tick | Rejected) -> None:
         """Set the latest quote of a symbol."""
 
-    def leads(self, counts: LeadCounts) -> None:
+    def leads(self, counts: LeadCounts | Rejected) -> None:
         """Set the lead funnel counts of one window."""
 
     def ready(self) -> None:
@@ -73,12 +85,14 @@ class ConnectionContext:
 
     `options` holds the provider's declared options, validated, with defaults filled in; secret
     options are `ibmon.secrets.Secret` objects (call `.reveal()` where the value is sent).
+    `poll_timeout` is the user's override of the session's own `poll_timeout` (None: keep it).
     """
 
     name: str
     provider: str
     options: dict[str, Any]
     read_only: bool = False
+    poll_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,13 +146,24 @@ class ScreenSpec:
     key: str | None = None
 
 
+#: The shortest poll interval the runtime accepts: a session polling more often is refused (its
+#: health line says so) rather than hammering its provider and the event loop.
+MIN_POLL_INTERVAL = 0.5
+
+
 class Session:
     """One live connection to a provider. Subclass and implement `stream` or `poll` (or both)."""
 
-    #: Seconds between polls (None: the session does not poll).
+    #: Seconds between polls (None: the session does not poll). At least MIN_POLL_INTERVAL.
     poll_interval: float | None = None
     #: Seconds without data before the connection shows as stale (None: 3 × poll_interval, or 60 s).
     stale_after: float | None = None
+    #: Seconds one whole poll may take; a longer poll is cancelled and retried with backoff
+    #: (None: no limit). The connection key `poll_timeout` overrides it.
+    poll_timeout: float | None = 60.0
+    #: Seconds without any data (records or `sink.alive()`) after which a stream is a dead link:
+    #: torn down and reconnected. Set it from the provider's heartbeat (None: no limit).
+    silence_timeout: float | None = None
 
     async def stream(self, sink: Sink) -> None:
         """Connect and deliver pushed data until the connection is lost (then raise)."""

@@ -8,6 +8,7 @@ one line each naming the connection and key, so the user fixes them all in one g
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import stat
@@ -33,7 +34,9 @@ COMMAND_TIMEOUT = 10.0
 
 TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "plugin_dirs", "disabled_plugins", "read_only", "keys",
                   "connections")
-CONNECTION_KEYS = ("name", "provider", "enabled", "read_only")
+CONNECTION_KEYS = ("name", "provider", "enabled", "read_only", "poll_timeout")
+#: Bounds of a connection's `poll_timeout` (seconds a whole poll may take).
+POLL_TIMEOUT_RANGE = (1.0, 86400.0)
 REFERENCE_KINDS = ("env", "command")
 
 
@@ -106,10 +109,12 @@ class ConnectionConfig:
     read_only: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     unavailable: str | None = None
+    #: Seconds a whole poll may take (None: the provider's own default).
+    poll_timeout: float | None = None
 
     def context(self, global_read_only: bool = False) -> ConnectionContext:
         return ConnectionContext(name=self.name, provider=self.provider, options=self.options,
-                                 read_only=self.read_only or global_read_only)
+                                 read_only=self.read_only or global_read_only, poll_timeout=self.poll_timeout)
 
 
 @dataclass
@@ -149,7 +154,7 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     problems.extend(settings.problems)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(f'unknown top-level key "{key}"{did_you_mean(key, TOP_LEVEL_KEYS)}')
+            problems.append(f'unknown top-level key {quoted(key)}{did_you_mean(key, TOP_LEVEL_KEYS)}')
 
     refresh = doc.get("refresh_seconds", DEFAULT_REFRESH_SECONDS)
     if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or refresh <= 0:
@@ -189,6 +194,11 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     return config
 
 
+def quoted(text: str) -> str:
+    """`text` in double quotes for a one-line message; line breaks and other controls escaped."""
+    return f'"{text}"' if text.isprintable() else json.dumps(text, ensure_ascii=False)
+
+
 def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
     if not isinstance(raw, dict):
         problems.append('[keys] must be a table of binding id = "keys"')
@@ -197,7 +207,7 @@ def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
     for binding, value in raw.items():
         if not is_binding_id(binding):
             hint = did_you_mean(binding, CORE_BINDINGS)
-            problems.append(f'[keys]: unknown binding id "{binding}"{hint}; ids: '
+            problems.append(f'[keys]: unknown binding id {quoted(binding)}{hint}; ids: '
                             f'{", ".join(CORE_BINDINGS)} or {SCREEN_PREFIX}<screen id>')
         elif not isinstance(value, str) or not value.strip():
             problems.append(f'[keys]: "{binding}" must be keys as a string, e.g. "ctrl+r" or "r,f5"')
@@ -210,14 +220,14 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
                 seen: set[str], problems: list[str], plain_secrets: list[str]) -> ConnectionConfig | None:
     name = raw.get("name")
     provider_name = raw.get("provider")
-    label = f'"{name}"' if isinstance(name, str) and name.strip() else f"#{index}"
+    label = quoted(name) if isinstance(name, str) and name.strip() else f"#{index}"
     where = f"connection {label}" + (f" ({provider_name})" if isinstance(provider_name, str) else "")
     before = len(problems)
 
     if not isinstance(name, str) or not name.strip():
         problems.append(f'{where}: key "name" must be a non-empty string (every connection needs a unique name)')
     elif name in seen:
-        problems.append(f'{where}: duplicate name: another connection is already called "{name}"')
+        problems.append(f'{where}: duplicate name: another connection is already called {quoted(name)}')
     else:
         seen.add(name)
     flags = {}
@@ -226,6 +236,7 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
         if not isinstance(value, bool):
             problems.append(f'{where}: key "{flag}" must be true or false')
         flags[flag] = value if isinstance(value, bool) else default
+    poll_timeout = _poll_timeout(raw, where, problems)
 
     if not isinstance(provider_name, str) or not provider_name:
         problems.append(f'{where}: key "provider" is missing: say which provider it connects to '
@@ -238,7 +249,7 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
             if len(problems) > before:
                 return None
             return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
-                                    read_only=flags["read_only"], unavailable=why)
+                                    read_only=flags["read_only"], unavailable=why, poll_timeout=poll_timeout)
         problems.append(f'{where}: unknown provider "{provider_name}"'
                         f'{did_you_mean(provider_name, host.providers)}; {_known_providers(host)}')
         return None
@@ -257,7 +268,19 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
     if len(problems) > before:
         return None
     return ConnectionConfig(name=name, provider=provider_name, enabled=flags["enabled"],
-                            read_only=flags["read_only"], options=values)
+                            read_only=flags["read_only"], options=values, poll_timeout=poll_timeout)
+
+
+def _poll_timeout(raw: dict[str, Any], where: str, problems: list[str]) -> float | None:
+    value = raw.get("poll_timeout")
+    if value is None:
+        return None
+    low, high = POLL_TIMEOUT_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        problems.append(f'{where}: key "poll_timeout" must be a number of seconds from {low:g} to {high:g} '
+                        f'(how long a whole refresh may take), not {value!r}')
+        return None
+    return float(value)
 
 
 def _default_poll_interval(provider: Provider, options: dict[str, Any], refresh_seconds: float) -> None:
@@ -475,7 +498,10 @@ def _connection_example(provider: Provider) -> list[str]:
     if provider.description:
         lines.append(f"# {provider.description}")
     body = ["[[connections]]", f'name = "{provider.title}"', f'provider = "{provider.name}"',
-            "enabled = true", "read_only = false"]
+            "enabled = true", "read_only = false",
+            "# seconds a whole refresh of a polling connection may take before it is cancelled and retried "
+            "(default: the provider's own, usually 60)",
+            "# poll_timeout = 60"]
     for option in provider.options:
         body.append(f"# {_describe_option(option)}")
         value = _example_value(option)

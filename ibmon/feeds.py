@@ -4,34 +4,64 @@
   refresh wakes the wait early but never starts a second poll beside a running one.
 * Streaming: when `stream()` raises or returns, the runtime backs off (exponential, with jitter) and
   calls it again, forever; the session logs in and resubscribes each time.
+* Deadlines: a poll longer than its `poll_timeout` is cancelled and counts as a failure; a stream
+  silent for its `silence_timeout` is torn down (cancelled) and reconnected. A provider's
+  `RateLimited` wait is honoured (and the health line says "rate limited, next try in 58 s").
 * Health: connecting → live → stale (no data for `stale_after`) → reconnecting (attempt n, next try
   in s) / error (a permanent error: retried at the slowest pace) / disabled.
+* Records are checked at the sink (`ibmon.validate`): a bad one is rejected alone and named on the
+  health line and in the log; the rest keep updating, and a replace-all keeps the rejected record's
+  previous version. A session that blocks the event loop is named too (`ibmon.stalls`).
 
-Nothing here raises into the app: every failure ends up on the connection's health line.
+Nothing here raises into the app: every failure ends up on the connection's health line, including
+a plugin raising SystemExit or KeyboardInterrupt (asyncio would let those end the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from ibmon.api import Action, ConnectionContext, Provider, Session
-from ibmon.errors import ProviderError, describe_exception
-from ibmon.model import Account, Health, HealthState, LeadCounts, Position, Tick
+from ibmon.api import MIN_POLL_INTERVAL, Action, ConnectionContext, Provider, Session
+from ibmon.errors import PLUGIN_FAILURES, ProviderError, RateLimited, describe_exception
+from ibmon.mapping import Rejected
+from ibmon.model import (ACCOUNT, LEADS, POSITION, RECORD_KINDS, TICK, Account, Health, HealthState, LeadCounts,
+                         Position, RecordKind, Tick)
 from ibmon.options import TLS_OFF_NOTE, TLS_VERIFY
+from ibmon.stalls import STALL_SECONDS, StallMonitor
 from ibmon.store import Store
+from ibmon.validate import MAX_TEXT, key_of, label, problem, screen_all
 
 log = logging.getLogger("ibmon.feeds")
 
 Sleep = Callable[[float], Awaitable[Any]]
+T = TypeVar("T")
 
 #: How long stopping waits for a connection's tasks, then for its session's close().
 STOP_SECONDS = 5.0
+#: How long "blocked the app for N s" stays on a health line after the stall.
+STALL_NOTE_SECONDS = 600.0
+
+
+def as_failure(exc: BaseException) -> BaseException:
+    """SystemExit / KeyboardInterrupt from plugin code as the ProviderError it amounts to."""
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return ProviderError(f"the plugin tried to end the app ({describe_exception(exc)})")
+    return exc
+
+
+async def contained(call: Callable[[], Awaitable[T]]) -> T:
+    """Await plugin code in a task of its own without letting SystemExit / KeyboardInterrupt out."""
+    try:
+        return await call()
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise as_failure(exc) from None
 
 
 @dataclass(frozen=True)
@@ -50,42 +80,59 @@ class Backoff:
 
 
 class ConnectionSink:
-    """The `Sink` a session writes to: stamps the connection's name and liveness on every write."""
+    """The `Sink` a session writes to: checks every record, stamps the connection's name and liveness."""
 
-    __slots__ = ("_conn", "_store", "_touch")
+    __slots__ = ("_conn", "_store", "_touch", "_name")
 
     def __init__(self, conn: "Connection", store: Store) -> None:
         self._conn = conn
         self._store = store
         self._touch = conn.saw_data
+        self._name = conn.name
 
-    def account(self, account: Account) -> None:
+    def account(self, account: Account | Rejected) -> None:
         self._touch()
-        self._store.set_account(self._conn.name, account)
+        if self._screen(ACCOUNT, account):
+            self._store.set_account(self._name, account)  # type: ignore[arg-type]
 
-    def accounts(self, accounts: Iterable[Account]) -> None:
+    def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
         self._touch()
-        self._store.replace_accounts(self._conn.name, accounts)
+        current = self._store.accounts.get(self._name, {})
+        self._store.replace_accounts(self._name, self._screen_all(ACCOUNT, accounts, current, None))
 
-    def position(self, position: Position) -> None:
+    def position(self, position: Position | Rejected) -> None:
         self._touch()
-        self._store.set_position(self._conn.name, position)
+        if self._screen(POSITION, position):
+            self._store.set_position(self._name, position)  # type: ignore[arg-type]
 
     def position_closed(self, account: str, position_id: str) -> None:
         self._touch()
-        self._store.remove_position(self._conn.name, account, position_id)
+        key = (account, position_id)
+        if key_of(POSITION, Rejected("", key)) is None:
+            self._conn.reject(POSITION, None, f"position_closed: ids must be text, got {type(account).__name__} "
+                                              f"and {type(position_id).__name__}")
+            return
+        self._conn.accept(POSITION, key)
+        self._store.remove_position(self._name, account, position_id)
 
-    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:
+    def positions(self, positions: Iterable[Position | Rejected], *, account: str | None = None) -> None:
         self._touch()
-        self._store.replace_positions(self._conn.name, positions, account)
+        if account is not None and not isinstance(account, str):
+            self._conn.reject(POSITION, None, f"positions: account must be text, got {type(account).__name__}")
+            return
+        current = self._store.positions.get(self._name, {})
+        fresh = self._screen_all(POSITION, positions, current, account)
+        self._store.replace_positions(self._name, fresh, account)
 
-    def tick(self, tick: Tick) -> None:
+    def tick(self, tick: Tick | Rejected) -> None:
         self._touch()
-        self._store.set_tick(self._conn.name, tick)
+        if self._screen(TICK, tick):
+            self._store.set_tick(self._name, tick)  # type: ignore[arg-type]
 
-    def leads(self, counts: LeadCounts) -> None:
+    def leads(self, counts: LeadCounts | Rejected) -> None:
         self._touch()
-        self._store.set_leads(self._conn.name, counts)
+        if self._screen(LEADS, counts):
+            self._store.set_leads(self._name, counts)  # type: ignore[arg-type]
 
     def ready(self) -> None:
         self._touch()
@@ -95,10 +142,29 @@ class ConnectionSink:
         self._touch()
 
     def notify(self, message: str, *, severity: Literal["information", "warning", "error"] = "information") -> None:
-        self._conn.runtime.notify(self._conn.name, message, severity)
+        self._conn.runtime.notify(self._name, message, severity)
 
     def note(self, *notes: str) -> None:
-        self._conn.set_notes(tuple(notes))
+        self._conn.set_notes(tuple(str(note)[:MAX_TEXT] for note in notes))
+
+    # -- the check -------------------------------------------------------------------------------
+
+    def _screen(self, kind: RecordKind, record: Any) -> bool:
+        """True when `record` may be stored; otherwise it is reported on the connection."""
+        why = problem(kind, record)
+        if why is None:
+            if self._conn.rejected:
+                self._conn.accept(kind, kind.key_of(record))
+            return True
+        self._conn.reject(kind, key_of(kind, record), why)
+        return False
+
+    def _screen_all(self, kind: RecordKind, records: Iterable[Any], current: dict[Any, Any],
+                    account: str | None) -> list[Any]:
+        fresh, rejected = screen_all(kind, records, current)
+        in_scope = None if account is None else (lambda key: key is None or key[0] == account)
+        self._conn.settle_rejections(kind, rejected, in_scope)
+        return fresh
 
 
 @dataclass(eq=False)
@@ -120,11 +186,26 @@ class Connection:
     last_error: str | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     refresh_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Records the sink refused: (kind name, key) → reason (key None: a record without readable id).
+    rejected: dict[tuple[str, Any], str] = field(default_factory=dict)
+    #: The latest event-loop stall this connection's code caused: (when, seconds).
+    stall: tuple[float, float] | None = None
+    #: When the current stream attempt began, and its deadline (expired by the silence watchdog).
+    attempt_started: float = 0.0
+    stream_deadline: asyncio.Timeout | None = None
     _ready_this_attempt: bool = False
+    _problem_notes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.context.name
+
+    @property
+    def poll_timeout(self) -> float | None:
+        """The connection key `poll_timeout` if set, else the session's own."""
+        if self.context.poll_timeout is not None:
+            return self.context.poll_timeout
+        return self.session.poll_timeout if self.session is not None else None
 
     def saw_data(self) -> None:
         self.runtime.store.last_data[self.name] = self.runtime.clock()
@@ -140,25 +221,83 @@ class Connection:
         if self.health.state is not HealthState.LIVE:
             self.publish(HealthState.LIVE)
 
+    # -- the health line -------------------------------------------------------------------------
+
     @property
     def standing_notes(self) -> tuple[str, ...]:
         """Notes the host adds from the connection's options, whatever the session says."""
         return (TLS_OFF_NOTE,) if self.context.options.get(TLS_VERIFY.name) is False else ()
 
+    def _all_notes(self) -> tuple[str, ...]:
+        return self.standing_notes + self.notes + self._problem_notes
+
     def set_notes(self, notes: tuple[str, ...]) -> None:
         """New standing remarks; the rest of the health line (state, attempt, since) stays."""
         self.notes = notes
-        self.health = replace(self.health, notes=self.standing_notes + notes)
+        self._republish()
+
+    def _republish(self) -> None:
+        self.health = replace(self.health, notes=self._all_notes())
         self.runtime.store.set_health(self.name, self.health)
 
     def publish(self, state: HealthState, detail: str = "", attempt: int = 0,
-                next_try_at: float | None = None) -> None:
+                next_try_at: float | None = None, rate_limited: bool = False) -> None:
         self.health = Health(state, detail=detail, attempt=attempt, next_try_at=next_try_at,
-                             since=self.runtime.clock(), notes=self.standing_notes + self.notes)
+                             since=self.runtime.clock(), notes=self._all_notes(), rate_limited=rate_limited)
         self.runtime.store.set_health(self.name, self.health)
+
+    def _update_problem_notes(self) -> None:
+        notes = []
+        if self.stall is not None:
+            notes.append(f"blocked the app for {self.stall[1]:.1f} s")
+        if self.rejected:
+            (kind, key), why = next(iter(self.rejected.items()))
+            example = f"{label(RECORD_KINDS[kind], key)}: {_short(why)}"
+            count = len(self.rejected)
+            notes.append(f"rejected {example}" if count == 1 else
+                         f"{count} records rejected ({example}; see the log)")
+        if tuple(notes) != self._problem_notes:
+            self._problem_notes = tuple(notes)
+            self._republish()
+
+    # -- rejected records and stalls -------------------------------------------------------------
+
+    def reject(self, kind: RecordKind, key: Any, reason: str) -> None:
+        slot = (kind.name, key)
+        if self.rejected.get(slot) != reason:
+            self.rejected[slot] = reason
+            log.warning("%s: rejected %s: %s", self.name, label(kind, key), reason)
+            self._update_problem_notes()
+
+    def accept(self, kind: RecordKind, key: Any) -> None:
+        if self.rejected.pop((kind.name, key), None) is not None:
+            log.info("%s: %s accepted again", self.name, label(kind, key))
+            self._update_problem_notes()
+
+    def settle_rejections(self, kind: RecordKind, found: dict[Any, str],
+                          in_scope: Callable[[Any], bool] | None) -> None:
+        """After a replace-all call: the rejections of `kind` (within scope) are exactly `found`."""
+        for slot in [s for s in self.rejected if s[0] == kind.name and (in_scope is None or in_scope(s[1]))]:
+            if slot[1] not in found:
+                self.accept(kind, slot[1])
+        for key, reason in found.items():
+            self.reject(kind, key, reason)
+
+    def blocked(self, seconds: float, where: str) -> None:
+        log.warning("%s blocked the app for %.1f s (in %s)", self.name, seconds, where)
+        self.stall = (self.runtime.clock(), seconds)
+        self._update_problem_notes()
+
+    def forget_old_stall(self, now: float) -> None:
+        if self.stall is not None and now - self.stall[0] > STALL_NOTE_SECONDS:
+            self.stall = None
+            self._update_problem_notes()
+
+    # -- failures --------------------------------------------------------------------------------
 
     def failed(self, exc: BaseException) -> float:
         """Record a failure; publish reconnecting/error; return the delay before the next try."""
+        exc = as_failure(exc)
         reason = describe_exception(exc)
         self.last_error = reason
         if self.first_error is None and not self.ready:
@@ -171,18 +310,27 @@ class Connection:
         backoff = self.runtime.backoff
         permanent = isinstance(exc, ProviderError) and exc.permanent
         delay = backoff.cap if permanent else backoff.delay(self.attempt, self.runtime.rng)
+        limited = isinstance(exc, RateLimited)
+        if limited:
+            delay = max(delay, exc.retry_after)  # type: ignore[union-attr]
         state = HealthState.ERROR if permanent else HealthState.RECONNECTING
-        self.publish(state, reason, self.attempt, self.runtime.clock() + delay)
+        self.publish(state, reason, self.attempt, self.runtime.clock() + delay, rate_limited=limited)
         log.warning("%s: %s (attempt %d, retry in %.1f s)", self.name, reason, self.attempt, delay)
         return delay
 
 
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class FeedRuntime:
-    """Runs every connection's session. `clock`, `sleep` and `rng` are injectable for tests."""
+    """Runs every connection's session. `clock`, `sleep` and `rng` are injectable for tests;
+    `stall_seconds` is how long a blocked event loop goes unreported (None: not watched)."""
 
     def __init__(self, store: Store, *, backoff: Backoff | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 rng: random.Random | None = None, watchdog_interval: float | None = 1.0) -> None:
+                 rng: random.Random | None = None, watchdog_interval: float | None = 1.0,
+                 stall_seconds: float | None = STALL_SECONDS) -> None:
         self.store = store
         self.backoff = backoff or Backoff()
         self.clock = clock
@@ -193,6 +341,10 @@ class FeedRuntime:
         self.notify_handler: Callable[[str, str, str], None] | None = None
         self._watchdog: asyncio.Task | None = None
         self._started = False
+        #: Which connection each task runs plugin code for (read by the stall monitor's thread).
+        self._owners: dict[asyncio.Task, str] = {}
+        self._stalls = StallMonitor(self._owners.get, self._stalled, threshold=stall_seconds) \
+            if stall_seconds is not None else None
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -210,6 +362,8 @@ class FeedRuntime:
 
     async def start(self) -> None:
         self._started = True
+        if self._stalls is not None:
+            self._stalls.start()
         for conn in self.connections.values():
             if conn.enabled:
                 self._launch(conn)
@@ -219,18 +373,43 @@ class FeedRuntime:
     def _launch(self, conn: Connection) -> None:
         try:
             conn.session = conn.provider.connect(conn.context)
-        except Exception as exc:  # a plugin bug or a bad option: local to this connection
+        except PLUGIN_FAILURES as exc:  # a plugin bug or a bad option: local to this connection
             conn.failed(exc)
-            conn.publish(HealthState.ERROR, describe_exception(exc))
+            conn.publish(HealthState.ERROR, describe_exception(as_failure(exc)))
             return
         session = conn.session
+        refusal = poll_interval_problem(conn)
+        if refusal:
+            log.warning("%s: %s", conn.name, refusal)
+            conn.last_error = conn.first_error = refusal
+            conn.publish(HealthState.ERROR, refusal)
+            conn.settled.set()
+            return
         if session.is_streaming:
-            conn.tasks.append(asyncio.create_task(self._run_stream(conn), name=f"stream:{conn.name}"))
+            self._own(conn, asyncio.create_task(self._run_stream(conn), name=f"stream:{conn.name}"))
         if session.is_polling:
-            conn.tasks.append(asyncio.create_task(self._run_poll(conn), name=f"poll:{conn.name}"))
+            self._own(conn, asyncio.create_task(self._run_poll(conn), name=f"poll:{conn.name}"))
         if not conn.tasks:
             conn.publish(HealthState.ERROR, "the session neither streams nor polls")
             conn.settled.set()
+
+    def _own(self, conn: Connection, task: asyncio.Task, keep: bool = True) -> asyncio.Task:
+        """Note that `task` runs `conn`'s plugin code (for the stall monitor); `keep`: one of its loops."""
+        self._owners[task] = conn.name
+        task.add_done_callback(self._disown)
+        if keep:
+            conn.tasks.append(task)
+        return task
+
+    def _disown(self, task: asyncio.Task) -> None:
+        self._owners.pop(task, None)
+
+    def _stalled(self, owner: str | None, seconds: float, where: str) -> None:
+        conn = self.connections.get(owner) if owner is not None else None
+        if conn is not None:
+            conn.blocked(seconds, where)
+        else:
+            log.warning("the app was blocked for %.1f s (in %s)", seconds, where)
 
     async def stop(self) -> None:
         if self._watchdog:
@@ -245,12 +424,17 @@ class FeedRuntime:
         for conn in self.connections.values():
             conn.tasks.clear()
         await asyncio.gather(*(self._close(conn) for conn in self.connections.values() if conn.session))
+        if self._stalls is not None:
+            self._stalls.stop()
         self._started = False
 
-    @staticmethod
-    async def _close(conn: Connection) -> None:
+    async def _close(self, conn: Connection) -> None:
+        session = conn.session
+        assert session is not None
+        task = self._own(conn, asyncio.create_task(contained(session.close), name=f"close:{conn.name}"),
+                         keep=False)
         try:
-            await asyncio.wait_for(conn.session.close(), STOP_SECONDS)  # type: ignore[union-attr]
+            await asyncio.wait_for(task, STOP_SECONDS)
         except Exception as exc:
             log.warning("%s: close failed: %s", conn.name, describe_exception(exc))
 
@@ -260,14 +444,31 @@ class FeedRuntime:
         sink = ConnectionSink(conn, self.store)
         while True:
             try:
-                await conn.session.stream(sink)  # type: ignore[union-attr]
+                await self._stream_once(conn, sink)
                 raise ProviderError("the stream ended")
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 delay = conn.failed(exc)
             await self.sleep(delay)
             conn.publish(HealthState.CONNECTING, f"attempt {conn.attempt + 1}", conn.attempt)
+
+    async def _stream_once(self, conn: Connection, sink: ConnectionSink) -> None:
+        """One life of the stream; the silence watchdog (`check_staleness`) may expire its deadline."""
+        session = conn.session
+        assert session is not None
+        conn.attempt_started = self.clock()
+        deadline = asyncio.timeout(None)
+        try:
+            async with deadline:
+                conn.stream_deadline = deadline
+                await session.stream(sink)
+        except TimeoutError:
+            if deadline.expired():
+                raise ProviderError(f"no data for {session.silence_timeout:g} s: the link is dead") from None
+            raise
+        finally:
+            conn.stream_deadline = None
 
     async def _run_poll(self, conn: Connection) -> None:
         session = conn.session
@@ -275,17 +476,35 @@ class FeedRuntime:
         sink = ConnectionSink(conn, self.store)
         while True:
             conn.refresh_requested.clear()
+            limited = False
             try:
-                await session.poll(sink)
+                await self._poll_once(conn, sink)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 delay = conn.failed(exc)
+                limited = conn.health.rate_limited
             else:
                 if not session.is_streaming:
                     sink.ready()
                 delay = session.poll_interval
-            await self._wait(delay, conn.refresh_requested)
+            if limited:  # the provider said when: a manual refresh does not jump the wait
+                await self.sleep(delay)
+            else:
+                await self._wait(delay, conn.refresh_requested)
+
+    async def _poll_once(self, conn: Connection, sink: ConnectionSink) -> None:
+        session = conn.session
+        assert session is not None
+        limit = conn.poll_timeout
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                await session.poll(sink)
+        except TimeoutError:
+            if deadline.expired():
+                raise ProviderError(f"poll took longer than {limit:g} s") from None
+            raise
 
     async def _wait(self, delay: float, wake: asyncio.Event) -> None:
         """Sleep `delay` seconds, or less if `wake` is set meanwhile."""
@@ -305,12 +524,29 @@ class FeedRuntime:
             self.check_staleness()
 
     def check_staleness(self) -> None:
+        """Tear down silent streams, mark quiet connections stale, let old stall notes go."""
         now = self.clock()
         for conn in self.connections.values():
-            if conn.health.state is not HealthState.LIVE or conn.session is None:
-                continue
-            limit = stale_limit(conn.session)
-            last = self.store.last_data.get(conn.name)
+            try:
+                self._check(conn, now)
+            except Exception:  # a session's odd stale_after / silence_timeout: not the others' problem
+                log.exception("%s: checking its health failed", conn.name)
+
+    def _check(self, conn: Connection, now: float) -> None:
+        conn.forget_old_stall(now)
+        session = conn.session
+        if session is None:
+            return
+        last = self.store.last_data.get(conn.name)
+        deadline = conn.stream_deadline
+        if deadline is not None and session.silence_timeout is not None and not deadline.expired():
+            quiet_since = conn.attempt_started if last is None else max(conn.attempt_started, last)
+            if now - quiet_since > session.silence_timeout:
+                log.warning("%s: no data for %.0f s: reconnecting", conn.name, now - quiet_since)
+                deadline.reschedule(asyncio.get_running_loop().time())
+                return
+        if conn.health.state is HealthState.LIVE:
+            limit = stale_limit(session)
             if last is not None and now - last > limit:
                 conn.publish(HealthState.STALE, f"no data for {now - last:.0f} s")
 
@@ -327,8 +563,10 @@ class FeedRuntime:
         conn = self.connections[connection]
         if action.mutating and conn.context.read_only:
             raise ProviderError(f"{connection} is read-only: {action.title} is disabled")
+        task = self._own(conn, asyncio.create_task(contained(lambda: action.run(target)),
+                                                   name=f"action:{connection}"), keep=False)
         try:
-            return await action.run(target)
+            return await task
         except ProviderError:
             raise
         except Exception as exc:
@@ -348,6 +586,21 @@ class FeedRuntime:
                 await asyncio.wait_for(asyncio.gather(*pending), timeout)
             except asyncio.TimeoutError:
                 pass
+
+
+def poll_interval_problem(conn: Connection) -> str | None:
+    """Why the session's poll interval is refused (below MIN_POLL_INTERVAL, or not a number)."""
+    session = conn.session
+    if session is None or not session.is_polling:
+        return None
+    interval = session.poll_interval
+    hint = " (raise poll_seconds)" if conn.provider.option("poll_seconds") is not None else ""
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not math.isfinite(interval):
+        return f"refused: the poll interval must be a number of seconds, not {interval!r}"
+    if interval < MIN_POLL_INTERVAL:
+        return (f"refused: polls every {interval:g} s, more often than the {MIN_POLL_INTERVAL:g} s "
+                f"the app allows{hint}")
+    return None
 
 
 def stale_limit(session: Session) -> float:

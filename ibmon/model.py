@@ -102,6 +102,28 @@ class LeadCounts:
     amounts: tuple[tuple[str, str, Decimal], ...] = ()
 
 
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record a session reports: `name` as the store and messages say it, the class, and
+    the fields that identify one record within a connection. The sink checks every record against
+    its class's declared field types (`ibmon.validate`)."""
+
+    name: str
+    cls: type
+    key: tuple[str, ...]
+
+    def key_of(self, record: Any) -> Any:
+        values = tuple(getattr(record, name) for name in self.key)
+        return values[0] if len(values) == 1 else values
+
+
+ACCOUNT = RecordKind("account", Account, ("id",))
+POSITION = RecordKind("position", Position, ("account", "id"))
+TICK = RecordKind("tick", Tick, ("symbol",))
+LEADS = RecordKind("leads", LeadCounts, ("window",))
+RECORD_KINDS = {kind.name: kind for kind in (ACCOUNT, POSITION, TICK, LEADS)}
+
+
 class HealthState(enum.Enum):
     CONNECTING = "connecting"
     LIVE = "live"
@@ -119,6 +141,7 @@ class Health:
     describe a pending reconnect; `since` is when this state began. When data last arrived is kept
     apart (`Store.last_data`) so that ticks do not rewrite the health record.
     `notes` are standing remarks the session wants on the health line (e.g. "TLS verification off").
+    `rate_limited` marks a wait the provider asked for (`ibmon.errors.RateLimited`).
     """
 
     state: HealthState
@@ -127,13 +150,16 @@ class Health:
     next_try_at: float | None = None
     since: float = field(default_factory=time.monotonic)
     notes: tuple[str, ...] = ()
+    rate_limited: bool = False
 
     def describe(self, now: float | None = None, last_data_at: float | None = None) -> str:
         """One human line: 'reconnecting (attempt 3, next try in 4 s): timeout · updated 12 s ago'."""
         now = time.monotonic() if now is None else now
         text = self.state.value
-        if self.state is HealthState.RECONNECTING:
-            wait = max(0.0, (self.next_try_at or now) - now)
+        wait = max(0.0, (self.next_try_at or now) - now)
+        if self.rate_limited:
+            text = f"rate limited, next try in {wait:.0f} s"
+        elif self.state is HealthState.RECONNECTING:
             text += f" (attempt {self.attempt}, next try in {wait:.0f} s)"
         if self.detail:
             text += f": {self.detail}"

@@ -16,22 +16,28 @@ from typing import Any
 
 from ibmon.api import ConnectionContext, Provider
 from ibmon.errors import ConfigError
-from ibmon.model import Account, LeadCounts, Position, Tick
+from ibmon.mapping import Rejected
+from ibmon.model import ACCOUNT, LEADS, POSITION, TICK, Account, LeadCounts, Position, RecordKind, Tick
 from ibmon.options import apply_options
+from ibmon.validate import key_of, problem, screen_all
 
 
 def make_context(provider: Provider, name: str = "test", read_only: bool = False,
-                 **options: Any) -> ConnectionContext:
+                 poll_timeout: float | None = None, **options: Any) -> ConnectionContext:
     """A validated ConnectionContext for `provider`, as the config loader would build it."""
     values, problems = apply_options(provider.options, options, f'connection "{name}"')
     if problems:
         raise ConfigError(problems)
-    return ConnectionContext(name=name, provider=provider.name, options=values, read_only=read_only)
+    return ConnectionContext(name=name, provider=provider.name, options=values, read_only=read_only,
+                             poll_timeout=poll_timeout)
 
 
 class RecordingSink:
     """A Sink that keeps what it is told, for assertions: the latest records by key in
-    `account_records`, `position_records`, `ticks` and `lead_records`."""
+    `account_records`, `position_records`, `ticks` and `lead_records`.
+
+    Records are checked as the app's sink checks them: a rejected one is not kept (a replace-all
+    keeps its previous version) and `rejections` holds (kind, key, reason) of every rejection."""
 
     def __init__(self) -> None:
         self.account_records: dict[str, Account] = {}
@@ -41,6 +47,7 @@ class RecordingSink:
         self.lead_records: dict[str, LeadCounts] = {}
         self.notifications: list[tuple[str, str]] = []
         self.notes: tuple[str, ...] = ()
+        self.rejections: list[tuple[str, Any, str]] = []
         self.ready_count = 0
         self.alive_count = 0
         self._ready = asyncio.Event()
@@ -49,36 +56,54 @@ class RecordingSink:
     def _poke(self) -> None:
         self._changed.set()
 
-    def account(self, account: Account) -> None:
-        self.account_records[account.id] = account
+    def _accepts(self, kind: RecordKind, record: Any) -> bool:
+        why = problem(kind, record)
+        if why is not None:
+            self.rejections.append((kind.name, key_of(kind, record), why))
+            self._poke()
+        return why is None
+
+    def _screen_all(self, kind: RecordKind, records: Iterable[Any], current: dict[Any, Any]) -> list[Any]:
+        fresh, rejected = screen_all(kind, records, current)
+        self.rejections += [(kind.name, key, why) for key, why in rejected.items()]
+        return fresh
+
+    def account(self, account: Account | Rejected) -> None:
+        if self._accepts(ACCOUNT, account):
+            self.account_records[account.id] = account  # type: ignore[union-attr]
+            self._poke()
+
+    def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
+        fresh = self._screen_all(ACCOUNT, accounts, self.account_records)
+        self.account_records = {account.id: account for account in fresh}
         self._poke()
 
-    def accounts(self, accounts: Iterable[Account]) -> None:
-        self.account_records = {account.id: account for account in accounts}
-        self._poke()
-
-    def position(self, position: Position) -> None:
-        self.position_records[position.key] = position
-        self._poke()
+    def position(self, position: Position | Rejected) -> None:
+        if self._accepts(POSITION, position):
+            self.position_records[position.key] = position  # type: ignore[union-attr]
+            self._poke()
 
     def position_closed(self, account: str, position_id: str) -> None:
         self.position_records.pop((account, position_id), None)
         self._poke()
 
-    def positions(self, positions: Iterable[Position], *, account: str | None = None) -> None:
+    def positions(self, positions: Iterable[Position | Rejected], *, account: str | None = None) -> None:
+        fresh = self._screen_all(POSITION, positions, self.position_records)
         kept = {k: p for k, p in self.position_records.items() if account is not None and k[0] != account}
-        kept.update((p.key, p) for p in positions)
+        kept.update((p.key, p) for p in fresh)
         self.position_records = kept
         self._poke()
 
-    def tick(self, tick: Tick) -> None:
-        self.ticks[tick.symbol] = tick
-        self.tick_log.append(tick)
-        self._poke()
+    def tick(self, tick: Tick | Rejected) -> None:
+        if self._accepts(TICK, tick):
+            self.ticks[tick.symbol] = tick  # type: ignore[union-attr]
+            self.tick_log.append(tick)  # type: ignore[arg-type]
+            self._poke()
 
-    def leads(self, counts: LeadCounts) -> None:
-        self.lead_records[counts.window] = counts
-        self._poke()
+    def leads(self, counts: LeadCounts | Rejected) -> None:
+        if self._accepts(LEADS, counts):
+            self.lead_records[counts.window] = counts  # type: ignore[union-attr]
+            self._poke()
 
     def ready(self) -> None:
         self.ready_count += 1

@@ -30,7 +30,7 @@ OPTIONS = (
     Option("update_method", "str", default="PUT", choices=("PUT", "PATCH"), help="HTTP verb for account updates"),
     TLS_VERIFY,
     REQUEST_TIMEOUT,
-    Option("poll_seconds", "float", default=15.0, minimum=0.05, help="seconds between account list refreshes"),
+    Option("poll_seconds", "float", default=15.0, minimum=0.5, help="seconds between account list refreshes"),
 )
 
 

@@ -41,6 +41,12 @@ def money(item: dict[str, Any], name: str) -> Decimal | None:
     return dec_or_none(item.get(name), name)
 
 
+def account_key(item: dict[str, Any]) -> str | None:
+    """The id `to_account` gives the account (None without an accountId)."""
+    account_id = item.get("accountId")
+    return str(account_id) if account_id else None
+
+
 def to_account(item: dict[str, Any]) -> Account:
     """One account object as an `Account`: exact Decimals, the facts worth showing in `extra`."""
     account_id = item.get("accountId")
@@ -66,8 +72,8 @@ def to_account(item: dict[str, Any]) -> Account:
                 pnl=money(item, "pnl"),
             ),
         )
-    except ValueError as exc:
-        raise ProviderError(f"B2Core account {account_id}: {exc}") from None
+    except ValueError as exc:  # dec() names the field; whoever shows this names the account
+        raise ProviderError(str(exc)) from None
 
 
 def facts(account: Account) -> dict[str, str]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.mapping import map_each, map_one
 from ibmon.model import Account
 from ibmon.paging import WalkLimits
 
 from .client import B2CoreClient
-from .records import facts, to_account
+from .records import account_key, facts, to_account
 
 
 class B2CoreSession(Session):
+    poll_timeout = 120.0  # the account list is walked page by page
     def __init__(self, ctx: ConnectionContext) -> None:
         options = ctx.options
         self.ctx = ctx
@@ -29,7 +31,7 @@ class B2CoreSession(Session):
     async def poll(self, sink: Sink) -> None:
         self._sink = sink
         items = await self.client.list_accounts(filters=self.filters)
-        sink.accounts([to_account(item) for item in items])
+        sink.accounts(map_each(to_account, items, key=account_key))
         sink.note(*items.notes)
 
     async def close(self) -> None:
@@ -39,10 +41,10 @@ class B2CoreSession(Session):
         """Show an account the API just answered with, without waiting for the next poll."""
         if not isinstance(item, dict):
             return None
-        account = to_account(item)
+        account = map_one(to_account, item, key=account_key)
         if self._sink is not None:
             self._sink.account(account)
-        return account
+        return account if isinstance(account, Account) else None
 
     # -- actions ---------------------------------------------------------------------------------
 

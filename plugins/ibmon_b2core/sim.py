@@ -55,8 +55,11 @@ def object_id(rng: random.Random) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(24))
 
 
-def money_text(value: Decimal, currency: str) -> str:
-    """Crypto with 18 decimals (as B2Core writes them), fiat with 2."""
+def money_text(value: Decimal | str, currency: str) -> str:
+    """Crypto with 18 decimals (as B2Core writes them), fiat with 2. Text is sent as it is (a test
+    stores a hostile server's number text, such as "1e999999999", with `set_money_text`)."""
+    if isinstance(value, str):
+        return value
     places = 18 if currency in CRYPTO else 2
     return f"{value:.{places}f}"
 
@@ -443,6 +446,12 @@ class B2CoreSim:
     def set_money(self, account_id: str, **values: str) -> None:
         with self.lock:
             self.accounts[account_id].update({key: Decimal(value) for key, value in values.items()})
+
+    def set_money_text(self, account_id: str, **texts: str) -> None:
+        """Send these money fields of the account as the exact text given; the account stops drifting."""
+        with self.lock:
+            account = self.accounts[account_id]
+            account.update(texts, enabled=False)
 
 
 def _json_body(request: Request) -> Any:

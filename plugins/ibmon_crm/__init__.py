@@ -30,7 +30,7 @@ OPTIONS = (
     Option("server_tag", "str", default="",
            help="server shown first for closed positions (a tag from the servers list)"),
     Option("include_fake", "bool", default=False, help="count and show fake transactions too"),
-    Option("poll_seconds", "float", default=60.0, minimum=0.05, help="seconds between funnel refreshes"),
+    Option("poll_seconds", "float", default=60.0, minimum=0.5, help="seconds between funnel refreshes"),
     TLS_VERIFY,
     REQUEST_TIMEOUT,
 )

@@ -40,6 +40,8 @@ def open_screen(ctx: ScreenContext) -> Any:
 
 
 class CrmSession(Session):
+    poll_timeout = 120.0  # counts for every window, then one walk over the lookback window's transactions
+
     def __init__(self, ctx: ConnectionContext, today: Callable[[], date] = utc_today) -> None:
         self.ctx = ctx
         self.options = ctx.options

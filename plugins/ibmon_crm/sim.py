@@ -118,6 +118,9 @@ class CrmSimulator:
         # then waits ~40 ms for the client's delayed ACK. Until simkit sets it, switch Nagle off here.
         self.http._server.RequestHandlerClass.disable_nagle_algorithm = True
         self._ticker = Ticker(self.step, tick) if tick > 0 else None
+        #: For tests: the `total` to answer for a list ("leads", "registrations", "transactions")
+        #: whatever the population holds (a hostile CRM's negative or absurd counts).
+        self.forced_totals: dict[str, Any] = {}
 
     # -- life ------------------------------------------------------------------------------------
 
@@ -233,11 +236,10 @@ class CrmSimulator:
                 return _problem(401, "the token is invalid or expired: log in again")
         return None
 
-    @staticmethod
-    def _page(selection: Selection, query: dict[str, str]) -> Reply:
+    def _page(self, selection: Selection, query: dict[str, str], what: str) -> Reply:
         page, size = _paging(query)
-        return _numbers_reply({"total": selection.total, "page": page, "pageSize": size,
-                               "data": selection.page(page, size)})
+        return _numbers_reply({"total": self.forced_totals.get(what, selection.total), "page": page,
+                               "pageSize": size, "data": selection.page(page, size)})
 
     @staticmethod
     def _person_filters(query: dict[str, str]) -> tuple[Any, Any]:
@@ -249,11 +251,12 @@ class CrmSimulator:
         return registered, modified
 
     def _leads(self, query: dict[str, str]) -> Reply:
-        return self._page(self.population.select_leads(*self._person_filters(query)), query)
+        return self._page(self.population.select_leads(*self._person_filters(query)), query, "leads")
 
     def _registrations(self, query: dict[str, str]) -> Reply:
         registered, modified = self._person_filters(query)
-        return self._page(self.population.select_customers(registered, modified, time.time()), query)
+        return self._page(self.population.select_customers(registered, modified, time.time()), query,
+                          "registrations")
 
     def _transactions(self, query: dict[str, str]) -> Reply:
         bounds = _date_range(query, "transactionDate")
@@ -262,7 +265,7 @@ class CrmSimulator:
         flag = query.get("includeFake", "false").lower()
         if flag not in ("true", "false"):
             raise BadRequest(f"includeFake must be true or false, got {flag!r}")
-        return self._page(self.population.select_transactions(bounds, flag == "true"), query)
+        return self._page(self.population.select_transactions(bounds, flag == "true"), query, "transactions")
 
     def _servers(self, query: dict[str, str]) -> Reply:
         return json_reply({platform: list(tags) for platform, tags in SERVERS.items()})
@@ -275,7 +278,7 @@ class CrmSimulator:
                              "(dates as YYYY-MM-DD)")
         if tag not in SERVER_TAGS:
             raise BadRequest(f"unknown serverTag {tag!r}; see /api/v1/ib/servers")
-        return self._page(self.population.select_closed(tag, bounds), query)
+        return self._page(self.population.select_closed(tag, bounds), query, "positions")
 
     # -- for tests -------------------------------------------------------------------------------
 

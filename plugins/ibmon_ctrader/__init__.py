@@ -27,7 +27,7 @@ OPTIONS = (
            help="trading account ids (accountId) to show; empty: every account of the cTrader ID"),
     Option("symbols", "list", default=["EURUSD", "GBPUSD", "USDJPY", "XAUUSD"],
            help="symbols whose last bid/ask feed the tick board"),
-    Option("poll_seconds", "float", default=10.0, minimum=0.1, help="seconds between polls"),
+    Option("poll_seconds", "float", default=10.0, minimum=0.5, help="seconds between polls"),
     TLS_VERIFY,
     Option("demo_amount", "float", default=1000.0, minimum=0.01,
            help="amount (account currency) the demo deposit / withdraw quick actions move"),

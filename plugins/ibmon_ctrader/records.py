@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from ibmon.mapping import Rejected, map_each
 from ibmon.model import Account, Position, Tick, extra
 from ibmon.money import dec, dec_or_none, from_cents
 
@@ -23,8 +25,8 @@ def account_id(raw: dict[str, Any]) -> str:
 
 def open_result(positions: Iterable[dict[str, Any]]) -> Decimal:
     """Open positions' profit + swap + commission, in the account currency (cents summed exactly)."""
-    cents = sum(int(p.get("profit") or 0) + int(p.get("swap") or 0) + int(p.get("commission") or 0)
-                for p in positions)
+    cents = sum((dec(p.get(name) or 0, name) for p in positions for name in ("profit", "swap", "commission")),
+                Decimal(0))
     return from_cents(cents, "profit")
 
 
@@ -48,6 +50,13 @@ def account(raw: dict[str, Any], positions: list[dict[str, Any]] | None) -> Acco
     )
 
 
+def positions(account: str, raw_positions: list[dict[str, Any]],
+              digits: dict[str, int] | None = None) -> list[Position | Rejected]:
+    """An account's positions, each mapped on its own (one that fails is a Rejected in its place)."""
+    return map_each(partial(position, account, digits=digits), raw_positions,
+                    key=lambda raw: (account, str(raw["positionId"])))
+
+
 def volume_units(raw_volume: Any) -> Decimal:
     return from_cents(raw_volume, "volume")
 
@@ -67,7 +76,8 @@ def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = 
         open_price=pad(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
         current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
-        extra=extra(swap=_cents_or_none(raw.get("swap")), commission=_cents_or_none(raw.get("commission")),
+        extra=extra(swap=_cents_or_none(raw.get("swap"), "swap"),
+                    commission=_cents_or_none(raw.get("commission"), "commission"),
                     pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),
                     take_profit=raw.get("takeProfit"), opened_ms=raw.get("entryTimestamp"),
                     label=raw.get("label") or None, comment=raw.get("comment") or None),
@@ -94,5 +104,5 @@ def pad(price: Decimal | None, places: int | None) -> Decimal | None:
     return price
 
 
-def _cents_or_none(value: Any) -> Decimal | None:
-    return None if value is None else from_cents(value)
+def _cents_or_none(value: Any, field: str) -> Decimal | None:
+    return None if value is None else from_cents(value, field)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
 from ibmon.errors import AuthError, ProviderError
+from ibmon.mapping import Rejected, map_each, map_one
 from ibmon.model import Account, Tick
 from ibmon.money import dec, from_cents
 from ibmon.paging import WalkLimits
@@ -19,7 +21,13 @@ from ibmon_ctrader.client import CTraderClient
 CENT = Decimal("0.01")
 
 
+def _complete(positions: list[Any] | None) -> bool:
+    return positions is not None and not any(isinstance(p, Rejected) for p in positions)
+
+
 class CTraderSession(Session):
+    poll_timeout = 60.0
+
     def __init__(self, ctx: ConnectionContext) -> None:
         options = ctx.options
         self.ctx = ctx
@@ -53,13 +61,19 @@ class CTraderSession(Session):
             *(self.client.positions(raw["accountId"]) for raw in shown), return_exceptions=True), notes)
         reachable = [raw for raw, held in zip(shown, positions) if held is not None]
         symbols = await self.client.symbols(reachable[0]["accountId"]) if reachable else []
+        symbols = [s for s in symbols if isinstance(s, dict)]
         digits = {str(s.get("symbolName")): s.get("digits") for s in symbols}
         ticks = self._ticks(reachable[0], symbols, notes) if reachable else []
 
         self.accounts = {records.account_id(raw): raw for raw in shown}
-        sink.accounts([records.account(raw, held) for raw, held in zip(shown, positions)])
-        mapped = {records.account_id(raw): [records.position(records.account_id(raw), p, digits) for p in held]
+        # Positions first: an account whose positions did not all map has an unknown equity.
+        mapped = {records.account_id(raw): records.positions(records.account_id(raw), held, digits)
                   for raw, held in zip(shown, positions) if held is not None}
+        accounts = []
+        for raw, held in zip(shown, positions):
+            known = held if _complete(mapped.get(records.account_id(raw))) else None
+            accounts.append(map_one(partial(records.account, positions=known), raw, key=records.account_id))
+        sink.accounts(accounts)
         if len(mapped) == len(shown):
             sink.positions([p for held in mapped.values() for p in held])
         else:  # keep the last known positions of the accounts that failed
@@ -71,7 +85,10 @@ class CTraderSession(Session):
 
     def _select(self, raw_accounts: list[dict[str, Any]], notes: list[str]) -> list[dict[str, Any]]:
         """The accounts to show: not deleted, and among the configured ones when some are."""
-        alive = [raw for raw in raw_accounts if not raw.get("deleted")]
+        readable = [raw for raw in raw_accounts if isinstance(raw, dict) and raw.get("accountId") is not None]
+        if len(readable) < len(raw_accounts):
+            notes.append(f"{len(raw_accounts) - len(readable)} trading account(s) without accountId skipped")
+        alive = [raw for raw in readable if not raw.get("deleted")]
         if not alive:
             notes.append("no trading account is linked to this cTrader ID")
         if not self.wanted:
@@ -103,15 +120,16 @@ class CTraderSession(Session):
                 notes.append(result.note)
         return [None if isinstance(r, BaseException) else r for r in results]
 
-    def _ticks(self, raw_account: dict[str, Any], symbols: list[dict[str, Any]], notes: list[str]) -> list[Tick]:
+    def _ticks(self, raw_account: dict[str, Any], symbols: list[dict[str, Any]],
+               notes: list[str]) -> list[Tick | Rejected]:
         """The watchlist's last bid/ask as one account lists them, stamped with the poll time."""
         now_ms = int(time.time() * 1000)
         by_name = {str(s.get("symbolName")): s for s in symbols}
         unknown = [name for name in self.watchlist if name not in by_name]
         if unknown:
             notes.append(f"symbols unknown to account {raw_account['accountId']}: {', '.join(unknown)}")
-        ticks = (records.tick(by_name[name], now_ms) for name in self.watchlist if name in by_name)
-        return [tick for tick in ticks if tick is not None]
+        return map_each(partial(records.tick, at_ms=now_ms), (by_name[name] for name in self.watchlist if name in by_name),
+                        key=lambda raw: str(raw["symbolName"]))
 
     # -- quick actions ---------------------------------------------------------------------------
 

@@ -7,10 +7,12 @@ trades and cash by currency are not part of the shared model.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from ibmon.api import ConnectionContext, ScreenSpec, Session, Sink
 from ibmon.errors import ProviderError
+from ibmon.mapping import Rejected, map_each, map_one
 from ibmon.model import Account, Position, extra
 
 from ibmon_ibkr_flex.client import FlexClient
@@ -24,6 +26,8 @@ class FlexSession(Session):
         self.ctx = ctx
         self.poll_interval = float(options["poll_seconds"])
         self.stale_after = 3 * self.poll_interval + float(options["max_wait_seconds"])
+        #: A poll waits up to max_wait_seconds for the statement to be generated, then downloads it.
+        self.poll_timeout = float(options["max_wait_seconds"]) + 60.0
         self.client = FlexClient(options["token"], options["query_id"], base_url=options["base_url"],
                                  user_agent=options["user_agent"], verify=options["tls_verify"],
                                  timeout=float(options["timeout"]),
@@ -36,7 +40,9 @@ class FlexSession(Session):
         report = await self.client.fetch()
         if not report.statements:
             raise ProviderError("the Flex query returned no statement: check that it selects accounts")
-        accounts = [account_of(statement) for statement in report.statements]
+        accounts = map_each(account_of, report.statements, key=lambda statement: statement.account_id)
+        if all(isinstance(account, Rejected) for account in accounts):  # the query itself is wrong
+            raise ProviderError(accounts[0].reason)  # type: ignore[union-attr]
         positions = [position for statement in report.statements for position in positions_of(statement)]
         self.report = report
         self.fetched_at = time.time()
@@ -71,14 +77,17 @@ def account_of(statement: FlexStatement) -> Account:
     )
 
 
-def positions_of(statement: FlexStatement) -> list[Position]:
-    positions: list[Position] = []
+def positions_of(statement: FlexStatement) -> list[Position | Rejected]:
+    """The statement's open positions, each mapped on its own (a failure is a Rejected in its place)."""
+    positions: list[Position | Rejected] = []
     seen: set[str] = set()
+    account = statement.account_id
     for row in statement.positions:
         if row.quantity == 0:
             continue
         position_id = _unique(row.conid or row.symbol, seen)
-        positions.append(position_of(statement.account_id, position_id, row))
+        positions.append(map_one(partial(position_of, account, position_id), row,
+                                 key=lambda _row, pid=position_id: (account, pid)))
     return positions
 
 

@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
-from ibmon.errors import ConfigError, ProviderError
+from ibmon.errors import ConfigError, ProviderError, describe_exception
+from ibmon.mapping import Rejected, map_one
 from ibmon.model import Account, Position, Tick, extra
 from ibmon.money import dec, dec_or_none
 
@@ -46,6 +47,7 @@ class Bar:
 
 class XtbSession(Session):
     stale_after = 15.0  # keepAlive arrives every 3 s
+    silence_timeout = 15.0  # five keepAlives missed: the link is dead, reconnect
 
     def __init__(self, ctx: ConnectionContext) -> None:
         options = ctx.options
@@ -96,7 +98,13 @@ class XtbSession(Session):
                 item = await queue.get()
                 if isinstance(item, BaseException):
                     raise item
-                self._apply(item, sink)
+                try:
+                    self._apply(item, sink)
+                except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+                    # a packet we cannot read (records are reported one by one in the mapping)
+                    log.warning("%s: ignored a %s packet: %s", self.ctx.name, str(item.get("command"))[:40],
+                                describe_exception(exc))
+                    sink.alive()
         finally:
             for task in tasks:
                 task.cancel()
@@ -119,14 +127,15 @@ class XtbSession(Session):
         user = await main.call("getCurrentUserData")
         self._currency = user.get("currency")
         margin = await main.call("getMarginLevel")
-        sink.account(self._account(margin))
+        sink.account(map_one(self._account, margin, key=self._account_key))
         trades = await main.call("getTrades", {"openedOnly": True})
         # One record at a time rather than sink.positions(): positions closed while we were away go.
-        previous, self._trades = self._trades, {position_id(t): t for t in trades if t.get("cmd") in (0, 1)}
+        previous, self._trades = self._trades, {position_id(t): t for t in trades
+                                                if isinstance(t, dict) and t.get("cmd") in (0, 1)}
         for pid in previous.keys() - self._trades.keys():
             sink.position_closed(self.user_id, pid)
         for trade in self._trades.values():
-            sink.position(self._position(trade))
+            sink.position(map_one(self._position, trade, key=self._position_key))
         self.symbols = await main.call("getAllSymbols")
         known = {s.get("symbol") for s in self.symbols}
         unknown = [s for s in self.watchlist if s not in known]
@@ -148,7 +157,7 @@ class XtbSession(Session):
             if int(data.get("level") or 0) == 0:
                 self._tick(data, sink)
         elif command == "balance":
-            sink.account(self._account(data))
+            sink.account(map_one(self._account, data, key=self._account_key))
         elif command == "trade":
             self._trade(data, sink)
         elif command == "profit":
@@ -178,6 +187,12 @@ class XtbSession(Session):
                        margin_level=dec_or_none(level, "margin level"),
                        credit=dec_or_none(data.get("credit"), "credit"))
 
+    def _account_key(self, _data: Any) -> str:
+        return self.user_id
+
+    def _position_key(self, trade: dict[str, Any]) -> tuple[str, str]:
+        return (self.user_id, position_id(trade))
+
     def _position(self, trade: dict[str, Any]) -> Position:
         return Position(account=self.user_id, id=position_id(trade), symbol=str(trade["symbol"]),
                         side="buy" if trade["cmd"] == 0 else "sell", volume=dec(trade["volume"], "volume"),
@@ -187,16 +202,17 @@ class XtbSession(Session):
                         extra=extra(order=trade.get("order")))
 
     def _tick(self, quote: dict[str, Any], sink: Sink) -> None:
-        tick = Tick(str(quote["symbol"]), dec(quote["bid"], "bid"), dec(quote["ask"], "ask"),
-                    int(quote.get("timestamp") or time.time() * 1000))
-        self._last_ticks[tick.symbol] = tick
+        tick = map_one(tick_of, quote, key=lambda q: str(q["symbol"]))
         sink.tick(tick)
+        if isinstance(tick, Rejected):
+            return
+        self._last_ticks[tick.symbol] = tick
         for pid, trade in self._trades.items():  # positions show the price they would close at
-            if trade["symbol"] == tick.symbol:
-                price = tick.bid if trade["cmd"] == 0 else tick.ask
+            if trade.get("symbol") == tick.symbol:
+                price = tick.bid if trade.get("cmd") == 0 else tick.ask
                 if trade.get("close_price") != price:
                     self._trades[pid] = trade = {**trade, "close_price": price}
-                    sink.position(self._position(trade))
+                    sink.position(map_one(self._position, trade, key=self._position_key))
 
     def _trade(self, trade: dict[str, Any], sink: Sink) -> None:
         if trade.get("cmd") not in (0, 1):
@@ -210,7 +226,7 @@ class XtbSession(Session):
                 sink.alive()
             return
         self._trades[pid] = trade
-        sink.position(self._position(trade))
+        sink.position(map_one(self._position, trade, key=self._position_key))
 
     def _profit(self, data: dict[str, Any], sink: Sink) -> None:
         pid = str(data.get("position") or data.get("order"))
@@ -218,8 +234,8 @@ class XtbSession(Session):
         if trade is None:
             sink.alive()
             return
-        self._trades[pid] = trade = {**trade, "profit": data["profit"]}
-        sink.position(self._position(trade))
+        self._trades[pid] = trade = {**trade, "profit": data.get("profit")}
+        sink.position(map_one(self._position, trade, key=self._position_key))
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -323,6 +339,11 @@ class XtbSession(Session):
         for connection in (self.streaming, self.main):
             if connection is not None:
                 await connection.close()
+
+
+def tick_of(quote: dict[str, Any]) -> Tick:
+    return Tick(str(quote["symbol"]), dec(quote["bid"], "bid"), dec(quote["ask"], "ask"),
+                int(quote.get("timestamp") or time.time() * 1000))
 
 
 def position_id(trade: dict[str, Any]) -> str:

@@ -8,7 +8,9 @@ unknown commands answered with an error without closing) and has fault knobs:
 * `reply_delay` (s): delay every main-connection reply; `slow_commands` ({command: s}) delays some;
 * `malformed_every` (s): send a malformed packet on the streams;
 * `reject_logins` (bool): refuse every login with BE005;
-* `split_frames` (bool): write socket packets in small pieces (a reply spread over many reads).
+* `split_frames` (bool): write socket packets in small pieces (a reply spread over many reads);
+* `stream_silent` (bool, also settable on the simulator object): streaming connections stay open
+  but send nothing, not even keepAlive (a dead link the client cannot see closing).
 
 Settings: `users` ({user_id: password} or "id:password,id2:password2"), `currency`, `tick_seconds`,
 `churn_seconds` (0: positions never open or close by themselves), `keepalive_seconds`,
@@ -232,6 +234,7 @@ class XtbSimulator:
         self.malformed_every = _float(settings, "malformed_every", 0.0)
         self.reject_logins = _bool(settings.get("reject_logins", False))
         self.split_frames = _bool(settings.get("split_frames", False))
+        self.stream_silent = _bool(settings.get("stream_silent", False))
         self.slow_commands = _delays(settings.get("slow_commands"))
         self.tls_cert, self.tls_key = settings.get("tls_cert"), settings.get("tls_key")
 
@@ -641,6 +644,8 @@ class XtbSimulator:
         last_malformed = time.monotonic()
         while True:
             await asyncio.sleep(self.tick_seconds)
+            if self.stream_silent:
+                continue
             now = time.monotonic()
             texts, peer.outbox = peer.outbox, []
             for sub in list(peer.subs.values()):

@@ -23,6 +23,14 @@ def runtime_with(session: Session, clock: FakeClock, **kwargs) -> FeedRuntime:
     return runtime
 
 
+def record_health(runtime: FeedRuntime) -> list:
+    """Every health record the runtime publishes from now on."""
+    published = []
+    original = runtime.store.set_health
+    runtime.store.set_health = lambda name, health: (published.append(health), original(name, health))
+    return published
+
+
 async def settle(predicate, rounds: int = 2000) -> None:
     for _ in range(rounds):
         if predicate():
@@ -78,9 +86,7 @@ async def test_reconnect_health_names_attempt_next_try_and_reason():
     await runtime.start()
     conn = runtime.connections["conn"]
     await settle(lambda: conn.ready)
-    published = []
-    original = runtime.store.set_health
-    runtime.store.set_health = lambda name, health: (published.append(health), original(name, health))
+    published = record_health(runtime)
     session.drop.set()
     await settle(lambda: session.calls == 2 and conn.health.state is HealthState.LIVE)
     reconnecting = next(h for h in published if h.state is HealthState.RECONNECTING)
@@ -187,14 +193,21 @@ async def test_poll_failure_backs_off_then_recovers():
     await runtime.stop()
 
 
-async def test_stale_after_silence_and_live_again_on_data():
-    clock = FakeClock()
+async def live_stream(clock: FakeClock, **limits) -> tuple[FlakyStream, FeedRuntime, object]:
+    """A started runtime whose stream session (with `limits` set on it) is live."""
     session = FlakyStream(failures=0)
-    session.stale_after = 15
+    for name, value in limits.items():
+        setattr(session, name, value)
     runtime = runtime_with(session, clock)
     await runtime.start()
     conn = runtime.connections["conn"]
     await settle(lambda: conn.ready)
+    return session, runtime, conn
+
+
+async def test_stale_after_silence_and_live_again_on_data():
+    clock = FakeClock()
+    session, runtime, conn = await live_stream(clock, stale_after=15)
     clock.now += 10
     runtime.check_staleness()
     assert conn.health.state is HealthState.LIVE
@@ -312,3 +325,19 @@ async def test_a_note_keeps_the_reconnect_details_of_the_health_line():
     health = runtime.store.health["conn"]
     assert (health.state, health.attempt, health.notes) == (HealthState.RECONNECTING, 3, ("2 accounts missing",))
     assert health.describe(clock.now).startswith("reconnecting (attempt 3, next try in 8 s): socket closed")
+
+
+async def test_a_stream_silent_past_its_silence_timeout_is_torn_down_and_reconnected():
+    clock = FakeClock()
+    session, runtime, conn = await live_stream(clock, silence_timeout=15)
+    clock.now += 14
+    runtime.check_staleness()
+    await asyncio.sleep(0)
+    assert session.calls == 1 and conn.health.state is HealthState.LIVE
+    published = record_health(runtime)
+    clock.now += 2
+    runtime.check_staleness()
+    await settle(lambda: session.calls == 2 and conn.health.state is HealthState.LIVE)
+    torn = next(h for h in published if h.state is HealthState.RECONNECTING)
+    assert torn.detail == "no data for 15 s: the link is dead" and torn.attempt == 1
+    await runtime.stop()

@@ -104,7 +104,7 @@ async def _runtime_with(running, *, read_only=False, **options):
     store = Store()
     runtime = FeedRuntime(store, watchdog_interval=None)
     context = make_context(PROVIDER, name="B2", read_only=read_only,
-                           **connection_options(running, poll_seconds=0.05, **options))
+                           **connection_options(running, poll_seconds=0.5, **options))
     runtime.add(PROVIDER, context)
     await runtime.start()
     return runtime, store

@@ -188,7 +188,7 @@ async def test_the_feed_runtime_fills_the_store_through_the_plugin_host():
     running = await start(tick=0.05, lead_rate=3.0)
     sim = running.extra["sim"]
     options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
-    options["poll_seconds"] = 0.1
+    options["poll_seconds"] = 0.5
     store = Store()
     runtime = FeedRuntime(store, watchdog_interval=None)
     messages: list[str] = []

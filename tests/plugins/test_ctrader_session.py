@@ -289,7 +289,7 @@ async def run_feed(running, **options):
     store = Store()
     runtime = FeedRuntime(store, backoff=Backoff(base=0.05, cap=0.2, jitter=0), watchdog_interval=None)
     settings = {"base_url": running.endpoints["api"], "access_token": running.connections[0]["access_token"],
-                "poll_seconds": 0.1, **options}
+                "poll_seconds": 0.5, **options}
     runtime.add(provider(), make_context(provider(), name="ct", **settings))
     await runtime.start()
     return store, runtime

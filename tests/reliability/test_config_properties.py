@@ -32,7 +32,7 @@ def documents(draw, host):
     for _ in range(draw(st.integers(0, 4))):
         provider = draw(st.sampled_from(providers + ["xbt", "", "nope"]))
         declared = host.providers[provider].options if provider in host.providers else ()
-        keys = [o.name for o in declared] + ["name", "enabled", "read_only", "pasword", "tokn"]
+        keys = [o.name for o in declared] + ["name", "enabled", "read_only", "poll_timeout", "pasword", "tokn"]
         entry = {}
         for key in draw(st.lists(st.sampled_from(keys), max_size=8, unique=True)):
             option = next((o for o in declared if o.name == key), None)

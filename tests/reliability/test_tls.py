@@ -112,7 +112,7 @@ async def test_turning_verification_off_works_and_shows_on_the_health_line(sims)
     entries = [
         _entry(sims, "xtb", "xtb tls", url=xtb["main_tls"], stream_url=xtb["stream_tls"], tls_verify=False),
         _entry(sims, "xtb", "xtb wss", url=xtb["main_wss"], stream_url=xtb["stream_wss"], tls_verify=False),
-        _entry(sims, "b2core", "b2core", tls_verify=False, poll_seconds=0.2),
+        _entry(sims, "b2core", "b2core", tls_verify=False, poll_seconds=0.5),
         _entry(sims, "ctrader", "ctrader", tls_verify=False),
         _entry(sims, "crm", "crm", tls_verify=False),
         _entry(sims, "ibkr_flex", "flex", tls_verify=False, max_wait_seconds=2),

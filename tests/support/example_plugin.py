@@ -25,7 +25,7 @@ OPTIONS = (
     Option("url", "url", required=True, help="WebSocket URL of the example feed", example="ws://127.0.0.1:8765"),
     Option("token", "str", required=True, secret=True, help="access token"),
     Option("symbols", "list", default=["EURUSD", "GOLD"], help="watched symbols"),
-    Option("poll_seconds", "float", default=0.5, minimum=0.05, help="seconds between lead polls"),
+    Option("poll_seconds", "float", default=0.5, minimum=0.5, help="seconds between lead polls"),
 )
 
 
