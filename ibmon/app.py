@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
-from ibmon.containment import ExitGuard, owning_screen, the_error
+from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
 from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
@@ -86,7 +86,7 @@ class IbmonApp(FailureHook):
         self._provider_screens: weakref.WeakKeyDictionary[Screen, tuple[str, str, str | None]] = \
             weakref.WeakKeyDictionary()
         self._failed_screens: weakref.WeakSet[Screen] = weakref.WeakSet()
-        self._exit_guard = ExitGuard(self.contain_failure)
+        self._exit_guard = ExitGuard(self.contain_exit)
 
     # -- containment of provider screens ---------------------------------------------------------
 
@@ -108,6 +108,21 @@ class IbmonApp(FailureHook):
                         title=where, severity="error", timeout=PROBLEM_TIMEOUT)
         while screen in self.screen_stack:  # with whatever it opened over itself
             self.pop_screen()
+        return True
+
+    def contain_exit(self, exit_: BaseException) -> bool:
+        """`sys.exit()` or a KeyboardInterrupt in a task: a plugin screen's failure as above, or,
+        when a plugin's code raised it in a task of its own (a session's reader, say), that task
+        ends and the plugin is named; the app keeps running. Exits of the host's own code pass."""
+        if self.contain_failure(exit_):
+            return True
+        plugin = next((p for p in map(self.host.plugin_of_module, modules_involved(exit_)) if p), None)
+        if plugin is None:
+            return False
+        log.error("plugin %s tried to end the app from a task", plugin,
+                  exc_info=(type(exit_), exit_, exit_.__traceback__))
+        self.notify(f"plugin {plugin} tried to end the app ({describe_exception(exit_)}); "
+                    "that task was stopped", title=f"plugin {plugin}", severity="error", timeout=PROBLEM_TIMEOUT)
         return True
 
     def _plugin_screen(self, screen: Screen) -> tuple[str, str, str | None] | None:

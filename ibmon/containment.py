@@ -54,6 +54,13 @@ def nodes_involved(error: BaseException) -> Iterator[DOMNode]:
         pass
 
 
+def modules_involved(error: BaseException) -> Iterator[str]:
+    """The modules whose code was running when `error` was raised, innermost first."""
+    frames = [frame for frame, _line in traceback.walk_tb(the_error(error).__traceback__)]
+    for frame in reversed(frames):
+        yield str(frame.f_globals.get("__name__", ""))
+
+
 def screen_of(node: DOMNode) -> Screen | None:
     """The screen a node is on (None for the app itself or a detached node)."""
     while node is not None and not isinstance(node, Screen):

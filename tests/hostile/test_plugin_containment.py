@@ -162,3 +162,15 @@ async def test_the_app_reports_plugins_that_exited_and_runs_the_others():
         assert "exits_on_import: import failed: SystemExit: this plugin exits on import" in failed[0][1]
         assert "exits_in_hooks: ibmon_providers failed: SystemExit: 4" in failed[0][1]
         await assert_dashboard_keeps_running(app, pilot)
+
+
+async def test_sys_exit_in_a_task_a_session_started_names_the_plugin_and_the_app_runs_on():
+    host = load_host("exits_in_a_task")
+    runtime = FeedRuntime(Store(), watchdog_interval=None)
+    provider = host.providers["exits_in_a_task"]
+    runtime.add(provider, make_context(provider, name=CONNECTION))
+    app = IbmonApp(runtime, host)
+    shown = Shown(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: shown.matching("plugin exits_in_a_task", "tried to end the app", "SystemExit"))
+        await assert_dashboard_keeps_running(app, pilot)
