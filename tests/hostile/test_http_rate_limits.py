@@ -4,6 +4,8 @@ the request and gives the server's words."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from http_servers import HostileServer, answer, http_date, rate_limited, route
@@ -64,3 +66,34 @@ async def test_a_503_without_a_wait_is_an_ordinary_server_error():
             await client.aclose()
     assert not isinstance(caught.value, RateLimited)
     assert caught.value.message == "B2Core GET /accounts: HTTP 503: maintenance"
+
+
+async def test_a_rate_limited_poll_waits_the_servers_time_and_says_so_on_the_health_line():
+    """A real B2Core session meets a 429 asking for 58 s: the runtime's next poll waits that long
+    (its own backoff would be 0.1 s), a manual refresh does not skip it, and the health line says so."""
+    from ibmon.feeds import Backoff, FeedRuntime
+    from ibmon.model import HealthState
+    from ibmon.plugins import PluginHost
+    from ibmon.store import Store
+    from ibmon.testing import make_context, wait_for
+
+    host = PluginHost()
+    host.load(only=["b2core"])
+    provider = host.providers["b2core"]
+    with HostileServer(rate_limited("58")) as server:
+        context = make_context(provider, name="B2Core", base_url=f"{server.url}/api/v2/ib",
+                               token="static-token-4bf1a7", poll_seconds=3600)
+        runtime = FeedRuntime(Store(), backoff=Backoff(base=0.1, cap=0.1), watchdog_interval=None)
+        runtime.add(provider, context)
+        await runtime.start()
+        try:
+            conn = runtime.connections["B2Core"]
+            await wait_for(lambda: conn.health.state is HealthState.RECONNECTING, timeout=10)
+            line = conn.health.describe(runtime.clock())
+            assert "rate limited, next try in 58 s" in line or "rate limited, next try in 57 s" in line, line
+            assert "HTTP 429" in line
+            runtime.refresh("B2Core")
+            await asyncio.sleep(0.5)
+            assert server.requests["/api/v2/ib/accounts"] == 1
+        finally:
+            await runtime.stop()
