@@ -29,6 +29,7 @@ from ibmon.feeds import Connection, FeedRuntime
 from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection, core_binding
 from ibmon.screens.help import HelpScreen
@@ -37,6 +38,9 @@ from ibmon.secrets import redact
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
+
+#: Characters of a notification's text and of its title.
+NOTICE_LIMIT, NOTICE_TITLE_LIMIT = 1_000, 120
 
 class IbmonApp(App):
     """The dashboard app. The CLI builds the runtime and plugin host and calls this constructor."""
@@ -150,8 +154,11 @@ class IbmonApp(App):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification is plain text (provider messages may hold brackets) and redacted."""
-        super().notify(redact(message), title=redact(title), severity=severity, timeout=timeout, markup=False)
+        """Every notification is redacted, then shown literally as safe text (provider messages may
+        hold brackets, escape sequences and any length): never as markup."""
+        super().notify(safe_text(redact(message), NOTICE_LIMIT, multiline=True),
+                       title=safe_text(redact(title), NOTICE_TITLE_LIMIT), severity=severity, timeout=timeout,
+                       markup=False)
 
     def connection_titles(self) -> dict[str, str]:
         return {name: conn.provider.title for name, conn in self.runtime.connections.items()}

@@ -101,6 +101,14 @@ def assert_terminal_safe(app) -> str:
     return text
 
 
+def widget_text(app, widget) -> str:
+    """What `widget` shows on the current screen, its lines joined by spaces (wrapped text reads
+    back as one line)."""
+    region = widget.content_region
+    lines = screen_text(app).split("\n")[region.y:region.bottom]
+    return " ".join(line[region.x:region.right].strip() for line in lines).strip()
+
+
 def locate(app, fragment: str) -> tuple[int, int]:
     """The screen cell (x, y) where `fragment` starts on the current screen."""
     for y, line in enumerate(screen_text(app).split("\n")):
