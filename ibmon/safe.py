@@ -18,6 +18,9 @@ into text that is shown literally, character for character as far as that is saf
   with `multiline=True`;
 * at most `limit` characters (default `LIMIT`): longer text is cut and ends with `…`.
 
+`safe_json()` does the same for JSON text printed to a terminal, with JSON's own escapes, so the
+data read back is unchanged.
+
 Backslashes in the text itself are left as they are. The common case, printable text, costs two C
 string scans and no copy.
 """
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text
 
-__all__ = ["LIMIT", "safe_markup", "safe_rich", "safe_text"]
+__all__ = ["LIMIT", "safe_json", "safe_markup", "safe_rich", "safe_text"]
 
 #: Default bound, in characters, of one piece of untrusted text.
 LIMIT = 256
@@ -86,6 +89,28 @@ def safe_markup(value: object, limit: int | None = LIMIT, *, multiline: bool = F
     APIs that parse every string they get (e.g. the command palette's help line). Use the result as
     the whole markup string, not as a piece of a longer one."""
     return safe_text(value, limit, multiline=multiline).replace("[", "\\[")
+
+
+def safe_json(text: str) -> str:
+    """JSON text (as `json.dumps(..., ensure_ascii=False)` writes it) with every character that
+    `safe_text` would escape written as a JSON `\\u` escape instead: the same data for any JSON
+    reader, and nothing a terminal acts on when it is printed. (JSON already escapes C0 controls;
+    DEL, C1 controls, bidi and zero-width characters and lone surrogates it leaves raw.)"""
+    return _json_unsafe.sub(_json_escape, text)
+
+
+_json_unsafe = re.compile(r"[^\x00-\x7e]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch.isprintable() and ch not in _INVISIBLE:
+        return ch
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes code points past the BMP
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
 
 
 def _to_str(value: object) -> str:

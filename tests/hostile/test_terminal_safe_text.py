@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 from hypothesis import given, settings, strategies as st
@@ -9,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.content import Content
 
-from ibmon.safe import LIMIT, safe_markup, safe_rich, safe_text
+from ibmon.safe import LIMIT, safe_json, safe_markup, safe_rich, safe_text
 
 from terminal_support import raw_controls
 
@@ -103,3 +104,17 @@ def test_property_never_raises_never_lets_a_control_through_and_stays_bounded(te
     markup = Content.from_markup(safe_markup(text, limit, multiline=multiline))
     assert markup.plain == out and markup.spans == []
     assert safe_rich(text, limit=limit, multiline=multiline).plain == out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(alphabet=characters, max_size=20), st.text(alphabet=characters, max_size=60), max_size=5))
+def test_property_json_keeps_the_data_and_holds_no_raw_control(document):
+    text = safe_json(json.dumps(document, ensure_ascii=False, indent=2))
+    assert json.loads(text) == document
+    assert raw_controls(text) == []
+    text.encode("utf-8")  # no lone surrogate left to fail on the way out
+
+
+def test_json_escapes_what_a_terminal_acts_on_and_keeps_the_rest():
+    assert safe_json(json.dumps("\x7f\x9b\u202e é €", ensure_ascii=False)) == '"\\u007f\\u009b\\u202e é €"'
+    assert safe_json('"\U000e0041"') == '"\\udb40\\udc41"'
