@@ -7,11 +7,12 @@ they travel through the real clients and sessions to the screen.
 
 from __future__ import annotations
 
+import itertools
 import json
-import socket
 import sys
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +20,13 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from ibmon import config as cfg
+from ibmon.app import IbmonApp
+from ibmon.feeds import Backoff, FeedRuntime
+from ibmon.plugins import PluginHost
 from ibmon.simkit import HttpSimulator, Reply, Request, json_reply
 from ibmon.simulators import SimulatorHost
+from ibmon.store import Store
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
 from ui_support import notifications, screen_text, until  # noqa: E402,F401
@@ -44,11 +50,12 @@ LONG = "L" * 100_000
 # Where each goes.
 XTB_SYMBOL = CONFIRM
 XTB_CATEGORY = BOLD
-XTB_DESCRIPTION = OSC52 + CLOSE
+XTB_DESCRIPTION = OSC52 + QUIT
 XTB_CURRENCY = TITLE
 CT_CURRENCY = C1_CSI
 CT_DEAL_SYMBOL = CLOSE + CLEAR
 CT_CASHFLOW_TYPE = RLO
+#: Every request of the broken connection, and every chart request, is refused with this.
 CT_ERROR = OSC52 + " " + CLOSE + " " + CLEAR + "\nsecond line"
 CT_BAD_TOKEN = "hostile-error-token"
 B2_NUMBER = QUIT
@@ -71,6 +78,9 @@ FLEX_DESCRIPTION = DEL + "desc"
 NAMES = {"xtb": "XTB hostile", "ctrader": "cTrader hostile", "b2core": "B2Core hostile", "crm": CRM_CONNECTION,
          "ibkr_flex": "Flex hostile"}
 CT_BROKEN = "cTrader broken"
+#: ibmon keeps IB's 10 requests a minute per Flex token for the whole process: a token per app.
+FLEX_TOKENS = [f"hostile-flex-token-{n}" for n in range(50)]
+_flex_tokens = itertools.cycle(FLEX_TOKENS)
 
 # -- what must never reach the terminal --------------------------------------------------------------
 
@@ -127,10 +137,25 @@ async def click_text(app, pilot, fragment: str) -> None:
 
 # -- simulators holding the strings ---------------------------------------------------------------------
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@contextmanager
+def hostile_simulators() -> Iterator[SimulatorHost]:
+    """Every first-party simulator on loopback, holding the hostile strings."""
+    host = PluginHost()
+    host.load()
+    with SimulatorHost(host) as sims:
+        start_hostile_simulators(sims)
+        yield sims
+
+
+def hostile_app(sims: SimulatorHost) -> IbmonApp:
+    """The dashboard app on `hostile_connections(sims)`, as `ibmon` builds it from a config."""
+    _settings, host = cfg.load_plugins({}, None)
+    config = cfg.build_config({"connections": hostile_connections(sims)}, host)
+    config.raise_problems()
+    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.2, cap=1.0))
+    for connection in config.connections:
+        runtime.add(host.providers[connection.provider], connection.context())
+    return IbmonApp(runtime, host)
 
 
 def running(sims: SimulatorHost, provider: str):
@@ -143,7 +168,8 @@ def start_hostile_simulators(sims: SimulatorHost) -> None:
     sims.start(["ctrader"], {"seed": 5, "interval": 0.5})
     sims.start(["b2core"], {"accounts": 12, "seed": 5})
     sims.start(["crm"], {"leads": 300})
-    sims.start(["ibkr_flex"], {"pending_polls": 0, "min_interval": 0.0, "max_per_minute": 1000, "seed": 5})
+    sims.start(["ibkr_flex"], {"pending_polls": 0, "min_interval": 0.0, "max_per_minute": 1000, "seed": 5,
+                               "tokens": FLEX_TOKENS})
     assert not sims.failures, sims.failures
     sims._submit(_hostile_xtb(running(sims, "xtb").extra["simulator"])).result(10)
     _hostile_ctrader(running(sims, "ctrader").extra)
@@ -182,7 +208,7 @@ def _hostile_ctrader(extra: dict[str, Any]) -> None:
     answer = server.handle
 
     def handle(request: Request) -> Reply:
-        if request.query.get("access_token") == CT_BAD_TOKEN:
+        if request.query.get("access_token") == CT_BAD_TOKEN or "/trendbars/" in request.path:
             return json_reply(error, 400)
         return answer(request)
 
@@ -267,5 +293,5 @@ def hostile_connections(sims: SimulatorHost) -> list[dict[str, Any]]:
     broken = {**base["ctrader"], "name": CT_BROKEN, "access_token": CT_BAD_TOKEN, "poll_seconds": 60.0}
     b2core = {**base["b2core"], "name": NAMES["b2core"], "poll_seconds": 2.0}
     crm = {**base["crm"], "name": NAMES["crm"], "poll_seconds": 5.0}
-    flex = {**base["ibkr_flex"], "name": NAMES["ibkr_flex"], "max_wait_seconds": 5}
+    flex = {**base["ibkr_flex"], "name": NAMES["ibkr_flex"], "max_wait_seconds": 5, "token": next(_flex_tokens)}
     return [xtb, ctrader, broken, b2core, crm, flex]

@@ -7,23 +7,17 @@ The strings come from the real simulators through the real clients (see terminal
 from __future__ import annotations
 
 import pytest
-
-from ibmon import config as cfg
-from ibmon.app import IbmonApp
-from ibmon.feeds import Backoff, FeedRuntime
-from ibmon.plugins import PluginHost
-from ibmon.screens.confirm import ConfirmScreen
-from ibmon.screens.help import HelpScreen
-from ibmon.screens.picker import Picker
-from ibmon.simulators import SimulatorHost
-from ibmon.store import Store
 from textual.command import CommandPalette
 from textual.widgets._toast import Toast
 
+from ibmon.screens.confirm import ConfirmScreen
+from ibmon.screens.help import HelpScreen
+from ibmon.screens.picker import Choice, Picker
+
 from terminal_support import (
     B2_NUMBER, BOLD, CLEAR, CLOSE, CRM_CONNECTION, CT_BROKEN, FLEX_SYMBOL, LONG, NAMES, OSC52, QUIT, RLO, TITLE,
-    XTB_SYMBOL, assert_terminal_safe, click_text, hostile_connections, locate, notifications, running,
-    start_hostile_simulators, until, widget_text,
+    XTB_SYMBOL, assert_terminal_safe, click_text, hostile_app, hostile_simulators, locate, notifications, running,
+    until, widget_text,
 )
 
 XTB, CT, B2, FLEX = NAMES["xtb"], NAMES["ctrader"], NAMES["b2core"], NAMES["ibkr_flex"]
@@ -31,28 +25,15 @@ XTB, CT, B2, FLEX = NAMES["xtb"], NAMES["ctrader"], NAMES["b2core"], NAMES["ibkr
 
 @pytest.fixture(scope="module")
 def sims():
-    host = PluginHost()
-    host.load()
-    with SimulatorHost(host) as sims:
-        start_hostile_simulators(sims)
+    with hostile_simulators() as sims:
         yield sims
 
 
-def hostile_app(sims: SimulatorHost) -> IbmonApp:
-    _settings, host = cfg.load_plugins({}, None)
-    config = cfg.build_config({"connections": hostile_connections(sims)}, host)
-    config.raise_problems()
-    runtime = FeedRuntime(Store(), backoff=Backoff(base=0.2, cap=1.0))
-    for connection in config.connections:
-        runtime.add(host.providers[connection.provider], connection.context())
-    return IbmonApp(runtime, host)
-
-
-def xtb_position(app: IbmonApp):
+def xtb_position(app):
     return next((p for p in app.store.positions.get(XTB, {}).values() if p.symbol == XTB_SYMBOL), None)
 
 
-def everything_shown(app: IbmonApp) -> bool:
+def everything_shown(app) -> bool:
     """Every panel has the hostile rows."""
     dash, store = app.dashboard, app.store
     broken = store.health.get(CT_BROKEN)
@@ -64,7 +45,7 @@ def everything_shown(app: IbmonApp) -> bool:
             and dash.accounts.row_count >= 4 and dash.leads.row_count >= 1)
 
 
-def assert_still_on_the_dashboard(app: IbmonApp) -> None:
+def assert_still_on_the_dashboard(app) -> None:
     assert app.is_running, "a click ended the app"
     assert len(app.screen_stack) == 1 and app.screen is app.dashboard, app.screen_stack
 
@@ -175,8 +156,6 @@ async def test_help_and_picker_dialogs_show_plugin_texts_literally(sims):
         await click_text(app, pilot, QUIT)
         assert app.is_running and isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
-
-        from ibmon.screens.picker import Choice
 
         picked = []
         app.push_screen(Picker(QUIT + TITLE, CLOSE + OSC52, [Choice(QUIT, 1), Choice(BOLD + CLEAR, 2, CLOSE)]),

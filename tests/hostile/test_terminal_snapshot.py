@@ -13,21 +13,16 @@ import pytest
 import tomli_w
 
 from ibmon import config as cfg
-from ibmon.plugins import PluginHost
-from ibmon.simulators import SimulatorHost
 
 from terminal_support import (
     CT_BROKEN, CT_CURRENCY, CT_ERROR, FLEX_SYMBOL, NAMES, XTB_CURRENCY, XTB_SYMBOL, hostile_connections,
-    raw_controls, start_hostile_simulators,
+    hostile_simulators, raw_controls,
 )
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    host = PluginHost()
-    host.load()
-    with SimulatorHost(host) as sims:
-        start_hostile_simulators(sims)
+    with hostile_simulators() as sims:
         path = tmp_path_factory.mktemp("snapshot") / "config.toml"
         cfg.write_private(path, tomli_w.dumps({"connections": hostile_connections(sims)}))
         yield path
