@@ -33,6 +33,8 @@ class HealthBar(Static):
         max-height: 12;
         padding: 0 1;
         background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         & > .health-bar--live { color: $text-success; }
         & > .health-bar--stale { color: $text-warning; }
         & > .health-bar--connecting { color: $text-accent; }
