@@ -58,6 +58,9 @@ def safe_text(value: object, limit: int | None = LIMIT, *, multiline: bool = Fal
     if type(value) is not str:
         value = _to_str(value)
     text: str = value  # type: ignore[assignment]
+    if limit is not None and len(text) > 2 * limit + 2:
+        # Every character shows as one or more (only \r\n as one for two): the rest would be cut.
+        text = text[:2 * limit + 2]
     if (text.isprintable() and (text.isascii() or not _has_invisible(text))) or (
             multiline and "\r" not in text and all(_printable(line) for line in text.split("\n"))):
         return text if limit is None or len(text) <= limit else text[:max(0, limit - 1)] + ELLIPSIS

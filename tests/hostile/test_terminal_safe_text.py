@@ -56,6 +56,9 @@ def test_length_is_bounded_without_splitting_an_escape():
     assert safe_text("\x1b" * 10, 10) == "\\x1b\\x1b…"
     assert safe_text("short", 5) == "short"
     assert safe_text("é" * 10_000_000, 20) == "é" * 19 + "…"
+    assert safe_text("\r\n" * 10_000, 10) == "↵" * 9 + "…"
+    assert safe_text("\r\n" * 10_000, 10, multiline=True) == "\n" * 9 + "…"
+    assert safe_text("ab\r\n" * 3, 10) == "ab↵ab↵ab↵"
 
 
 def test_other_values():
