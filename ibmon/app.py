@@ -39,9 +39,6 @@ from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
 
-#: Characters of a notification's text and of its title.
-NOTICE_LIMIT, NOTICE_TITLE_LIMIT = 1_000, 120
-
 class IbmonApp(App):
     """The dashboard app. The CLI builds the runtime and plugin host and calls this constructor."""
 
@@ -152,12 +149,15 @@ class IbmonApp(App):
                         title=f"{len(self.theme_problems)} broken theme file(s) skipped", severity="warning",
                         timeout=PROBLEM_TIMEOUT)
 
+    #: Characters of a notification's text and of its title.
+    NOTICE_LIMIT, NOTICE_TITLE_LIMIT = 1_000, 120
+
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification is redacted, then shown literally as safe text (provider messages may
         hold brackets, escape sequences and any length): never as markup."""
-        super().notify(safe_text(redact(message), NOTICE_LIMIT, multiline=True),
-                       title=safe_text(redact(title), NOTICE_TITLE_LIMIT), severity=severity, timeout=timeout,
+        super().notify(safe_text(redact(message), self.NOTICE_LIMIT, multiline=True),
+                       title=safe_text(redact(title), self.NOTICE_TITLE_LIMIT), severity=severity, timeout=timeout,
                        markup=False)
 
     def connection_titles(self) -> dict[str, str]:
