@@ -4,9 +4,12 @@ control, no bidi override), while the screen shows them as visible escapes; q st
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import struct
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,6 @@ from ibmon import config as cfg
 from terminal_support import hostile_connections, hostile_simulators
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-import test_pty  # noqa: E402
 from test_pty import IBMON, Terminal  # noqa: E402
 
 COLUMNS, LINES = 200, 60  # room for every hostile row
@@ -36,10 +38,8 @@ class Recorded:
 
 
 @pytest.mark.e2e
-def test_the_dashboard_in_a_terminal_writes_no_provider_escape_sequence(tmp_path, monkeypatch):
+def test_the_dashboard_in_a_terminal_writes_no_provider_escape_sequence(tmp_path):
     assert IBMON.exists(), f"ibmon is not installed in {sys.prefix}"
-    monkeypatch.setattr(test_pty, "COLUMNS", COLUMNS)
-    monkeypatch.setattr(test_pty, "LINES", LINES)
     with hostile_simulators() as sims:
         config = tmp_path / "config.toml"
         cfg.write_private(config, tomli_w.dumps({"connections": hostile_connections(sims)}))
@@ -48,6 +48,8 @@ def test_the_dashboard_in_a_terminal_writes_no_provider_escape_sequence(tmp_path
                    XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"),
                    XDG_DATA_HOME=str(tmp_path / "d"))
         terminal = Terminal([str(IBMON), "--config", str(config)], env)
+        fcntl.ioctl(terminal.master, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+        terminal.screen.resize(LINES, COLUMNS)
         recorded = terminal.stream = Recorded(terminal.stream)
         try:
             terminal.wait_for(re.escape("[@click=screen.co"), timeout=40)  # the XTB symbol, as written
