@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 
 from hypothesis import given, settings, strategies as st
@@ -13,6 +15,12 @@ from textual.content import Content
 from ibmon.safe import LIMIT, safe_json, safe_markup, safe_rich, safe_text
 
 from terminal_support import raw_controls
+
+
+def test_the_module_imports_without_textual_or_rich():
+    code = "import sys, ibmon.safe; print(' '.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert not {name.split(".")[0] for name in loaded} & {"textual", "rich"}
 
 
 def test_printable_text_is_returned_as_it_is():
