@@ -33,6 +33,7 @@ from ibmon.feeds import Connection, FeedRuntime
 from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection, core_binding
 from ibmon.screens.help import HelpScreen
@@ -204,10 +205,16 @@ class IbmonApp(FailureHook):
                         title=f"{len(self.theme_problems)} broken theme file(s) skipped", severity="warning",
                         timeout=PROBLEM_TIMEOUT)
 
+    #: Characters of a notification's text and of its title.
+    NOTICE_LIMIT, NOTICE_TITLE_LIMIT = 1_000, 120
+
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification is plain text (provider messages may hold brackets) and redacted."""
-        super().notify(redact(message), title=redact(title), severity=severity, timeout=timeout, markup=False)
+        """Every notification is redacted, then shown literally as safe text (provider messages may
+        hold brackets, escape sequences and any length): never as markup."""
+        super().notify(safe_text(redact(message), self.NOTICE_LIMIT, multiline=True),
+                       title=safe_text(redact(title), self.NOTICE_TITLE_LIMIT), severity=severity, timeout=timeout,
+                       markup=False)
 
     def connection_titles(self) -> dict[str, str]:
         return {name: conn.provider.title for name, conn in self.runtime.connections.items()}

@@ -2,7 +2,9 @@
 
 The JSON shape is a contract other tools rely on: money as decimal strings exactly as the provider
 sent it, tick times in Unix milliseconds, leads as the widest window. Secrets never appear: errors
-are redacted and only provider-neutral records are written.
+are redacted and only provider-neutral records are written. Provider strings reach the terminal
+safely: the text form shows them through `safe_text`, the JSON form escapes what a terminal would
+act on (the data read back is unchanged).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from ibmon.config import Config
 from ibmon.feeds import FeedRuntime
 from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_json, safe_text
 from ibmon.secrets import redact
 from ibmon.store import Store
 
 ACCOUNT_FIELDS = ("id", "currency", "balance", "equity", "margin", "free_margin", "margin_level", "credit",
                   "profit")
+#: Characters of a connection's error in the text form.
+ERROR_LIMIT = 500
 POSITION_FIELDS = ("account", "id", "symbol", "side", "volume", "open_price", "current_price", "profit")
 
 
@@ -108,7 +113,7 @@ def plain_decimal(value: Any) -> str:
 
 
 def to_json(document: dict[str, Any]) -> str:
-    return redact(json.dumps(document, default=plain_decimal, indent=2, ensure_ascii=False))
+    return safe_json(redact(json.dumps(document, default=plain_decimal, indent=2, ensure_ascii=False)))
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -119,8 +124,8 @@ def to_text(document: dict[str, Any]) -> str:
         return "no enabled connection (add [[connections]] to the config: `ibmon config init`)"
     blocks = [f"snapshot at {document['generated_at']}"]
     for conn in document["connections"]:
-        status = "ok" if conn["ok"] else f"FAILED: {conn['error']}"
-        lines = [f"{conn['name']} ({conn['provider']}): {status}"]
+        status = "ok" if conn["ok"] else f"FAILED: {safe_text(conn['error'], ERROR_LIMIT)}"
+        lines = [f"{safe_text(conn['name'])} ({safe_text(conn['provider'])}): {status}"]
         if conn["accounts"]:
             lines += _table("accounts", ACCOUNT_FIELDS, conn["accounts"])
         if conn["positions"]:
@@ -129,7 +134,7 @@ def to_text(document: dict[str, Any]) -> str:
             lines += _table("ticks", ("symbol", "bid", "ask", "time"), conn["ticks"])
         leads = conn["leads"]
         if leads:
-            lines.append(f"  leads {leads['from']} .. {leads['to']}: {leads['leads']} leads, "
+            lines.append(f"  leads {safe_text(leads['from'])} .. {safe_text(leads['to'])}: {leads['leads']} leads, "
                          f"{leads['registrations']} registrations, {leads['transactions']} transactions")
         blocks.append("\n".join(lines))
     return redact("\n\n".join(blocks))
@@ -152,4 +157,4 @@ def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> 
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+    return format(value, "f") if isinstance(value, Decimal) else safe_text(value)

@@ -1,4 +1,7 @@
-"""Confirmation before an action that changes anything (k9s style: nothing happens without a yes)."""
+"""Confirmation before an action that changes anything (k9s style: nothing happens without a yes).
+
+The question, the title and the text to type come from plugins and carry provider strings (symbols,
+account numbers): each is shown literally, through `ibmon.safe`, so clicking it can do nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +12,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from ibmon.safe import safe_rich, safe_text
+
+#: Characters of a question shown (it may hold several lines).
+QUESTION_LIMIT = 2_000
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismisses True only on an explicit yes (and, when `typed` is set, that exact text typed)."""
+    """Dismisses True only on an explicit yes (and, when `typed` is set, that exact text typed, or
+    the text as shown when it holds characters shown as escapes)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("n", "cancel", "No", show=False),
                 Binding("y", "confirm", "Yes", show=False)]
@@ -32,15 +41,17 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__()
         self.question = question
         self.typed = typed
+        #: `typed` as the screen shows it.
+        self.typed_shown = None if typed is None else safe_text(typed, None)
         self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
-            yield Label(self.question, id="question")
+            box.border_title = safe_rich(self.title_text)
+            yield Label(safe_rich(self.question, limit=QUESTION_LIMIT, multiline=True), id="question")
             if self.typed is not None:
-                yield Label(f"Type {self.typed!r} to confirm:", id="typed-hint")
-                yield Input(placeholder=self.typed, id="typed")
+                yield Label(safe_rich(f"Type '{self.typed_shown}' to confirm:"), id="typed-hint")
+                yield Input(placeholder=safe_text(self.typed_shown), id="typed")
                 yield Label("", id="typed-error")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
@@ -56,10 +67,10 @@ class ConfirmScreen(ModalScreen[bool]):
         if self.typed is None:
             self.dismiss(True)
             return
-        if self.query_one("#typed", Input).value.strip() == self.typed:
+        if self.query_one("#typed", Input).value.strip() in (self.typed, self.typed_shown):
             self.dismiss(True)
         else:
-            self.query_one("#typed-error", Label).update(f"That is not {self.typed!r}.")
+            self.query_one("#typed-error", Label).update(safe_rich(f"That is not '{self.typed_shown}'."))
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:

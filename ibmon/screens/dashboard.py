@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header
 
 from ibmon.errors import describe_exception
 from ibmon.keymap import CORE_BINDINGS
+from ibmon.safe import safe_text
 from ibmon.widgets.accounts import AccountsTable
 from ibmon.widgets.health_bar import HealthBar
 from ibmon.widgets.lead_funnel import LeadFunnel
@@ -49,7 +50,8 @@ def core_binding(binding_id: str, action: str, *, show: bool = True, short: str 
 
 
 class Selection:
-    """What the cursor of the focused panel designates."""
+    """What the cursor of the focused panel designates. `subject` names it for a dialog, built from
+    safe text (each provider field bounded on its own)."""
 
     __slots__ = ("connection", "kind", "target", "subject")
 
@@ -168,15 +170,16 @@ class DashboardScreen(Screen):
             picked = self.positions.selected()
             if picked:
                 conn, p = picked
-                return Selection(conn, "position", p, f"{p.side} {p.volume} {p.symbol} · account {p.account} · {conn}")
+                return Selection(conn, "position", p, f"{safe_text(p.side)} {p.volume} {safe_text(p.symbol)} · "
+                                                      f"account {safe_text(p.account)} · {safe_text(conn)}")
         elif table is self.accounts:
             picked_account = self.accounts.selected()
             if picked_account:
                 conn, a = picked_account
-                return Selection(conn, "account", a, f"account {a.id} · {conn}")
+                return Selection(conn, "account", a, f"account {safe_text(a.id)} · {safe_text(conn)}")
         elif table is not None and isinstance(table.cursor_key, tuple):
             conn = str(table.cursor_key[0])
-            return Selection(conn, "connection", None, conn)
+            return Selection(conn, "connection", None, safe_text(conn))
         return None
 
     def on_key(self, event: events.Key) -> None:

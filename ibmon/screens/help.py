@@ -1,4 +1,5 @@
-"""`?`: the bindings in force (after the user's keymap), with what they do."""
+"""`?`: the bindings in force (after the user's keymap), with what they do. Plugins name some of
+them (screen titles, quick actions): every cell is shown literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from ibmon.safe import safe_rich
 
 
 class HelpScreen(ModalScreen[None]):
@@ -36,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Does")
         table.add_column("Binding id", style="dim")
         for keys, description, binding_id in self.rows:
-            table.add_row(keys, description, binding_id)
+            table.add_row(safe_rich(keys), safe_rich(description), safe_rich(binding_id))
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys in force · remap them by binding id in the config's \\[keys]"
             yield Static(table, id="help-table")

@@ -1,4 +1,7 @@
-"""A small modal list to pick one item: quick actions, or one of a connection's screens."""
+"""A small modal list to pick one item: quick actions, or one of a connection's screens.
+
+Every text it shows (title, subject, labels, reasons) may come from a plugin or a provider: each is
+shown literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+from ibmon.safe import safe_rich
 
 T = TypeVar("T")
 
@@ -37,7 +42,7 @@ class Picker(ModalScreen[Any]):
         width: 72; height: auto; max-height: 80%; border: round $primary; background: $surface;
         padding: 0 1;
     }
-    Picker #subject { color: $text-muted; margin-bottom: 1; }
+    Picker #subject { width: 100%; color: $text-muted; margin-bottom: 1; }
     Picker OptionList { height: auto; max-height: 20; }
     """
 
@@ -48,12 +53,12 @@ class Picker(ModalScreen[Any]):
         self.choices = list(choices)
 
     def compose(self) -> ComposeResult:
-        options = [Option(c.label + (f"  ({c.disabled_reason})" if c.disabled_reason else ""),
+        options = [Option(safe_rich(c.label + (f"  ({c.disabled_reason})" if c.disabled_reason else "")),
                           id=str(index), disabled=c.disabled_reason is not None)
                    for index, c in enumerate(self.choices)]
         with Vertical() as box:
-            box.border_title = self.title_text
-            yield Label(self.subject, id="subject")
+            box.border_title = safe_rich(self.title_text)
+            yield Label(safe_rich(self.subject), id="subject")
             yield OptionList(*options)
 
     def on_mount(self) -> None:

@@ -10,9 +10,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ibmon.model import HealthState
+from ibmon.safe import safe_text
 from ibmon.secrets import redact
 from ibmon.store import Store
 
+#: Characters of a connection's health detail (error texts come from providers).
+DETAIL_LIMIT = 500
 MARKERS = {
     HealthState.LIVE: "●", HealthState.STALE: "◐", HealthState.CONNECTING: "○",
     HealthState.RECONNECTING: "◌", HealthState.ERROR: "✖", HealthState.DISABLED: "–",
@@ -30,6 +33,8 @@ class HealthBar(Static):
         max-height: 12;
         padding: 0 1;
         background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         & > .health-bar--live { color: $text-success; }
         & > .health-bar--stale { color: $text-warning; }
         & > .health-bar--connecting { color: $text-accent; }
@@ -78,17 +83,18 @@ class HealthBar(Static):
             if self.compact:
                 text.append("  " if index else "")
                 text.append(f"{MARKERS[health.state]} ", style=style)
-                text.append(name, style=name_style)
+                text.append(safe_text(name), style=name_style)
                 continue
             if index:
                 text.append("\n")
             text.append(f"{MARKERS[health.state]} ", style=style)
-            text.append(name, style=name_style)
+            text.append(safe_text(name), style=name_style)
             title = titles.get(name)
             if title:
-                text.append(f"  {title}", style="dim")
+                text.append(f"  {safe_text(title)}", style="dim")
             text.append("  ")
-            text.append(redact(health.describe(now, self.store.last_data.get(name))), style=style)
+            text.append(safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT),
+                        style=style)
         return text
 
     def set_compact(self, compact: bool) -> None:

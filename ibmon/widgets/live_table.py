@@ -7,7 +7,9 @@ were inserted or removed, the visible lines below the first shift. Scrolling, re
 changes repaint the viewport (only visible rows are ever rendered).
 
 Cells are plain strings or `(text, role)` pairs; a role ("up", "down", "muted", "accent") picks a
-component style from the theme. Row roles ("total") style a whole row.
+component style from the theme. Row roles ("total") style a whole row. Cells are never markup and
+are shown through `ibmon.safe.safe_text` when their row is drawn, so provider strings may go in as
+they came.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from ibmon.safe import safe_text
 
 Cell = str | tuple[str, str]
 ROLES = ("up", "down", "muted", "accent", "total")
@@ -157,7 +161,7 @@ class LiveTable(ScrollView, can_focus=True):
         """Grow growable columns to a wider value: every row is redrawn once, at the commit."""
         for index, max_width in self._growable:
             cell = cells[index]
-            width = cell_len(str(cell if isinstance(cell, str) else cell[0]))
+            width = cell_len(safe_text(cell if isinstance(cell, str) else cell[0]))
             if width > self._widths[index] and self._widths[index] < max_width:
                 self._widths[index] = min(width, max_width)
                 self._regrid = True
@@ -431,7 +435,7 @@ class LiveTable(ScrollView, can_focus=True):
                 style = row_style + styles[role] if role else row_style
             else:
                 text, style = cell, row_style
-            segments.append(Segment(fit(str(text), width, column.align), style))
+            segments.append(Segment(fit(safe_text(text), width, column.align), style))
         width = max(self._content_width, self.scrollable_content_region.width)
         if width > self._content_width:
             segments.append(Segment(" " * (width - self._content_width), row_style))
@@ -467,7 +471,7 @@ class LiveTable(ScrollView, can_focus=True):
                 self.rows_repainted += 1
                 strip = self._row_strip(self._order[index][1])
             elif index == 0 and self.empty_text:
-                strip = Strip([Segment(fit(self.empty_text, width, "left"), styles["empty"])], width)
+                strip = Strip([Segment(fit(safe_text(self.empty_text), width, "left"), styles["empty"])], width)
             else:
                 return Strip.blank(width, styles["base"])
         return strip.crop_extend(scroll_x, scroll_x + width, styles["base"])

@@ -2,7 +2,8 @@
 
 Every network call runs in a worker and its failure is shown in place. Changes (enable, disable,
 add, delete) go through `ScreenContext.run_action`, so the host confirms them (typing the account
-number for a delete) and refuses them on read-only connections.
+number for a delete) and refuses them on read-only connections. Every text from the server is
+shown literally, through `ibmon.safe`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from ibmon.api import Action, ScreenContext
 from ibmon.errors import ProviderError, describe_exception
 from ibmon.money import dec_or_none
+from ibmon.safe import safe_rich, safe_text
 
 from .client import B2CoreError
 from .records import ACCOUNT_TYPES, MONEY_FIELDS, to_account, type_name, yes_no
@@ -39,6 +41,8 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 MONEY_COLUMNS = ("balance", "equity", "credit", "profit")
 YES_NO = [("yes", "1"), ("no", "0")]
+#: Characters of the account detail and of the totals (each value in them is bounded too).
+DETAIL_LIMIT = 20_000
 
 
 def amount(value: Decimal | None) -> str:
@@ -46,18 +50,21 @@ def amount(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,f}"
 
 
-def cell(row: dict[str, Any], key: str) -> Any:
-    if key == "platform":
-        return row.get("platformName") or ""
-    if key == "group":
-        return row.get("platformGroupName") or ""
-    if key == "type":
-        return type_name(row.get("type"))
-    if key in ("enabled", "archived"):
-        return yes_no(row.get(key)) or ""
+def cell(row: dict[str, Any], key: str) -> Text:
+    """What the table shows for `key` of an account, as safe text."""
     if key in MONEY_COLUMNS:
-        return Text(amount(dec_or_none(row.get(key), key)), justify="right")
-    return str(row.get(key) or "")
+        return safe_rich(amount(dec_or_none(row.get(key), key)), justify="right")
+    if key == "platform":
+        value = row.get("platformName")
+    elif key == "group":
+        value = row.get("platformGroupName")
+    elif key == "type":
+        value = type_name(row.get("type"))
+    elif key in ("enabled", "archived"):
+        value = yes_no(row.get(key))
+    else:
+        value = row.get(key)
+    return safe_rich(value or "")
 
 
 def sort_key(key: str) -> Callable[[dict[str, Any]], Any]:
@@ -67,10 +74,14 @@ def sort_key(key: str) -> Callable[[dict[str, Any]], Any]:
         if key == "number":
             number = str(row.get("number") or "")
             return (0, int(number), "") if number.isdigit() else (1, 0, number)
-        value = cell(row, key)
-        return value.plain if isinstance(value, Text) else str(value)
+        return cell(row, key).plain
 
     return by
+
+
+def platform_options(platforms: dict[str, str]) -> list[tuple[Text, str]]:
+    """(name as safe text, platform id), by name."""
+    return [(safe_rich(name), pid) for name, pid in sorted((str(name), pid) for pid, name in platforms.items())]
 
 
 def currency_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
@@ -85,7 +96,7 @@ def currency_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]
 
 
 def totals_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{currency}  {int(values['accounts'])} accounts · balance {amount(values['balance'])} · "
+    lines = [f"{safe_text(currency)}  {int(values['accounts'])} accounts · balance {amount(values['balance'])} · "
              f"equity {amount(values['equity'])} · profit {amount(values['profit'])}"
              for currency, values in currency_totals(rows).items()]
     return "\n".join(lines) or "no accounts"
@@ -151,7 +162,7 @@ class AccountsScreen(Screen):
         self.loads = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(f"B2Core accounts · {self.ctx.connection}", id="title")
+        yield Static(safe_rich(f"B2Core accounts · {self.ctx.connection}"), id="title")
         with Horizontal(id="filters"):
             yield Input(placeholder="Search number", id="search")
             yield Select([], prompt="Platform", id="platformId")
@@ -201,10 +212,9 @@ class AccountsScreen(Screen):
             return
         self.platforms = {row["platformId"]: row.get("platformName") or row["platformId"]
                           for row in rows if row.get("platformId")}
-        self.query_one("#platformId", Select).set_options(
-            sorted(((name, pid) for pid, name in self.platforms.items())))
-        currencies = sorted({row["currency"] for row in rows if row.get("currency")})
-        self.query_one("#currency", Select).set_options([(c, c) for c in currencies])
+        self.query_one("#platformId", Select).set_options(platform_options(self.platforms))
+        currencies = sorted({str(row["currency"]) for row in rows if row.get("currency")})
+        self.query_one("#currency", Select).set_options([(safe_rich(c), c) for c in currencies])
 
     def refresh_table(self) -> None:
         table = self.query_one(DataTable)
@@ -220,7 +230,7 @@ class AccountsScreen(Screen):
             index = next((i for i, row in enumerate(shown) if row["accountId"] == selected["accountId"]), None)
             if index is not None:
                 table.move_cursor(row=index)
-        self.query_one("#totals", Static).update(totals_text(shown))
+        self.query_one("#totals", Static).update(safe_rich(totals_text(shown), limit=DETAIL_LIMIT, multiline=True))
 
     def summary(self) -> str:
         order = " (descending)" if self.sort_reverse else ""
@@ -228,7 +238,7 @@ class AccountsScreen(Screen):
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         widget = self.query_one("#status", Static)
-        widget.update(text)
+        widget.update(safe_rich(text))
         widget.set_class(error, "error")
 
     def selected_row(self) -> dict[str, Any] | None:
@@ -298,7 +308,7 @@ class AccountsScreen(Screen):
         action = next(a for a in self.session.actions() if a.id == f"b2core.{'enable' if enable else 'disable'}")
         account = to_account(row)
         if not action.is_available(account):
-            self.set_status(f"account {row.get('number')} is already {'enabled' if enable else 'disabled'}")
+            self.set_status(f"account {safe_text(row.get('number'))} is already {'enabled' if enable else 'disabled'}")
             return
         self.run_change(action, account)
 
@@ -356,31 +366,36 @@ class AccountDetailScreen(ModalScreen[None]):
             detail = await self.session.client.account(self.row["accountId"])
             metrics = await self.session.client.metrics(self.row["accountId"])
         except ProviderError as exc:
-            status.update(exc.message)
+            status.update(safe_rich(exc.message))
             status.add_class("error")
             return
         self.query_one("#detail", Static).update(self.describe(detail, metrics))
         status.update("")
 
     @staticmethod
-    def describe(item: dict[str, Any], metrics: dict[str, Any] | None) -> str:
-        lines = [f"Account {item.get('number')} · {item.get('platformName')} · {item.get('platformGroupName')}",
-                 f"id {item.get('accountId')} · profile {item.get('profileId')}",
-                 f"type {type_name(item.get('type'))} · {item.get('environment')} · "
+    def describe(item: dict[str, Any], metrics: dict[str, Any] | None) -> Text:
+        """The account as lines of safe text (each value on one line, bounded)."""
+        def get(key: str) -> str:
+            return safe_text(item.get(key))
+
+        lines = [f"Account {get('number')} · {get('platformName')} · {get('platformGroupName')}",
+                 f"id {get('accountId')} · profile {get('profileId')}",
+                 f"type {safe_text(type_name(item.get('type')))} · {get('environment')} · "
                  f"enabled {yes_no(item.get('enabled'))} · archived {yes_no(item.get('archived'))}",
-                 f"currency {item.get('currency')}", ""]
+                 f"currency {get('currency')}", ""]
         for name in MONEY_FIELDS:
             lines.append(f"{name:<12} {amount(dec_or_none(item.get(name), name))}")
-        lines.append(f"created {item.get('createTime')} · updated {item.get('updateTime')}")
+        lines.append(f"created {get('createTime')} · updated {get('updateTime')}")
         if item.get("uuid"):
-            lines.append(f"uuid {item['uuid']}")
+            lines.append(f"uuid {get('uuid')}")
         if metrics is not None:
-            lines += ["", "Metrics", *(f"  {key}: {value}" for key, value in metrics.items())]
+            lines += ["", "Metrics", *(f"  {safe_text(key)}: {safe_text(value)}" for key, value in metrics.items())]
         for section in ("platform", "profile", "contacts"):
             value = item.get(section)
             if isinstance(value, dict) and value:
-                lines += ["", section.capitalize(), *(f"  {key}: {val}" for key, val in value.items())]
-        return "\n".join(lines)
+                lines += ["", section.capitalize(),
+                          *(f"  {safe_text(key)}: {safe_text(val)}" for key, val in value.items())]
+        return safe_rich("\n".join(lines), limit=DETAIL_LIMIT, multiline=True)
 
 
 class AddAccountScreen(ModalScreen[str | None]):
@@ -406,8 +421,7 @@ class AddAccountScreen(ModalScreen[str | None]):
             yield Label("Add an account to the IB module")
             yield Input(placeholder="Account number on the platform", id="number")
             yield Label("", id="number-error", classes="field-error")
-            yield Select(sorted((name, pid) for pid, name in self.platforms.items()), prompt="Platform",
-                         id="platform")
+            yield Select(platform_options(self.platforms), prompt="Platform", id="platform")
             yield Label("", id="platformId-error", classes="field-error")
             yield Input(placeholder="Profile id", id="profile")
             yield Label("", id="profileId-error", classes="field-error")
@@ -437,8 +451,8 @@ class AddAccountScreen(ModalScreen[str | None]):
 
     def show_problems(self, problems: dict[str, str], message: str = "") -> None:
         for name in ("number", "platformId", "profileId"):
-            self.query_one(f"#{name}-error", Label).update(problems.get(name, ""))
-        self.query_one("#form-error", Label).update(message)
+            self.query_one(f"#{name}-error", Label).update(safe_rich(problems.get(name, "")))
+        self.query_one("#form-error", Label).update(safe_rich(message))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#add")

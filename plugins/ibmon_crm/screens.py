@@ -1,7 +1,8 @@
 """The CRM screen: leads, registrations (with trading accounts), transactions, servers and closed
 positions, over a date range, each list read page by page as the cursor nears its end.
 
-Every request runs in a Textual worker; errors show in the status line of the screen.
+Every request runs in a Textual worker; errors show in the status line of the screen. Every text
+from the CRM is shown literally, through `ibmon.safe`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static, Tab
 
 from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
+from ibmon.safe import safe_rich
 from ibmon.widgets.format import MISSING, money, number
 
 from ibmon_crm import client as api
@@ -121,7 +123,7 @@ class LazyTable(DataTable):
             self.exhausted = True
         else:
             self.total = page.total
-            self.add_rows(self._row(item) for item in page.items)
+            self.add_rows(tuple(map(safe_rich, self._row(item))) for item in page.items)
             self.exhausted = page.last
         self.loading = False  # only now: adding rows moves the cursor, which asks for more
         self.post_message(self.Status(self, self.progress()))
@@ -187,7 +189,7 @@ class CrmScreen(Screen):
         self._shown: dict[str, tuple[Any, ...]] = {}  # tab → the filter its table shows
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Impact CRM · {self.ctx.connection}", id="title")
+        yield Static(safe_rich(f"Impact CRM · {self.ctx.connection}"), id="title")
         with Horizontal(id="filters"):
             yield Label("From")
             yield Input(self.date_from.isoformat(), id="date-from", placeholder="YYYY-MM-DD")
@@ -260,12 +262,12 @@ class CrmScreen(Screen):
             return
         table = self.query_one("#servers-table", DataTable)
         table.clear()
-        table.add_rows((platform, tag) for platform, tags in servers.items() for tag in tags)
+        table.add_rows((safe_rich(platform), safe_rich(tag)) for platform, tags in servers.items() for tag in tags)
         tags = [tag for group in servers.values() for tag in group]
         if self.server_tag not in tags:
             self.server_tag = tags[0] if tags else ""
         select = self.query_one("#server", Select)
-        select.set_options((tag, tag) for tag in tags)
+        select.set_options((safe_rich(tag), tag) for tag in tags)
         if self.server_tag:
             select.value = self.server_tag
         if self.active_tab == "positions":
@@ -277,7 +279,7 @@ class CrmScreen(Screen):
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(safe_rich(text))
         status.set_class(error, "error")
 
     # -- events ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The cTrader screen: deals and cash-flow history over the API's cursor ("load more"), and a
-trendbar chart of a symbol. Network calls run in workers; errors show in place."""
+trendbar chart of a symbol. Network calls run in workers; errors show in place. Every text from the
+server is shown literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +21,7 @@ from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
 from ibmon.model import Account
 from ibmon.money import from_cents
+from ibmon.safe import safe_rich, safe_text
 
 from ibmon_ctrader.client import CursorKind
 
@@ -119,7 +122,7 @@ class CTraderScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"cTrader · {self.ctx.connection}"
+        self.title = safe_text(f"cTrader · {self.ctx.connection}")
         for history in self.histories.values():
             self.query_one(f"#{history.table_id}-table", DataTable).add_columns(*history.columns)
         accounts = self._accounts()
@@ -131,8 +134,9 @@ class CTraderScreen(Screen):
     def _accounts(self) -> list[Account]:
         return list(self.ctx.store.accounts.get(self.ctx.connection, {}).values())
 
-    def _account_options(self) -> list[tuple[str, str]]:
-        return [(f"{a.name or a.id} · {a.currency or ''} · {dict(a.extra).get('type', '')}", a.id)
+    def _account_options(self) -> list[tuple[Text, str]]:
+        return [(safe_rich(f"{safe_text(a.name or a.id)} · {safe_text(a.currency)} · "
+                           f"{safe_text(dict(a.extra).get('type'))}"), a.id)
                 for a in self._accounts()]
 
     def _first_symbol(self) -> str:
@@ -146,7 +150,7 @@ class CTraderScreen(Screen):
 
     def _status(self, key: str, text: str, error: bool = False) -> None:
         status = self.query_one(f"#{key}-status", Static)
-        status.update(text)
+        status.update(safe_rich(text))
         status.set_class(error, "error")
 
     # -- history tables --------------------------------------------------------------------------
@@ -200,7 +204,7 @@ class CTraderScreen(Screen):
         if fresh:
             table.clear()
             history.loaded = 0
-        table.add_rows(history.row(item) for item in page.items)
+        table.add_rows(tuple(map(safe_rich, history.row(item))) for item in page.items)
         history.next, history.loaded = page.next, history.loaded + len(page.items)
         more = "m loads more" if page.next else "no more"
         self._status(key, f"{history.loaded} entries, newest first · {more}")
@@ -253,8 +257,8 @@ class CTraderScreen(Screen):
         if account is None or action is None:
             return
         if not action.is_available(account):
-            self.notify(f"{action.title}: demo accounts only ({account.name or account.id} is live)",
-                        severity="warning")
+            self.notify(safe_text(f"{action.title}: demo accounts only ({account.name or account.id} is live)"),
+                        severity="warning", markup=False)
             return
         self._run_action(action, account)
 

@@ -1,7 +1,8 @@
 """The IBKR Flex screen: one account of the latest statement at a time (n / p switch), with its NAV
 over the statement's period, open positions, cash by currency, recent trades, and when the
 statement was generated and fetched. It reads the session's latest report, polled by the feed
-runtime: the screen itself never calls IB (every request counts against the token's rate limit)."""
+runtime: the screen itself never calls IB (every request counts against the token's rate limit).
+Every text from the statement is shown literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from ibmon.api import ScreenContext
 from ibmon.model import format_age
+from ibmon.safe import safe_rich, safe_text
 from ibmon.widgets.format import MISSING, money, number
 
 from ibmon_ibkr_flex.dates import as_eastern
@@ -69,7 +71,7 @@ class FlexScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"IBKR Flex · {self.ctx.connection}"
+        self.title = safe_text(f"IBKR Flex · {self.ctx.connection}")
         self.query_one("#positions", DataTable).add_columns(
             "symbol", "asset", "ccy", "side", "quantity", "mark", "value", "cost basis", "unrealized P/L")
         self.query_one("#cash", DataTable).add_columns("currency", "ending cash", "settled")
@@ -95,39 +97,37 @@ class FlexScreen(Screen):
         """Redraw the tables when a new report arrived or the account changed; the ages every time."""
         report: FlexReport | None = self.session.report
         if report is None or not report.statements:
-            self.query_one("#header", Static).update(f"IBKR Flex · {self.ctx.connection}")
-            self.query_one("#summary", Static).update(
-                f"waiting for the first statement (polled every {self.session.poll_interval:g} s)")
+            self._line("#header", f"IBKR Flex · {self.ctx.connection}")
+            self._line("#summary", f"waiting for the first statement (polled every {self.session.poll_interval:g} s)")
             return
         self.index %= len(report.statements)
         statement = report.statements[self.index]
         if self._shown != (report, self.index):
             self._shown = (report, self.index)
             self._show(report, statement)
-        self.query_one("#age", Static).update(self._ages(statement))
+        self._line("#age", self._ages(statement))
+
+    def _line(self, selector: str, text: str) -> None:
+        self.query_one(selector, Static).update(safe_rich(text))
 
     def _show(self, report: FlexReport, statement: FlexStatement) -> None:
         count = len(report.statements)
-        self.query_one("#header", Static).update(
-            f"{statement.account_id} · {statement.name or ''} · account {self.index + 1} of {count}"
-            + (" (n / p: next / previous)" if count > 1 else ""))
-        base = statement.base_currency or ""
-        period = f"{statement.from_date or '?'} – {statement.to_date or '?'}"
-        self.query_one("#summary", Static).update(
-            f"NAV {money(statement.nav)} {base} · cash {money(statement.base_cash)} {base} · "
-            f"{len(statement.positions)} positions · {len(statement.trades)} trades · period {period}")
+        self._line("#header", f"{safe_text(statement.account_id, 40)} · {safe_text(statement.name, 80)} · account "
+                              f"{self.index + 1} of {count}" + (" (n / p: next / previous)" if count > 1 else ""))
+        base = safe_text(statement.base_currency)
+        period = f"{safe_text(statement.from_date or '?')} – {safe_text(statement.to_date or '?')}"
+        self._line("#summary", f"NAV {money(statement.nav)} {base} · cash {money(statement.base_cash)} {base} · "
+                               f"{len(statement.positions)} positions · {len(statement.trades)} trades · period {period}")
         history = statement.nav_history
         self.query_one("#nav", Sparkline).data = [float(point.total) for point in history]  # a shape only
         if history:
             first, last = history[0], history[-1]
             change = (f" ({(last.total / first.total - 1) * 100:+.2f} %)" if first.total else "")
             low, high = min(p.total for p in history), max(p.total for p in history)
-            self.query_one("#nav-label", Static).update(
-                f"NAV {first.day} → {last.day}: {money(first.total)} → {money(last.total)}{change} · "
-                f"low {money(low)} · high {money(high)} · {len(history)} days")
+            self._line("#nav-label", f"NAV {first.day} → {last.day}: {money(first.total)} → {money(last.total)}"
+                                     f"{change} · low {money(low)} · high {money(high)} · {len(history)} days")
         else:
-            self.query_one("#nav-label", Static).update(
-                "no NAV history: add 'Net Asset Value (NAV) in Base' to the Flex query")
+            self._line("#nav-label", "no NAV history: add 'Net Asset Value (NAV) in Base' to the Flex query")
         self._fill_positions(statement)
         self._fill_cash(statement)
         self._fill_trades(statement)
@@ -136,23 +136,25 @@ class FlexScreen(Screen):
         table = self.query_one("#positions", DataTable)
         table.clear()
         for row in sorted(statement.positions, key=lambda p: (p.asset_category or "", p.symbol)):
-            table.add_row(row.symbol, row.asset_category or MISSING, row.currency or MISSING,
-                          "long" if row.quantity >= 0 else "short", number(row.quantity), number(row.mark_price),
-                          money(row.position_value), money(row.cost_basis_money), money(row.unrealized_pnl))
+            table.add_row(*map(safe_rich, (
+                row.symbol, row.asset_category or MISSING, row.currency or MISSING,
+                "long" if row.quantity >= 0 else "short", number(row.quantity), number(row.mark_price),
+                money(row.position_value), money(row.cost_basis_money), money(row.unrealized_pnl))))
 
     def _fill_cash(self, statement: FlexStatement) -> None:
         table = self.query_one("#cash", DataTable)
         table.clear()
         for cash in statement.cash:
-            table.add_row(cash.currency, money(cash.ending_cash), money(cash.ending_settled_cash))
+            table.add_row(*map(safe_rich, (cash.currency, money(cash.ending_cash), money(cash.ending_settled_cash))))
 
     def _fill_trades(self, statement: FlexStatement) -> None:
         table = self.query_one("#trades", DataTable)
         table.clear()
         for trade in list(reversed(statement.trades))[:TRADES]:
-            table.add_row(trade.when.strftime("%Y-%m-%d %H:%M:%S") if trade.when else MISSING, trade.symbol,
-                          (trade.buy_sell or MISSING).lower(), number(trade.quantity), number(trade.price),
-                          money(trade.proceeds), money(trade.commission), trade.currency or MISSING)
+            table.add_row(*map(safe_rich, (
+                trade.when.strftime("%Y-%m-%d %H:%M:%S") if trade.when else MISSING, trade.symbol,
+                (trade.buy_sell or MISSING).lower(), number(trade.quantity), number(trade.price),
+                money(trade.proceeds), money(trade.commission), trade.currency or MISSING)))
 
     def _ages(self, statement: FlexStatement) -> str:
         parts = []

@@ -2,6 +2,7 @@
 (getChartRangeRequest, then the getCandles stream) and the account's trade history.
 
 Every network call runs in a worker; a failure is shown in place, never raised into the app.
+Every text from the server is shown literally, through `ibmon.safe`.
 Keys: type to search, up/down and enter to chart a symbol, tab between panes, escape closes.
 """
 
@@ -22,6 +23,7 @@ from textual.widgets.option_list import Option
 from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
 from ibmon.money import dec_or_none
+from ibmon.safe import safe_rich, safe_text
 
 from ibmon_xtb.session import Bar, XtbSession
 
@@ -43,7 +45,7 @@ class CandleChart(Widget):
 
     def show(self, symbol: str, bars: list[Bar]) -> None:
         self.symbol, self.bars = symbol, list(bars)
-        self.border_title = f"{symbol} · 1 min"
+        self.border_title = safe_rich(f"{safe_text(symbol)} · 1 min")
         self.refresh()
 
     def candle(self, bar: Bar) -> None:
@@ -109,7 +111,7 @@ class XtbScreen(Screen):
         self._stop_candles: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Static(f"XTB · {self.ctx.connection}", id="xtb-title")
+        yield Static(safe_rich(f"XTB · {self.ctx.connection}"), id="xtb-title")
         with Horizontal():
             with Vertical(id="xtb-left"):
                 yield Input(placeholder="Search symbols (name or description)", id="xtb-search")
@@ -131,7 +133,7 @@ class XtbScreen(Screen):
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#xtb-status", Static)
-        status.update(message)
+        status.update(safe_rich(message))
         status.set_class(error, "error")
 
     # -- symbols ---------------------------------------------------------------------------------
@@ -160,8 +162,7 @@ class XtbScreen(Screen):
                           for w in words)]
         options = self.query_one("#xtb-symbols", OptionList)
         options.clear_options()
-        options.add_options(Option(f"{s['symbol']:<10} {s.get('categoryName', ''):<4} {s.get('description', '')}",
-                                   id=str(s["symbol"])) for s in matches[:MAX_MATCHES])
+        options.add_options(Option(_symbol_label(s), id=str(s["symbol"])) for s in matches[:MAX_MATCHES])
         if matches:
             options.highlighted = 0
 
@@ -214,10 +215,11 @@ class XtbScreen(Screen):
             return
         table.clear()
         for trade in trades:
-            table.add_row(trade.get("close_timeString") or "", trade.get("symbol") or "",
-                          SIDES.get(trade.get("cmd"), str(trade.get("cmd"))), _text(trade.get("volume")),
-                          _text(trade.get("open_price")), _text(trade.get("close_price")),
-                          _profit(trade.get("profit")), str(trade.get("position") or trade.get("order")))
+            table.add_row(*map(safe_rich, (
+                trade.get("close_timeString") or "", trade.get("symbol") or "",
+                SIDES.get(trade.get("cmd"), trade.get("cmd")), _text(trade.get("volume")),
+                _text(trade.get("open_price")), _text(trade.get("close_price")),
+                _profit(trade.get("profit")), trade.get("position") or trade.get("order"))))
         table.border_title = f"Trade history (30 days): {len(trades)}"
 
     # -- actions ---------------------------------------------------------------------------------
@@ -234,6 +236,12 @@ class XtbScreen(Screen):
 
     async def on_unmount(self) -> None:
         await self._stop_watching()
+
+
+def _symbol_label(symbol: dict[str, Any]) -> Text:
+    """One line of the symbol list: name, category and description, each as safe text."""
+    name, category, description = (safe_text(symbol.get(key)) for key in ("symbol", "categoryName", "description"))
+    return safe_rich(f"{name:<10} {category:<4} {description}")
 
 
 def _text(value: Any) -> str:

@@ -178,7 +178,7 @@ async def test_disable_enable_and_delete_go_through_the_host_confirmation():
         await until(pilot, lambda: screen.loads > loads)
         assert sim.accounts[raw["accountId"]]["enabled"] is False
         assert raw["number"] in host.questions[-1] and host.questions[-1].startswith("Disable")
-        row = screen.query_one(DataTable).get_row(raw["accountId"])
+        row = [str(cell) for cell in screen.query_one(DataTable).get_row(raw["accountId"])]
         assert row[10] == "no"
 
         select_row(screen, raw["accountId"])

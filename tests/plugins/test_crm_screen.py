@@ -96,7 +96,7 @@ async def test_leads_load_one_page_at_a_time_as_the_cursor_moves(crm):
             assert crm.http.requests[LEADS] == 3
             pages = [r.query["page"] for r in crm.http.log if r.path == LEADS]
             assert pages == ["1", "2", "3"]
-            ids = [table.get_row_at(i)[0] for i in range(table.row_count)]
+            ids = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
             assert len(set(ids)) == 150
             await pilot.press("escape")
             await pilot.pause()
@@ -119,7 +119,7 @@ async def test_the_date_filter_reloads_the_list_with_the_new_range(crm):
             app.screen.query_one("#date-from", Input).focus()
             await pilot.press("enter")
             await settle(pilot, lambda: table.row_count == 50 and not table.loading
-                         and table.get_row_at(0)[4].startswith(day.isoformat()))
+                         and str(table.get_row_at(0)[4]).startswith(day.isoformat()))
             await pilot.pause(0.1)
             asked = [(r.query["registrationDateFrom"], r.query["registrationDateTo"], r.query["page"])
                      for r in crm.http.log if r.path == LEADS]
@@ -143,7 +143,7 @@ async def test_registrations_show_their_trading_accounts(crm):
             await pilot.press("2")
             table = app.screen.query_one("#registrations-table", LazyTable)
             await settle(pilot, lambda: table.row_count == 50)
-            accounts = [table.get_row_at(i)[5] for i in range(table.row_count)]
+            accounts = [str(table.get_row_at(i)[5]) for i in range(table.row_count)]
             assert all("live" in text and ("mt4-live" in text or "mt5-live" in text) for text in accounts)
     finally:
         await session.close()
@@ -160,7 +160,7 @@ async def test_fake_transactions_show_only_with_include_fake(crm, include_fake, 
             await pilot.press("3")
             table = app.screen.query_one("#transactions-table", LazyTable)
             await settle(pilot, lambda: table.row_count == rows)
-            flags = {table.get_row_at(i)[7] for i in range(table.row_count)}
+            flags = {str(table.get_row_at(i)[7]) for i in range(table.row_count)}
             assert ("fake" in flags) is include_fake
             query = [r.query for r in crm.http.log if r.path.endswith("transactions")][-1]
             assert query["includeFake"] == ("true" if include_fake else "false")
@@ -179,7 +179,7 @@ async def test_servers_by_platform_and_closed_positions_per_server(crm):
             await pilot.press("4")
             servers = app.screen.query_one("#servers-table", DataTable)
             await settle(pilot, lambda: servers.row_count == 3)
-            assert {tuple(servers.get_row_at(i)) for i in range(3)} == {
+            assert {tuple(map(str, servers.get_row_at(i))) for i in range(3)} == {
                 ("mt4", "mt4-live-01"), ("mt4", "mt4-live-02"), ("mt5", "mt5-live-01")}
             await pilot.press("5")
             positions = app.screen.query_one("#positions-table", LazyTable)

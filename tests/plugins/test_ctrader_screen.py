@@ -95,7 +95,7 @@ async def test_deals_load_more_follows_the_cursor_and_escape_closes(setup):
         assert screen.query_one("#account", Select).value == DEMO_EUR
         total = len(sim.accounts[int(DEMO_EUR)].deals)
         newest = max(sim.accounts[int(DEMO_EUR)].deals, key=lambda d: (d["createTimestamp"], d["dealId"]))
-        assert deals.get_row_at(0)[1] == str(newest["dealId"])
+        assert str(deals.get_row_at(0)[1]) == str(newest["dealId"])
         await pilot.press("m")
         await settle(pilot, lambda: deals.row_count == min(100, total))
         while deals.row_count < total:
@@ -103,7 +103,7 @@ async def test_deals_load_more_follows_the_cursor_and_escape_closes(setup):
             await pilot.press("m")
             await settle(pilot, lambda: deals.row_count > before)
         assert "no more" in text(screen, "#deals-status")
-        ids = [deals.get_row_at(i)[1] for i in range(deals.row_count)]
+        ids = [str(deals.get_row_at(i)[1]) for i in range(deals.row_count)]
         assert len(set(ids)) == total
         await pilot.press("escape")
         await pilot.pause()
@@ -117,7 +117,7 @@ async def test_cash_flow_tab_shows_exact_amounts(setup):
         table = screen.query_one("#cashflow-table", DataTable)
         await settle(pilot, lambda: table.row_count > 0)
         newest = max(sim.accounts[int(DEMO_EUR)].cashflow, key=lambda c: (c["changeTimestamp"], c["cashflowId"]))
-        assert table.get_row_at(0)[2] == f"{Decimal(newest['delta']).scaleb(-2):,}"
+        assert str(table.get_row_at(0)[2]) == f"{Decimal(newest['delta']).scaleb(-2):,}"
 
 
 async def test_chart_draws_trendbars_and_shows_errors_in_place(setup):

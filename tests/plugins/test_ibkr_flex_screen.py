@@ -69,14 +69,14 @@ async def test_screen_shows_each_account_of_the_statement(setup):
             assert len(screen.query_one("#nav", Sparkline).data) == len(book.nav_history)
             positions = screen.query_one("#positions", DataTable)
             assert positions.row_count == len(book.holdings)
-            symbols = {positions.get_row_at(i)[0] for i in range(positions.row_count)}
+            symbols = {str(positions.get_row_at(i)[0]) for i in range(positions.row_count)}
             assert symbols == set(book.holdings)
             cash = screen.query_one("#cash", DataTable)
-            assert {cash.get_row_at(i)[0]: cash.get_row_at(i)[1] for i in range(cash.row_count)} == {
+            assert {str(cash.get_row_at(i)[0]): str(cash.get_row_at(i)[1]) for i in range(cash.row_count)} == {
                 currency: money(amount) for currency, amount in book.cash.items()}
             trades = screen.query_one("#trades", DataTable)
             assert trades.row_count == len(book.trades)
-            assert trades.get_row_at(0)[0] == max(t.when for t in book.trades).strftime("%Y-%m-%d %H:%M:%S")
+            assert str(trades.get_row_at(0)[0]) == max(t.when for t in book.trades).strftime("%Y-%m-%d %H:%M:%S")
             await pilot.press("n")
         assert text(screen, "#header").startswith(portfolio.accounts[0].id)  # wrapped around
         await pilot.press("p")

@@ -73,7 +73,7 @@ async def test_search_chart_with_live_candles_and_history(live):
 
         table = screen.query_one("#xtb-history", DataTable)
         await wait_for(lambda: table.row_count == 1, 5)
-        row = table.get_row_at(0)
+        row = [str(cell) for cell in table.get_row_at(0)]
         assert row[1] == closed.symbol and row[2] == ("buy" if closed.cmd == 0 else "sell")
         assert row[7] == str(closed.order)
 
