@@ -81,17 +81,19 @@ class Walk(Generic[P]):
         await self._pages.aclose()
 
     async def collect(self) -> Walked:
-        """Every record of every page (those seen before dropped, with `key`)."""
+        """Every record of every page. With `key`, a record already read on an earlier page is
+        dropped (offset paging over a list that shifted while it was walked sends it again); one
+        listed twice on the same page is kept, for the sink to report as a duplicate."""
         items = Walked()
         seen: set[Hashable] = set()
         async for page in self:
-            for record in self._records_of(page):
-                if self._key is not None:
-                    name = self._key(record)
-                    if name in seen:
-                        continue
-                    seen.add(name)
-                items.append(record)
+            records = self._records_of(page)
+            if self._key is None:
+                items.extend(records)
+                continue
+            names = [self._key(record) for record in records]
+            items.extend(record for record, name in zip(records, names) if name not in seen)
+            seen.update(names)
         items.note = self.note
         return items
 
