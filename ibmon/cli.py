@@ -23,6 +23,7 @@ from ibmon import config as cfg
 from ibmon.errors import ConfigError, IbmonError, describe_exception
 from ibmon.logs import setup_logging, write_crash_log
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_json, safe_text
 from ibmon.secrets import redact
 
 PROG = "ibmon"
@@ -125,8 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def say(text: str, file: Any = None) -> None:
+    """Print a line for people: secrets masked, and whatever a plugin or a config file put in it
+    (names, errors, paths) shown as safe text, so it cannot drive the terminal."""
+    print(safe_text(redact(text), None, multiline=True), file=file or sys.stdout)
+
+
 def error(message: str) -> None:
-    print(f"{PROG}: {redact(message)}", file=sys.stderr)
+    say(f"{PROG}: {message}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
@@ -232,7 +239,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
             raise IbmonError("no simulator started")
         for running in sims.running:
             for label, endpoint in running.endpoints.items():
-                print(f"{running.provider} {label}: {endpoint}")
+                say(f"{running.provider} {label}: {endpoint}")
         reaching: dict[str, Any] = {}
         if plugin_settings.plugin_dirs:
             reaching["plugin_dirs"] = [str(d) for d in plugin_settings.plugin_dirs]
@@ -242,7 +249,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         if args.write_config:
             target = Path(args.write_config).expanduser()
             cfg.write_private(target, text)
-            print(f"wrote {target}")
+            say(f"wrote {target}")
         print("serving until interrupted (Ctrl-C)", flush=True)
         try:
             while True:
@@ -291,26 +298,26 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     _config, host = _load(args, required=False)
     infos = list(host.plugins.values())
     if args.json:
-        print(json.dumps({"plugins": [info.as_json() for info in infos]}, indent=2))
+        print(safe_json(redact(json.dumps({"plugins": [info.as_json() for info in infos]}, indent=2))))
         return 0
     if not infos:
-        print("no plugin loaded (IBMON_PLUGINS may restrict them)")
+        say("no plugin loaded (IBMON_PLUGINS may restrict them)")
     for info in infos:
-        print(f"{info.name} {info.version or '-'}: {info.status}  ({info.source})")
+        say(f"{info.name} {info.version or '-'}: {info.status}  ({info.source})")
         for name in info.providers:
             provider = host.providers.get(name)
-            print(f"  provider {name}: {provider.title if provider else ''}")
+            say(f"  provider {name}: {provider.title if provider else ''}")
         for name in info.simulators:
-            print(f"  simulator {name}")
+            say(f"  simulator {name}")
         if info.error:
-            print(f"  error: {info.error}")
+            say(f"  error: {info.error}")
     return 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
     path = _path(args)
     if args.config_command == "path":
-        print(path)
+        say(str(path))
         return 0
     if args.config_command == "init":
         if path.exists() and not args.force:
@@ -321,7 +328,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             doc = {}
         _settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
         cfg.write_private(path, cfg.template(host))
-        print(f"wrote {path} (one commented example per provider: {', '.join(sorted(host.providers)) or 'none'})")
+        say(f"wrote {path} (one commented example per provider: {', '.join(sorted(host.providers)) or 'none'})")
         return 0
     config, host = _load(args, required=True)
     for warning in [*_plugin_problems(host), *config.warnings]:
@@ -343,7 +350,7 @@ def cmd_themes(args: argparse.Namespace) -> int:
     themes, problems = discover_themes(host, user_themes_dir())
     effective = {theme.name: theme for theme in themes}  # a later theme of the same name wins
     for theme in effective.values():
-        print(f"{theme.name}  {'dark' if theme.dark else 'light'}  {theme.source or 'built in'}")
+        say(f"{theme.name}  {'dark' if theme.dark else 'light'}  {theme.source or 'built in'}")
     for problem in problems:
         warn(f"broken theme: {problem}")
     return 0

@@ -36,7 +36,7 @@ from ibmon.model import (ACCOUNT, LEADS, POSITION, RECORD_KINDS, TICK, Account, 
 from ibmon.options import TLS_OFF_NOTE, TLS_VERIFY
 from ibmon.stalls import STALL_SECONDS, StallMonitor
 from ibmon.store import Store
-from ibmon.validate import MAX_TEXT, key_of, label, problem, screen_all
+from ibmon.validate import MAX_TEXT, checked, key_of, label, screen_all
 
 log = logging.getLogger("ibmon.feeds")
 
@@ -92,8 +92,8 @@ class ConnectionSink:
 
     def account(self, account: Account | Rejected) -> None:
         self._touch()
-        if self._screen(ACCOUNT, account):
-            self._store.set_account(self._name, account)  # type: ignore[arg-type]
+        if (record := self._screen(ACCOUNT, account)) is not None:
+            self._store.set_account(self._name, record)
 
     def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
         self._touch()
@@ -102,8 +102,8 @@ class ConnectionSink:
 
     def position(self, position: Position | Rejected) -> None:
         self._touch()
-        if self._screen(POSITION, position):
-            self._store.set_position(self._name, position)  # type: ignore[arg-type]
+        if (record := self._screen(POSITION, position)) is not None:
+            self._store.set_position(self._name, record)
 
     def position_closed(self, account: str, position_id: str) -> None:
         self._touch()
@@ -126,13 +126,13 @@ class ConnectionSink:
 
     def tick(self, tick: Tick | Rejected) -> None:
         self._touch()
-        if self._screen(TICK, tick):
-            self._store.set_tick(self._name, tick)  # type: ignore[arg-type]
+        if (record := self._screen(TICK, tick)) is not None:
+            self._store.set_tick(self._name, record)
 
     def leads(self, counts: LeadCounts | Rejected) -> None:
         self._touch()
-        if self._screen(LEADS, counts):
-            self._store.set_leads(self._name, counts)  # type: ignore[arg-type]
+        if (record := self._screen(LEADS, counts)) is not None:
+            self._store.set_leads(self._name, record)
 
     def ready(self) -> None:
         self._touch()
@@ -149,15 +149,16 @@ class ConnectionSink:
 
     # -- the check -------------------------------------------------------------------------------
 
-    def _screen(self, kind: RecordKind, record: Any) -> bool:
-        """True when `record` may be stored; otherwise it is reported on the connection."""
-        why = problem(kind, record)
+    def _screen(self, kind: RecordKind, record: Any) -> Any:
+        """The record to store (`record`, or it with over-long text cut), or None when it may not
+        be stored: then it is reported on the connection."""
+        stored, why = checked(kind, record)
         if why is None:
             if self._conn.rejected:
-                self._conn.accept(kind, kind.key_of(record))
-            return True
+                self._conn.accept(kind, kind.key_of(stored))
+            return stored
         self._conn.reject(kind, key_of(kind, record), why)
-        return False
+        return None
 
     def _screen_all(self, kind: RecordKind, records: Iterable[Any], current: dict[Any, Any],
                     account: str | None) -> list[Any]:

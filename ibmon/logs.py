@@ -20,6 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from ibmon.config import write_private
+from ibmon.safe import safe_text
 from ibmon.secrets import redact
 
 ENV_LEVEL = "IBMON_LOG_LEVEL"
@@ -31,7 +32,8 @@ class RedactingFormatter(logging.Formatter):
     """Formats as usual, then masks every known secret (messages, arguments and tracebacks)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        # safe text too: provider bytes in a message must not drive the terminal of `tail -f`
+        return safe_text(redact(super().format(record)), None, multiline=True)
 
 
 def log_dir() -> Path:
@@ -82,7 +84,7 @@ def write_crash_log(report: BaseException | str) -> Path | None:
     """Write the redacted traceback of an unexpected exception (or an already rendered report);
     returns the file, or None when it cannot be written."""
     text = report if isinstance(report, str) else "".join(traceback.format_exception(report))
-    text = redact(text)
+    text = safe_text(redact(text), None, multiline=True)
     logging.getLogger("ibmon").error("unexpected error\n%s", text)
     try:
         path = private_log_dir() / time.strftime("crash-%Y%m%d-%H%M%S.log")

@@ -19,7 +19,7 @@ from ibmon.errors import ConfigError
 from ibmon.mapping import Rejected
 from ibmon.model import ACCOUNT, LEADS, POSITION, TICK, Account, LeadCounts, Position, RecordKind, Tick
 from ibmon.options import apply_options
-from ibmon.validate import key_of, problem, screen_all
+from ibmon.validate import checked, key_of, screen_all
 
 
 def make_context(provider: Provider, name: str = "test", read_only: bool = False,
@@ -56,12 +56,13 @@ class RecordingSink:
     def _poke(self) -> None:
         self._changed.set()
 
-    def _accepts(self, kind: RecordKind, record: Any) -> bool:
-        why = problem(kind, record)
+    def _accepted(self, kind: RecordKind, record: Any) -> Any:
+        """The record to keep (as the host's sink would store it), or None when it is rejected."""
+        stored, why = checked(kind, record)
         if why is not None:
             self.rejections.append((kind.name, key_of(kind, record), why))
             self._poke()
-        return why is None
+        return stored
 
     def _screen_all(self, kind: RecordKind, records: Iterable[Any], current: dict[Any, Any]) -> list[Any]:
         fresh, rejected = screen_all(kind, records, current)
@@ -69,8 +70,8 @@ class RecordingSink:
         return fresh
 
     def account(self, account: Account | Rejected) -> None:
-        if self._accepts(ACCOUNT, account):
-            self.account_records[account.id] = account  # type: ignore[union-attr]
+        if (account := self._accepted(ACCOUNT, account)) is not None:
+            self.account_records[account.id] = account
             self._poke()
 
     def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
@@ -79,8 +80,8 @@ class RecordingSink:
         self._poke()
 
     def position(self, position: Position | Rejected) -> None:
-        if self._accepts(POSITION, position):
-            self.position_records[position.key] = position  # type: ignore[union-attr]
+        if (position := self._accepted(POSITION, position)) is not None:
+            self.position_records[position.key] = position
             self._poke()
 
     def position_closed(self, account: str, position_id: str) -> None:
@@ -95,14 +96,14 @@ class RecordingSink:
         self._poke()
 
     def tick(self, tick: Tick | Rejected) -> None:
-        if self._accepts(TICK, tick):
-            self.ticks[tick.symbol] = tick  # type: ignore[union-attr]
-            self.tick_log.append(tick)  # type: ignore[arg-type]
+        if (tick := self._accepted(TICK, tick)) is not None:
+            self.ticks[tick.symbol] = tick
+            self.tick_log.append(tick)
             self._poke()
 
     def leads(self, counts: LeadCounts | Rejected) -> None:
-        if self._accepts(LEADS, counts):
-            self.lead_records[counts.window] = counts  # type: ignore[union-attr]
+        if (counts := self._accepted(LEADS, counts)) is not None:
+            self.lead_records[counts.window] = counts
             self._poke()
 
     def ready(self) -> None:

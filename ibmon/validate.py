@@ -55,6 +55,17 @@ def problem(kind: RecordKind, record: Any) -> str | None:
     return None
 
 
+def checked(kind: RecordKind, record: Any) -> tuple[Any, str | None]:
+    """(the record to store, None) or (None, why not). Text past `MAX_TEXT` in a field that is not
+    part of the record's key is cut (a 100 kB group name must not hide the account's balance); any
+    other problem rejects the record."""
+    why = problem(kind, record)
+    if why is not None and TOO_LONG in why and isinstance(record, kind.cls):
+        record = _clipped(record, kind.key)
+        why = problem(kind, record)
+    return (record, None) if why is None else (None, why)
+
+
 def key_of(kind: RecordKind, record: Any) -> Any:
     """The record's key (an account id, (account, position id)...), or None when it cannot be read
     as text (a Rejected placeholder gives the key its plugin knew)."""
@@ -90,7 +101,7 @@ def screen_all(kind: RecordKind, records: Iterable[Any],
         if key is not None and key in seen:
             rejected[key] = "listed twice in one refresh (the first one counts)"
             continue
-        why = problem(kind, record)
+        record, why = checked(kind, record)
         if key is None:
             rejected[None] = why or "no readable id"
             continue
@@ -153,12 +164,37 @@ def _check_for(hint: Any) -> Check:
     raise TypeError(f"cannot check a field of type {hint}")
 
 
+TOO_LONG = f"text longer than {MAX_TEXT} characters"
+
+
 def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         return f"expected text, got {_type(value)}"
     if len(value) > MAX_TEXT:
-        return f"text longer than {MAX_TEXT} characters"
+        return TOO_LONG
     return None
+
+
+def _clipped(record: Any, key: tuple[str, ...]) -> Any:
+    """`record` with every over-long text outside its key fields cut to MAX_TEXT characters."""
+    changes = {}
+    for field in dataclasses.fields(record):
+        if field.name not in key:
+            value = getattr(record, field.name)
+            clipped = _clip(value)
+            if clipped is not value:
+                changes[field.name] = clipped
+    return dataclasses.replace(record, **changes) if changes else record
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+    if isinstance(value, (tuple, frozenset)) and len(value) <= MAX_ITEMS:
+        items = [_clip(item) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return type(value)(items)
+    return value
 
 
 def _count(value: Any) -> str | None:

@@ -16,6 +16,7 @@ from ibmon.feeds import FeedRuntime
 from ibmon.mapping import Rejected, map_each
 from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.money import MAX_DIGITS, dec
+from ibmon.validate import MAX_TEXT
 from ibmon.store import Store
 from ibmon.testing import RecordingSink, wait_for
 
@@ -82,7 +83,6 @@ async def test_a_bad_account_in_a_refresh_keeps_its_shown_version_and_the_others
     (lambda: account("X", credit=D("1." + "1" * 60)), "credit", f"more than {MAX_DIGITS} significant digits"),
     (lambda: account("X", profit=D("1e-999999999")), "profit", "more than 30 decimal places"),
     (lambda: Account(id="X", balance=D(1), currency={"code": "USD"}), "currency", "expected text, got dict"),
-    (lambda: Account(id="X", balance=D(1), name="n" * 5000), "name", "text longer than 1000 characters"),
     (lambda: Account(id="X", balance=D(1), extra=(("type", 7),)), "extra", "item 1: value 2: expected text, got int"),
     (lambda: Account(id="X", balance=D(1), computed=frozenset({"equity", 3})), "computed", "item"),
 ])
@@ -92,6 +92,20 @@ async def test_each_kind_of_bad_field_rejects_that_account_only(plugin, bad, fie
     assert list(runtime.store.accounts["Broker"]) == ["A"]
     [(slot, why)] = runtime.connections["Broker"].rejected.items()
     assert slot == ("account", "X") and why.startswith(f"{field}: {reason}")
+
+
+async def test_over_long_text_outside_the_key_is_cut_and_the_record_kept(plugin):
+    sink, runtime = plugin
+    sink.accounts([account("A"), Account(id="B", balance=D("7.00"), name="n" * 100_000,
+                                         extra=(("group", "g" * 5000), ("type", "real")))])
+    shown = runtime.store.accounts["Broker"]["B"]
+    assert shown.balance == D("7.00") and len(shown.name) == MAX_TEXT and shown.name.endswith("…")
+    assert dict(shown.extra)["group"] == "g" * (MAX_TEXT - 1) + "…" and dict(shown.extra)["type"] == "real"
+    assert runtime.connections["Broker"].rejected == {}
+
+    sink.account(Account(id="C" * 5000, balance=D("1.00")))  # an id is never cut: two could become one
+    assert runtime.connections["Broker"].rejected == {("account", None): "id: text longer than 1000 characters"}
+    assert list(runtime.store.accounts["Broker"]) == ["A", "B"]
 
 
 async def test_one_bad_tick_position_or_lead_count_is_rejected_alone(plugin):
