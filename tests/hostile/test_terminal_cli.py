@@ -30,10 +30,18 @@ def test_plugins_listing_escapes_a_hostile_plugin_error(tmp_path, capsys, monkey
 
 
 def test_log_records_hold_no_raw_control_characters(debug_home):
+    root = logging.getLogger()
+    level = root.level
     path = setup_logging()
-    logging.getLogger("ibmon.test").warning("provider said %s\nsecond line", HOSTILE)
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    text = path.read_text()
+    try:
+        logging.getLogger("ibmon.test").warning("provider said %s\nsecond line", HOSTILE)
+        for handler in root.handlers:
+            handler.flush()
+        text = path.read_text()
+    finally:  # leave logging as the other tests expect it
+        for handler in [h for h in root.handlers if getattr(h, "ibmon", False)]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
     assert "provider said evil\\x1b]0;owned" in text and "\nsecond line" in text
     assert not any(ch in text for ch in "\x1b\x07\x9b\u202e")

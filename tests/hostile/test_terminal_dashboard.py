@@ -116,10 +116,14 @@ async def test_notifications_show_hostile_text_literally_and_clicking_them_runs_
         await until(pilot, lambda: len(notifications(app)) >= 3)
         await pilot.pause(0.3)
         assert_terminal_safe(app)
-        toasts = [widget_text(app, toast) for toast in app.screen.query(Toast)]
-        assert f"{XTB} new symbol {XTB_SYMBOL} \\x1b]52;c;ZXZpbA==\\x07 [/] \\u202eRTL" in toasts
-        assert f"{CRM_CONNECTION}\\x1b]0;pwned\\x07 {QUIT} \\x1b]0;pwned\\x07 \\x1b[2J" in toasts
-        assert any(toast.startswith(f"{BOLD} LLLL") for toast in toasts)
+
+        def toasts() -> list[str]:
+            return [widget_text(app, toast) for toast in app.screen.query(Toast)]
+
+        # read once the toasts have settled where they stay (they may still be moving under load)
+        await until(pilot, lambda: f"{XTB} new symbol {XTB_SYMBOL} \\x1b]52;c;ZXZpbA==\\x07 [/] \\u202eRTL" in toasts())
+        await until(pilot, lambda: f"{CRM_CONNECTION}\\x1b]0;pwned\\x07 {QUIT} \\x1b]0;pwned\\x07 \\x1b[2J" in toasts())
+        await until(pilot, lambda: any(toast.startswith(f"{BOLD} LLLL") for toast in toasts()))
         assert max(len(n) for n in notifications(app)) < 2_000  # the long text is bounded
         for fragment in ("GOLD", "[@click=app.quit]Q", CRM_CONNECTION[:10]):
             await click_text(app, pilot, fragment)
