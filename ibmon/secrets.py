@@ -142,6 +142,13 @@ def replaced(old: "Secret | str | None", new: "Secret | str | None" = None, *,
         _update([plain], expiry=clock() + max(0.0, keep_seconds))
 
 
+def forget(*values: "Secret | str") -> None:
+    """Stop masking `values` now (a client that logged out, a test that made up a secret)."""
+    plain = [v for v in map(reveal, values) if v]
+    if plain:
+        _update(plain, expiry=clock())
+
+
 def remembered() -> int:
     """How many values are masked now (renewed tokens drop out after their hour)."""
     _forget_expired()

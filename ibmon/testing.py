@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ibmon.api import ConnectionContext, Provider
@@ -146,6 +147,19 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0,
                 pass
         else:
             await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def secrets_kept_apart() -> Iterator[None]:
+    """Secrets remembered inside the block are forgotten when it ends: a test that makes up short
+    secrets ("Q", "ab") must not go on masking them in the tests that follow."""
+    from ibmon import secrets
+
+    before = set(secrets._values)
+    try:
+        yield
+    finally:
+        secrets.forget(*(set(secrets._values) - before))
 
 
 class FakeClock:

@@ -15,7 +15,15 @@ import pytest
 
 from ibmon import secrets
 from ibmon.logs import setup_logging, write_crash_log
-from ibmon.secrets import MASK, Secret, redact, remember, remember_basic, remembered, replaced
+from ibmon.secrets import MASK, Secret, forget, redact, remember, remember_basic, remembered, replaced
+from ibmon.testing import secrets_kept_apart
+
+
+@pytest.fixture(autouse=True)
+def _made_up_secrets_stay_here():
+    """The secrets made up here ("Q", "ab"...) would otherwise go on being masked in later tests."""
+    with secrets_kept_apart():
+        yield
 
 
 def test_every_encoded_form_of_a_secret_is_masked():
@@ -80,6 +88,13 @@ def test_short_secrets_are_masked_as_whole_tokens_only(secret):
 def test_a_short_secret_leaves_words_that_contain_it_alone():
     remember("ab")
     assert redact("about a tab, ab.") == f"about a tab, {MASK}."
+
+
+def test_a_forgotten_secret_is_shown_again_and_the_others_stay_masked():
+    remember("logged-out-token-31c9")
+    remember("still-used-token-77ab")
+    forget("logged-out-token-31c9")
+    assert redact("logged-out-token-31c9 still-used-token-77ab") == f"logged-out-token-31c9 {MASK}"
 
 
 def test_a_replaced_token_is_masked_for_an_hour_then_forgotten(monkeypatch):
