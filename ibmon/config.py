@@ -32,8 +32,14 @@ DEFAULT_REFRESH_SECONDS = 5.0
 DEFAULT_THEME = "ibmon-dark"
 COMMAND_TIMEOUT = 10.0
 
-TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "plugin_dirs", "disabled_plugins", "read_only", "keys",
-                  "connections")
+TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "layout", "time_format", "timezone", "plugin_dirs",
+                  "disabled_plugins", "read_only", "keys", "connections")
+#: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
+LAYOUTS = ("auto", "stacked", "side-by-side")
+DEFAULT_LAYOUT = "auto"
+#: How times read everywhere (strftime; %Z is the zone's name), and in which zone ("local": the system's).
+DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
+DEFAULT_TIMEZONE = "local"
 CONNECTION_KEYS = ("name", "provider", "enabled", "read_only", "poll_timeout")
 #: Bounds of a connection's `poll_timeout` (seconds a whole poll may take).
 POLL_TIMEOUT_RANGE = (1.0, 86400.0)
@@ -122,6 +128,9 @@ class Config:
     path: Path | None = None
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     theme: str = DEFAULT_THEME
+    layout: str = DEFAULT_LAYOUT
+    time_format: str = DEFAULT_TIME_FORMAT
+    timezone: str = DEFAULT_TIMEZONE
     plugin_dirs: list[Path] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
     read_only: bool = False
@@ -166,6 +175,23 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         problems.append('key "theme" must be a theme name (a string)')
     else:
         config.theme = theme
+    layout = doc.get("layout", DEFAULT_LAYOUT)
+    if layout not in LAYOUTS:
+        problems.append(f'key "layout" must be one of {", ".join(LAYOUTS)}, not {layout!r}')
+    else:
+        config.layout = layout
+    time_format = doc.get("time_format", DEFAULT_TIME_FORMAT)
+    if not isinstance(time_format, str) or "%" not in time_format:
+        problems.append(f'key "time_format" must be a strftime pattern such as "{DEFAULT_TIME_FORMAT}", '
+                        f'not {time_format!r}')
+    else:
+        config.time_format = time_format
+    zone = doc.get("timezone", DEFAULT_TIMEZONE)
+    zone_problem = timezone_problem(zone)
+    if zone_problem:
+        problems.append(f'key "timezone" {zone_problem}')
+    else:
+        config.timezone = zone
     read_only = doc.get("read_only", False)
     if not isinstance(read_only, bool):
         problems.append('key "read_only" must be true or false')
@@ -197,6 +223,21 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
 def quoted(text: str) -> str:
     """`text` in double quotes for a one-line message; line breaks and other controls escaped."""
     return f'"{text}"' if text.isprintable() else json.dumps(text, ensure_ascii=False)
+
+
+def timezone_problem(zone: Any) -> str | None:
+    """What is wrong with a `timezone` value ("local" or an IANA name such as "Europe/Warsaw")."""
+    if zone == DEFAULT_TIMEZONE:
+        return None
+    if not isinstance(zone, str) or not zone:
+        return f'must be "local" or a zone name such as "Europe/Warsaw", not {zone!r}'
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'names no known time zone: {zone!r} (e.g. "UTC", "Europe/Warsaw", or "local")'
+    return None
 
 
 def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
@@ -474,6 +515,11 @@ def template(host: PluginHost) -> str:
         f"refresh_seconds = {DEFAULT_REFRESH_SECONDS:g}",
         "# Theme name (`ibmon themes` lists them).",
         f'theme = "{DEFAULT_THEME}"',
+        f"# Arrangement of the dashboard's panels: {', '.join(LAYOUTS)}.",
+        f'layout = "{DEFAULT_LAYOUT}"',
+        "# How times read (strftime) and in which zone (\"local\" or a name such as \"Europe/Warsaw\").",
+        f'time_format = "{DEFAULT_TIME_FORMAT}"',
+        f'timezone = "{DEFAULT_TIMEZONE}"',
         "# Folders of single-file plugins (relative to this file's folder).",
         "plugin_dirs = []",
         "# Plugins not to load, by name (`ibmon plugins` lists them).",

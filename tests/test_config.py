@@ -125,10 +125,20 @@ def test_each_connection_mistake_has_its_message(example_host, tmp_path, entry, 
     ('plugin_dirs = "plugins"', 'key "plugin_dirs" must be a list of strings'),
     ('[keys]\nquit = 5', '[keys]: "quit" must be keys as a string'),
     ('connections = 3', 'connections must be written as [[connections]] tables'),
+    ('layout = "diagonal"', 'key "layout" must be one of auto, stacked, side-by-side'),
+    ('time_format = "HH:MM"', 'key "time_format" must be a strftime pattern'),
+    ('timezone = "Mars/Olympus_Mons"', 'key "timezone" names no known time zone'),
 ])
 def test_each_settings_mistake_has_its_message(example_host, tmp_path, text, message):
     problems = validate(example_host, text, tmp_path).problems
     assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+def test_layout_time_format_and_timezone_are_read(example_host, tmp_path):
+    config = validate(example_host, 'layout = "stacked"\ntime_format = "%H:%M %Z"\ntimezone = "Europe/Warsaw"',
+                      tmp_path)
+    assert not config.problems
+    assert (config.layout, config.time_format, config.timezone) == ("stacked", "%H:%M %Z", "Europe/Warsaw")
 
 
 def test_screen_binding_ids_are_accepted(example_host, tmp_path):
