@@ -16,7 +16,6 @@ in the problems list (the app shows them in one notification).
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +34,16 @@ COLOR_KEYS = ("primary", "secondary", "accent", "foreground", "background", "sur
 KNOWN_KEYS = frozenset(("name", "dark", "variables", *COLOR_KEYS))
 
 
+#: The package that ships the built-in theme files (the repository's themes/ folder).
+BUILTIN_THEMES = "ibmon_themes"
+
+
 def builtin_themes_dir() -> Path:
-    """The repository's themes/ when running from source, else the installed data files."""
-    source = Path(__file__).resolve().parents[1] / "themes"
-    if source.is_dir():
-        return source
-    return Path(sys.prefix) / "share" / "ibmon" / "themes"
+    """Where the built-in theme files are: package data of `ibmon_themes`, wherever pip put it
+    (a virtual environment, `--user`, an editable checkout)."""
+    from importlib.resources import files
+
+    return Path(str(files(BUILTIN_THEMES)))
 
 
 def user_themes_dir() -> Path:

@@ -1,0 +1,1 @@
+"""The themes shipped with ibmon: package data (`ibmon_themes`), read through importlib.resources."""
