@@ -30,6 +30,9 @@ class StoreSink:
     def positions(self, positions, *, account=None) -> None:
         self.store.replace_positions("flex", positions, account)
 
+    def note(self, *notes) -> None:
+        self.notes = notes
+
 
 @pytest.fixture
 async def setup():
