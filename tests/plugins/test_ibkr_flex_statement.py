@@ -88,8 +88,8 @@ def test_date_time_with_zone_name_and_bad_values():
             parse_datetime(bad)
 
 
-@pytest.mark.parametrize("style", ["yyyyMMdd", "yyyy-MM-dd", "MM/dd/yyyy"])
-@pytest.mark.parametrize("separator", [";", ",", " ", "T"])
+@pytest.mark.parametrize("style", ["yyyyMMdd", "yyyy-MM-dd", "MM/dd/yyyy", "MM/dd/yy", "dd-MMM-yy"])
+@pytest.mark.parametrize("separator", [";", ",", " ", "T", ""])
 async def test_simulator_statement_in_every_date_format(sim, style, separator):
     service = sim.extra["service"]
     service.date_format, service.separator = style, separator
