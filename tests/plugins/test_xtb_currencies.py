@@ -86,8 +86,7 @@ async def test_profits_and_margins_are_in_the_account_currency(start_sim, run_se
     assert sink.account_records[user_id].margin == sum(t.margin for t in user.positions.values())
 
     usdjpy = next(t for t in user.positions.values() if t.symbol == "USDJPY")
-    market.instruments["USDJPY"].bid += Decimal("0.640")  # 640 pips: the price move is worth JPY
-    await asyncio.sleep(0.3)  # a market step revalues, the profit stream follows
+    market.instruments["USDJPY"].bid += Decimal("0.640")  # the next market step revalues in the account currency
     symbols["USDJPY"] = {**symbols["USDJPY"], **(await session.main.call("getSymbol", {"symbol": "USDJPY"}))}
     sign = 1 if usdjpy.cmd == 0 else -1
     close = symbols["USDJPY"]["bid"] if usdjpy.cmd == 0 else symbols["USDJPY"]["ask"]
