@@ -1,4 +1,10 @@
-"""One line per connection: a coloured state marker, the name, the provider and its health."""
+"""The status line: a coloured state marker and name per connection, and what is wrong.
+
+Expanded, it has one line per connection (name, provider, health, since when data came). Compact,
+it is one line of markers and names; when a connection fails, that line starts with the failing
+connection and why, and points at the key that expands it. Either way it is redrawn only when
+its text changes (the compact line does not hold the ticking "updated N s ago").
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,22 @@ from ibmon.store import Store
 
 #: Characters of a connection's health detail (error texts come from providers).
 DETAIL_LIMIT = 500
+MAX_LINES = 12
 MARKERS = {
     HealthState.LIVE: "●", HealthState.STALE: "◐", HealthState.CONNECTING: "○",
     HealthState.RECONNECTING: "◌", HealthState.ERROR: "✖", HealthState.DISABLED: "–",
 }
+#: What each marker means (help's legend).
+MEANINGS = {
+    HealthState.LIVE: "live: data is arriving",
+    HealthState.STALE: "stale: connected, but no data for longer than expected",
+    HealthState.CONNECTING: "connecting: the first connection or login is under way",
+    HealthState.RECONNECTING: "reconnecting: the link failed; the next try is scheduled",
+    HealthState.ERROR: "error: the connection failed (a mistake to fix, e.g. credentials)",
+    HealthState.DISABLED: "disabled: enabled = false in the config",
+}
+#: States the compact line explains, the worst first.
+TROUBLE = (HealthState.ERROR, HealthState.RECONNECTING, HealthState.STALE)
 
 
 class HealthBar(Static):
@@ -30,7 +48,7 @@ class HealthBar(Static):
     DEFAULT_CSS = """
     HealthBar {
         height: auto;
-        max-height: 12;
+        max-height: 12;  /* MAX_LINES */
         padding: 0 1;
         background: $panel;
         text-wrap: nowrap;
@@ -52,7 +70,14 @@ class HealthBar(Static):
         self.titles = titles
         self.clock = clock
         self.compact = False
+        #: The key (as displayed) that shows the details; the dashboard sets the one in force.
+        self.details_key = "h"
         self._shown = ""
+
+    @property
+    def lines(self) -> int:
+        """Lines the bar needs for what it shows now."""
+        return min(self._shown.count("\n") + 1, MAX_LINES)
 
     def update_health(self) -> None:
         text = self.build()
@@ -72,30 +97,63 @@ class HealthBar(Static):
 
     def build(self) -> Text:
         now = self.clock()
-        titles = self.titles()
-        name_style = self._style("health-bar--name")
         text = Text(no_wrap=True, overflow="ellipsis")
         if not self.store.health:
             text.append("no connections configured", style="italic")
-            return text
-        for index, (name, health) in enumerate(sorted(self.store.health.items())):
-            style = self._style(f"health-bar--{health.state.value}")
-            if self.compact:
-                text.append("  " if index else "")
-                text.append(f"{MARKERS[health.state]} ", style=style)
-                text.append(safe_text(name), style=name_style)
-                continue
+        elif self.compact:
+            self._compact_line(text, now)
+        else:
+            self._detail_lines(text, now)
+        return text
+
+    def _detail(self, name: str, now: float) -> str:
+        health = self.store.health[name]
+        return safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT)
+
+    def _marker(self, text: Text, name: str) -> None:
+        state = self.store.health[name].state
+        text.append(f"{MARKERS[state]} ", style=self._style(f"health-bar--{state.value}"))
+        text.append(safe_text(name), style=self._style("health-bar--name"))
+
+    def _detail_lines(self, text: Text, now: float) -> None:
+        titles = self.titles()
+        for index, name in enumerate(sorted(self.store.health)):
             if index:
                 text.append("\n")
-            text.append(f"{MARKERS[health.state]} ", style=style)
-            text.append(safe_text(name), style=name_style)
+            self._marker(text, name)
             title = titles.get(name)
             if title:
                 text.append(f"  {safe_text(title)}", style="dim")
             text.append("  ")
-            text.append(safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT),
-                        style=style)
-        return text
+            text.append(self._detail(name, now),
+                        style=self._style(f"health-bar--{self.store.health[name].state.value}"))
+
+    def _compact_line(self, text: Text, now: float) -> None:
+        """Markers and names; a failing connection first, with why, and the key for details."""
+        names = sorted(self.store.health)
+        failing = sorted((TROUBLE.index(self.store.health[n].state), n) for n in names
+                         if self.store.health[n].state in TROUBLE)
+        if failing:
+            name = failing[0][1]
+            others = len(failing) - 1
+            pointer = f"  {self.details_key}: details" + (f" (+{others} more)" if others else "")
+            self._marker(text, name)
+            text.append("  ")
+            room = max(8, self.content_region.width - text.cell_len - len(pointer))
+            state = self.store.health[name].state
+            text.append(safe_text(self._detail(name, now).split(" · updated ")[0], room),
+                        style=self._style(f"health-bar--{state.value}"))
+            text.append(pointer, style="bold")
+            names = [n for n in names if n != name]
+            if names:
+                text.append("  │  ", style="dim")
+        for index, name in enumerate(names):
+            text.append("  " if index else "")
+            self._marker(text, name)
+
+    def on_resize(self) -> None:
+        if self.compact:
+            self.update_health()  # the failing connection's reason is cut to the width
 
     def set_compact(self, compact: bool) -> None:
         if compact != self.compact:
