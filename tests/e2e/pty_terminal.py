@@ -22,19 +22,42 @@ COLUMNS, LINES = 120, 40
 class Terminal:
     """A pseudo-terminal running one command, rendered by pyte; `output` keeps every byte written."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.screen = pyte.Screen(COLUMNS, LINES)
+    def __init__(self, argv: list[str], env: dict[str, str], size: tuple[int, int] = (COLUMNS, LINES)) -> None:
+        columns, lines = size
+        env = {**env, "COLUMNS": str(columns), "LINES": str(lines)}
+        self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.output = bytearray()
         self.master, slave = os.openpty()
         self.slave_name = os.ttyname(slave)
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      start_new_session=True, close_fds=True)
         os.close(slave)
 
     def text(self) -> str:
         return "\n".join(self.screen.display)
+
+    def cells(self) -> list[list[tuple]]:
+        """Every cell of the screen with its looks (character, colours, bold, reverse)."""
+        return [[(c.data, c.fg, c.bg, c.bold, c.reverse) for c in (self.screen.buffer[y][x] for x in range(self.screen.columns))]
+                for y in range(self.screen.lines)]
+
+    def resize(self, columns: int, lines: int) -> None:
+        """Resize the terminal as a window manager would (the program gets SIGWINCH)."""
+        self.screen.resize(lines, columns)
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+
+    def settle(self, quiet: float = 0.5, timeout: float = 20.0) -> None:
+        """Render until the program has written nothing for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], quiet)
+            if not ready:
+                return
+            if not self.pump(0):
+                return
+        raise AssertionError(f"still drawing after {timeout} s:\n{self.text()}")
 
     def pump(self, timeout: float) -> bool:
         """Render what arrives within `timeout`; False once the terminal is closed."""
