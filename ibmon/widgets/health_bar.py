@@ -2,8 +2,10 @@
 
 Expanded, it has one line per connection (name, provider, health, since when data came). Compact,
 it is one line of markers and names; when a connection fails, that line starts with the failing
-connection and why, and points at the key that expands it. Either way it is redrawn only when
-its text changes (the compact line does not hold the ticking "updated N s ago").
+connection and why, and points at the key that expands it. It is drawn line by line (Textual's
+Line API) and only the lines whose text changed are redrawn: once a second "updated N s ago" moves
+on the polling connections' lines, while a streaming connection's line ("0 s ago") and the compact
+line stay as they are, so an idle terminal over SSH gets next to nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual import events
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ibmon.model import HealthState
 from ibmon.safe import safe_text
@@ -40,8 +45,8 @@ MEANINGS = {
 TROUBLE = (HealthState.ERROR, HealthState.RECONNECTING, HealthState.STALE)
 
 
-class HealthBar(Static):
-    """Re-rendered on health changes and once a second, so "updated N s ago" moves."""
+class HealthBar(Widget):
+    """Rebuilt on health changes and once a second; lines whose text changed are redrawn."""
 
     COMPONENT_CLASSES = {f"health-bar--{state.value}" for state in HealthState} | {"health-bar--name"}
 
@@ -65,27 +70,72 @@ class HealthBar(Static):
 
     def __init__(self, store: Store, titles: Callable[[], dict[str, str]],
                  clock: Callable[[], float] = time.monotonic, **kwargs) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.store = store
         self.titles = titles
         self.clock = clock
         self.compact = False
         #: The key (as displayed) that shows the details; the dashboard sets the one in force.
         self.details_key = "h"
-        self._shown = ""
+        self._shown: list[Text] = []
+        self._strips: dict[int, Strip] = {}
 
     @property
     def lines(self) -> int:
         """Lines the bar needs for what it shows now."""
-        return min(self._shown.count("\n") + 1, MAX_LINES)
+        return max(1, min(len(self._shown), MAX_LINES))
+
+    @property
+    def text(self) -> str:
+        """What the bar shows, as plain text."""
+        return "\n".join(line.plain for line in self._shown)
 
     def update_health(self) -> None:
-        text = self.build()
-        if text.plain != self._shown or not self._shown:
-            # A layout pass only when the number of lines changes ("N s ago" ticking does not).
-            same_height = self._shown.count("\n") == text.plain.count("\n") and bool(self._shown)
-            self._shown = text.plain
-            self.update(text, layout=not same_height)
+        shown = list(self.build().split("\n", allow_blank=True))
+        if [line.plain for line in shown] == [line.plain for line in self._shown] and self._shown:
+            return
+        before, self._shown = self._shown, shown
+        if len(before) != len(shown):  # a layout pass only when the number of lines changes
+            self._strips.clear()
+            self.refresh(layout=True)
+            return
+        for y, (old, new) in enumerate(zip(before, shown)):
+            if old.plain != new.plain:
+                self._strips.pop(y, None)
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self.lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        strip = self._strips.get(y)
+        if strip is None:
+            if y < len(self._shown):
+                line = self._shown[y].copy()
+                line.truncate(width, overflow="ellipsis")
+                segments = list(line.render(self.app.console))
+            else:
+                segments = []
+            strip = self._strips[y] = Strip(segments).apply_style(self.rich_style).extend_cell_length(
+                width, self.rich_style)
+        return strip
+
+    def _redraw(self) -> None:
+        """Build every line again and repaint them all (a new width, a new theme)."""
+        shown = list(self.build().split("\n", allow_blank=True))
+        layout = len(shown) != len(self._shown)
+        self._shown = shown
+        self._strips.clear()
+        self.refresh(layout=layout)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._redraw()  # the compact line cuts the failing connection's reason to the width
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:
+            self._redraw()  # the marks' colours come from the theme
 
     def _style(self, component: str) -> Style:
         """The component's style; plain until the stylesheet has reached this widget (a frame can
@@ -151,12 +201,7 @@ class HealthBar(Static):
             text.append("  " if index else "")
             self._marker(text, name)
 
-    def on_resize(self) -> None:
-        if self.compact:
-            self.update_health()  # the failing connection's reason is cut to the width
-
     def set_compact(self, compact: bool) -> None:
         if compact != self.compact:
             self.compact = compact
-            self._shown = ""
             self.update_health()
