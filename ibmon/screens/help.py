@@ -10,11 +10,11 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ibmon.model import HealthState
 from ibmon.safe import safe_rich
+from ibmon.screens.sheet import Sheet
 from ibmon.widgets.format import COMPUTED, MISSING
 from ibmon.widgets.health_bar import MARKERS, MEANINGS
 from ibmon.widgets.tick_board import DOWN, FLAT, UP
@@ -34,17 +34,12 @@ def legend_rows() -> list[tuple[str, str]]:
     return [(f"{MARKERS[state]}", f"status: {MEANINGS[state]}") for state in HealthState] + list(TABLE_MARKS)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Sheet):
     """Rows of (keys, description, binding id)."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
     HelpScreen #help-table, HelpScreen #help-legend { width: 100%; }
     HelpScreen #help-legend { margin-top: 1; }
     """

@@ -9,26 +9,22 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ibmon.notices import Notice
 from ibmon.safe import safe_rich
+from ibmon.screens.sheet import Sheet
 
 MARKS = {"information": ("·", "green"), "warning": ("!", "yellow"), "error": ("✖", "bold red")}
 
 
-class NoticesScreen(ModalScreen[None]):
+class NoticesScreen(Sheet):
     """The notifications as they were when the list opened (bounded by `ibmon.notices.RECENT_LIMIT`)."""
 
     BINDINGS = [Binding("escape,q,n", "dismiss", "Close")]
 
     DEFAULT_CSS = """
-    NoticesScreen { align: center middle; background: $background; }
-    NoticesScreen > VerticalScroll {
-        width: 120; max-width: 95%; height: auto; max-height: 90%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
+    NoticesScreen > VerticalScroll { width: 120; }
     NoticesScreen #notices-table { width: 100%; }
     """
 
