@@ -85,11 +85,6 @@ class HealthBar(Widget):
         """Lines the bar needs for what it shows now."""
         return max(1, min(len(self._shown), MAX_LINES))
 
-    @property
-    def text(self) -> str:
-        """What the bar shows, as plain text."""
-        return "\n".join(line.plain for line in self._shown)
-
     def update_health(self) -> None:
         shown = list(self.build().split("\n", allow_blank=True))
         if [line.plain for line in shown] == [line.plain for line in self._shown] and self._shown:
