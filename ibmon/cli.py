@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -155,11 +156,14 @@ def _plugin_problems(host: PluginHost) -> list[str]:
     return [f'plugin "{info.name}" failed: {info.error}' for info in host.failures()]
 
 
-def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str]) -> int:
+def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str],
+                   welcome: tuple[Path, bool] | None = None) -> int:
+    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to."""
     from rich.console import Console
 
     from ibmon.app import IbmonApp  # Textual only from here on
     from ibmon.feeds import FeedRuntime
+    from ibmon.screens.first_run import FirstRun
     from ibmon.store import Store
 
     read_only = read_only or config.read_only
@@ -168,7 +172,8 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
-                   startup_problems=tuple(problems))
+                   startup_problems=tuple(problems), panel_layout=config.layout,
+                   first_run=FirstRun(*welcome) if welcome else None)
     # Textual prints an unhandled exception's traceback (with local variables) when the app ends:
     # keep it off the terminal, in a redacted crash log.
     report = io.StringIO()
@@ -186,12 +191,18 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config, host = _load(args, required=True)
+    path = _path(args)
+    # No config where ibmon looks by default: a first run, which the dashboard explains. A path the
+    # user named (--config, IBMON_CONFIG) that is missing stays an error: it is likely a typo.
+    chosen = bool(args.config or os.environ.get(cfg.ENV_CONFIG))
+    missing = not chosen and not path.exists()
+    config, host = _load(args, required=not missing)
     config.raise_problems()
     for warning in config.warnings:
         warn(warning)
     problems = [*config.unavailable(), *config.warnings]  # the app reports failed plugins itself
-    return _run_dashboard(config, host, args.read_only, problems)
+    welcome = (path, missing) if missing or not config.connections else None
+    return _run_dashboard(config, host, args.read_only, problems, welcome)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

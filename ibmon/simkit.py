@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 import time
@@ -21,6 +22,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ibmon.money import dumps_default
+
+log = logging.getLogger("ibmon.simkit")
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A client that goes away mid-reply (the dashboard quitting, a test ending) is normal for a
+    simulator: log it instead of printing a traceback on the terminal, as socketserver does."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("simulator request from %s ended early", client_address, exc_info=True)
 
 
 @dataclass
@@ -120,7 +131,7 @@ class HttpSimulator:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = QuietHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

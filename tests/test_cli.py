@@ -187,10 +187,10 @@ def dashboard(monkeypatch):
     command's simulators still run, that every connection reaches its simulator."""
     seen = {}
 
-    def fake(config, host, read_only, problems):
+    def fake(config, host, read_only, problems, welcome=None):
         from ibmon.snapshot import take_snapshot
 
-        seen.update(config=config, host=host, read_only=read_only, problems=problems,
+        seen.update(config=config, host=host, read_only=read_only, problems=problems, welcome=welcome,
                     snapshot=asyncio.run(take_snapshot(config, host, 10)))
         return 0
 
