@@ -45,7 +45,7 @@ async def setup():
 
     spec = session.screens()[0]
     context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
-    yield running.extra["service"].portfolio, session, store, spec, context
+    yield running.control.portfolio(), session, store, spec, context
     await session.close()
     await running.stop()
 

@@ -48,9 +48,7 @@ async def _runtime(host, doc: dict, *, cli_read_only: bool = False) -> FeedRunti
 
 
 def _ctrader_cashflows(sims: SimulatorHost) -> int:
-    sim = next(r for r in sims.running if r.provider == "ctrader").extra["sim"]
-    with sim.lock:
-        return sum(len(account.cashflow) for account in sim.accounts.values())
+    return sum(len(account.cashflow) for account in sims.control("ctrader").accounts().values())
 
 
 @pytest.mark.parametrize("where", ["cli", "config", "connection"])
