@@ -45,9 +45,9 @@ MAX_REQUEST_BODY = 1 << 20
 
 # -- settings ------------------------------------------------------------------------------------
 
-#: TLS for every simulator: set `tls_cert` and it serves TLS only (https://, wss://).
+#: TLS for every simulator: with `tls_cert` set, it serves TLS.
 TLS_SETTINGS = (
-    Option("tls_cert", "str", default="", help="PEM certificate file: serve TLS (https, wss) with it"),
+    Option("tls_cert", "str", default="", help="PEM certificate file: serve TLS with it"),
     Option("tls_key", "str", default="", help="PEM private key file (default: the key is in tls_cert)"),
 )
 
@@ -73,8 +73,12 @@ SEED = Option("seed", "int", help="random seed for the simulated data (default: 
 
 def check_settings(declared: Iterable[Option], raw: dict[str, Any], simulator: str) -> dict[str, Any]:
     """`raw` checked against the simulator's declared settings, defaults filled in; ConfigError
-    naming each unknown or ill-typed setting otherwise."""
-    values, problems = apply_options(tuple(declared), raw, f'simulator "{simulator}"')
+    naming each unknown or ill-typed setting otherwise. Checking checked values again changes
+    nothing (None stands for a setting whose default is None)."""
+    declared = tuple(declared)
+    unset = {o.name for o in declared if o.default is None}
+    given = {key: value for key, value in raw.items() if not (value is None and key in unset)}
+    values, problems = apply_options(declared, given, f'simulator "{simulator}"')
     if problems:
         raise ConfigError([problem.replace(" key ", " setting ") for problem in problems])
     return values

@@ -679,6 +679,15 @@ class CTraderControl(HttpControl):
             setattr(account, name, value)
 
     @on_loop
+    def set_position(self, account_id: int, position_id: int, **fields: Any) -> None:
+        """Change fields of an open position (swap and commission in cents, volume...)."""
+        position = self._state.accounts[account_id].positions[position_id]
+        for name, value in fields.items():
+            if not hasattr(position, name):
+                raise AttributeError(f"SimPosition has no field {name!r}")
+            setattr(position, name, value)
+
+    @on_loop
     def positions_json(self, account_id: int) -> list[dict[str, Any]]:
         """The account's open positions as the API answers them now."""
         account = self._state.accounts[account_id]
