@@ -226,7 +226,7 @@ class HttpSimulator:
                 except Exception:  # keep the simulated world alive
                     pass
 
-        self._tasks.append(asyncio.get_running_loop().create_task(tick(), name="simulator-ticker"))
+        self.spawn(tick())
 
     def spawn(self, coroutine: Any) -> asyncio.Task:
         """Run a coroutine of the simulator's on its loop; it is cancelled when the simulator stops."""

@@ -24,8 +24,7 @@ def sims():
     host = PluginHost()
     host.load()
     with SimulatorHost(host) as sims:
-        for provider in PROVIDERS_WITH_ACTIONS:
-            sims.start([provider], {"accounts": 10, "churn_seconds": 0})
+        sims.start(PROVIDERS_WITH_ACTIONS, {"b2core.accounts": 10, "xtb.churn_seconds": 0})
         assert not sims.failures, sims.failures
         yield host, sims
 
