@@ -10,7 +10,9 @@ more than `max_per_minute` times a minute, 1015 for an unknown token, 1012 for a
 for an unknown query id, 1017 for an unknown reference code, and 1019 ("in progress") for the first
 `pending_polls` GetStatement calls of each reference.
 
-Settings are declared in `sim_settings.py`; `FlexControl` is the handle tests and the soak use.
+Settings are declared in `sim_settings.py` (the Flex query's set-up among them: date_format,
+datetime_separator, position_detail, nav_sections, base_summary, trade_times); `FlexControl` is the
+handle tests and the soak use.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from ibmon_ibkr_flex.sim_portfolio import Portfolio
 from ibmon_ibkr_flex.sim_settings import SETTINGS
 
 SERVICE_PATH = "/AccountManagement/FlexWebService"
+#: The settings that say how the Flex query is set up (what its statements look like).
+QUERY_SETUP = ("date_format", "datetime_separator", "position_detail", "nav_sections", "base_summary", "trade_times")
 MAX_REFERENCES = 100
 
 #: IB's own wording for the codes the simulator answers.
@@ -63,7 +67,9 @@ class FlexService:
 
     def __init__(self, portfolio: Portfolio, *, tokens: list[str], expired_tokens: list[str],
                  query_ids: list[str], pending_polls: int, min_interval: float, max_per_minute: int,
-                 date_format: str, datetime_separator: str, clock=time.monotonic) -> None:
+                 date_format: str, datetime_separator: str, position_detail: str = "summary+lot",
+                 nav_sections: bool = True, base_summary: bool = True, trade_times: str = "dateTime",
+                 clock=time.monotonic) -> None:
         self.portfolio = portfolio
         self.tokens = set(tokens)
         self.expired_tokens = set(expired_tokens)
@@ -73,6 +79,10 @@ class FlexService:
         self.max_per_minute = max_per_minute
         self.date_format = date_format
         self.separator = datetime_separator
+        self.position_detail = position_detail
+        self.nav_sections = nav_sections
+        self.base_summary = base_summary
+        self.trade_times = trade_times
         self.clock = clock
         self.references: dict[str, Reference] = {}
         self._accepted: dict[str, deque[float]] = {}
@@ -136,7 +146,9 @@ class FlexService:
             return self._fail("1019", status="Warn")
         if reference.body is None:
             now = datetime.now(EASTERN).replace(tzinfo=None, microsecond=0)
-            reference.body = self.portfolio.statement_xml(now, self.date_format, self.separator)
+            reference.body = self.portfolio.statement_xml(
+                now, self.date_format, self.separator, position_detail=self.position_detail,
+                nav_sections=self.nav_sections, base_summary=self.base_summary, trade_times=self.trade_times)
         return _xml_reply(reference.body)
 
     def _fail(self, code: str, status: str = "Fail") -> web.Response:
@@ -197,7 +209,7 @@ async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
     service = FlexService(Portfolio(values["seed"]), tokens=tokens, expired_tokens=values["expired_tokens"],
                           query_ids=query_ids, pending_polls=values["pending_polls"],
                           min_interval=values["min_interval"], max_per_minute=values["max_per_minute"],
-                          date_format=values["date_format"], datetime_separator=values["datetime_separator"])
+                          **{name: values[name] for name in QUERY_SETUP})
     server = HttpSimulator(faults=Faults.from_settings(values), seed=values["seed"])
     service.routes(server.router)
     server.every(values["interval"], service.step)

@@ -5,8 +5,9 @@ rule with 6 violations in a row dropping the connection, 50 connections per addr
 unknown commands answered with an error without closing). The sockets are asyncio streams; the
 WebSocket endpoints are routes of the simulator kit's aiohttp server; everything runs on one loop.
 
-Settings (connection rules, fault knobs, the market) are declared in `sim_settings.py`; `XtbControl`
-is the handle tests and the soak use (drop connections, refuse logins, go silent, move the market...).
+Settings (connection rules, fault knobs, the market: accounts in EUR by default, profits and margins
+converted from each instrument's quote currency) are declared in `sim_settings.py`; `XtbControl` is
+the handle tests and the soak use (drop connections, refuse logins, go silent, move the market...).
 """
 
 from __future__ import annotations
@@ -528,13 +529,16 @@ class XtbSimulator:
         return [{"symbol": self._instrument(s).name, "quotes": week, "trading": week} for s in args["symbols"]]
 
     def cmd_getCommissionDef(self, peer: Peer, args: dict[str, Any]) -> Any:
-        self._instrument(args["symbol"])
-        return {"commission": Decimal("0.0"), "rateOfExchange": Decimal("1.0")}
+        """Commission in the account currency; rateOfExchange between it and the instrument's base."""
+        instrument = self._instrument(args["symbol"])
+        rate = self.market.rate(instrument.base, peer.user.currency).quantize(Decimal("0.00001"))
+        return {"commission": Decimal("0.0"), "rateOfExchange": rate}
 
     def cmd_getMarginTrade(self, peer: Peer, args: dict[str, Any]) -> Any:
+        """The margin in the account currency."""
         instrument = self._instrument(args["symbol"])
         volume = Decimal(str(args["volume"]))
-        return {"margin": (instrument.ask * volume * instrument.contract_size / instrument.leverage).quantize(Decimal("0.01"))}
+        return {"margin": self.market.margin(instrument, instrument.ask, volume, peer.user.currency)}
 
     def cmd_tradeTransaction(self, peer: Peer, args: dict[str, Any]) -> Any:
         info = args["tradeTransInfo"]

@@ -13,7 +13,8 @@ def _seconds(name: str, default: float, what: str) -> Option:
 SETTINGS = (
     Option("users", "table", default=DEFAULT_USERS, help='accounts as { "user id" = "password" } (the first goes '
                                                          "into the demo connection)"),
-    Option("currency", "str", default="USD", help="the accounts' currency"),
+    Option("currency", "str", default="EUR", help="the accounts' currency (one the simulator has prices for): "
+                                                  "profits and margins are converted into it"),
     Option("positions", "int", default=3, minimum=0, maximum=1000, help="open positions per account at the start"),
     Option("volatility", "float", default=0.00015, minimum=0, maximum=1, help="size of a price step (0: prices stand still)"),
     _seconds("tick_seconds", 0.1, "seconds between market steps and stream writes"),
