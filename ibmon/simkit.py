@@ -211,14 +211,13 @@ class HttpSimulator:
         self.urls.append(url)
         return url
 
-    def every(self, seconds: float | Callable[[], float], step: Callable[[], Any], *, market: bool = True) -> None:
-        """Call `step()` every `seconds` (a number, or a function read before each wait) on the
-        simulator's loop until it stops. A market step is skipped while `paused`; a step that raises
-        is skipped, the ticker goes on."""
+    def every(self, seconds: float, step: Callable[[], Any], *, market: bool = True) -> None:
+        """Call `step()` every `seconds` on the simulator's loop until it stops. A market step is
+        skipped while `paused`; a step that raises is skipped, the ticker goes on."""
 
         async def tick() -> None:
             while True:
-                await asyncio.sleep(seconds() if callable(seconds) else seconds)
+                await asyncio.sleep(seconds)
                 if market and self.paused:
                     continue
                 try:

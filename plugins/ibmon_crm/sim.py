@@ -292,7 +292,8 @@ class CrmControl(HttpControl):
         return self._state.lists[path](query)
 
     @on_loop
-    def expected_amounts(self, date_from: date, date_to: date, include_fake: bool = False) -> dict[tuple[str, str], Any]:
+    def expected_amounts(self, date_from: date, date_to: date,
+                         include_fake: bool = False) -> dict[tuple[str, str], Any]:
         """{(currency, "deposits"|"withdrawals"): Decimal} of the transactions between the days."""
         return self._state.expected_amounts(date_from, date_to, include_fake)
 

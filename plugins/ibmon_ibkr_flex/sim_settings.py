@@ -11,11 +11,14 @@ EXPIRED_TOKEN = "200000000000000000000001"
 DEFAULT_QUERY = "987654"
 
 SETTINGS = (
-    Option("tokens", "list", default=[DEFAULT_TOKEN], help="tokens the service knows (the first goes into the demo connection)"),
+    Option("tokens", "list", default=[DEFAULT_TOKEN],
+           help="tokens the service knows (the first goes into the demo connection)"),
     Option("expired_tokens", "list", default=[EXPIRED_TOKEN], help="tokens answered 1012 (expired)"),
     Option("query_ids", "list", default=[DEFAULT_QUERY], help="query ids the service knows"),
-    Option("pending_polls", "int", default=2, minimum=0, help="GetStatement calls answered 1019 (in progress) per reference"),
-    Option("min_interval", "float", default=1.0, minimum=0, help="seconds a token must wait between requests (else 1018)"),
+    Option("pending_polls", "int", default=2, minimum=0,
+           help="GetStatement calls answered 1019 (in progress) per reference"),
+    Option("min_interval", "float", default=1.0, minimum=0,
+           help="seconds a token must wait between requests (else 1018)"),
     Option("max_per_minute", "int", default=10, minimum=1, help="requests a token may make in a minute (else 1018)"),
     # how the Flex query is set up: what its statements look like
     Option("date_format", "str", default="yyyyMMdd", choices=DATE_STYLES, help="how statements write dates"),

@@ -16,7 +16,8 @@ SETTINGS = (
     Option("currency", "str", default="EUR", help="the accounts' currency (one the simulator has prices for): "
                                                   "profits and margins are converted into it"),
     Option("positions", "int", default=3, minimum=0, maximum=1000, help="open positions per account at the start"),
-    Option("volatility", "float", default=0.00015, minimum=0, maximum=1, help="size of a price step (0: prices stand still)"),
+    Option("volatility", "float", default=0.00015, minimum=0, maximum=1,
+           help="size of a price step (0: prices stand still)"),
     _seconds("tick_seconds", 0.1, "seconds between market steps and stream writes"),
     _seconds("churn_seconds", 6.0, "seconds between positions opening or closing by themselves (0: never)"),
     _seconds("keepalive_seconds", 3.0, "seconds between keepAlive records"),

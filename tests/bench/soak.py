@@ -150,7 +150,8 @@ def http_faults(target: Target) -> dict[str, Fault]:
     if provider == "ibkr_flex":
         token = target.running.connections[0]["token"]
         pending = SIM_SETTINGS["ibkr_flex"]["pending_polls"]
-        faults["1019 storm"] = Fault(lambda: control.set_pending_polls(1000), lambda: control.set_pending_polls(pending))
+        faults["1019 storm"] = Fault(lambda: control.set_pending_polls(1000),
+                                     lambda: control.set_pending_polls(pending))
         faults["expired token (1012)"] = Fault(lambda: control.expire_token(token),
                                                lambda: control.expire_token(token, expired=False))
     return faults

@@ -110,8 +110,8 @@ async def test_amounts_are_exact_per_currency_and_window(crm):
     finally:
         await session.close()
     for counts in sink.funnel.values():
-        expected = crm.control.expected_amounts(date.fromisoformat(counts.date_from), date.fromisoformat(counts.date_to),
-                                        include_fake=False)
+        expected = crm.control.expected_amounts(date.fromisoformat(counts.date_from),
+                                                date.fromisoformat(counts.date_to), include_fake=False)
         got = {(currency, kind): value for currency, kind, value in counts.amounts}
         assert got == expected
         assert all(type(value) is Decimal for value in got.values())
@@ -148,7 +148,8 @@ async def test_include_fake_counts_and_sums_fake_transactions(crm):
     span = bounds(plain.date_from, plain.date_to)
     assert plain.transactions == crm.control.population().select_transactions(span, False).total
     assert with_fake.transactions == crm.control.population().select_transactions(span, True).total > plain.transactions
-    expected = crm.control.expected_amounts(date.fromisoformat(plain.date_from), date.fromisoformat(plain.date_to), True)
+    expected = crm.control.expected_amounts(date.fromisoformat(plain.date_from), date.fromisoformat(plain.date_to),
+                                            True)
     assert {(c, k): v for c, k, v in with_fake.amounts} == expected
 
 

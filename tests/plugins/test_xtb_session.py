@@ -98,7 +98,8 @@ async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_se
         "GOLD", "sell", Decimal("0.3"), opened.open_price)
 
     assert position.profit == opened.profit
-    control.set_bid("GOLD", control.instruments()["GOLD"].bid + Decimal("2.00"))  # a sell loses 0.3 lot × 100 oz × 2.00
+    # a sell loses 0.3 lot × 100 oz × 2.00
+    control.set_bid("GOLD", control.instruments()["GOLD"].bid + Decimal("2.00"))
     await sink.wait_for(lambda: sink.position_records[key].profit == position.profit - Decimal("60.00"))
     await sink.wait_for(lambda: sink.position_records[key].current_price == control.instruments()["GOLD"].ask)
 

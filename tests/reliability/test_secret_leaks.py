@@ -131,7 +131,8 @@ async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, debug_home,
     document = json.loads(as_json[: as_json.rindex("}") + 1])
     errors = {c["name"]: c["error"] for c in document["connections"]}
     # every error path was taken, and said why
-    assert errors["xtb ok"] is None and errors["ctrader ok"] is None and errors["crm ok"] is None, sims.control("xtb").dropped()
+    assert errors["xtb ok"] is None and errors["ctrader ok"] is None and errors["crm ok"] is None, \
+        sims.control("xtb").dropped()  # why the xAPI simulator closed connections, if it did
     assert errors["flex ok"] is None and errors["b2core ok"] is None
     assert all(errors[name] for name in errors if not name.endswith(" ok")), errors
     assert re.search("BE005|EX007", errors["xtb bad password"])  # EX007: the pair is blocked after a failure
