@@ -34,6 +34,7 @@ from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.options import Option
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ibmon.simkit import Control
     from ibmon.store import Store
 
 
@@ -217,7 +218,7 @@ class RunningSimulator:
     endpoints: dict[str, str]
     connections: list[dict[str, Any]]
     stop: Callable[[], Awaitable[None]]
-    control: Any = None
+    control: Control | None = None
 
 
 @dataclass(frozen=True)
