@@ -56,8 +56,8 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"{PROG} {ibmon.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, help=help_text, description=help_text)
+    def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
         _add_common_options(child, top=False)
         return child
 
@@ -67,11 +67,16 @@ def build_parser() -> Parser:
     demo.add_argument("--only", metavar="PROVIDER", action="append", default=None,
                       help="start only this provider's simulator (repeatable)")
 
-    sim = command("sim", "simulators only: print endpoints and a config")
+    # Its help lists the settings of the named simulators, which only the loaded plugins know.
+    sim = command("sim", "simulators only: print endpoints and a config", add_help=False)
+    sim.add_argument("-h", "--help", action="store_true", dest="sim_help",
+                     help="show this help and the settings of each named simulator (default: all)")
     sim.add_argument("providers", metavar="PROVIDER", nargs="*", help="simulators to start (default: all)")
     sim.add_argument("--write-config", metavar="FILE", help="also write the config to FILE (mode 600)")
     sim.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
-                     help="a simulator setting (value parsed as TOML, e.g. --set interval=0.2)")
+                     help="a simulator setting (value parsed as TOML, e.g. --set interval=0.2); it goes to "
+                          "every simulator started that takes it, or to one with --set PROVIDER.KEY=VALUE")
+    sim.set_defaults(sim_usage=sim.format_help)
 
     snapshot = command("snapshot", "connect once and print every connection")
     snapshot.add_argument("--json", action="store_true", help="machine-readable output")
@@ -241,6 +246,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
     plugin_settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
     if not host.simulators:
         raise IbmonError("no plugin registers a simulator: `ibmon plugins` shows what is installed")
+    if args.sim_help:
+        names = SimulatorHost(host).check_names(args.providers or sorted(host.simulators))
+        print(args.sim_usage(), end="")
+        for name in names:
+            say(simulator_settings_help(host.simulators[name]))
+        return 0
     _on_sigterm_interrupt()
     with SimulatorHost(host) as sims:
         sims.start(args.providers or None, settings)
@@ -268,6 +279,19 @@ def cmd_sim(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def simulator_settings_help(simulator: Any) -> str:
+    """The settings a simulator declares: name, type, default and help, one per line."""
+    lines = [f"\n{simulator.provider} simulator ({simulator.title}) settings:"]
+    if not simulator.settings:
+        return lines[0] + " none"
+    width = max(len(option.name) for option in simulator.settings)
+    for option in simulator.settings:
+        choices = f" (one of {', '.join(option.choices)})" if option.choices else ""
+        default = "" if option.default is None else f"; default {json.dumps(option.default)}"
+        lines.append(f"  {option.name:<{width}}  {option.type:<5}  {option.help}{choices}{default}")
+    return "\n".join(lines)
 
 
 def _parse_settings(pairs: list[str]) -> dict[str, Any]:

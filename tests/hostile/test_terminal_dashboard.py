@@ -99,7 +99,8 @@ async def test_quick_action_picker_and_confirmation_show_the_symbol_literally_an
         await pilot.pause(0.3)
         assert isinstance(app.screen, ConfirmScreen), "a click on the question answered it"
         assert xtb_position(app) is not None
-        user = next(iter(running(sims, "xtb").extra["simulator"].market.users.values()))
+        xtb = running(sims, "xtb")
+        user = xtb.control.user(xtb.connections[0]["user_id"])
         assert any(trade.symbol == XTB_SYMBOL for trade in user.positions.values())
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.dashboard)
