@@ -41,6 +41,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ibmon.safe import LIMIT as SAFE_LIMIT
 from ibmon.safe import safe_text
 from ibmon.widgets.format import MISSING
 from ibmon.widgets.selection import Selection
@@ -79,7 +80,7 @@ class Column:
 
 
 class _Row:
-    __slots__ = ("base", "sort_key", "cells", "role", "record", "text", "matches")
+    __slots__ = ("base", "sort_key", "cells", "role", "record", "matches")
 
     def __init__(self, base: Any, cells: tuple[Cell, ...], role: str, record: Any) -> None:
         self.base = base
@@ -87,8 +88,7 @@ class _Row:
         self.cells = cells
         self.role = role
         self.record = record
-        #: The row's text for the filter (built only while a filter is on).
-        self.text: str | None = None
+        #: The filter lets it through.
         self.matches = True
 
 
@@ -101,21 +101,20 @@ class _Widths:
         self.counts: dict[int, int] = {}
         self.widest = 0
 
-    def add(self, width: int) -> bool:
-        self.counts[width] = self.counts.get(width, 0) + 1
-        if width > self.widest:
-            self.widest = width
-            return True
-        return False
-
-    def remove(self, width: int) -> bool:
-        left = self.counts.get(width, 0) - 1
+    def tally(self, width: int, step: int) -> bool:
+        """Count a cell of `width` in (step 1) or out (-1); True when the widest width changed."""
+        counts = self.counts
+        left = counts.get(width, 0) + step
         if left > 0:
-            self.counts[width] = left
-            return False
-        self.counts.pop(width, None)
-        if width == self.widest:
-            self.widest = max(self.counts, default=0)
+            counts[width] = left
+        else:
+            counts.pop(width, None)
+        if step > 0:
+            if width > self.widest:
+                self.widest = width
+                return True
+        elif left <= 0 and width == self.widest:
+            self.widest = max(counts, default=0)
             return True
         return False
 
@@ -134,6 +133,8 @@ def split_decimal(text: str) -> tuple[str, str]:
     point = text.find(".")
     if point >= 0:
         return text[:point], text[point:]
+    if text.isdigit():
+        return text, ""
     end = len(text)
     while end and not text[end - 1].isdigit():
         end -= 1
@@ -239,7 +240,9 @@ class LiveTable(ScrollView, can_focus=True):
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = tuple(columns)
+        #: Totals of every row; while a filter is on, `_shown_totals` are those of the rows it lets through.
         self.totals = totals
+        self._shown_totals: Totals | None = None
         self.empty_text = empty_text
         count = len(self.columns)
         self._decimal = [c.align == "decimal" for c in self.columns]
@@ -265,6 +268,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._header: Strip | None = None
         self._footer: list[tuple[Cell, ...]] = []
         self._footer_strips: list[Strip] | None = None
+        #: The totals the footer lines were last built from.
+        self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
         self._cursor_key: Hashable | None = None
         self._cursor_index = 0
@@ -274,6 +279,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._descending = False
         self._filter = ""
         self._terms: tuple[str, ...] = ()
+        #: Each row's text for the filter, built while a filter is on (dropped with it).
+        self._texts: dict[Hashable, str] = {}
         self._editing = False
         self._content_width = self._total_width()
         #: Data lines handed to the compositor (render_line calls for rows).
@@ -330,6 +337,11 @@ class LiveTable(ScrollView, can_focus=True):
         return (row.record for row in self._rows.values() if row.matches and row.record is not None)
 
     @property
+    def shown_totals(self) -> Totals | None:
+        """The totals of the rows the filter lets through (all rows' while there is no filter)."""
+        return self._shown_totals or self.totals
+
+    @property
     def footer_lines(self) -> list[tuple[Cell, ...]]:
         return list(self._footer)
 
@@ -348,34 +360,31 @@ class LiveTable(ScrollView, can_focus=True):
                 record: Any = None) -> None:
         """Add or replace a row. Rows are ordered by (sort_key, key) until a column is chosen;
         `record` is what the row shows (sort values, totals and selection read it)."""
-        safe = tuple(_safe_cell(cell) for cell in cells)
+        safe = tuple([_safe_cell(cell) for cell in cells])
         base = key if sort_key is None else sort_key
         row = self._rows.get(key)
         if row is None:
             row = self._rows[key] = _Row(base, safe, role, record)
             self._measure((), safe)
             row.sort_key = self._sort_key_of(row)
-            row.matches = self._match(row)
+            row.matches = self._match(key, row)
             self._pending[key] = row.sort_key
-            if row.matches and self.totals is not None and record is not None:
-                self.totals.add(record)
+            self._count(None, False, row)
         else:
             old_key, old_matches, old_record = row.sort_key, row.matches, row.record
             self._measure(row.cells, safe)
-            row.base, row.cells, row.role, row.record, row.text = base, safe, role, record, None
+            row.base, row.cells, row.role, row.record = base, safe, role, record
             row.sort_key = self._sort_key_of(row)
-            row.matches = self._match(row)
+            if self._terms:
+                self._texts.pop(key, None)
+                row.matches = self._match(key, row)
             if key in self._pending:
                 self._pending[key] = row.sort_key
             elif row.sort_key != old_key or row.matches != old_matches:
                 self._unorder(key, old_key, old_matches)
                 self._pending[key] = row.sort_key
             self._dirty.add(key)
-            if self.totals is not None:
-                if old_matches and old_record is not None:
-                    self.totals.remove(old_record)
-                if row.matches and record is not None:
-                    self.totals.add(record)
+            self._count(old_record, old_matches, row)
         self._strips.pop(key, None)
         if not self._batching:
             self._commit()
@@ -387,8 +396,8 @@ class LiveTable(ScrollView, can_focus=True):
         if self._pending.pop(key, _ABSENT) is _ABSENT:
             self._unorder(key, row.sort_key, row.matches)
         self._measure(row.cells, ())
-        if row.matches and self.totals is not None and row.record is not None:
-            self.totals.remove(row.record)
+        self._texts.pop(key, None)
+        self._count(row.record, row.matches, None)
         self._strips.pop(key, None)
         self._dirty.discard(key)
         if not self._batching:
@@ -404,36 +413,49 @@ class LiveTable(ScrollView, can_focus=True):
         for widths in (*self._cell_widths, *self._fraction_widths):
             widths.counts.clear()
             widths.widest = 0
-        if self.totals is not None:
-            self.totals.reset(())
+        self._texts.clear()
+        for totals in (self.totals, self._shown_totals):
+            if totals is not None:
+                totals.reset(())
         self._regrid = True
         self._shift_from = 0
         if not self._batching:
             self._commit()
 
     def _measure(self, old: Sequence[Cell], new: Sequence[Cell]) -> None:
-        """Keep each column's cell widths counted; a new widest (or a widest gone) regrids."""
-        for index in range(len(self.columns)):
-            before = old[index] if index < len(old) else None
-            after = new[index] if index < len(new) else None
+        """Keep each column's cell widths counted (cells that did not change cost a comparison); a
+        new widest cell, or the widest one gone, regrids at the commit."""
+        regrid = False
+        for index, widths in enumerate(self._cell_widths):
+            before = old[index] if old else None
+            after = new[index] if new else None
             if before == after:
                 continue
-            decimal = self._decimal[index]
-            if before is not None:
-                self._regrid |= self._count_width(index, text_of(before), decimal, remove=True)
-            if after is not None:
-                self._regrid |= self._count_width(index, text_of(after), decimal, remove=False)
+            fractions = self._fraction_widths[index] if self._decimal[index] else None
+            for cell, step in ((before, -1), (after, 1)):
+                if cell is None:
+                    continue
+                text = cell if type(cell) is str else cell[0]
+                if fractions is not None:
+                    text, fraction = split_decimal(text)
+                    regrid |= fractions.tally(width_of(fraction), step)
+                regrid |= widths.tally(width_of(text), step)
+        self._regrid |= regrid
 
-    def _count_width(self, index: int, text: str, decimal: bool, remove: bool) -> bool:
-        if decimal:
-            whole, fraction = split_decimal(text)
-            parts = ((self._cell_widths[index], width_of(whole)), (self._fraction_widths[index], width_of(fraction)))
-        else:
-            parts = ((self._cell_widths[index], width_of(text)),)
-        changed = False
-        for widths, width in parts:
-            changed |= widths.remove(width) if remove else widths.add(width)
-        return changed
+    def _count(self, old: Any, old_matches: bool, row: _Row | None) -> None:
+        """Move the totals from a row's old record (shown or not) to its new one."""
+        if self.totals is None:
+            return
+        new = row.record if row is not None else None
+        shown = self._shown_totals
+        if old is not None:
+            self.totals.remove(old)
+            if shown is not None and old_matches:
+                shown.remove(old)
+        if new is not None:
+            self.totals.add(new)
+            if shown is not None and row.matches:  # type: ignore[union-attr]
+                shown.add(new)
 
     def _unorder(self, key: Hashable, sort_key: Any, matched: bool) -> None:
         entry = (sort_key, key)
@@ -698,16 +720,19 @@ class LiveTable(ScrollView, can_focus=True):
     def editing_filter(self) -> bool:
         return self._editing
 
-    def _match(self, row: _Row) -> bool:
+    def _match(self, key: Hashable, row: _Row) -> bool:
         if not self._terms:
             return True
-        if row.text is None:
-            row.text = "\n".join(map(text_of, row.cells)).casefold()
-        text = row.text
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = _filter_text(row.cells)
         return all(term in text for term in self._terms)
 
     def set_filter(self, text: str) -> None:
-        """Show only the rows whose text holds every word of `text` (any case); "" shows all."""
+        """Show only the rows whose text holds every word of `text` (any case); "" shows all.
+
+        A filter that only grows tests the rows still shown; the totals of the rows shown are
+        added up from those rows (the totals of all rows are kept all along)."""
         text = text[:FILTER_LIMIT]
         before, self._filter = self._filter, text
         terms = tuple(text.casefold().split())
@@ -717,22 +742,51 @@ class LiveTable(ScrollView, can_focus=True):
         self._merge_pending()
         narrowing = bool(self._terms) and text.startswith(before)
         self._terms = terms
+        rows = self._rows
         if not terms:
-            for row in self._rows.values():
-                row.matches, row.text = True, None
+            for row in rows.values():
+                row.matches = True
+            self._texts = {}
             self._order = self._all
+            self._shown_totals = None
         else:
             if not narrowing:
-                for row in self._rows.values():
-                    row.matches = self._match(row)
-            else:  # only rows shown can still match
-                for _, key in self._order:
-                    row = self._rows[key]
-                    row.matches = self._match(row)
-            self._order = [e for e in (self._order if narrowing else self._all) if self._rows[e[1]].matches]
-        if self.totals is not None:
-            self.totals.reset(self.shown_records())
+                for row in rows.values():
+                    row.matches = False
+            kept = []
+            texts = self._texts
+            [term] = terms if len(terms) == 1 else [None]
+            for entry in self._order if narrowing else self._all:
+                key = entry[1]
+                row = rows[key]
+                text = texts.get(key)
+                if text is None:
+                    text = texts[key] = _filter_text(row.cells)
+                matches = term in text if term is not None else all(t in text for t in terms)
+                if matches:
+                    row.matches = True
+                    kept.append(entry)
+                else:
+                    row.matches = False
+            self._order = kept
+            self._shown_totals = self._totals_of_shown(len(kept))
         self._view_changed()
+
+    def _totals_of_shown(self, shown: int) -> Totals | None:
+        """Totals of the rows the filter lets through, from whichever is fewer: the rows shown, or
+        the rows hidden (taken off the totals of all rows)."""
+        if self.totals is None:
+            return None
+        rows = self._rows.values()
+        if shown * 2 >= len(self._rows):
+            totals = self.totals.copy()
+            for row in rows:
+                if not row.matches and row.record is not None:
+                    totals.remove(row.record)
+        else:
+            totals = self.totals.empty()
+            totals.reset(row.record for row in rows if row.matches and row.record is not None)
+        return totals
 
     def action_filter(self) -> None:
         """Start typing a filter (enter keeps it, escape clears it)."""
@@ -804,10 +858,11 @@ class LiveTable(ScrollView, can_focus=True):
     def _update_footer(self) -> int:
         """Rebuild the total lines when the totals moved: 0 when they read the same, 1 when they
         read differently, 2 when there are more or fewer of them (the rows' room changes)."""
-        totals = self.totals
-        if totals is None or not totals.changed:
+        totals = self._shown_totals or self.totals
+        if totals is None or not (totals.changed or totals is not self._footer_source):
             return 0
-        lines = [tuple(_safe_cell(cell) for cell in line) for line in totals.lines(len(self.columns))]
+        self._footer_source = totals
+        lines = [tuple([_safe_cell(cell) for cell in line]) for line in totals.lines(len(self.columns))]
         if lines == self._footer:
             return 0
         resized = len(lines) != len(self._footer)
@@ -1092,6 +1147,11 @@ class LiveTable(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, styles["base"])
 
 
+def _filter_text(cells: Sequence[Cell]) -> str:
+    """What the filter looks in: every cell's text, case-folded."""
+    return "\n".join([cell if type(cell) is str else cell[0] for cell in cells]).casefold()
+
+
 def _span(widths: Sequence[int], dropped: Sequence[bool]) -> int:
     """Cells a line of these columns takes."""
     shown = [width for width, gone in zip(widths, dropped) if not gone]
@@ -1115,9 +1175,15 @@ def _cut(natural: Sequence[int], floors: Sequence[int], room: int, dropped: Sequ
 
 def _safe_cell(cell: Cell) -> Cell:
     if type(cell) is str:
-        return safe_text(cell)
+        return cell if _plain(cell) else safe_text(cell)
     text, role = cell
-    return (safe_text(text), role)
+    return cell if _plain(text) else (safe_text(text), role)
+
+
+def _plain(text: str) -> bool:
+    """Printable ASCII within safe_text's bound: what safe_text returns unchanged (the common case,
+    checked here without the call)."""
+    return text.isascii() and text.isprintable() and len(text) <= SAFE_LIMIT
 
 
 _ABSENT = object()

@@ -70,6 +70,22 @@ class Totals:
         #: Something changed since `lines()` was last built.
         self.changed = True
 
+    def empty(self) -> "Totals":
+        """New totals of the same figures, counting nothing yet."""
+        return Totals(self.summed, currency=self.currency, computed=self.computed, label_column=self.label_column,
+                      currency_column=self.currency_column, noun=self.noun, minimum=self.minimum)
+
+    def copy(self) -> "Totals":
+        """New totals counting what these count."""
+        totals = self.empty()
+        totals.count = self.count
+        for currency, group in self.groups.items():
+            twin = totals.groups[currency] = _Group(len(self.summed))
+            twin.count = group.count
+            for mine, theirs in zip(twin.sums, group.sums):
+                mine.total, mine.missing, mine.computed = theirs.total, theirs.missing, theirs.computed
+        return totals
+
     def add(self, record: Any) -> None:
         self._count(record, 1)
 
