@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from ibmon.config import DEFAULT_TIME_FORMAT, DEFAULT_TIMEZONE
 
 #: Marks a value ibmon computed rather than read from the provider.
 COMPUTED = "≈"
@@ -102,17 +99,30 @@ def sign_role(value: Decimal | int | None) -> str:
 # -- times -----------------------------------------------------------------------------------
 
 
+LOCAL = "local"
+
+
 @dataclass(frozen=True)
 class TimeFormat:
     """A strftime `pattern` (%Z: the zone's name) in a `zone` ("local": the system's, else an IANA
-    name). The config has already checked both."""
+    name): the config's `time_format` and `timezone`, which it has checked."""
 
-    pattern: str = DEFAULT_TIME_FORMAT
-    zone: str = DEFAULT_TIMEZONE
+    pattern: str
+    zone: str = LOCAL
+
+    @classmethod
+    def default(cls) -> "TimeFormat":
+        from ibmon.config import DEFAULT_TIME_FORMAT, DEFAULT_TIMEZONE
+
+        return cls(DEFAULT_TIME_FORMAT, DEFAULT_TIMEZONE)
 
     @cached_property
     def tzinfo(self) -> dt.tzinfo | None:
-        return None if self.zone == DEFAULT_TIMEZONE else ZoneInfo(self.zone)
+        if self.zone == LOCAL:
+            return None
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.zone)
 
     def __call__(self, value: dt.datetime | int | float | str | None) -> str:
         """`value` (a datetime, naive meaning UTC; Unix milliseconds; or an ISO 8601 date and time) as
@@ -141,22 +151,23 @@ def as_datetime(value: dt.datetime | int | float | str | None) -> dt.datetime | 
     return None
 
 
-_time_format = TimeFormat()
+_time_format: TimeFormat | None = None
 
 
-def use_time_format(pattern: str = DEFAULT_TIME_FORMAT, zone: str = DEFAULT_TIMEZONE) -> TimeFormat:
+def use_time_format(pattern: str | None = None, zone: str = LOCAL) -> TimeFormat:
     """Make `pattern` in `zone` how every time reads from now on (the config's `time_format` and
-    `timezone`)."""
+    `timezone`); no pattern: the config's defaults."""
     global _time_format
-    _time_format = TimeFormat(pattern, zone)
+    _time_format = TimeFormat(pattern, zone) if pattern is not None else TimeFormat.default()
     return _time_format
 
 
 def time_format() -> TimeFormat:
-    return _time_format
+    """How times read (the config's defaults until the app sets the user's)."""
+    return _time_format or use_time_format()
 
 
 def when(value: dt.datetime | int | float | str | None) -> str:
     """`value` in the configured time format (see `TimeFormat.__call__`)."""
-    return _time_format(value)
+    return time_format()(value)
 

@@ -25,6 +25,7 @@ lines (`Totals`) and, while a filter is typed or set, the filter line.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,25 +99,24 @@ class _Widths:
     __slots__ = ("counts", "widest")
 
     def __init__(self) -> None:
-        self.counts: dict[int, int] = {}
+        self.counts: Counter[int] = Counter()
         self.widest = 0
 
-    def tally(self, width: int, step: int) -> bool:
-        """Count a cell of `width` in (step 1) or out (-1); True when the widest width changed."""
+    def tally(self, texts: list[str], step: int) -> bool:
+        """Count `texts` in (step 1) or out (-1); True when the widest width changed."""
+        if not texts:
+            return False
+        widths = map(len, texts) if "".join(texts).isascii() else map(width_of, texts)
         counts = self.counts
-        left = counts.get(width, 0) + step
-        if left > 0:
-            counts[width] = left
-        else:
-            counts.pop(width, None)
         if step > 0:
-            if width > self.widest:
-                self.widest = width
-                return True
-        elif left <= 0 and width == self.widest:
-            self.widest = max(counts, default=0)
-            return True
-        return False
+            counts.update(widths)
+        else:
+            counts.subtract(widths)
+            for width in [width for width, count in counts.items() if count <= 0]:
+                del counts[width]
+        widest = max(counts, default=0)
+        changed, self.widest = widest != self.widest, widest
+        return changed
 
 
 def text_of(cell: Cell) -> str:
@@ -128,17 +128,9 @@ def width_of(text: str) -> int:
 
 
 def split_decimal(text: str) -> tuple[str, str]:
-    """A number's text cut where its decimal point is, or where it would be: "1,234.50" → ("1,234",
-    ".50"); "1,000+?" → ("1,000", "+?"); "—" → ("—", "")."""
-    point = text.find(".")
-    if point >= 0:
-        return text[:point], text[point:]
-    if text.isdigit():
-        return text, ""
-    end = len(text)
-    while end and not text[end - 1].isdigit():
-        end -= 1
-    return (text[:end], text[end:]) if end else (text, "")
+    """A number's text cut at its decimal point: "1,234.50" → ("1,234", ".50"); "1,000" → ("1,000", "")."""
+    whole, point, fraction = text.partition(".")
+    return whole, point + fraction
 
 
 def fit(text: str, width: int, align: str) -> str:
@@ -261,6 +253,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._all: list[tuple[Any, Hashable]] = []
         self._order = self._all
         self._pending: dict[Hashable, Any] = {}
+        #: Rows set or removed since the last commit, with the cells they had before (None: new).
+        self._remeasure: dict[Hashable, tuple[Cell, ...] | None] = {}
         self._dirty: set[Hashable] = set()
         self._shift_from: int | None = None
         self._batching = 0
@@ -360,19 +354,19 @@ class LiveTable(ScrollView, can_focus=True):
                 record: Any = None) -> None:
         """Add or replace a row. Rows are ordered by (sort_key, key) until a column is chosen;
         `record` is what the row shows (sort values, totals and selection read it)."""
-        safe = tuple([_safe_cell(cell) for cell in cells])
+        safe = _safe_cells(cells)
         base = key if sort_key is None else sort_key
         row = self._rows.get(key)
+        if key not in self._remeasure:
+            self._remeasure[key] = row.cells if row is not None else None
         if row is None:
             row = self._rows[key] = _Row(base, safe, role, record)
-            self._measure((), safe)
             row.sort_key = self._sort_key_of(row)
             row.matches = self._match(key, row)
             self._pending[key] = row.sort_key
             self._count(None, False, row)
         else:
             old_key, old_matches, old_record = row.sort_key, row.matches, row.record
-            self._measure(row.cells, safe)
             row.base, row.cells, row.role, row.record = base, safe, role, record
             row.sort_key = self._sort_key_of(row)
             if self._terms:
@@ -395,7 +389,8 @@ class LiveTable(ScrollView, can_focus=True):
             return
         if self._pending.pop(key, _ABSENT) is _ABSENT:
             self._unorder(key, row.sort_key, row.matches)
-        self._measure(row.cells, ())
+        if key not in self._remeasure:
+            self._remeasure[key] = row.cells
         self._texts.pop(key, None)
         self._count(row.record, row.matches, None)
         self._strips.pop(key, None)
@@ -413,6 +408,7 @@ class LiveTable(ScrollView, can_focus=True):
         for widths in (*self._cell_widths, *self._fraction_widths):
             widths.counts.clear()
             widths.widest = 0
+        self._remeasure.clear()
         self._texts.clear()
         for totals in (self.totals, self._shown_totals):
             if totals is not None:
@@ -422,25 +418,24 @@ class LiveTable(ScrollView, can_focus=True):
         if not self._batching:
             self._commit()
 
-    def _measure(self, old: Sequence[Cell], new: Sequence[Cell]) -> None:
-        """Keep each column's cell widths counted (cells that did not change cost a comparison); a
-        new widest cell, or the widest one gone, regrids at the commit."""
-        regrid = False
+    def _measure(self) -> None:
+        """Count the widths of the cells set since the last commit, column by column (the cells they
+        replaced counted out); a new widest cell, or the widest one gone, regrids."""
+        if not self._remeasure:
+            return
+        rows = self._rows
+        old = [cells for cells in self._remeasure.values() if cells is not None]
+        new = [row.cells for row in map(rows.get, self._remeasure) if row is not None]
+        self._remeasure = {}
         for index, widths in enumerate(self._cell_widths):
-            before = old[index] if old else None
-            after = new[index] if new else None
-            if before == after:
-                continue
-            fractions = self._fraction_widths[index] if self._decimal[index] else None
-            for cell, step in ((before, -1), (after, 1)):
-                if cell is None:
-                    continue
-                text = cell if type(cell) is str else cell[0]
-                if fractions is not None:
-                    text, fraction = split_decimal(text)
-                    regrid |= fractions.tally(width_of(fraction), step)
-                regrid |= widths.tally(width_of(text), step)
-        self._regrid |= regrid
+            for cells, step in ((old, -1), (new, 1)):
+                texts = [text_of(line[index]) for line in cells]
+                if self._decimal[index]:
+                    parts = [text.partition(".") for text in texts]
+                    texts = [whole for whole, _point, _fraction in parts]
+                    fractions = [point + fraction for _whole, point, fraction in parts]
+                    self._regrid |= self._fraction_widths[index].tally(fractions, step)
+                self._regrid |= widths.tally(texts, step)
 
     def _count(self, old: Any, old_matches: bool, row: _Row | None) -> None:
         """Move the totals from a row's old record (shown or not) to its new one."""
@@ -510,6 +505,7 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _commit(self) -> None:
         self._merge_pending()
+        self._measure()
         top, visible = self._visible_rows()
         old_index = self._cursor_index
         footer = self._update_footer()
@@ -862,7 +858,7 @@ class LiveTable(ScrollView, can_focus=True):
         if totals is None or not (totals.changed or totals is not self._footer_source):
             return 0
         self._footer_source = totals
-        lines = [tuple([_safe_cell(cell) for cell in line]) for line in totals.lines(len(self.columns))]
+        lines = [_safe_cells(line) for line in totals.lines(len(self.columns))]
         if lines == self._footer:
             return 0
         resized = len(lines) != len(self._footer)
@@ -1173,17 +1169,21 @@ def _cut(natural: Sequence[int], floors: Sequence[int], room: int, dropped: Sequ
     return widths
 
 
+def _safe_cells(cells: Sequence[Cell]) -> tuple[Cell, ...]:
+    """`cells` with every text made safe. One check of the whole row usually does: text that
+    safe_text leaves as it is joined into a string it leaves as it is, and the other way round."""
+    texts = [cell if type(cell) is str else cell[0] for cell in cells]
+    joined = "".join(texts)
+    if len(joined) <= SAFE_LIMIT and safe_text(joined) == joined:
+        return tuple(cells)
+    return tuple([_safe_cell(cell) for cell in cells])
+
+
 def _safe_cell(cell: Cell) -> Cell:
     if type(cell) is str:
-        return cell if _plain(cell) else safe_text(cell)
+        return safe_text(cell)
     text, role = cell
-    return cell if _plain(text) else (safe_text(text), role)
-
-
-def _plain(text: str) -> bool:
-    """Printable ASCII within safe_text's bound: what safe_text returns unchanged (the common case,
-    checked here without the call)."""
-    return text.isascii() and text.isprintable() and len(text) <= SAFE_LIMIT
+    return (safe_text(text), role)
 
 
 _ABSENT = object()
