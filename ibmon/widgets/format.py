@@ -14,7 +14,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cached_property
-from typing import Any
 
 #: Marks a value ibmon computed rather than read from the provider.
 COMPUTED = "≈"

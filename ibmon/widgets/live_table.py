@@ -8,9 +8,10 @@ were inserted or removed, the visible lines below the first shift. Scrolling, re
 changes repaint the viewport (only visible rows are ever rendered).
 
 Work is proportional to what changed: a row's sort key (for the sorted column) and its place are
-worked out when the row is set; the filter's text of a row is built only while a filter is on, once
-per row change; totals move by the changed rows only. A new filter tests each row once (a filter
-that only grows tests the rows still shown); a new sort column sorts once.
+worked out when the row is set, the widths of its cells counted at the commit; the filter's text of
+a row is built only while a filter is on, once per row change; totals move by the changed rows
+only. A new filter tests each row once (a filter that only grows tests the rows still shown); a new
+sort column sorts once.
 
 Cells are plain strings or `(text, role)` pairs; a role ("up", "down", "muted", "accent") picks a
 component style from the theme. Cells are never markup and are made safe (`ibmon.safe.safe_text`)
@@ -57,7 +58,7 @@ ASCENDING, DESCENDING = "▲", "▼"
 FILTER_LIMIT = 100
 #: Narrowest a text column is cut to when the screen is too narrow.
 MIN_CUT = 4
-#: Rows kept on screen whatever the number of total lines.
+#: Total lines are shown only where they leave room for more rows than this.
 MIN_ROWS = 2
 
 

@@ -32,6 +32,14 @@ def fill_accounts(store, count: int = 24) -> list[Account]:
     return accounts
 
 
+def example_app(simulator) -> IbmonApp:
+    """The app with one connection to the example simulator (it has a quick action on positions)."""
+    host = load_host()
+    runtime = make_runtime()
+    add_example(runtime, host, simulator)
+    return IbmonApp(runtime, host)
+
+
 def header_line(app, label: str) -> tuple[int, str]:
     """The screen row and text of the first header showing `label`."""
     for y, line in enumerate(screen_text(app).splitlines()):
@@ -102,11 +110,8 @@ async def test_positions_show_their_currency_and_total_profit_per_currency_at_16
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_an_account_reads_by_its_number_in_every_panel_and_in_the_dialog(size, quiet_simulator):
-    host = load_host()
-    runtime = make_runtime()
-    add_example(runtime, host, quiet_simulator)
-    store = runtime.store
-    app = IbmonApp(runtime, host)
+    app = example_app(quiet_simulator)
+    store = app.store
     async with app.run_test(size=size) as pilot:
         dash = app.dashboard
         await until(pilot, lambda: dash.positions.row_count == 1)
@@ -138,11 +143,8 @@ async def test_an_account_reads_by_its_number_in_every_panel_and_in_the_dialog(s
 @pytest.mark.parametrize("size", SIZES)
 async def test_the_cursor_follows_its_position_through_churn_and_actions_hit_only_what_was_seen(
         size, quiet_simulator):
-    host = load_host()
-    runtime = make_runtime()
-    add_example(runtime, host, quiet_simulator)
-    store = runtime.store
-    app = IbmonApp(runtime, host)
+    app = example_app(quiet_simulator)
+    store = app.store
     async with app.run_test(size=size) as pilot:
         dash = app.dashboard
         table = dash.positions

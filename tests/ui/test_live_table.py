@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from textual.app import App, ComposeResult
-
 from ibmon.app import IbmonApp
 from ibmon.model import Position, Tick
-from ibmon.widgets.live_table import Column, LiveTable
+from ibmon.widgets.live_table import LiveTable
 
 from ui_support import load_host, make_runtime, until
 
