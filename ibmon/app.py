@@ -439,10 +439,12 @@ class IbmonApp(FailureHook):
         choices = [Choice(a.title + (" …" if a.mutating else ""), a, self.refusal(conn, a)) for a in actions]
         action = await self.push_screen_wait(Picker("Quick actions", redact(picked.subject), choices))
         if action is not None:
-            await self.perform_action(picked.connection, action, picked.target)
+            await self.perform_action(picked.connection, action, picked.target, check=picked.problem)
 
-    async def perform_action(self, connection: str, action: Action, target: Any) -> None:
-        """Confirm (when it changes anything), run through the runtime, report as a notification."""
+    async def perform_action(self, connection: str, action: Action, target: Any,
+                             check: Callable[[], str | None] | None = None) -> None:
+        """Confirm (when it changes anything), run through the runtime, report as a notification.
+        `check` says why the target may no longer be acted on (asked before running, after any dialog)."""
         conn = self.runtime.connections.get(connection)
         if conn is None:
             self.notify(f"No connection {connection!r}.", severity="error")
@@ -461,6 +463,10 @@ class IbmonApp(FailureHook):
                 return
             if not await self.push_screen_wait(ConfirmScreen(question, typed, title=title)):
                 return
+        problem = check() if check is not None else None
+        if problem:
+            self.notify(problem, title=title, severity="warning")
+            return
         try:
             message = await self.runtime.run_action(connection, action, target)
         except ProviderError as exc:

@@ -170,8 +170,10 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
     from ibmon.feeds import FeedRuntime
     from ibmon.screens.first_run import FirstRun
     from ibmon.store import Store
+    from ibmon.widgets.format import use_time_format
 
     read_only = read_only or config.read_only
+    use_time_format(config.time_format, config.timezone)
     runtime = FeedRuntime(Store())
     for connection in config.runnable():
         runtime.add(host.providers[connection.provider], connection.context(read_only),
@@ -324,8 +326,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     config.raise_problems()
     for warning in config.warnings:
         warn(warning)
+    from ibmon.widgets.format import TimeFormat
+
     document = asyncio.run(snapshot.take_snapshot(config, host, args.timeout))
-    print(snapshot.to_json(document) if args.json else snapshot.to_text(document))
+    times = TimeFormat(config.time_format, config.timezone)
+    print(snapshot.to_json(document) if args.json else snapshot.to_text(document, times))
     return 1 if snapshot.failed(document) else 0
 
 

@@ -47,10 +47,16 @@ class Account:
     def __post_init__(self) -> None:
         _require_decimal(self, MONEY_FIELDS)
 
+    @property
+    def number(self) -> str:
+        """How the user knows the account, everywhere ibmon shows it: its name, else its id."""
+        return self.name or self.id
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """One open position. `id` is unique within its account."""
+    """One open position. `id` is unique within its account; `currency` is the one its profit is in
+    (None when the provider does not say)."""
 
     account: str
     id: str
@@ -61,6 +67,7 @@ class Position:
     current_price: Decimal | None = None
     profit: Decimal | None = None
     extra: tuple[tuple[str, str], ...] = ()
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         _require_decimal(self, ("volume", "open_price", "current_price", "profit"))

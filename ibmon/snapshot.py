@@ -1,7 +1,10 @@
 """`ibmon snapshot`: connect every enabled connection once, wait for its first full picture, report.
 
 The JSON shape is a contract other tools rely on: money as decimal strings exactly as the provider
-sent it, tick times in Unix milliseconds, leads as the widest window. Secrets never appear: errors
+sent it, tick times in Unix milliseconds, leads as the widest window; fields are only ever added
+(an account's "number" and a position's "account_number" are how the user knows the account, as the
+dashboard shows it; a position's "currency" is its profit's). The text form is for people: the
+same exact figures, times in the configured time format. Secrets never appear: errors
 are redacted and only provider-neutral records are written. Provider strings reach the terminal
 safely: the text form shows them through `safe_text`, the JSON form escapes what a terminal would
 act on (the data read back is unchanged).
@@ -21,12 +24,14 @@ from ibmon.plugins import PluginHost
 from ibmon.safe import safe_json, safe_text
 from ibmon.secrets import redact
 from ibmon.store import Store
+from ibmon.widgets.format import TimeFormat, time_format
 
-ACCOUNT_FIELDS = ("id", "currency", "balance", "equity", "margin", "free_margin", "margin_level", "credit",
-                  "profit")
+ACCOUNT_FIELDS = ("id", "number", "currency", "balance", "equity", "margin", "free_margin", "margin_level",
+                  "credit", "profit")
 #: Characters of a connection's error in the text form.
 ERROR_LIMIT = 500
-POSITION_FIELDS = ("account", "id", "symbol", "side", "volume", "open_price", "current_price", "profit")
+POSITION_FIELDS = ("account", "account_number", "id", "symbol", "side", "volume", "open_price", "current_price",
+                   "currency", "profit")
 
 
 async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dict[str, Any]:
@@ -71,7 +76,7 @@ def connection_report(name: str, provider: str, ok: bool, error: str | None, sto
         "ok": ok,
         "error": redact(error) if error else None,
         "accounts": [_account(a) for a in accounts],
-        "positions": [_position(p) for p in positions],
+        "positions": [_position(p, store.account_number(name, p.account)) for p in positions],
         "ticks": [_tick(t) for t in ticks],
         "leads": _leads(store.leads.get(name, {}).values()),
     }
@@ -81,8 +86,9 @@ def _account(account: Account) -> dict[str, Any]:
     return {name: getattr(account, name) for name in ACCOUNT_FIELDS}
 
 
-def _position(position: Position) -> dict[str, Any]:
-    return {name: getattr(position, name) for name in POSITION_FIELDS}
+def _position(position: Position, account_number: str) -> dict[str, Any]:
+    return {name: account_number if name == "account_number" else getattr(position, name)
+            for name in POSITION_FIELDS}
 
 
 def _tick(tick: Tick) -> dict[str, Any]:
@@ -119,10 +125,12 @@ def to_json(document: dict[str, Any]) -> str:
 # -- text ------------------------------------------------------------------------------------
 
 
-def to_text(document: dict[str, Any]) -> str:
+def to_text(document: dict[str, Any], times: TimeFormat | None = None) -> str:
+    """The document for people; times read as `times` (default: the configured time format)."""
     if not document["connections"]:
         return "no enabled connection (add [[connections]] to the config: `ibmon config init`)"
-    blocks = [f"snapshot at {document['generated_at']}"]
+    times = times or time_format()
+    blocks = [f"snapshot at {safe_text(times(document['generated_at']))}"]
     for conn in document["connections"]:
         status = "ok" if conn["ok"] else f"FAILED: {safe_text(conn['error'], ERROR_LIMIT)}"
         lines = [f"{safe_text(conn['name'])} ({safe_text(conn['provider'])}): {status}"]
@@ -131,7 +139,8 @@ def to_text(document: dict[str, Any]) -> str:
         if conn["positions"]:
             lines += _table("positions", POSITION_FIELDS, conn["positions"])
         if conn["ticks"]:
-            lines += _table("ticks", ("symbol", "bid", "ask", "time"), conn["ticks"])
+            ticks = [{**tick, "time": times(tick["time"])} for tick in conn["ticks"]]
+            lines += _table("ticks", ("symbol", "bid", "ask", "time"), ticks)
         leads = conn["leads"]
         if leads:
             lines.append(f"  leads {safe_text(leads['from'])} .. {safe_text(leads['to'])}: {leads['leads']} leads, "

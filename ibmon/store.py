@@ -93,6 +93,11 @@ class Store:
         """The recent values of a series: ("equity", account id) or ("mid", symbol)."""
         return list(self._history.get((connection, kind, key), ()))
 
+    def account_number(self, connection: str, account_id: str) -> str:
+        """How the user knows an account (`Account.number`); its id while the store has no record of it."""
+        account = self.accounts.get(connection, {}).get(account_id)
+        return account.number if account is not None else account_id
+
     def connections(self) -> list[str]:
         return list(self.health)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ibmon.cli import main
-from ibmon.model import Account, LeadCounts
+from ibmon.model import Account, LeadCounts, Position
 from ibmon.plugins import PluginHost
 from ibmon.simulators import SimulatorHost
 from ibmon.snapshot import _leads, connection_report, to_json, to_text
@@ -61,11 +61,12 @@ def test_json_snapshot_keeps_decimals_exact_and_secrets_out(env, simulator_url, 
     [conn] = document["connections"]  # disabled connections are not connected
     assert {k: conn[k] for k in ("name", "provider", "ok", "error")} == \
         {"name": "Good", "provider": "example", "ok": True, "error": None}
-    assert conn["accounts"] == [{"id": "A1", "currency": "USD", "balance": "10000.00", "equity": "10012.30",
-                                 "margin": None, "free_margin": None, "margin_level": None, "credit": None,
-                                 "profit": None}]
-    assert conn["positions"] == [{"account": "A1", "id": "1", "symbol": "EURUSD", "side": "buy", "volume": "1.00",
-                                  "open_price": None, "current_price": None, "profit": "12.30"}]
+    assert conn["accounts"] == [{"id": "A1", "number": "A1", "currency": "USD", "balance": "10000.00",
+                                 "equity": "10012.30", "margin": None, "free_margin": None, "margin_level": None,
+                                 "credit": None, "profit": None}]
+    assert conn["positions"] == [{"account": "A1", "account_number": "A1", "id": "1", "symbol": "EURUSD",
+                                  "side": "buy", "volume": "1.00", "open_price": None, "current_price": None,
+                                  "currency": "USD", "profit": "12.30"}]
     assert [(t["symbol"], t["bid"], t["ask"]) for t in conn["ticks"]] == \
         [("EURUSD", "1.08500", "1.08520"), ("GOLD", "2400.10", "2400.1002")]
     assert all(isinstance(t["time"], int) and t["time"] > 1_600_000_000_000 for t in conn["ticks"])
@@ -95,13 +96,16 @@ def test_a_connection_that_never_answers_times_out(env, capsys):
 
 
 def test_text_snapshot_is_a_table_per_connection(env, simulator_url, capsys):
-    write_config(env, connection("Good", simulator_url))
+    env_config = 'time_format = "%d.%m.%Y %H:%M %Z"\ntimezone = "Asia/Tokyo"\n'
+    write_config(env, env_config + connection("Good", simulator_url))
     assert main(["snapshot", "--timeout", "10"]) == 0
     out = capsys.readouterr().out
     assert "Good (example): ok" in out
-    assert re.search(r"id\s+currency\s+balance\s+equity", out)
-    assert re.search(r"A1\s+USD\s+10000\.00\s+10012\.30", out)
-    assert re.search(r"EURUSD\s+1\.08500\s+1\.08520", out)
+    assert re.search(r"id\s+number\s+currency\s+balance\s+equity", out)
+    assert re.search(r"A1\s+A1\s+USD\s+10000\.00\s+10012\.30", out)
+    # tick times and the snapshot's own time in the configured format and zone, not epoch milliseconds
+    assert re.search(r"EURUSD\s+1\.08500\s+1\.08520\s+\d\d\.\d\d\.\d{4} \d\d:\d\d JST", out)
+    assert re.match(r"snapshot at \d\d\.\d\d\.\d{4} \d\d:\d\d JST\n", out)
     assert TOKEN not in out
 
 
@@ -138,3 +142,16 @@ def test_decimals_keep_their_digits_without_exponents():
     assert (account["balance"], account["equity"], account["profit"]) == ("0.000000000000000000", "100", "-0.0000001")
     text = to_text({"generated_at": "x", "connections": [report]})
     assert "0.000000000000000000" in text and "-0.0000001" in text and "E" not in text.split("\n", 1)[1]
+
+
+def test_accounts_read_by_their_number_as_on_the_dashboard():
+    store = Store()
+    store.set_account("C", Account(id="5010002", balance=Decimal("1"), currency="USD", name="3100002"))
+    store.set_position("C", Position("5010002", "7", "EURUSD", "buy", Decimal("1"), profit=Decimal("2"), currency="USD"))
+    store.set_position("C", Position("999", "8", "GOLD", "sell", Decimal("1")))  # its account is not known
+    report = connection_report("C", "p", True, None, store)
+    assert [(a["id"], a["number"]) for a in report["accounts"]] == [("5010002", "3100002")]
+    assert [(p["account"], p["account_number"], p["currency"]) for p in report["positions"]] == \
+        [("5010002", "3100002", "USD"), ("999", "999", None)]
+    text = to_text({"generated_at": "2026-01-02T03:04:05.000Z", "connections": [report]})
+    assert re.search(r"5010002\s+3100002\s+7\s+EURUSD", text)

@@ -71,7 +71,7 @@ def test_the_installed_command_runs_its_provider(tiny_site, tmp_path):
     assert done.returncode == 0, done.stderr
     [conn] = json.loads(done.stdout)["connections"]
     assert (conn["name"], conn["provider"], conn["ok"]) == ("Tiny", "tiny", True)
-    assert conn["accounts"] == [{"id": "T-1", "currency": "EUR", "balance": "1000.10", "equity": None,
+    assert conn["accounts"] == [{"id": "T-1", "number": "T-1", "currency": "EUR", "balance": "1000.10", "equity": None,
                                  "margin": None, "free_margin": None, "margin_level": None, "credit": None,
                                  "profit": None}]
 

@@ -38,6 +38,7 @@ from ibmon.widgets.key_bar import KeyBar
 from ibmon.widgets.lead_funnel import LeadFunnel
 from ibmon.widgets.live_table import LiveTable
 from ibmon.widgets.positions import PositionsTable
+from ibmon.widgets.selection import Selection
 from ibmon.widgets.tick_board import TickBoard
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,19 +63,6 @@ def core_binding(binding_id: str, action: str, *, show: bool = True, short: str 
     keys, description = CORE_BINDINGS[binding_id]
     return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
                    tooltip=description)
-
-
-class Selection:
-    """What the cursor of the focused panel designates. `subject` names it for a dialog, built from
-    safe text (each provider field bounded on its own)."""
-
-    __slots__ = ("connection", "kind", "target", "subject")
-
-    def __init__(self, connection: str, kind: str, target: Any, subject: str) -> None:
-        self.connection = connection
-        self.kind = kind
-        self.target = target
-        self.subject = subject
 
 
 class DashboardScreen(Screen):
@@ -272,14 +260,16 @@ class DashboardScreen(Screen):
                             ("leads", self.leads)):
             if changed := watcher.drain(kind):  # type: ignore[arg-type]
                 self._show(panel, changed)
+                if kind == "account":  # positions show their account's number
+                    self._show(self.positions, changed, self.positions.accounts_changed)
         if watcher.drain("health"):
             self.update_status()
         self.relayout()
 
-    def _show(self, panel: Any, changed: set) -> None:
+    def _show(self, panel: Any, changed: set, apply: Any = None) -> None:
         """A record a panel cannot show is reported once; the dashboard goes on."""
         try:
-            panel.apply(changed)
+            (apply or panel.apply)(changed)
         except Exception as exc:
             reason = f"{panel.border_title}: cannot show an update: {describe_exception(exc)}"
             log.exception("%s", reason)
@@ -300,22 +290,8 @@ class DashboardScreen(Screen):
     # -- selection and actions -------------------------------------------------------------------
 
     def selection(self) -> Selection | None:
-        table = self.focused if isinstance(self.focused, LiveTable) else None
-        if table is self.positions:
-            picked = self.positions.selected()
-            if picked:
-                conn, p = picked
-                return Selection(conn, "position", p, f"{safe_text(p.side)} {p.volume} {safe_text(p.symbol)} · "
-                                                      f"account {safe_text(p.account)} · {safe_text(conn)}")
-        elif table is self.accounts:
-            picked_account = self.accounts.selected()
-            if picked_account:
-                conn, a = picked_account
-                return Selection(conn, "account", a, f"account {safe_text(a.id)} · {safe_text(conn)}")
-        elif table is not None and isinstance(table.cursor_key, tuple):
-            conn = str(table.cursor_key[0])
-            return Selection(conn, "connection", None, safe_text(conn))
-        return None
+        """The record under the focused panel's cursor (see `Selection.problem` before acting)."""
+        return self.focused.selection() if isinstance(self.focused, LiveTable) else None
 
     def on_key(self, event: events.Key) -> None:
         """A quick action's own key (`Action.key`) runs it on the selected row, unless a binding
@@ -326,13 +302,22 @@ class DashboardScreen(Screen):
         action = self.ibmon.action_with_key(picked, event.key) if picked else None
         if picked is not None and action is not None:
             event.stop()
-            self.ibmon.run_worker(self.ibmon.perform_action(picked.connection, action, picked.target),
+            problem = picked.problem()
+            if problem:
+                self.app.notify(problem, title=f"{action.title} — {picked.connection}", severity="warning")
+                return
+            self.ibmon.run_worker(self.ibmon.perform_action(picked.connection, action, picked.target,
+                                                            check=picked.problem),
                                   group="actions", exit_on_error=False)
 
     def action_quick_actions(self) -> None:
         picked = self.selection()
         if picked is None:
             self.app.notify("Select a position, an account or a connection's row first.", severity="warning")
+            return
+        problem = picked.problem()
+        if problem:
+            self.app.notify(problem, title="Quick actions", severity="warning")
             return
         self.ibmon.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
 

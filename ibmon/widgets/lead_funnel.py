@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 
 from ibmon.model import LeadCounts
 from ibmon.store import Store
@@ -12,9 +13,10 @@ from ibmon.widgets.format import signed, sign_role
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 
 COLUMNS = (
-    Column("Connection", 12, max_width=20), Column("Window", 6), Column("From → to", 23), Column("Leads", 7, "right"),
-    Column("Δ", 5, "right"), Column("→ Regs", 7, "right"), Column("Δ", 5, "right"),
-    Column("→ Tx", 6, "right"), Column("Δ", 5, "right"),
+    Column("Connection", 6), Column("Window", 6), Column("From → to", 10, cut=False, drop=1),
+    Column("Leads", 5, "right", value=attrgetter("leads")), Column("Δ", 3, "right", sortable=False),
+    Column("→ Regs", 6, "right", value=attrgetter("registrations")), Column("Δ", 3, "right", sortable=False),
+    Column("→ Tx", 4, "right", value=attrgetter("transactions")), Column("Δ", 3, "right", sortable=False),
 )
 STAGES = ("leads", "registrations", "transactions")
 
@@ -45,7 +47,7 @@ class LeadFunnel(LiveTable):
             else:
                 delta = value - getattr(before, stage)
                 cells.append((signed(delta), sign_role(delta) or "muted"))
-        self.set_row((conn, now.window), cells, (conn, -_ordinal(now.date_from), now.window))
+        self.set_row((conn, now.window), cells, (conn, -_ordinal(now.date_from), now.window), record=now)
 
 
 def _ordinal(iso: str) -> int:

@@ -1,4 +1,5 @@
-"""A keyed, sorted table on Textual's Line API that repaints only the rows that changed.
+"""A keyed table on Textual's Line API that repaints only the rows that changed, with a cursor that
+stays on its record, a filter typed after `/`, sorting by any column and sticky total lines.
 
 Each row is rendered once into a `Strip` and cached; a change drops that row's strip and marks only
 its line dirty. Changes made inside `batch()` (one per frame) are resolved together: new rows are
@@ -6,18 +7,30 @@ merged into the sorted order in one pass, and the widget refreshes the changed l
 were inserted or removed, the visible lines below the first shift. Scrolling, resizing and theme
 changes repaint the viewport (only visible rows are ever rendered).
 
+Work is proportional to what changed: a row's sort key (for the sorted column) and its place are
+worked out when the row is set, the widths of its cells counted at the commit; the filter's text of
+a row is built only while a filter is on, once per row change; totals move by the changed rows
+only. A new filter tests each row once (a filter that only grows tests the rows still shown); a new
+sort column sorts once.
+
 Cells are plain strings or `(text, role)` pairs; a role ("up", "down", "muted", "accent") picks a
-component style from the theme. Row roles ("total") style a whole row. Cells are never markup and
-are shown through `ibmon.safe.safe_text` when their row is drawn, so provider strings may go in as
-they came.
+component style from the theme. Cells are never markup and are made safe (`ibmon.safe.safe_text`)
+when they are set, so provider strings may go in as they came. Columns size themselves to their
+content (decimal columns line their decimal points up) and are cut with "…" only when the screen
+is too narrow for all of them; text columns give way first, numbers never.
+
+The screen shows, top to bottom: the header (the sorted column marked ▲ or ▼), the rows, the total
+lines (`Totals`) and, while a filter is typed or set, the filter line.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -30,50 +43,129 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ibmon.safe import LIMIT as SAFE_LIMIT
 from ibmon.safe import safe_text
+from ibmon.widgets.format import MISSING
+from ibmon.widgets.selection import Selection
+from ibmon.widgets.totals import Totals
 
 Cell = str | tuple[str, str]
 ROLES = ("up", "down", "muted", "accent", "total")
 GAP = 1
+#: Marks of the sorted column in the header.
+ASCENDING, DESCENDING = "▲", "▼"
+#: Longest filter text.
+FILTER_LIMIT = 100
+#: Narrowest a text column is cut to when the screen is too narrow.
+MIN_CUT = 4
+#: Total lines are shown only where they leave room for more rows than this.
+MIN_ROWS = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """`width` cells wide; with `max_width` the column grows (never shrinks) to fit wider values."""
+    """A column at least `width` cells wide (and as wide as its label), growing to its content.
+
+    `align="decimal"` right-aligns numbers on their decimal point. `value(record)` is what the
+    column sorts by (default: the cell's text, case-folded); `sortable=False` leaves it out of the
+    sort keys. When the screen is too narrow, text columns with `cut` are cut first (never below
+    `width`), then columns with a `drop` rank are left out, the highest rank first.
+    """
 
     label: str
-    width: int
-    align: Literal["left", "right", "center"] = "left"
-    max_width: int | None = None
+    width: int = 0
+    align: Literal["left", "right", "center", "decimal"] = "left"
+    value: Callable[[Any], Any] | None = None
+    sortable: bool = True
+    cut: bool = True
+    drop: int = 0
 
 
 class _Row:
-    __slots__ = ("sort_key", "cells", "role")
+    __slots__ = ("base", "sort_key", "cells", "role", "record", "matches")
 
-    def __init__(self, sort_key: Any, cells: Sequence[Cell], role: str) -> None:
-        self.sort_key = sort_key
+    def __init__(self, base: Any, cells: tuple[Cell, ...], role: str, record: Any) -> None:
+        self.base = base
+        self.sort_key: Any = base
         self.cells = cells
         self.role = role
+        self.record = record
+        #: The filter lets it through.
+        self.matches = True
+
+
+class _Widths:
+    """How many cells of a column have each width: the widest is known without a pass over rows."""
+
+    __slots__ = ("counts", "widest")
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.widest = 0
+
+    def tally(self, texts: list[str], step: int) -> bool:
+        """Count `texts` in (step 1) or out (-1); True when the widest width changed."""
+        if not texts:
+            return False
+        widths = map(len, texts) if "".join(texts).isascii() else map(width_of, texts)
+        counts = self.counts
+        if step > 0:
+            counts.update(widths)
+        else:
+            counts.subtract(widths)
+            for width in [width for width, count in counts.items() if count <= 0]:
+                del counts[width]
+        widest = max(counts, default=0)
+        changed, self.widest = widest != self.widest, widest
+        return changed
+
+
+def text_of(cell: Cell) -> str:
+    return cell if type(cell) is str else cell[0]
+
+
+def width_of(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def split_decimal(text: str) -> tuple[str, str]:
+    """A number's text cut at its decimal point: "1,234.50" → ("1,234", ".50"); "1,000" → ("1,000", "")."""
+    whole, point, fraction = text.partition(".")
+    return whole, point + fraction
 
 
 def fit(text: str, width: int, align: str) -> str:
     """`text` padded or cut to exactly `width` cells."""
-    length = cell_len(text)
+    length = width_of(text)
     if length > width:
         return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
     pad = width - length
-    if align == "right":
-        return " " * pad + text
+    if align == "left":
+        return text + " " * pad
     if align == "center":
         return " " * (pad // 2) + text + " " * (pad - pad // 2)
-    return text + " " * pad
+    return " " * pad + text
+
+
+def _find(order: list[tuple[Any, Hashable]], entry: tuple[Any, Hashable], descending: bool) -> int:
+    """Where `entry` is, or goes, in `order` (ascending, or descending)."""
+    if not descending:
+        return bisect.bisect_left(order, entry)
+    low, high = 0, len(order)
+    while low < high:
+        middle = (low + high) // 2
+        if order[middle] > entry:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 class LiveTable(ScrollView, can_focus=True):
-    """A table of keyed rows kept in sort order, with a cursor row."""
+    """A table of keyed rows kept in sort order, with a cursor on a record."""
 
     COMPONENT_CLASSES = {
-        "live-table--header", "live-table--cursor", "live-table--empty",
+        "live-table--header", "live-table--cursor", "live-table--empty", "live-table--filter",
         *(f"live-table--{role}" for role in ROLES),
     }
 
@@ -82,6 +174,7 @@ class LiveTable(ScrollView, can_focus=True):
         background: $surface;
         padding: 0 1;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
         & > .live-table--header { color: $text-accent; background: $panel; text-style: bold; }
         & > .live-table--cursor { background: $block-cursor-blurred-background; }
         &:focus > .live-table--cursor {
@@ -95,6 +188,7 @@ class LiveTable(ScrollView, can_focus=True):
         & > .live-table--accent { color: $text-accent; }
         & > .live-table--total { text-style: bold; background: $boost; }
         & > .live-table--empty { color: $text-muted; text-style: italic; }
+        & > .live-table--filter { color: $text-warning; background: $panel; }
     }
     """
 
@@ -105,6 +199,10 @@ class LiveTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor_to(0)", "First row", show=False),
         Binding("end", "cursor_to(-1)", "Last row", show=False),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the rows of this panel as you type"),
+        Binding("o", "sort_next", "Sort", id="sort", tooltip="Sort this panel by the next column"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="sort_reverse",
+                tooltip="Reverse this panel's order"),
     ]
 
     class CursorMoved(Message):
@@ -119,27 +217,66 @@ class LiveTable(ScrollView, can_focus=True):
         def control(self) -> "LiveTable":
             return self.table
 
+    class ViewChanged(Message):
+        """The filter or the sort order changed."""
+
+        def __init__(self, table: "LiveTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "LiveTable":
+            return self.table
+
     def __init__(self, columns: Sequence[Column], *, empty_text: str = "waiting for data…",
+                 totals: Totals | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = tuple(columns)
-        self._widths = [c.width for c in self.columns]
-        self._growable = [(i, c.max_width) for i, c in enumerate(self.columns) if c.max_width]
-        self._regrid = False
+        #: Totals of every row; while a filter is on, `_shown_totals` are those of the rows it lets through.
+        self.totals = totals
+        self._shown_totals: Totals | None = None
         self.empty_text = empty_text
+        count = len(self.columns)
+        self._decimal = [c.align == "decimal" for c in self.columns]
+        #: Per column: widths of its cells (decimal columns: of the part before the point).
+        self._cell_widths = [_Widths() for _ in range(count)]
+        #: Per decimal column: widths of the part from the point on.
+        self._fraction_widths = [_Widths() for _ in range(count)]
+        self._widths = [max(c.width, width_of(c.label)) for c in self.columns]
+        #: Columns left out for want of room.
+        self._dropped = [False] * count
+        self._fractions = [0] * count
+        self._regrid = True
         self._rows: dict[Hashable, _Row] = {}
-        self._order: list[tuple[Any, Hashable]] = []
+        #: Every row, in display order; `_order` is the rows the filter lets through (the same list
+        #: while there is no filter).
+        self._all: list[tuple[Any, Hashable]] = []
+        self._order = self._all
         self._pending: dict[Hashable, Any] = {}
+        #: Rows set or removed since the last commit, with the cells they had before (None: new).
+        self._remeasure: dict[Hashable, tuple[Cell, ...] | None] = {}
         self._dirty: set[Hashable] = set()
         self._shift_from: int | None = None
         self._batching = 0
         self._strips: dict[Hashable, Strip] = {}
         self._header: Strip | None = None
+        self._footer: list[tuple[Cell, ...]] = []
+        self._footer_strips: list[Strip] | None = None
+        #: The totals the footer lines were last built from.
+        self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
         self._cursor_key: Hashable | None = None
         self._cursor_index = 0
-        #: Until the user moves the cursor it stays on the first row, whatever arrives above it.
-        self._cursor_chosen = False
+        #: The key of the row last drawn highlighted: what the user saw selected.
+        self._shown_cursor: Hashable | None = None
+        self._sort_column: int | None = None
+        self._descending = False
+        self._filter = ""
+        self._terms: tuple[str, ...] = ()
+        #: Each row's text for the filter, built while a filter is on (dropped with it).
+        self._texts: dict[Hashable, str] = {}
+        self._editing = False
         self._content_width = self._total_width()
         #: Data lines handed to the compositor (render_line calls for rows).
         self.rows_repainted = 0
@@ -151,36 +288,57 @@ class LiveTable(ScrollView, can_focus=True):
     # -- data ------------------------------------------------------------------------------------
 
     def _total_width(self) -> int:
-        return sum(self._widths) + GAP * max(0, len(self._widths) - 1)
+        return _span(self._widths, self._dropped)
 
     @property
     def column_widths(self) -> list[int]:
         return list(self._widths)
 
-    def _fit_columns(self, cells: Sequence[Cell]) -> None:
-        """Grow growable columns to a wider value: every row is redrawn once, at the commit."""
-        for index, max_width in self._growable:
-            cell = cells[index]
-            width = cell_len(safe_text(cell if isinstance(cell, str) else cell[0]))
-            if width > self._widths[index] and self._widths[index] < max_width:
-                self._widths[index] = min(width, max_width)
-                self._regrid = True
-
     @property
     def row_count(self) -> int:
+        """Rows held (shown or filtered out)."""
         return len(self._rows)
+
+    @property
+    def shown_count(self) -> int:
+        """Rows the filter lets through."""
+        self._merge_pending()
+        return len(self._order)
+
+    @property
+    def content_height(self) -> int:
+        """Lines needed to show every row: header, rows, total lines and the filter line."""
+        self._merge_pending()
+        return 1 + max(1, len(self._order)) + len(self._footer) + self._prompt_lines()
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._rows
 
     def keys(self) -> list[Hashable]:
-        """Row keys in display order."""
+        """Keys of the rows shown, in display order."""
         self._merge_pending()
         return [key for _, key in self._order]
 
     def get_cells(self, key: Hashable) -> Sequence[Cell] | None:
         row = self._rows.get(key)
         return row.cells if row else None
+
+    def get_record(self, key: Hashable) -> Any:
+        row = self._rows.get(key)
+        return row.record if row else None
+
+    def shown_records(self) -> Iterator[Any]:
+        """The records of the rows the filter lets through (in no particular order)."""
+        return (row.record for row in self._rows.values() if row.matches and row.record is not None)
+
+    @property
+    def shown_totals(self) -> Totals | None:
+        """The totals of the rows the filter lets through (all rows' while there is no filter)."""
+        return self._shown_totals or self.totals
+
+    @property
+    def footer_lines(self) -> list[tuple[Cell, ...]]:
+        return list(self._footer)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -193,23 +351,35 @@ class LiveTable(ScrollView, can_focus=True):
             if not self._batching:
                 self._commit()
 
-    def set_row(self, key: Hashable, cells: Sequence[Cell], sort_key: Any = None, role: str = "") -> None:
-        """Add or replace a row. Rows are ordered by (sort_key, key)."""
-        if sort_key is None:
-            sort_key = key
-        if self._growable:
-            self._fit_columns(cells)
+    def set_row(self, key: Hashable, cells: Sequence[Cell], sort_key: Any = None, role: str = "",
+                record: Any = None) -> None:
+        """Add or replace a row. Rows are ordered by (sort_key, key) until a column is chosen;
+        `record` is what the row shows (sort values, totals and selection read it)."""
+        safe = _safe_cells(cells)
+        base = key if sort_key is None else sort_key
         row = self._rows.get(key)
+        if key not in self._remeasure:
+            self._remeasure[key] = row.cells if row is not None else None
         if row is None:
-            self._rows[key] = _Row(sort_key, cells, role)
-            self._pending[key] = sort_key
+            row = self._rows[key] = _Row(base, safe, role, record)
+            row.sort_key = self._sort_key_of(row)
+            row.matches = self._match(key, row)
+            self._pending[key] = row.sort_key
+            self._count(None, False, row)
         else:
-            if row.sort_key != sort_key:
-                if key not in self._pending:
-                    self._unorder(key, row.sort_key)
-                self._pending[key] = sort_key
-            row.sort_key, row.cells, row.role = sort_key, cells, role
+            old_key, old_matches, old_record = row.sort_key, row.matches, row.record
+            row.base, row.cells, row.role, row.record = base, safe, role, record
+            row.sort_key = self._sort_key_of(row)
+            if self._terms:
+                self._texts.pop(key, None)
+                row.matches = self._match(key, row)
+            if key in self._pending:
+                self._pending[key] = row.sort_key
+            elif row.sort_key != old_key or row.matches != old_matches:
+                self._unorder(key, old_key, old_matches)
+                self._pending[key] = row.sort_key
             self._dirty.add(key)
+            self._count(old_record, old_matches, row)
         self._strips.pop(key, None)
         if not self._batching:
             self._commit()
@@ -219,7 +389,11 @@ class LiveTable(ScrollView, can_focus=True):
         if row is None:
             return
         if self._pending.pop(key, _ABSENT) is _ABSENT:
-            self._unorder(key, row.sort_key)
+            self._unorder(key, row.sort_key, row.matches)
+        if key not in self._remeasure:
+            self._remeasure[key] = row.cells
+        self._texts.pop(key, None)
+        self._count(row.record, row.matches, None)
         self._strips.pop(key, None)
         self._dirty.discard(key)
         if not self._batching:
@@ -227,18 +401,70 @@ class LiveTable(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self._rows.clear()
-        self._order.clear()
+        self._all = []
+        self._order = self._all if not self._terms else []
         self._pending.clear()
         self._dirty.clear()
         self._strips.clear()
+        for widths in (*self._cell_widths, *self._fraction_widths):
+            widths.counts.clear()
+            widths.widest = 0
+        self._remeasure.clear()
+        self._texts.clear()
+        for totals in (self.totals, self._shown_totals):
+            if totals is not None:
+                totals.reset(())
+        self._regrid = True
         self._shift_from = 0
         if not self._batching:
             self._commit()
 
-    def _unorder(self, key: Hashable, sort_key: Any) -> None:
-        index = bisect.bisect_left(self._order, (sort_key, key))
-        del self._order[index]
-        self._shift(index)
+    def _measure(self) -> None:
+        """Count the widths of the cells set since the last commit, column by column (the cells they
+        replaced counted out); a new widest cell, or the widest one gone, regrids."""
+        if not self._remeasure:
+            return
+        rows = self._rows
+        old = [cells for cells in self._remeasure.values() if cells is not None]
+        new = [row.cells for row in map(rows.get, self._remeasure) if row is not None]
+        self._remeasure = {}
+        for index, widths in enumerate(self._cell_widths):
+            for cells, step in ((old, -1), (new, 1)):
+                texts = [text_of(line[index]) for line in cells]
+                if self._decimal[index]:
+                    parts = [text.partition(".") for text in texts]
+                    texts = [whole for whole, _point, _fraction in parts]
+                    fractions = [point + fraction for _whole, point, fraction in parts]
+                    self._regrid |= self._fraction_widths[index].tally(fractions, step)
+                self._regrid |= widths.tally(texts, step)
+
+    def _count(self, old: Any, old_matches: bool, row: _Row | None) -> None:
+        """Move the totals from a row's old record (shown or not) to its new one."""
+        if self.totals is None:
+            return
+        new = row.record if row is not None else None
+        shown = self._shown_totals
+        if old is not None:
+            self.totals.remove(old)
+            if shown is not None and old_matches:
+                shown.remove(old)
+        if new is not None:
+            self.totals.add(new)
+            if shown is not None and row.matches:  # type: ignore[union-attr]
+                shown.add(new)
+
+    def _unorder(self, key: Hashable, sort_key: Any, matched: bool) -> None:
+        entry = (sort_key, key)
+        index = _find(self._all, entry, self._descending)
+        del self._all[index]
+        if self._order is self._all:
+            self._shift(index)
+        elif matched:
+            index = _find(self._order, entry, self._descending)
+            del self._order[index]
+            self._shift(index)
+        else:
+            return
         if key == self._cursor_key:
             self._cursor_index = index
 
@@ -250,31 +476,45 @@ class LiveTable(ScrollView, can_focus=True):
             return
         entries = [(sort_key, key) for key, sort_key in self._pending.items()]
         self._pending.clear()
-        order = self._order
+        self._merge(self._all, entries, self._order is self._all)
+        if self._order is not self._all:
+            self._merge(self._order, [e for e in entries if self._rows[e[1]].matches], True)
+
+    def _merge(self, order: list[tuple[Any, Hashable]], entries: list[tuple[Any, Hashable]], shown: bool) -> None:
+        if not entries:
+            return
+        descending = self._descending
         if len(entries) > 32:  # bulk: one sort of a mostly sorted list beats many inserts
             order.extend(entries)
-            order.sort()
-            self._shift(bisect.bisect_left(order, min(entries)))
+            order.sort(reverse=descending)
+            if shown:
+                self._shift(_find(order, max(entries) if descending else min(entries), descending))
         else:
             for entry in entries:
-                index = bisect.bisect_left(order, entry)
+                index = _find(order, entry, descending)
                 order.insert(index, entry)
-                self._shift(index)
+                if shown:
+                    self._shift(index)
 
     def index_of(self, key: Hashable) -> int | None:
+        """The row's place among the rows shown (None when it is not shown)."""
         row = self._rows.get(key)
-        if row is None:
+        if row is None or not row.matches:
             return None
         self._merge_pending()
-        return bisect.bisect_left(self._order, (row.sort_key, key))
+        return _find(self._order, (row.sort_key, key), self._descending)
 
     def _commit(self) -> None:
         self._merge_pending()
-        regrid, self._regrid = self._regrid, False
-        if regrid:
-            self._content_width = self._total_width()
-            self._invalidate_rendering()
-        height = len(self._order) + 1
+        self._measure()
+        top, visible = self._visible_rows()
+        old_index = self._cursor_index
+        footer = self._update_footer()
+        if self._regrid:
+            regrid = self._layout()
+        else:
+            regrid = False
+        height = self.content_height
         if self.virtual_size.height != height or self.virtual_size.width != self._content_width:
             self.virtual_size = Size(self._content_width, height)
         self._keep_cursor()
@@ -282,13 +522,19 @@ class LiveTable(ScrollView, can_focus=True):
         dirty, self._dirty = self._dirty, set()
         if not self.is_mounted:
             return
-        if regrid:
+        if (self._cursor_key is not None and top <= old_index < top + visible
+                and not top <= self._cursor_index < top + visible):
+            self._scroll_to_index(self._cursor_index)  # inserts or removals pushed it out of view
+        if regrid or footer == 2:
             self.refresh()
             self.frames_painted += 1
             return
         top, visible = self._visible_rows()
         width = self.scrollable_content_region.width
         painted = False
+        if footer or (self._prompt_lines() and (shift_from is not None or dirty)):
+            self._refresh_footer()
+            painted = True
         if shift_from is not None and shift_from < top + visible:
             start = max(shift_from, top)
             self.refresh(Region(0, start - top + 1, width, top + visible - start))
@@ -303,8 +549,352 @@ class LiveTable(ScrollView, can_focus=True):
             self.frames_painted += 1
 
     def _visible_rows(self) -> tuple[int, int]:
-        """First visible row index and how many rows fit below the header."""
-        return int(self.scroll_offset.y), max(0, self.scrollable_content_region.height - 1)
+        """First visible row index and how many rows fit between the header and the footer."""
+        height = self.scrollable_content_region.height
+        return int(self.scroll_offset.y), max(0, height - 1 - self._footer_shown(height))
+
+    # -- columns ---------------------------------------------------------------------------------
+
+    def _label(self, index: int) -> str:
+        label = self.columns[index].label
+        if index == self._sort_column:
+            return f"{label} {DESCENDING if self._descending else ASCENDING}"
+        return label
+
+    def _natural_widths(self) -> list[int]:
+        """Each column as wide as its label, its least width and its widest cell (rows and totals)."""
+        widths = []
+        for index, column in enumerate(self.columns):
+            width = max(column.width, width_of(self._label(index)), self._cell_widths[index].widest)
+            if self._decimal[index]:
+                whole = self._cell_widths[index].widest
+                fraction = self._fraction_widths[index].widest
+                for line in self._footer:
+                    part_whole, part_fraction = split_decimal(text_of(line[index]))
+                    whole, fraction = max(whole, width_of(part_whole)), max(fraction, width_of(part_fraction))
+                self._fractions[index] = fraction
+                width = max(width, whole + fraction)
+            else:
+                for line in self._footer:
+                    width = max(width, width_of(text_of(line[index])))
+            widths.append(width)
+        return widths
+
+    def _layout(self) -> bool:
+        """Size the columns to their content. When the screen is too narrow: cut the widest text
+        columns down to their `width`, then leave out the columns that may be dropped (highest rank
+        first), then cut text down to `MIN_CUT`; a number is never cut. True when the layout changed
+        (every row is then redrawn)."""
+        self._regrid = False
+        natural = self._natural_widths()
+        room = self.scrollable_content_region.width if self.is_mounted else 0
+        dropped = [False] * len(natural)
+        if not room:
+            widths = natural
+        else:
+            texts = [c.align == "left" and c.cut for c in self.columns]
+            comfortable = [max(MIN_CUT, c.width) if text else natural[i]
+                           for i, (c, text) in enumerate(zip(self.columns, texts))]
+            widths = _cut(natural, comfortable, room, dropped)
+            ranked = sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: -self.columns[i].drop)
+            for index in ranked:
+                if _span(widths, dropped) <= room:
+                    break
+                dropped[index] = True
+                widths = _cut(natural, comfortable, room, dropped)
+            widths = _cut(widths, [MIN_CUT if text else w for text, w in zip(texts, widths)], room, dropped)
+        if widths == self._widths and dropped == self._dropped:
+            return False
+        self._widths, self._dropped = widths, dropped
+        self._content_width = self._total_width()
+        self._invalidate_rendering()
+        return True
+
+    # -- sorting ---------------------------------------------------------------------------------
+
+    @property
+    def sort_column(self) -> int | None:
+        """The column rows are sorted by (None: the table's own order)."""
+        return self._sort_column
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
+
+    def _sort_key_of(self, row: _Row) -> Any:
+        index = self._sort_column
+        if index is None:
+            return row.base
+        column = self.columns[index]
+        if column.value is not None and row.record is not None:
+            value = column.value(row.record)
+            if isinstance(value, str):
+                value = value.casefold()
+        else:
+            value = text_of(row.cells[index]).casefold()
+            if value in ("", MISSING):
+                value = None
+        # Rows without a value go last in either direction.
+        if value is None:
+            return (self._descending is False, None, row.base)
+        return (self._descending is True, value, row.base)
+
+    def sort_by(self, column: int | None, descending: bool = False) -> None:
+        """Sort by `column` (None: the table's own order), ascending or descending."""
+        if column is not None and not self.columns[column].sortable:
+            return
+        if column == self._sort_column and descending == self._descending:
+            return
+        self._merge_pending()
+        self._sort_column, self._descending = column, descending
+        for row in self._rows.values():
+            row.sort_key = self._sort_key_of(row)
+        self._all = sorted(((row.sort_key, key) for key, row in self._rows.items()), reverse=descending)
+        self._order = [e for e in self._all if self._rows[e[1]].matches] if self._terms else self._all
+        self._view_changed()
+
+    def _sortable(self) -> list[int]:
+        return [i for i, column in enumerate(self.columns) if column.sortable and not self._dropped[i]]
+
+    def action_sort_next(self) -> None:
+        """The next sortable column, ascending; after the last, the table's own order."""
+        sortable = self._sortable()
+        if self._sort_column is None:
+            following = sortable[0] if sortable else None
+        else:
+            later = [i for i in sortable if i > self._sort_column]
+            following = later[0] if later else None
+        self.sort_by(following)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self._sort_column, not self._descending)
+
+    def _view_changed(self) -> None:
+        """After a new sort order or filter: the cursor stays on its record (or the nearest row
+        shown), in view; every visible line is redrawn once."""
+        self._strips.clear()
+        self._header = None
+        self._regrid = True
+        self._shift_from = 0
+        self._commit()
+        if self.is_mounted:
+            self.refresh()
+            if self._cursor_key is not None:
+                self._scroll_to_index(self._cursor_index)
+        self.post_message(self.ViewChanged(self))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self.column_at(offset.x + int(self.scroll_offset.x))
+            if column is not None and self.columns[column].sortable:
+                self.sort_by(column, not self._descending if column == self._sort_column else False)
+            return
+        top, visible = self._visible_rows()
+        if 1 <= offset.y <= visible:
+            self._set_cursor(top + offset.y - 1)
+
+    def column_at(self, x: int) -> int | None:
+        """The column under content offset `x` (None: a gap or past the last column)."""
+        start = 0
+        for index, width in enumerate(self._widths):
+            if self._dropped[index]:
+                continue
+            if start <= x < start + width:
+                return index
+            start += width + GAP
+        return None
+
+    # -- filter ----------------------------------------------------------------------------------
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    @property
+    def editing_filter(self) -> bool:
+        return self._editing
+
+    def _match(self, key: Hashable, row: _Row) -> bool:
+        if not self._terms:
+            return True
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = _filter_text(row.cells)
+        return all(term in text for term in self._terms)
+
+    def set_filter(self, text: str) -> None:
+        """Show only the rows whose text holds every word of `text` (any case); "" shows all.
+
+        A filter that only grows tests the rows still shown; the totals of the rows shown are
+        added up from those rows (the totals of all rows are kept all along)."""
+        text = text[:FILTER_LIMIT]
+        before, self._filter = self._filter, text
+        terms = tuple(text.casefold().split())
+        if terms == self._terms:
+            self._refresh_prompt()
+            return
+        self._merge_pending()
+        narrowing = bool(self._terms) and text.startswith(before)
+        self._terms = terms
+        rows = self._rows
+        if not terms:
+            for row in rows.values():
+                row.matches = True
+            self._texts = {}
+            self._order = self._all
+            self._shown_totals = None
+        else:
+            if not narrowing:
+                for row in rows.values():
+                    row.matches = False
+            kept = []
+            texts = self._texts
+            [term] = terms if len(terms) == 1 else [None]
+            for entry in self._order if narrowing else self._all:
+                key = entry[1]
+                row = rows[key]
+                text = texts.get(key)
+                if text is None:
+                    text = texts[key] = _filter_text(row.cells)
+                matches = term in text if term is not None else all(t in text for t in terms)
+                if matches:
+                    row.matches = True
+                    kept.append(entry)
+                else:
+                    row.matches = False
+            self._order = kept
+            self._shown_totals = self._totals_of_shown(len(kept))
+        self._view_changed()
+
+    def _totals_of_shown(self, shown: int) -> Totals | None:
+        """Totals of the rows the filter lets through, from whichever is fewer: the rows shown, or
+        the rows hidden (taken off the totals of all rows)."""
+        if self.totals is None:
+            return None
+        rows = self._rows.values()
+        if shown * 2 >= len(self._rows):
+            totals = self.totals.copy()
+            for row in rows:
+                if not row.matches and row.record is not None:
+                    totals.remove(row.record)
+        else:
+            totals = self.totals.empty()
+            totals.reset(row.record for row in rows if row.matches and row.record is not None)
+        return totals
+
+    def action_filter(self) -> None:
+        """Start typing a filter (enter keeps it, escape clears it)."""
+        self._editing = True
+        self._commit_prompt()
+
+    def _stop_editing(self, clear: bool) -> None:
+        self._editing = False
+        if clear:
+            self.set_filter("")
+        self._commit_prompt()
+
+    def _commit_prompt(self) -> None:
+        self._regrid = True
+        self._commit()
+        if self.is_mounted:
+            self.refresh()
+            if self._cursor_key is not None:
+                self._scroll_to_index(self._cursor_index)
+
+    def on_key(self, event: events.Key) -> None:
+        """While a filter is typed, keys edit it (arrows still move the cursor); escape clears a
+        filter that is set."""
+        if not self._editing:
+            if event.key == "escape" and self._filter:
+                event.stop()
+                event.prevent_default()
+                self._stop_editing(clear=True)
+            return
+        key = event.key
+        if key == "escape":
+            self._stop_editing(clear=True)
+        elif key == "enter":
+            self._stop_editing(clear=False)
+        elif key in ("backspace", "ctrl+h"):
+            self.set_filter(self._filter[:-1])
+        elif key == "ctrl+u":
+            self.set_filter("")
+        elif event.is_printable and event.character:
+            self.set_filter(self._filter + event.character)
+        else:
+            return  # arrows, tab...: the bindings
+        event.stop()
+        event.prevent_default()
+
+    def on_blur(self, event: events.Blur) -> None:
+        if self._editing:
+            self._editing = False  # the filter stays
+            self._commit_prompt()
+        self._invalidate_rendering()
+        self.refresh()
+
+    def _prompt_lines(self) -> int:
+        return 1 if self._editing or self._filter else 0
+
+    def _prompt_text(self) -> str:
+        shown = f"{len(self._order)} of {len(self._rows)} rows"
+        if self._editing:
+            return f"/{safe_text(self._filter)}▏  {shown} · enter keeps · esc clears"
+        return f"/{safe_text(self._filter)}  {shown} · / edits · esc clears"
+
+    def _refresh_prompt(self) -> None:
+        if self.is_mounted and self._prompt_lines():
+            height = self.scrollable_content_region.height
+            self.refresh(Region(0, height - 1, self.scrollable_content_region.width, 1))
+
+    # -- totals ----------------------------------------------------------------------------------
+
+    def _update_footer(self) -> int:
+        """Rebuild the total lines when the totals moved: 0 when they read the same, 1 when they
+        read differently, 2 when there are more or fewer of them (the rows' room changes)."""
+        totals = self._shown_totals or self.totals
+        if totals is None or not (totals.changed or totals is not self._footer_source):
+            return 0
+        self._footer_source = totals
+        lines = [_safe_cells(line) for line in totals.lines(len(self.columns))]
+        if lines == self._footer:
+            return 0
+        resized = len(lines) != len(self._footer)
+        if resized or self._footer_too_wide(lines):
+            self._regrid = True
+        self._footer = lines
+        self._footer_strips = None
+        return 2 if resized else 1
+
+    def _footer_too_wide(self, lines: list[tuple[Cell, ...]]) -> bool:
+        for line in lines:
+            for index, cell in enumerate(line):
+                text = text_of(cell)
+                if self._decimal[index]:
+                    whole, fraction = split_decimal(text)
+                    if (width_of(whole) + self._fractions[index] > self._widths[index]
+                            or width_of(fraction) > self._fractions[index]):
+                        return True
+                elif width_of(text) > self._widths[index]:
+                    return True
+        return False
+
+    def _footer_shown(self, height: int) -> int:
+        """Footer lines shown: the filter line, and the total lines that fit in a third of the room
+        left for rows (at least one, when `MIN_ROWS` rows still fit)."""
+        prompt = self._prompt_lines() if height > 1 else 0
+        room = max(0, height - 1 - prompt)
+        fits = max(1, room // 3) if room > MIN_ROWS else 0
+        return min(len(self._footer), fits) + prompt
+
+    def _refresh_footer(self) -> None:
+        height = self.scrollable_content_region.height
+        shown = self._footer_shown(height)
+        if shown:
+            self.refresh(Region(0, height - shown, self.scrollable_content_region.width, shown))
 
     # -- cursor ----------------------------------------------------------------------------------
 
@@ -312,27 +902,57 @@ class LiveTable(ScrollView, can_focus=True):
     def cursor_key(self) -> Hashable | None:
         return self._cursor_key
 
+    @property
+    def highlighted_key(self) -> Hashable | None:
+        """The cursor's key if its row is what the screen last drew highlighted, else None (the
+        cursor moved, or its row was not drawn since): a key press aimed at what the user saw must
+        not act on anything else."""
+        key = self._cursor_key
+        return key if key is not None and key == self._shown_cursor and key in self._rows else None
+
+    def stale(self, key: Hashable, what: str, present: Callable[[], bool]) -> str | None:
+        """Why acting now on `what`, the record of row `key`, would be wrong (None when it is fine):
+        it is gone, or the screen does not show its row highlighted."""
+        if not present():
+            return f"{what} is gone (closed or removed meanwhile); nothing was done."
+        if self.highlighted_key != key:
+            return (f"the highlight moved to {what} just as the key came; nothing was done: "
+                    f"check the highlighted row and press again.")
+        return None
+
+    def selection(self) -> Selection | None:
+        """What the cursor designates. Here: the connection of its row (for tables keyed by
+        (connection, ...)); panels of records say which record."""
+        key = self._cursor_key
+        if not isinstance(key, tuple) or not key:
+            return None
+        conn = str(key[0])
+        return Selection(conn, "connection", None, safe_text(conn),
+                         check=partial(self.stale, key, f"a row of {safe_text(conn)}", lambda: key in self._rows))
+
     def move_cursor_to(self, key: Hashable) -> None:
         index = self.index_of(key)
         if index is not None:
-            self._cursor_chosen = True
             self._set_cursor(index)
 
     def _keep_cursor(self) -> None:
-        """After changes: stay on the same row, or on the row now at its place when it went."""
+        """After changes: stay on the same record, or take the row now at its place when it went
+        (or the filter hid it)."""
         if not self._order:
-            self._cursor_key = None
+            if self._cursor_key is not None:
+                self._cursor_key = None
+                self.post_message(self.CursorMoved(self, None))
             return
-        if not self._cursor_chosen:
-            if self._cursor_key == self._order[0][1]:
-                return
-            if self._cursor_key in self._rows:
-                self._dirty.add(self._cursor_key)
-                self._strips.pop(self._cursor_key, None)
+        key = self._cursor_key
+        row = self._rows.get(key) if key is not None else None
+        if row is not None and row.matches:
+            self._cursor_index = _find(self._order, (row.sort_key, key), self._descending)
+            return
+        if key is None:
             index = 0
-        elif self._cursor_key in self._rows:
-            return
-        else:
+        elif row is not None:  # filtered out: the nearest row shown
+            index = min(_find(self._order, (row.sort_key, key), self._descending), len(self._order) - 1)
+        else:  # gone: the row now at its place
             index = min(self._cursor_index, len(self._order) - 1)
         self._cursor_key = self._order[index][1]
         self._cursor_index = index
@@ -348,6 +968,7 @@ class LiveTable(ScrollView, can_focus=True):
         key = self._order[index][1]
         old = self._cursor_key
         self._cursor_index = index
+        self._scroll_to_index(index)
         if key == old:
             return
         self._cursor_key = key
@@ -356,15 +977,16 @@ class LiveTable(ScrollView, can_focus=True):
                 if changed in self._rows:
                     self._strips.pop(changed, None)
                     self._dirty.add(changed)
-        self._scroll_to_index(index)
         self.post_message(self.CursorMoved(self, key))
 
     def _scroll_to_index(self, index: int) -> None:
+        """Scroll as little as brings row `index` into view (forced: the scrollbar may not be shown yet
+        for rows added in this very frame)."""
         top, visible = self._visible_rows()
         if index < top:
-            self.scroll_to(y=index, animate=False)
+            self.scroll_to(y=index, animate=False, force=True)
         elif visible and index >= top + visible:
-            self.scroll_to(y=index - visible + 1, animate=False)
+            self.scroll_to(y=index - visible + 1, animate=False, force=True)
 
     def _current_index(self) -> int:
         if self._cursor_key is None:
@@ -373,23 +995,14 @@ class LiveTable(ScrollView, can_focus=True):
         return self._cursor_index if index is None else index
 
     def action_cursor(self, delta: int) -> None:
-        self._cursor_chosen = True
         self._set_cursor(self._current_index() + delta)
 
     def action_page(self, direction: int) -> None:
-        self._cursor_chosen = True
         _, visible = self._visible_rows()
         self._set_cursor(self._current_index() + direction * max(1, visible - 1))
 
     def action_cursor_to(self, index: int) -> None:
-        self._cursor_chosen = True
-        self._set_cursor(index if index >= 0 else len(self._rows) - 1)
-
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is not None and offset.y >= 1:
-            self._cursor_chosen = True
-            self._set_cursor(int(self.scroll_offset.y) + offset.y - 1)
+        self._set_cursor(index if index >= 0 else len(self._order) - 1)
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -398,19 +1011,20 @@ class LiveTable(ScrollView, can_focus=True):
         self._invalidate_rendering()
 
     def on_resize(self, event: events.Resize) -> None:
+        self._layout()
         self._invalidate_rendering()
+        self.refresh()  # the compositor may have drawn the new size with the old columns already
+        if self._cursor_key is not None:
+            self.call_after_refresh(self._scroll_to_index, self._current_index())
 
     def on_focus(self, event: events.Focus) -> None:
-        self._invalidate_rendering()
-        self.refresh()
-
-    def on_blur(self, event: events.Blur) -> None:
         self._invalidate_rendering()
         self.refresh()
 
     def _invalidate_rendering(self) -> None:
         self._styles = None
         self._header = None
+        self._footer_strips = None
         self._strips.clear()
 
     def _get_styles(self) -> dict[str, Style]:
@@ -419,15 +1033,29 @@ class LiveTable(ScrollView, can_focus=True):
             styles = {"": Style(), "base": base,
                       "header": self.get_component_rich_style("live-table--header"),
                       "cursor": self.get_component_rich_style("live-table--cursor"),
-                      "empty": self.get_component_rich_style("live-table--empty")}
+                      "empty": self.get_component_rich_style("live-table--empty"),
+                      "filter": self.get_component_rich_style("live-table--filter")}
             for role in ROLES:
                 styles[role] = self.get_component_rich_style(f"live-table--{role}", partial=True)
             self._styles = styles
         return self._styles
 
-    def _line(self, texts: Sequence[Cell], row_style: Style, styles: dict[str, Style]) -> Strip:
+    def _cell_text(self, index: int, text: str) -> str:
+        width = self._widths[index]
+        if self._decimal[index]:
+            whole, fraction = split_decimal(text)
+            places = self._fractions[index]
+            if width_of(fraction) <= places:
+                text = whole + fraction + " " * (places - width_of(fraction))
+            return fit(text, width, "right")
+        return fit(text, width, self.columns[index].align)
+
+    def _line(self, texts: Sequence[Cell], row_style: Style, styles: dict[str, Style], header: bool = False) -> Strip:
         segments = []
-        for column, width, cell in zip(self.columns, self._widths, texts):
+        dropped = self._dropped
+        for index, cell in enumerate(texts):
+            if dropped[index]:
+                continue
             if segments:
                 segments.append(Segment(" " * GAP, row_style))
             if isinstance(cell, tuple):
@@ -435,7 +1063,11 @@ class LiveTable(ScrollView, can_focus=True):
                 style = row_style + styles[role] if role else row_style
             else:
                 text, style = cell, row_style
-            segments.append(Segment(fit(safe_text(text), width, column.align), style))
+            if header:
+                align = "right" if self._decimal[index] else self.columns[index].align
+                segments.append(Segment(fit(text, self._widths[index], align), style))
+            else:
+                segments.append(Segment(self._cell_text(index, text), style))
         width = max(self._content_width, self.scrollable_content_region.width)
         if width > self._content_width:
             segments.append(Segment(" " * (width - self._content_width), row_style))
@@ -456,25 +1088,103 @@ class LiveTable(ScrollView, can_focus=True):
             self.rows_rendered += 1
         return strip
 
+    def _footer_strip(self, line: int, shown: int) -> tuple[Strip, bool]:
+        """Line `line` of the `shown` footer lines, and whether it scrolls sideways with the rows:
+        totals (when they do not all fit, the last line says how many more), then the filter line."""
+        styles = self._get_styles()
+        width = self.scrollable_content_region.width
+        totals_shown = shown - self._prompt_lines()
+        if line >= totals_shown:
+            text = fit(self._prompt_text(), width, "left")
+            return Strip([Segment(text, styles["filter"])], width), False
+        cut = len(self._footer) - totals_shown
+        if cut and line == totals_shown - 1:
+            currency = self.totals.currency_column if self.totals is not None else 0
+            hidden = ", ".join(text_of(cells[currency]) for cells in self._footer[line:])
+            more = f"{cut + 1} more totals" if line else f"totals in {cut + 1} currencies"
+            text = fit(f"Σ {more} ({hidden}): maximise or filter to see them", width, "left")
+            return Strip([Segment(text, styles["base"] + styles["total"])], width), False
+        if self._footer_strips is None:
+            self._footer_strips = []
+        while len(self._footer_strips) <= line:
+            cells = self._footer[len(self._footer_strips)]
+            self._footer_strips.append(self._line(cells, styles["base"] + styles["total"], styles))
+        return self._footer_strips[line], True
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        height = self.scrollable_content_region.height
         styles = self._get_styles()
+        self._merge_pending()
+        footer = self._footer_shown(height)
         if y == 0:
             if self._header is None:
-                self._header = self._line([c.label for c in self.columns], styles["header"], styles)
+                self._header = self._line([self._label(i) for i in range(len(self.columns))], styles["header"],
+                                          styles, header=True)
             strip = self._header
+        elif y >= height - footer:
+            strip, scrolls = self._footer_strip(y - (height - footer), footer)
+            if not scrolls:
+                return strip
         else:
             index = int(scroll_y) + y - 1
-            self._merge_pending()
             if index < len(self._order):
                 self.rows_repainted += 1
-                strip = self._row_strip(self._order[index][1])
+                key = self._order[index][1]
+                strip = self._row_strip(key)
+                if key == self._cursor_key:
+                    self._shown_cursor = key
             elif index == 0 and self.empty_text:
-                strip = Strip([Segment(fit(safe_text(self.empty_text), width, "left"), styles["empty"])], width)
+                self._shown_cursor = None
+                text = self.empty_text if not self._rows else "no row matches the filter"
+                strip = Strip([Segment(fit(safe_text(text), width, "left"), styles["empty"])], width)
             else:
                 return Strip.blank(width, styles["base"])
         return strip.crop_extend(scroll_x, scroll_x + width, styles["base"])
+
+
+def _filter_text(cells: Sequence[Cell]) -> str:
+    """What the filter looks in: every cell's text, case-folded."""
+    return "\n".join([cell if type(cell) is str else cell[0] for cell in cells]).casefold()
+
+
+def _span(widths: Sequence[int], dropped: Sequence[bool]) -> int:
+    """Cells a line of these columns takes."""
+    shown = [width for width, gone in zip(widths, dropped) if not gone]
+    return sum(shown) + GAP * max(0, len(shown) - 1)
+
+
+def _cut(natural: Sequence[int], floors: Sequence[int], room: int, dropped: Sequence[bool]) -> list[int]:
+    """`natural` widths with the widest columns above their floor narrowed, one cell at a time, until
+    the columns not dropped fit in `room` (or none can give more)."""
+    widths = list(natural)
+    excess = _span(widths, dropped) - room
+    while excess > 0:
+        cuttable = [i for i, width in enumerate(widths) if width > floors[i] and not dropped[i]]
+        if not cuttable:
+            break
+        widest = max(cuttable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def _safe_cells(cells: Sequence[Cell]) -> tuple[Cell, ...]:
+    """`cells` with every text made safe. One check of the whole row usually does: text that
+    safe_text leaves as it is joined into a string it leaves as it is, and the other way round."""
+    texts = [cell if type(cell) is str else cell[0] for cell in cells]
+    joined = "".join(texts)
+    if len(joined) <= SAFE_LIMIT and safe_text(joined) == joined:
+        return tuple(cells)
+    return tuple([_safe_cell(cell) for cell in cells])
+
+
+def _safe_cell(cell: Cell) -> Cell:
+    if type(cell) is str:
+        return safe_text(cell)
+    text, role = cell
+    return (safe_text(text), role)
 
 
 _ABSENT = object()

@@ -1,27 +1,43 @@
-"""Open positions across every connection."""
+"""Open positions across every connection, with per-currency totals of the profit of those shown.
+
+An account reads as its number (`Account.number`) here as in Balances: the store's account record
+names it, and the rows of an account are redrawn when that name arrives or changes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
+from operator import attrgetter
 
 from ibmon.model import Position
+from ibmon.safe import safe_text
 from ibmon.store import Store
-from ibmon.widgets.format import money, number, sign_role
-from ibmon.widgets.live_table import Column, LiveTable
+from ibmon.widgets.format import MISSING, money, number, sign_role
+from ibmon.widgets.live_table import Cell, Column, LiveTable
+from ibmon.widgets.selection import Selection
+from ibmon.widgets.totals import Summed, Totals
 
 COLUMNS = (
-    Column("Connection", 12, max_width=20), Column("Account", 10, max_width=14), Column("Symbol", 10, max_width=18), Column("Side", 4),
-    Column("Volume", 9, "right", 14), Column("Open", 11, "right", 14), Column("Current", 11, "right", 14),
-    Column("Profit", 12, "right", 16),
+    Column("Connection", 6), Column("Account", 7, cut=False), Column("Symbol", 6, value=attrgetter("symbol")),
+    Column("Side", 4), Column("Volume", 6, "decimal", value=attrgetter("volume")),
+    Column("Open", 6, "decimal", value=attrgetter("open_price"), drop=1),
+    Column("Current", 7, "decimal", value=attrgetter("current_price")),
+    Column("Ccy", 3), Column("Profit", 8, "decimal", value=attrgetter("profit")),
 )
+CURRENCY, PROFIT = 7, 8
 
 
 class PositionsTable(LiveTable):
-    """Rows keyed by (connection, account, position id)."""
+    """Rows keyed by (connection, account id, position id), each holding its Position."""
 
     def __init__(self, store: Store, **kwargs) -> None:
-        super().__init__(COLUMNS, empty_text="no open positions", **kwargs)
+        totals = Totals([Summed(PROFIT, "profit", signed=True)], currency=attrgetter("currency"),
+                        label_column=0, currency_column=CURRENCY, noun=("position", "positions"))
+        super().__init__(COLUMNS, empty_text="no open positions", totals=totals, **kwargs)
         self.store = store
+        #: The number each (connection, account id) with positions is shown by.
+        self._numbers: dict[tuple[str, str], str] = {}
 
     def apply(self, changed: Iterable[tuple[str, object]]) -> None:
         with self.batch():
@@ -36,16 +52,44 @@ class PositionsTable(LiveTable):
         if self.border_subtitle != subtitle:  # a new subtitle repaints the whole panel
             self.border_subtitle = subtitle
 
+    def accounts_changed(self, changed: Iterable[tuple[str, object]]) -> None:
+        """Accounts changed in the store: redraw the positions of those whose number changed."""
+        renamed = {(conn, str(account_id)) for conn, account_id in changed
+                   if (conn, str(account_id)) in self._numbers
+                   and self._numbers[(conn, str(account_id))] != self.store.account_number(conn, str(account_id))}
+        if not renamed:
+            return
+        with self.batch():
+            for conn in {conn for conn, _ in renamed}:
+                for (account, _pid), position in self.store.positions.get(conn, {}).items():
+                    if (conn, account) in renamed:
+                        self._show(conn, position)
+
     def _show(self, conn: str, p: Position) -> None:
-        cells = [conn, p.account, p.symbol, (p.side, "up" if p.side == "buy" else "down"),
-                 number(p.volume), number(p.open_price), number(p.current_price),
-                 (money(p.profit), sign_role(p.profit))]
-        self.set_row((conn, p.account, p.id), cells, (conn, p.account, p.symbol, p.id))
+        account = self._numbers[(conn, p.account)] = self.store.account_number(conn, p.account)
+        cells: list[Cell] = [
+            conn, account, p.symbol, (p.side, "up" if p.side == "buy" else "down"),
+            number(p.volume), number(p.open_price), number(p.current_price), p.currency or MISSING,
+            (money(p.profit, p.currency), sign_role(p.profit)),
+        ]
+        self.set_row((conn, p.account, p.id), cells, (conn, account, p.symbol, p.id), record=p)
 
     def selected(self) -> tuple[str, Position] | None:
-        """The connection and position under the cursor."""
+        """The connection and position under the cursor (as the store has it now)."""
         if self.cursor_key is None:
             return None
         conn, account, position_id = self.cursor_key  # type: ignore[misc]
         position = self.store.positions.get(conn, {}).get((account, position_id))
         return (conn, position) if position is not None else None
+
+    def selection(self) -> Selection | None:
+        picked = self.selected()
+        if picked is None:
+            return None
+        conn, p = picked
+        number_ = self.store.account_number(conn, p.account)
+        what = f"{safe_text(p.side)} {p.volume} {safe_text(p.symbol)}"
+        subject = f"{what} · account {safe_text(number_)} · {safe_text(conn)}"
+        return Selection(conn, "position", p, subject,
+                         check=partial(self.stale, (conn, p.account, p.id), f"position {what}",
+                                       lambda: p.key in self.store.positions.get(conn, {})))

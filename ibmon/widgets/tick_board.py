@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from operator import attrgetter
 
 from ibmon.model import Tick, format_age
 from ibmon.store import Store
@@ -12,9 +13,10 @@ from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
 
 COLUMNS = (
-    Column("Symbol", 10, max_width=16), Column("Connection", 12, max_width=20), Column("Bid", 11, "right", 14),
-    Column("Ask", 11, "right", 14), Column("Spread", 8, "right", 10), Column("", 1),
-    Column("Trend", 10), Column("Age", 5, "right"),
+    Column("Symbol", 6, cut=False), Column("Connection", 6), Column("Bid", 6, "decimal", value=attrgetter("bid")),
+    Column("Ask", 6, "decimal", value=attrgetter("ask")),
+    Column("Spread", 6, "decimal", value=lambda tick: tick.ask - tick.bid), Column("", 1, sortable=False),
+    Column("Trend", 10, sortable=False, drop=1), Column("Age", 5, "right", value=lambda tick: -tick.time),
 )
 UP, DOWN, FLAT = ("▲", "up"), ("▼", "down"), ("·", "muted")
 AGE = len(COLUMNS) - 1
@@ -59,7 +61,7 @@ class TickBoard(LiveTable):
             (sparkline(self.store.history(conn, "mid", symbol)), "accent"),
             (_age(tick, now_ms), "muted"),
         ]
-        self.set_row(key, cells, (symbol, conn))
+        self.set_row(key, cells, (symbol, conn), record=tick)
 
     def refresh_ages(self, now: float | None = None) -> None:
         """Once a second: rewrite the age of rows whose age text changed (only those repaint)."""
@@ -71,7 +73,7 @@ class TickBoard(LiveTable):
                     continue
                 age = (_age(tick, now_ms), "muted")
                 if cells[AGE] != age:
-                    self.set_row(key, (*cells[:AGE], age), (key[1], key[0]))
+                    self.set_row(key, (*cells[:AGE], age), (key[1], key[0]), record=tick)
 
 
 def _age(tick: Tick, now_ms: float) -> str:

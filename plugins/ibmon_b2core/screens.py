@@ -26,6 +26,7 @@ from ibmon.api import Action, ScreenContext
 from ibmon.errors import ProviderError, describe_exception
 from ibmon.money import dec_or_none
 from ibmon.safe import safe_rich, safe_text
+from ibmon.widgets.format import money
 
 from .client import B2CoreError
 from .records import ACCOUNT_TYPES, MONEY_FIELDS, to_account, type_name, yes_no
@@ -53,7 +54,8 @@ def amount(value: Decimal | None) -> str:
 def cell(row: dict[str, Any], key: str) -> Text:
     """What the table shows for `key` of an account, as safe text."""
     if key in MONEY_COLUMNS:
-        return safe_rich(amount(dec_or_none(row.get(key), key)), justify="right")
+        value = dec_or_none(row.get(key), key)
+        return safe_rich("" if value is None else money(value, row.get("currency")), justify="right")
     if key == "platform":
         value = row.get("platformName")
     elif key == "group":
@@ -96,8 +98,9 @@ def currency_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]
 
 
 def totals_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{safe_text(currency)}  {int(values['accounts'])} accounts · balance {amount(values['balance'])} · "
-             f"equity {amount(values['equity'])} · profit {amount(values['profit'])}"
+    lines = [f"{safe_text(currency)}  {int(values['accounts'])} accounts · "
+             f"balance {money(values['balance'], currency)} · equity {money(values['equity'], currency)} · "
+             f"profit {money(values['profit'], currency)}"
              for currency, values in currency_totals(rows).items()]
     return "\n".join(lines) or "no accounts"
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static, Tab
 from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
 from ibmon.safe import safe_rich
-from ibmon.widgets.format import MISSING, money, number
+from ibmon.widgets.format import MISSING, money, number, when
 
 from ibmon_crm import client as api
 from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction
@@ -43,7 +43,7 @@ def _right(text: str) -> Text:
 
 
 def _when(stamp: str) -> str:
-    return stamp.replace("T", " ").removesuffix("Z")[:16] if stamp else MISSING
+    return when(stamp) if stamp else MISSING
 
 
 def lead_row(lead: Lead) -> tuple[Cell, ...]:

@@ -50,10 +50,11 @@ def account(raw: dict[str, Any], positions: list[dict[str, Any]] | None) -> Acco
     )
 
 
-def positions(account: str, raw_positions: list[dict[str, Any]],
-              digits: dict[str, int] | None = None) -> list[Position | Rejected]:
-    """An account's positions, each mapped on its own (one that fails is a Rejected in its place)."""
-    return map_each(partial(position, account, digits=digits), raw_positions,
+def positions(account: str, raw_positions: list[dict[str, Any]], digits: dict[str, int] | None = None,
+              currency: str | None = None) -> list[Position | Rejected]:
+    """An account's positions, each mapped on its own (one that fails is a Rejected in its place).
+    `currency` is the account's deposit currency, the one cTrader reports profits in."""
+    return map_each(partial(position, account, digits=digits, currency=currency), raw_positions,
                     key=lambda raw: (account, str(raw["positionId"])))
 
 
@@ -61,7 +62,8 @@ def volume_units(raw_volume: Any) -> Decimal:
     return from_cents(raw_volume, "volume")
 
 
-def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = None) -> Position:
+def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = None,
+             currency: str | None = None) -> Position:
     """`digits` (symbol → price digits, from SymbolJson) pads prices the JSON number shortened."""
     places = (digits or {}).get(str(raw.get("symbolName")))
     side = str(raw.get("tradeSide", "")).upper()
@@ -76,6 +78,7 @@ def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = 
         open_price=pad(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
         current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
+        currency=currency,
         extra=extra(swap=_cents_or_none(raw.get("swap"), "swap"),
                     commission=_cents_or_none(raw.get("commission"), "commission"),
                     pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),

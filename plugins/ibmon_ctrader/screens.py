@@ -22,6 +22,7 @@ from ibmon.errors import describe_exception
 from ibmon.model import Account
 from ibmon.money import from_cents
 from ibmon.safe import safe_rich, safe_text
+from ibmon.widgets.format import when
 
 from ibmon_ctrader.client import CursorKind
 
@@ -32,9 +33,7 @@ PERIODS = {"m1": timedelta(minutes=1), "h1": timedelta(hours=1)}
 
 
 def _when(ms: Any) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(int(ms) / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return "" if ms is None else when(ms)
 
 
 def _money(cents: Any) -> str:

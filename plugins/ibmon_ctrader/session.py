@@ -67,7 +67,8 @@ class CTraderSession(Session):
 
         self.accounts = {records.account_id(raw): raw for raw in shown}
         # Positions first: an account whose positions did not all map has an unknown equity.
-        mapped = {records.account_id(raw): records.positions(records.account_id(raw), held, digits)
+        mapped = {records.account_id(raw): records.positions(records.account_id(raw), held, digits,
+                                                             raw.get("depositCurrency"))
                   for raw, held in zip(shown, positions) if held is not None}
         accounts = []
         for raw, held in zip(shown, positions):

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from ibmon.api import ScreenContext
 from ibmon.model import format_age
 from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import MISSING, money, number
+from ibmon.widgets.format import MISSING, money, number, when
 
 from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.session import NAV_SECTIONS
@@ -152,7 +152,7 @@ class FlexScreen(Screen):
         table.clear()
         for trade in list(reversed(statement.trades))[:TRADES]:
             table.add_row(*map(safe_rich, (
-                trade.when.strftime("%Y-%m-%d %H:%M:%S") if trade.when else MISSING, trade.symbol,
+                when(as_eastern(trade.when)) if trade.when else MISSING, trade.symbol,
                 (trade.buy_sell or MISSING).lower(), number(trade.quantity), number(trade.price),
                 money(trade.proceeds), money(trade.commission), trade.currency or MISSING)))
 
@@ -161,8 +161,7 @@ class FlexScreen(Screen):
         if statement.when_generated is not None:
             generated = as_eastern(statement.when_generated)
             age = datetime.now(timezone.utc) - generated
-            parts.append(f"generated {statement.when_generated:%Y-%m-%d %H:%M:%S} ET "
-                         f"({format_age(age.total_seconds())} ago)")
+            parts.append(f"generated {when(generated)} ({format_age(age.total_seconds())} ago)")
         else:
             parts.append("generation time not in the statement")
         fetched = getattr(self.session, "fetched_at", None)

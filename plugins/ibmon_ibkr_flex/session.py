@@ -121,6 +121,7 @@ def position_of(account_id: str, position_id: str, row: FlexPosition) -> Positio
         open_price=row.cost_basis_price,
         current_price=row.mark_price,
         profit=row.unrealized_pnl,
+        currency=row.currency,
         extra=extra(asset=row.asset_category, currency=row.currency, value=row.position_value,
                     cost_basis=row.cost_basis_money),
     )

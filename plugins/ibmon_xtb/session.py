@@ -204,6 +204,7 @@ class XtbSession(Session):
                         open_price=dec_or_none(trade.get("open_price"), "open price"),
                         current_price=dec_or_none(trade.get("close_price"), "close price"),
                         profit=dec_or_none(trade.get("profit"), "profit"),
+                        currency=self._currency,  # xAPI reports profit in the account currency
                         extra=extra(order=trade.get("order")))
 
     def _tick(self, quote: dict[str, Any], sink: Sink) -> None:

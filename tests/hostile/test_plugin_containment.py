@@ -71,7 +71,7 @@ async def assert_dashboard_keeps_running(app: IbmonApp, pilot) -> None:
     await until(pilot, lambda: app.screen is app.dashboard)
     assert app.is_running and len(app.screen_stack) == 1
     app.store.set_account(CONNECTION, Account("H2", Decimal("2.00"), "EUR"))
-    await until(pilot, lambda: ("account", CONNECTION, "H2") in app.dashboard.accounts)
+    await until(pilot, lambda: (CONNECTION, "H2") in app.dashboard.accounts)
 
 
 CASES = [  # screen key, whether "k" makes it misbehave, its title, what the notification says

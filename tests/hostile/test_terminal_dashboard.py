@@ -56,12 +56,12 @@ async def test_every_panel_shows_hostile_strings_literally_and_clicking_them_run
         await until(pilot, lambda: everything_shown(app), timeout=30)
         await pilot.pause(0.2)
         shown = assert_terminal_safe(app)
-        # markup reads as written; escape sequences read as escapes (cells are cut to their column)
+        # markup reads as written; escape sequences read as escapes (long cells may be cut to their column)
         for fragment in ("[@click=screen.co",  # positions and ticks: the XTB symbol
                          "[@click=app.qui",  # balances: the B2Core account number
                          "[@click=app.quit]CR",  # lead funnel: the CRM connection's name
                          "[b]\\x9bZ",  # positions: the Flex symbol
-                         "\\x1b…", "\\x9b…",  # balances: XTB's and cTrader's currencies
+                         "\\x1b]0;pwned\\x07", "\\x9b6n",  # balances and positions: XTB's and cTrader's currencies
                          "\\x1b]52;c;ZXZpbA==\\x07 [/] \\x1b[2J second line"):  # the health line
             assert fragment in shown, fragment
         for fragment in ("[@click=screen.co", "[@click=app.qui", "[@click=app.quit]CR", "[b]\\x9bZ",
@@ -79,6 +79,7 @@ async def test_quick_action_picker_and_confirmation_show_the_symbol_literally_an
         dash = app.dashboard
         dash.positions.focus()
         dash.positions.move_cursor_to((XTB, position.account, position.id))
+        await pilot.pause()  # the user sees the highlight before pressing (an unseen one is refused)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, Picker))
         await pilot.pause(0.1)

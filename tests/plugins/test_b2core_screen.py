@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from ibmon.api import ScreenContext
 from ibmon.errors import ProviderError
 from ibmon.store import Store
+from ibmon.widgets.format import money
 from ibmon_b2core.records import ACCOUNT_TYPES
 from ibmon_b2core.screens import AccountDetailScreen, AccountsScreen, AddAccountScreen
 from test_b2core_support import session_for, sim_of, simulator
@@ -98,7 +99,7 @@ async def test_lists_sorts_and_searches_accounts_with_totals_per_currency():
         assert len(lines) == len(expected)  # one line per currency, no grand total across them
         for currency, balance in expected.items():
             line = next(line for line in lines if line.startswith(currency + " "))
-            assert f"balance {balance:,f}" in line
+            assert f"balance {money(balance, currency)}" in line  # to the currency's minor units
 
         # sorting: by number first, reversed with O, by a money column, then the next column with o
         numbers = table_numbers(screen)

@@ -11,8 +11,9 @@ from textual.widgets import DataTable, Sparkline, Static
 from ibmon.api import Provider, ScreenContext
 from ibmon.store import Store
 from ibmon.testing import make_context
-from ibmon.widgets.format import money
+from ibmon.widgets.format import money, when
 from ibmon_ibkr_flex import OPTIONS, PROVIDER, connect
+from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
 from ibmon_ibkr_flex.sim import start
@@ -79,7 +80,8 @@ async def test_screen_shows_each_account_of_the_statement(setup):
                 currency: money(amount) for currency, amount in book.cash.items()}
             trades = screen.query_one("#trades", DataTable)
             assert trades.row_count == len(book.trades)
-            assert str(trades.get_row_at(0)[0]) == max(t.when for t in book.trades).strftime("%Y-%m-%d %H:%M:%S")
+            latest = max(t.when for t in book.trades)  # Eastern time, shown in the configured format
+            assert str(trades.get_row_at(0)[0]) == when(as_eastern(latest))
             await pilot.press("n")
         assert text(screen, "#header").startswith(portfolio.accounts[0].id)  # wrapped around
         await pilot.press("p")

@@ -53,7 +53,8 @@ class ExampleSession(Session):
                                          equity=dec(message["equity"]), currency="USD"))
                 elif kind == "positions":
                     sink.positions([Position(account=p["account"], id=str(p["id"]), symbol=p["symbol"],
-                                             side=p["side"], volume=dec(p["volume"]), profit=dec(p["profit"]))
+                                             side=p["side"], volume=dec(p["volume"]), profit=dec(p["profit"]),
+                                             currency="USD")
                                     for p in message["items"]])
                 elif kind == "tick":
                     sink.tick(Tick(message["symbol"], dec(message["bid"]), dec(message["ask"]), message["time"]))

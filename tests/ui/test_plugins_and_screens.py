@@ -119,7 +119,7 @@ async def test_an_error_inside_an_open_plugin_screen_closes_it_and_the_app_keeps
                                        for n in notifications(app)))
         assert app.screen is app.dashboard and app.is_running
         runtime.store.set_account("Screens", Account("S2", Decimal("2.00"), "EUR"))
-        await until(pilot, lambda: ("account", "Screens", "S2") in app.dashboard.accounts)
+        await until(pilot, lambda: ("Screens", "S2") in app.dashboard.accounts)
 
 
 async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
