@@ -33,13 +33,13 @@ from ibmon.config import DEFAULT_LAYOUT, DEFAULT_TIME_FORMAT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
-from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
+from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, core_binding, is_binding_id
 from ibmon.notices import Notice, NoticeLog
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
-from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection, core_binding
+from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection
 from ibmon.screens.first_run import FirstRun
 from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen

@@ -6,6 +6,8 @@ Provider screens get the id `screen.<id>` with the key their ScreenSpec suggests
 
 from __future__ import annotations
 
+from textual.binding import Binding
+
 #: id -> (default keys, description). Keys use Textual's names, several separated by commas.
 CORE_BINDINGS: dict[str, tuple[str, str]] = {
     "quit": ("q", "Quit"),
@@ -21,14 +23,26 @@ CORE_BINDINGS: dict[str, tuple[str, str]] = {
     "maximize": ("z", "Maximise the focused panel, or back to every panel"),
     "notifications": ("n", "Recent notifications, newest first"),
     "back": ("escape", "Close the current screen, or leave a maximised panel"),
+    # Bindings of each panel (ibmon.widgets.live_table), remappable like the others.
+    "filter": ("slash", "Filter the rows of the focused panel as you type"),
+    "sort": ("o", "Sort the focused panel by the next column"),
+    "sort_reverse": ("O", "Reverse the focused panel's order"),
 }
 
 #: The dashboard's footer shows the keys in this order, as many as fit its width; bindings of the
 #: focused panel (filter, sort) are among them when they are in force.
-FOOTER_PRIORITY = ("help", "quit", "action", "filter", "sort", "maximize", "provider_screen",
+FOOTER_PRIORITY = ("help", "quit", "action", "maximize", "filter", "sort", "provider_screen",
                    "toggle_health", "notifications", "refresh", "next_panel", "palette")
 
 SCREEN_PREFIX = "screen."
+
+
+def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
+                 priority: bool = False) -> Binding:
+    """A Textual binding for one of ibmon's ids, with its default keys and description."""
+    keys, description = CORE_BINDINGS[binding_id]
+    return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
+                   tooltip=description)
 
 
 def is_binding_id(name: str) -> bool:

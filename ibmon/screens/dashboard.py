@@ -21,16 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 
 from ibmon.errors import describe_exception
-from ibmon.keymap import CORE_BINDINGS
+from ibmon.keymap import core_binding
 from ibmon.layout import Want, share_lines
-from ibmon.safe import safe_text
 from ibmon.screens.first_run import Welcome
 from ibmon.widgets.accounts import AccountsTable
 from ibmon.widgets.health_bar import HealthBar
@@ -56,13 +54,6 @@ HEADER_LINES = 1
 SCROLLBAR = 1
 #: How many times more of the contested rows a panel gets than the balances panel.
 WEIGHTS = {"accounts": 1, "ticks": 2, "positions": 2, "leads": 1}
-
-
-def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
-                 priority: bool = False) -> Binding:
-    keys, description = CORE_BINDINGS[binding_id]
-    return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
-                   tooltip=description)
 
 
 class DashboardScreen(Screen):
@@ -167,7 +158,9 @@ class DashboardScreen(Screen):
 
     @staticmethod
     def _want(table: LiveTable) -> Want:
-        return Want(table.row_count, table.styles.gutter.height + HEADER_LINES, WEIGHTS[table.id or ""])
+        # Rows the filter lets through, total lines and the filter line; the header is chrome.
+        return Want(table.content_height - HEADER_LINES, table.styles.gutter.height + HEADER_LINES,
+                    WEIGHTS[table.id or ""])
 
     def relayout(self) -> None:
         """Share the lines between the panels again; apply it only when it changed."""
@@ -277,10 +270,13 @@ class DashboardScreen(Screen):
                 self._reported.add(reason)
                 self.ibmon.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
 
+    def on_live_table_view_changed(self, event: LiveTable.ViewChanged) -> None:
+        self.relayout()  # a filter narrowed the rows, or its line came or went
+
     def every_second(self) -> None:
         self.update_status()
         self.ticks.refresh_ages()
-        self.relayout()  # a panel's filter line may have come or gone
+        self.relayout()
         self.ibmon.check_terminal()
 
     def update_status(self) -> None:

@@ -43,6 +43,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ibmon.keymap import core_binding
 from ibmon.safe import LIMIT as SAFE_LIMIT
 from ibmon.safe import safe_text
 from ibmon.widgets.format import MISSING
@@ -199,10 +200,9 @@ class LiveTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor_to(0)", "First row", show=False),
         Binding("end", "cursor_to(-1)", "Last row", show=False),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the rows of this panel as you type"),
-        Binding("o", "sort_next", "Sort", id="sort", tooltip="Sort this panel by the next column"),
-        Binding("O", "sort_reverse", "Reverse", show=False, id="sort_reverse",
-                tooltip="Reverse this panel's order"),
+        core_binding("filter", "filter", short="Filter"),
+        core_binding("sort", "sort_next", short="Sort"),
+        core_binding("sort_reverse", "sort_reverse", short="Reverse", show=False),
     ]
 
     class CursorMoved(Message):

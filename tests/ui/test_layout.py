@@ -49,12 +49,24 @@ async def test_every_panel_shows_rows_and_the_panels_tile_the_screen(size):
         assert "? Help" in screen_text(app).split("\n")[-1]
 
 
-async def test_at_160x48_the_tick_board_and_funnel_show_every_row_and_positions_take_the_rest():
+async def test_at_160x48_the_tick_board_and_positions_stand_side_by_side_when_both_fit():
     app = book_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await filled(pilot, app)
         dash = app.dashboard
-        assert dash.has_class("-stacked")  # 160 columns hold one of the two tables, not both
+        assert not dash.has_class("-stacked")
+        assert dash._width_of(dash.ticks) + dash._width_of(dash.positions) <= 160
+        assert dash.ticks.region.y == dash.positions.region.y
+        assert rows_shown(app, dash.ticks) == 12 and rows_shown(app, dash.positions) >= 24
+        assert_panels_tile_the_screen(app)
+
+
+async def test_stacked_at_160x48_the_tick_board_and_funnel_show_every_row_and_positions_take_the_rest():
+    app = book_app(panel_layout="stacked")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await filled(pilot, app)
+        dash = app.dashboard
+        assert dash.has_class("-stacked")
         assert rows_shown(app, dash.ticks) == 12 and rows_shown(app, dash.leads) == 3
         assert rows_shown(app, dash.accounts) == 6
         assert rows_shown(app, dash.positions) >= 12
@@ -72,7 +84,7 @@ async def test_at_80x24_positions_get_more_rows_than_the_other_panels():
 
 
 async def test_panels_follow_their_row_counts():
-    app = book_app(positions=30, ticks=3)
+    app = book_app(positions=30, ticks=3, panel_layout="stacked")
     async with app.run_test(size=(160, 48)) as pilot:
         await filled(pilot, app, ticks=3)
         dash = app.dashboard
