@@ -12,7 +12,7 @@ from ibmon.api import Provider, ScreenContext
 from ibmon.store import Store
 from ibmon.testing import make_context
 from ibmon.widgets.format import money
-from ibmon_ibkr_flex import OPTIONS, PROVIDER, connect
+from ibmon_ibkr_flex import OPTIONS, PROVIDER, SCREENS, connect
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
 from ibmon_ibkr_flex.sim import start
@@ -43,7 +43,7 @@ async def setup():
     async def run_action(action, target):  # the screen offers no actions
         raise AssertionError("unexpected action")
 
-    spec = session.screens()[0]
+    [spec] = SCREENS
     context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
     yield running.extra["service"].portfolio, session, store, spec, context
     await session.close()
