@@ -30,6 +30,7 @@ from ibmon.errors import ConfigError
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_text
 from ibmon.secrets import Secret
 
 ENV_CONFIG = "IBMON_CONFIG"
@@ -253,12 +254,12 @@ def timezone_problem(zone: Any) -> str | None:
     return None
 
 
-def theme_problem(name: str, host: PluginHost, user_dir: Path | None = None) -> str | None:
+def theme_problem(name: str, host: PluginHost) -> str | None:
     """Why the app would not find the theme `name` (the app's own themes, the plugins', the user's
     files, then Textual's built-in ones), or None."""
     from ibmon.themes import discover_themes
 
-    themes, _broken = discover_themes(host, user_dir)
+    themes, _broken = discover_themes(host)
     names = list(dict.fromkeys(theme.name for theme in themes))
     if name in names:
         return None
@@ -547,7 +548,7 @@ def template(host: PluginHost) -> str:
     for binding, (keys, description) in CORE_BINDINGS.items():
         lines.append(f'# {binding} = "{keys}"  # {description}')
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
-        lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {spec.title}')
+        lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

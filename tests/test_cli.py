@@ -111,6 +111,24 @@ def test_config_actions_take_the_common_options_after_them_too(env, tmp_path, ca
     assert "no config at" in capsys.readouterr().err
 
 
+def test_every_command_and_config_action_takes_the_common_options_after_it():
+    import argparse
+
+    def commands(parser, prefix=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from commands(child, (*prefix, name)) if any(
+                        isinstance(a, argparse._SubParsersAction) for a in child._actions) else [(*prefix, name)]
+
+    found = list(commands(cli.build_parser()))
+    assert ("config", "check") in found and ("sim",) in found and len(found) == 9
+    for argv in found:
+        args = cli.build_parser().parse_args(["--config", "before.toml", *argv, "--config", "after.toml",
+                                              "--read-only", "--plugin-dir", "p"])
+        assert (args.config, args.read_only, args.plugin_dir) == ("after.toml", True, ["p"]), argv
+
+
 def test_config_check_warns_of_broken_theme_files_the_app_would_skip(env, tmp_path, capsys):
     themes = tmp_path / "xdg_data_home" / "ibmon" / "themes"
     themes.mkdir(parents=True)

@@ -326,15 +326,15 @@ def ruled(body: str, name: str = "R") -> str:
 
 
 @pytest.mark.parametrize("body, problems", [
-    ('api_key = "k3y"', []),
-    ('user = "u"\npassword = "pw"', []),
+    ('api_key = "ruled-key-8812"', []),
+    ('user = "u"\npassword = "ruled-pw-8812"', []),
     ('user = "u"', ['connection "R" (ruled): needs "api_key", or "user" with "password" ("password" missing)']),
     ('', ['connection "R" (ruled): needs "api_key", or "user" with "password"']),
     ('api_key = ""', ['connection "R" (ruled): key "api_key" must not be empty (a string)']),
-    ('api_key = "k3y"\ncert = "c"', ['connection "R" (ruled): "cert" needs "key" ("key" missing)']),
-    ('api_key = "k3y"\nmode = "boom"', ['connection "R" (ruled): a check of these options failed: '
+    ('api_key = "ruled-key-8812"\ncert = "c"', ['connection "R" (ruled): "cert" needs "key" ("key" missing)']),
+    ('api_key = "ruled-key-8812"\nmode = "boom"', ['connection "R" (ruled): a check of these options failed: '
                                          'ZeroDivisionError: the rule itself is broken']),
-    ('api_key = "k3y"\nmode = "text"', ['connection "R" (ruled): a bare line']),
+    ('api_key = "ruled-key-8812"\nmode = "text"', ['connection "R" (ruled): a bare line']),
 ])
 def test_a_plugins_rules_across_options_name_the_connection_and_keys(ruled_host, tmp_path, body, problems):
     assert validate(ruled_host, ruled(body), tmp_path).problems == problems
@@ -343,7 +343,7 @@ def test_a_plugins_rules_across_options_name_the_connection_and_keys(ruled_host,
 def test_rules_run_only_once_every_option_is_right_and_are_bounded(ruled_host, tmp_path):
     config = validate(ruled_host, ruled('user = 5'), tmp_path)
     assert config.problems == ['connection "R" (ruled): key "user" must be a string, not an integer']
-    flood = validate(ruled_host, ruled('api_key = "k3y"\nmode = "many"'), tmp_path).problems
+    flood = validate(ruled_host, ruled('api_key = "ruled-key-8812"\nmode = "many"'), tmp_path).problems
     assert len(flood) == 20 and all("\n" not in line and line.endswith("↵with a line break") for line in flood)
 
 
@@ -354,7 +354,7 @@ def test_the_same_rules_run_in_the_plugin_testing_kit(ruled_host):
     with pytest.raises(ConfigError) as caught:
         make_context(provider, name="T", url="https://h", user="u")
     assert caught.value.problems == ['connection "T": needs "api_key", or "user" with "password" ("password" missing)']
-    assert make_context(provider, url="https://h", api_key="k3y").options["api_key"].reveal() == "k3y"
+    assert make_context(provider, url="https://h", api_key="ruled-key-8812").options["api_key"].reveal() == "ruled-key-8812"
 
 
 @pytest.fixture(scope="module")
@@ -367,9 +367,11 @@ def first_party(provider: str, options: str) -> str:
     return f'[[connections]]\nname = "C"\nprovider = "{provider}"\n{options}\n'
 
 
-XTB = 'user_id = "1"\npassword = "pw"\n'
-REST_REQUIRED = {"b2core": 'token = "t0ken"', "crm": 'domain = "d"\napi_key = "k"\nemail = "e"\npassword = "p"',
-                 "ctrader": 'access_token = "t"', "ibkr_flex": 'token = "t"\nquery_id = "1"'}
+XTB = 'user_id = "1"\npassword = "xtb-pw-6620"\n'
+SECRET = "rest-secret-3391"  # long and odd: a made-up secret is masked in every later message
+REST_REQUIRED = {"b2core": f'token = "{SECRET}"',
+                 "crm": f'domain = "d"\napi_key = "{SECRET}"\nemail = "e"\npassword = "{SECRET}"',
+                 "ctrader": f'access_token = "{SECRET}"', "ibkr_flex": f'token = "{SECRET}"\nquery_id = "1"'}
 
 
 @pytest.mark.parametrize("provider", sorted(REST_REQUIRED))
@@ -401,7 +403,7 @@ def test_b2core_declares_its_credentials_rule_and_connect_no_longer_refuses(real
     base = 'base_url = "https://h/api"\n'
     assert validate(real_host, first_party("b2core", base + 'client_id = "id"'), tmp_path).problems == [
         'connection "C" (b2core): needs "token", or "client_id" with "client_secret" ("client_secret" missing)']
-    config = validate(real_host, first_party("b2core", base + 'client_id = "id"\nclient_secret = "s3cret"'), tmp_path)
+    config = validate(real_host, first_party("b2core", base + 'client_id = "id"\nclient_secret = "b2-secret-4410"'), tmp_path)
     assert config.problems == []
     [connection] = config.connections
     real_host.providers["b2core"].connect(connection.context())  # no ConfigError at start any more

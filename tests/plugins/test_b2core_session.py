@@ -52,7 +52,7 @@ def test_the_declared_rule_needs_credentials_or_a_token():
         make_context(provider, name="B", base_url="http://127.0.0.1:1/api", client_id="only-the-id")
     assert caught.value.problems == ['connection "B": needs "token", or "client_id" with "client_secret" '
                                      '("client_secret" missing)']
-    for credentials in ({"token": "t0ken"}, {"client_id": "id", "client_secret": "s3cret"}):
+    for credentials in ({"token": "b2-token-4410"}, {"client_id": "id", "client_secret": "b2-secret-4410"}):
         provider.connect(make_context(provider, base_url="http://127.0.0.1:1/api", **credentials))
 
 

@@ -227,7 +227,7 @@ def test_the_documents_reach_both_outcomes_and_every_kind_of_mistake(host, monke
     ({"connections": [{"name": "B", "provider": "b2core", "base_url": "http://127.0.0.1:1", "client_id": "id"}]},
      "connection B: "),
     ({"connections": [{"name": "X", "provider": "xtb", "url": "tls://127.0.0.1", "stream_url": "ws://127.0.0.1:1",
-                       "user_id": "1", "password": "pw"}]}, "connection X: "),
+                       "user_id": "1", "password": "xtb-pw-6620"}]}, "connection X: "),
 ])
 def test_the_start_side_sees_a_refusal_the_check_would_have_missed(headless_run, tmp_path, monkeypatch, doc, refused):
     """With a provider's rules taken away, the check lets the mistake through and the app's start
