@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 Side = Literal["buy", "sell"]
 
-#: Account fields that hold money (all `Decimal | None`, `balance` always set).
+#: Account fields that hold money (all `Decimal | None`).
 MONEY_FIELDS = ("balance", "equity", "margin", "free_margin", "margin_level", "credit", "profit")
 
 
@@ -27,10 +27,12 @@ class Account:
     than read from the provider (for example a cTrader equity summed from open positions), so
     screens can mark them.
     `extra` holds provider-specific facts worth showing (account type, platform, leverage...).
+    `balance` must always be given; None says the provider did not report it (unknown, never zero:
+    e.g. a Flex statement without a NAV section). Screens show it as missing, the snapshot as null.
     """
 
     id: str
-    balance: Decimal
+    balance: Decimal | None
     currency: str | None = None
     equity: Decimal | None = None
     margin: Decimal | None = None

@@ -21,7 +21,8 @@ from ibmon.safe import safe_rich, safe_text
 from ibmon.widgets.format import MISSING, money, number
 
 from ibmon_ibkr_flex.dates import as_eastern
-from ibmon_ibkr_flex.statement import FlexReport, FlexStatement
+from ibmon_ibkr_flex.session import NAV_SECTIONS
+from ibmon_ibkr_flex.statement import FlexPosition, FlexReport, FlexStatement
 
 #: Trades shown, newest first.
 TRADES = 50
@@ -114,10 +115,9 @@ class FlexScreen(Screen):
         count = len(report.statements)
         self._line("#header", f"{safe_text(statement.account_id, 40)} · {safe_text(statement.name, 80)} · account "
                               f"{self.index + 1} of {count}" + (" (n / p: next / previous)" if count > 1 else ""))
-        base = safe_text(statement.base_currency)
         period = f"{safe_text(statement.from_date or '?')} – {safe_text(statement.to_date or '?')}"
-        self._line("#summary", f"NAV {money(statement.nav)} {base} · cash {money(statement.base_cash)} {base} · "
-                               f"{len(statement.positions)} positions · {len(statement.trades)} trades · period {period}")
+        self._line("#summary", f"{_nav(statement)} · cash {_cash(statement)} · {len(statement.positions)} positions · "
+                               f"{len(statement.trades)} trades · period {period}")
         history = statement.nav_history
         self.query_one("#nav", Sparkline).data = [float(point.total) for point in history]  # a shape only
         if history:
@@ -127,7 +127,7 @@ class FlexScreen(Screen):
             self._line("#nav-label", f"NAV {first.day} → {last.day}: {money(first.total)} → {money(last.total)}"
                                      f"{change} · low {money(low)} · high {money(high)} · {len(history)} days")
         else:
-            self._line("#nav-label", "no NAV history: add 'Net Asset Value (NAV) in Base' to the Flex query")
+            self._line("#nav-label", f"no NAV history: add {NAV_SECTIONS} to the Flex query")
         self._fill_positions(statement)
         self._fill_cash(statement)
         self._fill_trades(statement)
@@ -138,7 +138,7 @@ class FlexScreen(Screen):
         for row in sorted(statement.positions, key=lambda p: (p.asset_category or "", p.symbol)):
             table.add_row(*map(safe_rich, (
                 row.symbol, row.asset_category or MISSING, row.currency or MISSING,
-                "long" if row.quantity >= 0 else "short", number(row.quantity), number(row.mark_price),
+                _side(row), number(row.quantity), number(row.mark_price),
                 money(row.position_value), money(row.cost_basis_money), money(row.unrealized_pnl))))
 
     def _fill_cash(self, statement: FlexStatement) -> None:
@@ -170,3 +170,22 @@ class FlexScreen(Screen):
             parts.append(f"fetched {format_age(time.time() - fetched)} ago")
         parts.append(f"polled every {format_age(self.session.poll_interval)}")
         return " · ".join(parts)
+
+
+def _nav(statement: FlexStatement) -> str:
+    if statement.nav is None:
+        return f"NAV unknown (add {NAV_SECTIONS} to the Flex query)"
+    return f"NAV {money(statement.nav)} {safe_text(statement.base_currency)}"
+
+
+def _cash(statement: FlexStatement) -> str:
+    """The base-currency total, else each currency's cash (a statement without a base summary)."""
+    if statement.base_cash is not None:
+        return f"{money(statement.base_cash)} {safe_text(statement.base_currency)}"
+    amounts = [f"{money(cash.ending_cash)} {safe_text(cash.currency, 12)}" for cash in statement.cash]
+    return " + ".join(amounts) if amounts else MISSING
+
+
+def _side(row: FlexPosition) -> str:
+    side = "long" if row.quantity >= 0 else "short"
+    return f"{side} ({row.lots} lots)" if row.lots > 1 else side

@@ -2,6 +2,10 @@
 
 The latest report stays on the session (`report`, `fetched_at`) for the Flex screen: NAV history,
 trades and cash by currency are not part of the shared model.
+
+A statement without a NAV section (a query without "Net Asset Value (NAV) in Base" or "Change in
+NAV") still shows its cash and positions: the account's balance is unknown (None) and the health
+line says which section to add.
 """
 
 from __future__ import annotations
@@ -48,25 +52,41 @@ class FlexSession(Session):
         self.fetched_at = time.time()
         sink.accounts(accounts)
         sink.positions(positions)
+        sink.note(*notes_of(report))
 
     async def close(self) -> None:
         await self.client.aclose()
 
 
+NAV_SECTIONS = "'Net Asset Value (NAV) in Base' or 'Change in NAV'"
+
+
 def account_of(statement: FlexStatement) -> Account:
-    nav = statement.nav
-    if nav is None:
-        raise ProviderError(f"the Flex statement of {statement.account_id} has no NAV: add the "
-                            f"'Net Asset Value (NAV) in Base' or 'Change in NAV' section to the Flex query")
+    """The account of one statement: its balance is the NAV in base currency (None without a NAV
+    section); cash is the base-currency total, or each currency's cash when the statement has no
+    base summary."""
     period = (f"{statement.from_date}..{statement.to_date}"
               if statement.from_date and statement.to_date else None)
+    per_currency: tuple[tuple[str, str], ...] = ()
+    if statement.base_cash is None:
+        per_currency = tuple((f"cash {cash.currency}", str(cash.ending_cash))
+                             for cash in statement.cash if cash.ending_cash is not None)
     return Account(
         id=statement.account_id,
-        balance=nav,
+        balance=statement.nav,
         currency=statement.base_currency,
         extra=extra(holder=statement.name, cash=statement.base_cash, type=statement.account_info.get("accountType"),
-                    period=period, generated=statement.when_generated),
+                    period=period, generated=statement.when_generated) + per_currency,
     )
+
+
+def notes_of(report: FlexReport) -> tuple[str, ...]:
+    """What the health line says about the query itself: statements without a NAV section."""
+    without = [statement.account_id for statement in report.statements if statement.nav is None]
+    if not without:
+        return ()
+    shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")
+    return (f"balance unknown for {shown}: add the {NAV_SECTIONS} section to the Flex query",)
 
 
 def positions_of(statement: FlexStatement) -> list[Position | Rejected]:

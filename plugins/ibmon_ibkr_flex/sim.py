@@ -11,9 +11,13 @@ for an unknown query id, 1017 for an unknown reference code, and 1019 ("in progr
 `pending_polls` GetStatement calls of each reference.
 
 Settings: tokens, expired_tokens, query_ids (lists of strings), pending_polls, min_interval,
-max_per_minute, date_format (yyyyMMdd | yyyy-MM-dd | MM/dd/yyyy), datetime_separator
-(";" | "," | " " | "T"), interval (seconds between market moves), seed, poll_seconds (written into
-the demo connection).
+max_per_minute, interval (seconds between market moves), seed, poll_seconds (written into the demo
+connection), and how the Flex query is set up:
+date_format (yyyyMMdd | yyyy-MM-dd | MM/dd/yyyy | MM/dd/yy | dd-MMM-yy), datetime_separator
+(";" | "," | " " | "T" | ""), position_detail ("summary+lot", the default: each summary row followed
+by its lots | "summary" | "lot": lot rows only), nav_sections (false: no "Net Asset Value" and
+"Change in NAV" sections), base_summary (false: no BASE_SUMMARY cash row), trade_times ("dateTime" |
+"tradeDate+tradeTime": older statements' separate time of day).
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from ibmon.api import RunningSimulator
 from ibmon.simkit import HttpSimulator, Reply, Request, Ticker
 
 from ibmon_ibkr_flex.codes import CODES
-from ibmon_ibkr_flex.dates import EASTERN
-from ibmon_ibkr_flex.sim_portfolio import Portfolio
+from ibmon_ibkr_flex.dates import DATE_STYLES, EASTERN, SEPARATORS
+from ibmon_ibkr_flex.sim_portfolio import POSITION_DETAILS, TRADE_TIMES, Portfolio
 
 SERVICE_PATH = "/AccountManagement/FlexWebService"
 DEFAULT_TOKEN = "811302486412895127461539"
@@ -65,7 +69,9 @@ class FlexService:
 
     def __init__(self, portfolio: Portfolio, *, tokens: list[str], expired_tokens: list[str],
                  query_ids: list[str], pending_polls: int, min_interval: float, max_per_minute: int,
-                 date_format: str, datetime_separator: str, clock=time.monotonic) -> None:
+                 date_format: str, datetime_separator: str, position_detail: str = "summary+lot",
+                 nav_sections: bool = True, base_summary: bool = True, trade_times: str = "dateTime",
+                 clock=time.monotonic) -> None:
         self.portfolio = portfolio
         self.tokens = set(tokens)
         self.expired_tokens = set(expired_tokens)
@@ -75,6 +81,10 @@ class FlexService:
         self.max_per_minute = max_per_minute
         self.date_format = date_format
         self.separator = datetime_separator
+        self.position_detail = position_detail
+        self.nav_sections = nav_sections
+        self.base_summary = base_summary
+        self.trade_times = trade_times
         self.clock = clock
         self.lock = threading.Lock()
         self.references: dict[str, Reference] = {}
@@ -141,7 +151,9 @@ class FlexService:
             return self._fail("1019", status="Warn")
         if reference.body is None:
             now = datetime.now(EASTERN).replace(tzinfo=None, microsecond=0)
-            reference.body = self.portfolio.statement_xml(now, self.date_format, self.separator)
+            reference.body = self.portfolio.statement_xml(
+                now, self.date_format, self.separator, position_detail=self.position_detail,
+                nav_sections=self.nav_sections, base_summary=self.base_summary, trade_times=self.trade_times)
         return Reply(200, reference.body, "text/xml;charset=utf-8")
 
     def _fail(self, code: str, status: str = "Fail") -> Reply:
@@ -157,6 +169,18 @@ class FlexService:
         return Reply(200, ET.tostring(root, encoding="utf-8", xml_declaration=True), "text/xml;charset=utf-8")
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}: expected true or false, not {value!r}")
+    return value
+
+
 def _strings(value: Any, default: list[str]) -> list[str]:
     if value is None:
         return default
@@ -166,14 +190,20 @@ def _strings(value: Any, default: list[str]) -> list[str]:
 async def start(host: str = "127.0.0.1", *, tokens: Any = None, expired_tokens: Any = None,
                 query_ids: Any = None, pending_polls: int = 2, min_interval: float = 1.0,
                 max_per_minute: int = 10, date_format: str = "yyyyMMdd", datetime_separator: str = ";",
-                interval: float = 1.0, seed: int | None = None, poll_seconds: float = 30.0,
-                **_settings: Any) -> RunningSimulator:
+                position_detail: str = "summary+lot", nav_sections: bool = True, base_summary: bool = True,
+                trade_times: str = "dateTime", interval: float = 1.0, seed: int | None = None,
+                poll_seconds: float = 30.0, **_settings: Any) -> RunningSimulator:
     tokens = _strings(tokens, [DEFAULT_TOKEN])
     query_ids = _strings(query_ids, [DEFAULT_QUERY])
     service = FlexService(Portfolio(seed), tokens=tokens, expired_tokens=_strings(expired_tokens, [EXPIRED_TOKEN]),
                           query_ids=query_ids, pending_polls=pending_polls, min_interval=min_interval,
-                          max_per_minute=max_per_minute, date_format=date_format,
-                          datetime_separator=datetime_separator)
+                          max_per_minute=max_per_minute,
+                          date_format=_choice("date_format", date_format, DATE_STYLES),
+                          datetime_separator=_choice("datetime_separator", datetime_separator, SEPARATORS),
+                          position_detail=_choice("position_detail", position_detail, POSITION_DETAILS),
+                          nav_sections=_flag("nav_sections", nav_sections),
+                          base_summary=_flag("base_summary", base_summary),
+                          trade_times=_choice("trade_times", trade_times, TRADE_TIMES))
     server = HttpSimulator(service.handle, host=host)
     service.base_url = server.url
     server.start()

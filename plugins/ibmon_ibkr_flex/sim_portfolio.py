@@ -1,7 +1,10 @@
 """The simulator's portfolio: several IB accounts (different base currencies) holding stocks, options
 and forex, with cash in several currencies, trades over the past days and prices that keep moving.
-`statement_xml()` writes it as a Flex Activity statement, with a few attributes and elements IB
-might add tomorrow (a client must ignore them)."""
+Each holding is a list of tax lots (bought at different times and prices, sold first in first out).
+`statement_xml()` writes it as a Flex Activity statement, shaped as the query would be set up
+(summary and/or lot rows, with or without the NAV sections and the base-currency cash summary,
+trade times as dateTime or as tradeDate and tradeTime), with a few attributes and elements IB might
+add tomorrow (a client must ignore them)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ibmon_ibkr_flex.dates import EASTERN, format_date, format_datetime
+from ibmon_ibkr_flex.dates import EASTERN, format_date, format_datetime, format_time
 
 CENT = Decimal("0.01")
 PRICE = Decimal("0.0001")
 HISTORY_DAYS = 30
 MAX_TRADES = 200
+#: How a Flex query can be set to show open positions, and to time trades.
+POSITION_DETAILS = ("summary", "lot", "summary+lot")
+TRADE_TIMES = ("dateTime", "tradeDate+tradeTime")
 
 
 @dataclass
@@ -31,10 +37,36 @@ class Instrument:
 
 
 @dataclass
+class Lot:
+    opened: datetime
+    quantity: Decimal  # signed: + long, - short
+    price: Decimal
+
+
+@dataclass
 class Holding:
     symbol: str
-    quantity: Decimal
-    cost_price: Decimal
+    lots: list[Lot]
+
+    @property
+    def quantity(self) -> Decimal:
+        return sum((lot.quantity for lot in self.lots), Decimal(0))
+
+    @property
+    def cost_price(self) -> Decimal:
+        """The average cost per unit over the open lots."""
+        return (sum((lot.quantity * lot.price for lot in self.lots), Decimal(0)) / self.quantity).quantize(PRICE)
+
+    def reduce(self, amount: Decimal) -> None:
+        """Sell (or cover) `amount` units, oldest lots first; never all of them."""
+        for lot in list(self.lots):
+            taken = min(abs(lot.quantity), amount)
+            lot.quantity -= taken if lot.quantity > 0 else -taken
+            amount -= taken
+            if lot.quantity == 0:
+                self.lots.remove(lot)
+            if amount == 0:
+                return
 
 
 @dataclass
@@ -76,8 +108,10 @@ def _instruments() -> dict[str, Instrument]:
 
 
 def _accounts() -> list[SimAccount]:
+    opened = iter(datetime(2022, 9, 6, 10, 15) + timedelta(days=23 * n, minutes=37 * n) for n in range(100))
+
     def hold(symbol: str, quantity: str, cost: str) -> tuple[str, Holding]:
-        return symbol, Holding(symbol, Decimal(quantity), Decimal(cost))
+        return symbol, Holding(symbol, [Lot(next(opened), Decimal(quantity), Decimal(cost))])
 
     return [
         SimAccount("U1234567", "Alex Demo", "USD",
@@ -143,10 +177,10 @@ class Portfolio:
         if drift:
             price = (price * (1 + Decimal(self.rng.gauss(0, drift)).quantize(Decimal("0.00001")))).quantize(PRICE)
         commission = -max(Decimal("1.00"), (abs(quantity) * price * Decimal("0.0005")).quantize(CENT))
-        new_quantity = holding.quantity + quantity
-        if (holding.quantity > 0) == (quantity > 0):  # adding: average the cost
-            holding.cost_price = ((holding.cost_price * holding.quantity + price * quantity) / new_quantity).quantize(PRICE)
-        holding.quantity = new_quantity
+        if (holding.quantity > 0) == (quantity > 0):  # adding: a new lot
+            holding.lots.append(Lot(when.replace(microsecond=0), quantity, price))
+        else:
+            holding.reduce(abs(quantity))
         cash = account.cash
         cash[instrument.currency] = cash.get(instrument.currency, Decimal(0)) - (
             quantity * price * instrument.multiplier).quantize(CENT) + commission
@@ -170,9 +204,17 @@ class Portfolio:
     def to_base(self, amount: Decimal, currency: str, base: str) -> Decimal:
         return amount * self.fx_to_usd[currency] / self.fx_to_usd[base]
 
-    def value(self, holding: Holding) -> Decimal:
-        instrument = self.instruments[holding.symbol]
+    def value(self, holding: Holding | Lot, symbol: str | None = None) -> Decimal:
+        """A holding's (or one lot's, of `symbol`) value at the current price."""
+        instrument = self.instruments[symbol or holding.symbol]  # type: ignore[union-attr]
         return (holding.quantity * instrument.price * instrument.multiplier).quantize(CENT)
+
+    def cost_money(self, holding: Holding) -> Decimal:
+        """What the open lots cost (each lot's cost in cents, summed)."""
+        return sum((self.lot_cost(lot, holding.symbol) for lot in holding.lots), Decimal(0))
+
+    def lot_cost(self, lot: Lot, symbol: str) -> Decimal:
+        return (lot.quantity * lot.price * self.instruments[symbol].multiplier).quantize(CENT)
 
     def nav(self, account: SimAccount) -> Decimal:
         cash = sum((self.to_base(amount, ccy, account.base) for ccy, amount in account.cash.items()), Decimal(0))
@@ -183,16 +225,21 @@ class Portfolio:
     # -- the Flex statement ----------------------------------------------------------------------
 
     def statement_xml(self, now: datetime, date_style: str = "yyyyMMdd", separator: str = ";",
-                      query_name: str = "ibmon activity") -> bytes:
+                      query_name: str = "ibmon activity", *, position_detail: str = "summary+lot",
+                      nav_sections: bool = True, base_summary: bool = True, trade_times: str = "dateTime") -> bytes:
+        """The Flex statement of every account. `position_detail` is one of POSITION_DETAILS,
+        `trade_times` one of TRADE_TIMES; `nav_sections` and `base_summary` say whether the query has
+        the NAV sections (EquitySummaryInBase, ChangeInNAV) and the BASE_SUMMARY cash row."""
+        shape = _Shape(date_style, separator, position_detail, nav_sections, base_summary, trade_times)
         root = ET.Element("FlexQueryResponse", queryName=query_name, type="AF")
         statements = ET.SubElement(root, "FlexStatements", count=str(len(self.accounts)))
         for account in self.accounts:
-            self._statement(statements, account, now, date_style, separator)
+            self._statement(statements, account, now, shape)
         return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
-    def _statement(self, parent: ET.Element, account: SimAccount, now: datetime, style: str, sep: str) -> None:
-        day = lambda d: format_date(d, style)  # noqa: E731
-        moment = lambda m: format_datetime(m, style, sep)  # noqa: E731
+    def _statement(self, parent: ET.Element, account: SimAccount, now: datetime, shape: "_Shape") -> None:
+        day = lambda d: format_date(d, shape.date_style)  # noqa: E731
+        moment = lambda m: format_datetime(m, shape.date_style, shape.separator)  # noqa: E731
         start = (now - timedelta(days=HISTORY_DAYS)).date()
         node = ET.SubElement(parent, "FlexStatement", accountId=account.id, fromDate=day(start),
                              toDate=day(now.date()), period="Last30CalendarDays", whenGenerated=moment(now))
@@ -203,18 +250,20 @@ class Portfolio:
                       tradingPermissionsTier="3")
         history = sorted(account.nav_history.items())
         nav = self.nav(account)
-        ET.SubElement(node, "ChangeInNAV", accountId=account.id, currency=account.base, fromDate=day(start),
-                      toDate=day(now.date()), startingValue=str(history[0][1]), endingValue=str(nav),
-                      twr=f"{(nav / history[0][1] - 1) * 100:.4f}")
         cash_base = sum((self.to_base(a, c, account.base) for c, a in account.cash.items()), Decimal(0)).quantize(CENT)
-        summary = ET.SubElement(node, "EquitySummaryInBase")
-        for when, total in history:
-            ET.SubElement(summary, "EquitySummaryByReportDateInBase", accountId=account.id, currency=account.base,
-                          reportDate=day(when), cash=str(cash_base), stock="", total=str(total),
-                          totalLong=str(total), totalShort="0")
+        if shape.nav_sections:
+            ET.SubElement(node, "ChangeInNAV", accountId=account.id, currency=account.base, fromDate=day(start),
+                          toDate=day(now.date()), startingValue=str(history[0][1]), endingValue=str(nav),
+                          twr=f"{(nav / history[0][1] - 1) * 100:.4f}")
+            summary = ET.SubElement(node, "EquitySummaryInBase")
+            for when, total in history:
+                ET.SubElement(summary, "EquitySummaryByReportDateInBase", accountId=account.id, currency=account.base,
+                              reportDate=day(when), cash=str(cash_base), stock="", total=str(total),
+                              totalLong=str(total), totalShort="0")
         cash_report = ET.SubElement(node, "CashReport")
-        ET.SubElement(cash_report, "CashReportCurrency", accountId=account.id, currency="BASE_SUMMARY",
-                      levelOfDetail="BaseCurrency", endingCash=str(cash_base), endingSettledCash=str(cash_base))
+        if shape.base_summary:
+            ET.SubElement(cash_report, "CashReportCurrency", accountId=account.id, currency="BASE_SUMMARY",
+                          levelOfDetail="BaseCurrency", endingCash=str(cash_base), endingSettledCash=str(cash_base))
         for currency, amount in sorted(account.cash.items()):
             ET.SubElement(cash_report, "CashReportCurrency", accountId=account.id, currency=currency,
                           levelOfDetail="Currency", endingCash=str(amount), endingSettledCash=str(amount),
@@ -222,10 +271,10 @@ class Portfolio:
         positions = ET.SubElement(node, "OpenPositions")
         for holding in account.holdings.values():
             if holding.quantity:
-                self._position(positions, account, holding, now, day)
+                self._position(positions, account, holding, now, shape)
         trades = ET.SubElement(node, "Trades")
         for trade in account.trades:
-            self._trade_row(trades, account, trade, moment, day)
+            self._trade_row(trades, account, trade, shape)
         cash_tx = ET.SubElement(node, "CashTransactions")
         ET.SubElement(cash_tx, "CashTransaction", accountId=account.id, currency=account.base, type="Deposits/Withdrawals",
                       amount="10000.00", dateTime=moment(datetime.combine(start, datetime.min.time())),
@@ -237,31 +286,56 @@ class Portfolio:
         future = ET.SubElement(node, "CryptoStakingRewards", note="unknown to every client")
         ET.SubElement(future, "CryptoStakingReward", accountId=account.id, asset="ETH", amount="0.0012")
 
-    def _position(self, parent: ET.Element, account: SimAccount, holding: Holding, now: datetime, day) -> None:
+    def _position(self, parent: ET.Element, account: SimAccount, holding: Holding, now: datetime,
+                  shape: "_Shape") -> None:
+        """The summary row and/or one row per lot (each lot's figures; the summary's are the totals)."""
         instrument = self.instruments[holding.symbol]
-        value = self.value(holding)
-        cost_money = (holding.quantity * holding.cost_price * instrument.multiplier).quantize(CENT)
         common = dict(accountId=account.id, currency=instrument.currency,
                       fxRateToBase=str((self.fx_to_usd[instrument.currency] / self.fx_to_usd[account.base]).quantize(Decimal("0.00001"))),
                       assetCategory=instrument.category, symbol=instrument.symbol, description=instrument.description,
-                      conid=instrument.conid, multiplier=str(instrument.multiplier), reportDate=day(now.date()),
-                      markPrice=str(instrument.price), openPrice=str(holding.cost_price),
-                      costBasisPrice=str(holding.cost_price), side="Long" if holding.quantity > 0 else "Short")
-        ET.SubElement(parent, "OpenPosition", **common, levelOfDetail="SUMMARY", position=str(holding.quantity),
-                      positionValue=str(value), costBasisMoney=str(cost_money),
-                      fifoPnlUnrealized=str(value - cost_money), percentOfNAV="", esgScore="71")
-        # one lot row under the summary (what a query with "Lot" detail sends): not a position of its own
-        ET.SubElement(parent, "OpenPosition", **common, levelOfDetail="LOT", position=str(holding.quantity),
-                      positionValue=str(value), costBasisMoney=str(cost_money),
-                      fifoPnlUnrealized=str(value - cost_money), openDateTime="")
+                      conid=instrument.conid, multiplier=str(instrument.multiplier),
+                      reportDate=format_date(now.date(), shape.date_style), markPrice=str(instrument.price))
+        if shape.position_detail != "lot":
+            value, cost_money = self.value(holding), self.cost_money(holding)
+            ET.SubElement(parent, "OpenPosition", **common, levelOfDetail="SUMMARY", position=str(holding.quantity),
+                          openPrice=str(holding.cost_price), costBasisPrice=str(holding.cost_price),
+                          side="Long" if holding.quantity > 0 else "Short", positionValue=str(value),
+                          costBasisMoney=str(cost_money), fifoPnlUnrealized=str(value - cost_money), percentOfNAV="",
+                          esgScore="71")
+        if shape.position_detail != "summary":
+            for lot in holding.lots:
+                value, cost_money = self.value(lot, holding.symbol), self.lot_cost(lot, holding.symbol)
+                opened = format_datetime(lot.opened, shape.date_style, shape.separator)
+                ET.SubElement(parent, "OpenPosition", **common, levelOfDetail="LOT", position=str(lot.quantity),
+                              openPrice=str(lot.price), costBasisPrice=str(lot.price),
+                              side="Long" if lot.quantity > 0 else "Short", positionValue=str(value),
+                              costBasisMoney=str(cost_money), fifoPnlUnrealized=str(value - cost_money),
+                              openDateTime=opened, holdingPeriodDateTime=opened)
 
-    def _trade_row(self, parent: ET.Element, account: SimAccount, trade: Trade, moment, day) -> None:
+    def _trade_row(self, parent: ET.Element, account: SimAccount, trade: Trade, shape: "_Shape") -> None:
         instrument = self.instruments[trade.symbol]
         proceeds = (-trade.quantity * trade.price * instrument.multiplier).quantize(CENT)
+        if shape.trade_times == "dateTime":
+            when = {"dateTime": format_datetime(trade.when, shape.date_style, shape.separator)}
+        else:  # older statements: the time of day on its own
+            when = {"tradeTime": format_time(trade.when, colons=shape.separator == "T")}
         ET.SubElement(parent, "Trade", accountId=account.id, currency=instrument.currency,
                       assetCategory=instrument.category, symbol=trade.symbol, description=instrument.description,
-                      conid=instrument.conid, tradeID=str(trade.trade_id), dateTime=moment(trade.when),
-                      tradeDate=day(trade.when.date()), quantity=str(trade.quantity), tradePrice=str(trade.price),
+                      conid=instrument.conid, tradeID=str(trade.trade_id), **when,
+                      tradeDate=format_date(trade.when.date(), shape.date_style), quantity=str(trade.quantity),
+                      tradePrice=str(trade.price),
                       proceeds=str(proceeds), ibCommission=str(trade.commission), fifoPnlRealized="0",
                       buySell="BUY" if trade.quantity > 0 else "SELL", levelOfDetail="EXECUTION",
                       exchange=self.rng.choice(["NASDAQ", "IBKRATS", "ARCA", "IDEALFX"]))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How the Flex query behind a statement is set up."""
+
+    date_style: str
+    separator: str
+    position_detail: str
+    nav_sections: bool
+    base_summary: bool
+    trade_times: str

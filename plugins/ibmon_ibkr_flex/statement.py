@@ -4,19 +4,26 @@ Parsing goes through defusedxml, so a document that declares entities (an "XML b
 for external ones is refused. IB adds sections and attributes often: only the elements and
 attributes read here matter, everything else is ignored (and every record keeps its attributes in
 `attrs`, so new ones can be shown without a parser change).
+
+Open positions: a query set to "Summary" detail sends one OpenPosition per contract; set to "Lot" it
+sends one row per tax lot with levelOfDetail="LOT" (each with its own openDateTime, quantity and
+cost, as in the ibflex project's test statements) and, with both set, the summary row followed by
+its lots. A contract's summary row is its position; a contract that has only lot rows is their sum.
+Trades: statements carry dateTime ("20231017;101235"); older ones tradeDate and tradeTime
+("20110811" and "162000", as in ibflex's test data) instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from ibmon.errors import ProviderError
 
-from ibmon_ibkr_flex.dates import parse_date, parse_datetime
+from ibmon_ibkr_flex.dates import join_date_time, parse_date, parse_datetime
 
 if TYPE_CHECKING:  # pragma: no cover
     from xml.etree.ElementTree import Element
@@ -66,6 +73,8 @@ class FlexPosition:
     description: str | None
     conid: str | None
     attrs: Attrs = field(default_factory=dict, compare=False, repr=False)
+    #: How many LOT rows this position sums (0: the statement's summary row).
+    lots: int = 0
 
 
 @dataclass(frozen=True)
@@ -186,8 +195,7 @@ def _statement(node: "Element") -> FlexStatement:
         ending_value=_money(change, "endingValue", where),
         cash=per_currency,
         base_cash=base_cash,
-        positions=tuple(_position(row, where) for row in node.findall("OpenPositions/OpenPosition")
-                        if row.get("levelOfDetail", "SUMMARY").upper() != "LOT"),
+        positions=_positions(node.findall("OpenPositions/OpenPosition"), where),
         trades=tuple(sorted((_trade(row, where) for row in node.findall("Trades/Trade")
                              if row.get("levelOfDetail", "EXECUTION").upper() == "EXECUTION"),
                             key=lambda trade: trade.when or datetime.min)),
@@ -223,6 +231,67 @@ def _nav_history(rows: Iterable["Element"], where: str) -> tuple[NavPoint, ...]:
     return tuple(points[day] for day in sorted(points))
 
 
+def _positions(rows: list["Element"], where: str) -> tuple[FlexPosition, ...]:
+    """The statement's open positions: the summary rows, and for a contract without one the sum of
+    its lot rows (in the order the contracts first appear)."""
+    summaries: list[FlexPosition] = []
+    lots: dict[str, list[FlexPosition]] = {}
+    for row in rows:
+        if row.get("levelOfDetail", "SUMMARY").upper() == "LOT":
+            lot = _position(row, where)
+            lots.setdefault(_contract(lot), []).append(lot)
+        else:
+            summaries.append(_position(row, where))
+    summarised = {_contract(position) for position in summaries}
+    return tuple(summaries) + tuple(_summed(group) for contract, group in lots.items() if contract not in summarised)
+
+
+def _contract(position: FlexPosition) -> str:
+    """What identifies a contract within one account's statement: IB's conid, else the symbol."""
+    return position.conid or f"{position.symbol}\x00{position.currency or ''}"
+
+
+def _summed(lots: list[FlexPosition]) -> FlexPosition:
+    """One position from a contract's lots: quantity, value, cost basis and unrealised P/L summed,
+    the mark price they share, the cost price averaged over the quantity. A sum any lot lacks a
+    figure for is unknown (None), and so is a mark price the lots disagree on."""
+    first = lots[0]
+    quantity = sum((lot.quantity for lot in lots), Decimal(0))
+    marks = {lot.mark_price for lot in lots}
+    return replace(
+        first,
+        quantity=quantity,
+        mark_price=marks.pop() if len(marks) == 1 else None,
+        position_value=_sum(lot.position_value for lot in lots),
+        cost_basis_money=_sum(lot.cost_basis_money for lot in lots),
+        unrealized_pnl=_sum(lot.unrealized_pnl for lot in lots),
+        cost_basis_price=_average_price(lots, quantity),
+        lots=len(lots),
+    )
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
+    values = list(values)
+    return None if any(value is None for value in values) else sum(values, Decimal(0))  # type: ignore[arg-type]
+
+
+def _average_price(lots: list[FlexPosition], quantity: Decimal) -> Decimal | None:
+    """The quantity-weighted cost price, to four places finer than the finest lot's price."""
+    prices = [lot.cost_basis_price for lot in lots]
+    if quantity == 0 or any(price is None for price in prices):
+        return None
+    if len(lots) == 1:
+        return prices[0]
+    try:
+        average = sum((price * lot.quantity for price, lot in zip(prices, lots)), Decimal(0)) / quantity  # type: ignore[operator]
+        places = min(price.as_tuple().exponent for price in prices)  # type: ignore[union-attr, type-var]
+        average = average.quantize(Decimal(1).scaleb(places - 4)).normalize()
+    except ArithmeticError:  # figures too large for an average: the sink's bounds refuse them anyway
+        return None
+    # no fewer places than the lots' own prices: 145.5 from 140.00 and 153.75 reads 145.50
+    return average if average.as_tuple().exponent <= places else average.quantize(Decimal(1).scaleb(places))
+
+
 def _position(row: "Element", where: str) -> FlexPosition:
     quantity = _money(row, "position", where)
     return FlexPosition(
@@ -245,7 +314,7 @@ def _trade(row: "Element", where: str) -> FlexTrade:
     return FlexTrade(
         trade_id=row.get("tradeID") or None,
         symbol=row.get("symbol") or "?",
-        when=_datetime(row, "dateTime", where) or _datetime(row, "tradeDate", where),
+        when=_datetime(row, "dateTime", where) or _trade_date_time(row, where),
         buy_sell=row.get("buySell"),
         quantity=_money(row, "quantity", where),
         price=_money(row, "tradePrice", where),
@@ -266,6 +335,14 @@ def _cash_transaction(row: "Element", where: str) -> FlexCashTransaction:
         when=_datetime(row, "dateTime", where) or _datetime(row, "reportDate", where),
         description=row.get("description"),
     )
+
+
+def _trade_date_time(row: "Element", where: str) -> datetime | None:
+    """tradeDate with tradeTime (statements without dateTime)."""
+    try:
+        return join_date_time(row.get("tradeDate"), row.get("tradeTime"))
+    except ValueError as exc:
+        raise ProviderError(f"{where}: {row.tag} tradeDate/tradeTime: {exc}") from None
 
 
 def _text(root: "Element", tag: str) -> str | None:

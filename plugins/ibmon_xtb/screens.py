@@ -220,7 +220,10 @@ class XtbScreen(Screen):
                 SIDES.get(trade.get("cmd"), trade.get("cmd")), _text(trade.get("volume")),
                 _text(trade.get("open_price")), _text(trade.get("close_price")),
                 _profit(trade.get("profit")), trade.get("position") or trade.get("order"))))
-        table.border_title = f"Trade history (30 days): {len(trades)}"
+        # a trade's profit is in the account currency, whatever the symbol is quoted in
+        currency = self.session.currency
+        table.border_title = safe_rich(f"Trade history (30 days): {len(trades)}"
+                                       + (f" · profit in {safe_text(currency, 12)}" if currency else ""))
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -239,9 +242,12 @@ class XtbScreen(Screen):
 
 
 def _symbol_label(symbol: dict[str, Any]) -> Text:
-    """One line of the symbol list: name, category and description, each as safe text."""
-    name, category, description = (safe_text(symbol.get(key)) for key in ("symbol", "categoryName", "description"))
-    return safe_rich(f"{name:<10} {category:<4} {description}")
+    """One line of the symbol list: name, category, base / quote currency (SYMBOL_RECORD currency and
+    currencyProfit: EUR/USD, BTC/USD; one code when they are the same) and description, as safe text."""
+    name, category, description, base, quote = (
+        safe_text(symbol.get(key)) for key in ("symbol", "categoryName", "description", "currency", "currencyProfit"))
+    pair = base if base == quote else f"{base}/{quote}"
+    return safe_rich(f"{name:<10} {category:<4} {pair:<7} {description}")
 
 
 def _text(value: Any) -> str:

@@ -3,6 +3,11 @@
 Each `stream(sink)` call is one life of the connection pair: it logs in, opens the streaming
 connection with the streamSessionId, subscribes, and raises as soon as either connection drops,
 so the feed runtime backs off and calls it again (a new login, every subscription again).
+
+Currencies: every amount of the account (balance, equity, margin, free margin, a trade's profit,
+commission and swap) is in the ACCOUNT currency that getCurrentUserData reports (`currency`), never in
+an instrument's quote currency (SYMBOL_RECORD currencyProfit, e.g. JPY for USDJPY) or base currency
+(SYMBOL_RECORD currency, e.g. BTC for BITCOIN). A balance record carries no currency of its own.
 """
 
 from __future__ import annotations
@@ -288,6 +293,12 @@ class XtbSession(Session):
         raise ProviderError(f"order {order}: no final status within {TRADE_STATUS_TIMEOUT:g} s: check the platform")
 
     # -- for the screen --------------------------------------------------------------------------
+
+    @property
+    def currency(self) -> str | None:
+        """The account currency, in which every profit and margin of the account is (None before
+        the first login)."""
+        return self._currency
 
     async def all_symbols(self) -> list[dict[str, Any]]:
         if not self.symbols:

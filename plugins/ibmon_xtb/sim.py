@@ -12,7 +12,9 @@ unknown commands answered with an error without closing) and has fault knobs:
 * `stream_silent` (bool, also settable on the simulator object): streaming connections stay open
   but send nothing, not even keepAlive (a dead link the client cannot see closing).
 
-Settings: `users` ({user_id: password} or "id:password,id2:password2"), `currency`, `tick_seconds`,
+Settings: `users` ({user_id: password} or "id:password,id2:password2"), `currency` (of every account,
+"EUR" by default: the instruments are quoted in USD, JPY, EUR... and profits and margins are
+converted into it, as a real server reports them), `tick_seconds`,
 `churn_seconds` (0: positions never open or close by themselves), `keepalive_seconds`,
 `candle_seconds`, `update_seconds` (balance/profit stream pace), `positions`, `seed`, `volatility`
 (0: prices stand still),
@@ -215,7 +217,7 @@ class XtbSimulator:
     def __init__(self, host: str = "127.0.0.1", **settings: Any) -> None:
         self.host = host
         self.users = _users(settings.get("users"))
-        self.market = Market(self.users, currency=str(settings.get("currency", "USD")),
+        self.market = Market(self.users, currency=str(settings.get("currency", "EUR")),
                              positions=int(settings.get("positions", 3)),
                              seed=settings.get("seed"), volatility=_float(settings, "volatility", 0.00015))
         self.tick_seconds = _float(settings, "tick_seconds", 0.1)
@@ -545,13 +547,16 @@ class XtbSimulator:
         return [{"symbol": self._instrument(s).name, "quotes": week, "trading": week} for s in args["symbols"]]
 
     def cmd_getCommissionDef(self, peer: Peer, args: dict[str, Any]) -> Any:
-        self._instrument(args["symbol"])
-        return {"commission": Decimal("0.0"), "rateOfExchange": Decimal("1.0")}
+        """Commission in the account currency; rateOfExchange between it and the instrument's base."""
+        instrument = self._instrument(args["symbol"])
+        rate = self.market.rate(instrument.base, peer.user.currency).quantize(Decimal("0.00001"))
+        return {"commission": Decimal("0.0"), "rateOfExchange": rate}
 
     def cmd_getMarginTrade(self, peer: Peer, args: dict[str, Any]) -> Any:
+        """The margin in the account currency."""
         instrument = self._instrument(args["symbol"])
         volume = Decimal(str(args["volume"]))
-        return {"margin": (instrument.ask * volume * instrument.contract_size / instrument.leverage).quantize(Decimal("0.01"))}
+        return {"margin": self.market.margin(instrument, instrument.ask, volume, peer.user.currency)}
 
     def cmd_tradeTransaction(self, peer: Peer, args: dict[str, Any]) -> Any:
         info = args["tradeTransInfo"]

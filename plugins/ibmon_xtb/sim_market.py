@@ -3,6 +3,12 @@ follows the prices, and the xAPI records (SYMBOL_RECORD, TRADE_RECORD...) built 
 
 Pure state, no I/O: `sim.py` serves it. Money and prices are Decimal; they go on the wire as JSON
 floats, as the real server sends them.
+
+Currencies as xAPI has them: in a SYMBOL_RECORD `currency` is the base currency and `currencyProfit`
+the quote currency, in which a price move is worth money (EUR / USD for EURUSD, BTC / USD for
+BITCOIN, USD / USD for GOLD or a US stock CFD; a recorded USDPLN record of a real server has
+USD / PLN). A trade's `profit`, the account's margin figures and getMarginTrade's margin are in the
+ACCOUNT currency: the market converts them from the quote currency at its own current prices.
 """
 
 from __future__ import annotations
@@ -16,31 +22,35 @@ from typing import Any
 
 CENT = Decimal("0.01")
 
-# name, categoryName, description, price, precision, contract size, currency, leverage (margin = notional / leverage)
-SYMBOLS: tuple[tuple[str, str, str, str, int, int, str, int], ...] = (
-    ("EURUSD", "FX", "Euro to US Dollar", "1.08512", 5, 100000, "USD", 30),
-    ("GBPUSD", "FX", "British Pound to US Dollar", "1.27034", 5, 100000, "USD", 30),
-    ("USDJPY", "FX", "US Dollar to Japanese Yen", "151.204", 3, 100000, "JPY", 30),
-    ("USDCHF", "FX", "US Dollar to Swiss Franc", "0.88021", 5, 100000, "CHF", 30),
-    ("AUDUSD", "FX", "Australian Dollar to US Dollar", "0.66107", 5, 100000, "USD", 20),
-    ("EURPLN", "FX", "Euro to Polish Zloty", "4.32150", 5, 100000, "PLN", 20),
-    ("US500", "IND", "US 500 index", "5204.3", 1, 50, "USD", 20),
-    ("US100", "IND", "US Tech 100 index", "18203.7", 1, 20, "USD", 20),
-    ("DE40", "IND", "Germany 40 index", "18402.5", 1, 25, "EUR", 20),
-    ("UK100", "IND", "UK 100 index", "8104.2", 1, 10, "GBP", 20),
-    ("JP225", "IND", "Japan 225 index", "38512", 0, 100, "JPY", 20),
-    ("GOLD", "CMD", "Gold spot", "2351.42", 2, 100, "USD", 20),
-    ("SILVER", "CMD", "Silver spot", "28.114", 3, 5000, "USD", 10),
-    ("OIL.WTI", "CMD", "Crude oil WTI", "78.52", 2, 1000, "USD", 10),
-    ("NATGAS", "CMD", "Natural gas", "2.514", 3, 10000, "USD", 10),
-    ("BITCOIN", "CRT", "Bitcoin", "65012.50", 2, 1, "USD", 2),
-    ("ETHEREUM", "CRT", "Ethereum", "3204.15", 2, 1, "USD", 2),
-    ("AAPL.US", "STC", "Apple Inc", "190.12", 2, 1, "USD", 5),
-    ("TSLA.US", "STC", "Tesla Inc", "175.43", 2, 1, "USD", 5),
-    ("MSFT.US", "STC", "Microsoft Corp", "420.55", 2, 1, "USD", 5),
-    ("NVDA.US", "STC", "NVIDIA Corp", "903.20", 2, 1, "USD", 5),
-    ("PKN.PL", "STC", "Orlen SA", "64.82", 2, 1, "PLN", 5),
+# name, categoryName, description, price, precision, contract size, base currency, quote currency,
+# leverage (margin = notional / leverage)
+SYMBOLS: tuple[tuple[str, str, str, str, int, int, str, str, int], ...] = (
+    ("EURUSD", "FX", "Euro to US Dollar", "1.08512", 5, 100000, "EUR", "USD", 30),
+    ("GBPUSD", "FX", "British Pound to US Dollar", "1.27034", 5, 100000, "GBP", "USD", 30),
+    ("USDJPY", "FX", "US Dollar to Japanese Yen", "151.204", 3, 100000, "USD", "JPY", 30),
+    ("USDCHF", "FX", "US Dollar to Swiss Franc", "0.88021", 5, 100000, "USD", "CHF", 30),
+    ("AUDUSD", "FX", "Australian Dollar to US Dollar", "0.66107", 5, 100000, "AUD", "USD", 20),
+    ("EURPLN", "FX", "Euro to Polish Zloty", "4.32150", 5, 100000, "EUR", "PLN", 20),
+    ("US500", "IND", "US 500 index", "5204.3", 1, 50, "USD", "USD", 20),
+    ("US100", "IND", "US Tech 100 index", "18203.7", 1, 20, "USD", "USD", 20),
+    ("DE40", "IND", "Germany 40 index", "18402.5", 1, 25, "EUR", "EUR", 20),
+    ("UK100", "IND", "UK 100 index", "8104.2", 1, 10, "GBP", "GBP", 20),
+    ("JP225", "IND", "Japan 225 index", "38512", 0, 100, "JPY", "JPY", 20),
+    ("GOLD", "CMD", "Gold spot", "2351.42", 2, 100, "USD", "USD", 20),
+    ("SILVER", "CMD", "Silver spot", "28.114", 3, 5000, "USD", "USD", 10),
+    ("OIL.WTI", "CMD", "Crude oil WTI", "78.52", 2, 1000, "USD", "USD", 10),
+    ("NATGAS", "CMD", "Natural gas", "2.514", 3, 10000, "USD", "USD", 10),
+    ("BITCOIN", "CRT", "Bitcoin", "65012.50", 2, 1, "BTC", "USD", 2),
+    ("ETHEREUM", "CRT", "Ethereum", "3204.15", 2, 1, "ETH", "USD", 2),
+    ("AAPL.US", "STC", "Apple Inc", "190.12", 2, 1, "USD", "USD", 5),
+    ("TSLA.US", "STC", "Tesla Inc", "175.43", 2, 1, "USD", "USD", 5),
+    ("MSFT.US", "STC", "Microsoft Corp", "420.55", 2, 1, "USD", "USD", 5),
+    ("NVDA.US", "STC", "NVIDIA Corp", "903.20", 2, 1, "USD", "USD", 5),
+    ("PKN.PL", "STC", "Orlen SA", "64.82", 2, 1, "PLN", "PLN", 5),
 )
+#: The instruments a user's first positions are opened on (then at random): quoted in USD, JPY and
+#: EUR, so that an account in another currency shows profits converted from each.
+OPENING = ("USDJPY", "US500", "EURUSD", "JP225", "GOLD", "DE40")
 
 PERIODS = (1, 5, 15, 30, 60, 240, 1440, 10080, 43200)
 MAX_CANDLES = 50_000
@@ -70,7 +80,8 @@ class Instrument:
     description: str
     precision: int
     contract_size: int
-    currency: str
+    base: str  # SYMBOL_RECORD currency
+    quote: str  # SYMBOL_RECORD currencyProfit: what a price move is worth in
     leverage: int
     bid: Decimal
     spread: Decimal
@@ -105,7 +116,7 @@ class Instrument:
     def symbol_record(self) -> dict[str, Any]:
         return {
             "ask": self.ask, "bid": self.bid, "categoryName": self.category, "contractSize": self.contract_size,
-            "currency": self.currency, "currencyPair": self.category == "FX", "currencyProfit": self.currency,
+            "currency": self.base, "currencyPair": self.category == "FX", "currencyProfit": self.quote,
             "description": self.description, "expiration": None, "groupName": self.category,
             "high": self.high, "initialMargin": 0, "instantMaxVolume": 0, "leverage": Decimal(100) / self.leverage,
             "longOnly": False, "lotMax": Decimal("100.0"), "lotMin": Decimal("0.01"), "lotStep": Decimal("0.01"),
@@ -205,42 +216,80 @@ class User:
 class Market:
     """Instruments and users. `events` collects (user_id, stream command, data) for the streams."""
 
-    def __init__(self, users: dict[str, str], currency: str = "USD", balance: Decimal = Decimal("10000.00"),
+    def __init__(self, users: dict[str, str], currency: str = "EUR", balance: Decimal = Decimal("10000.00"),
                  positions: int = 3, seed: int | None = None, volatility: float = 0.00015) -> None:
         self.rng = random.Random(seed)
         self.volatility = volatility
         start = now_ms()
         self.instruments: dict[str, Instrument] = {}
-        for name, category, description, price, precision, size, quote, leverage in SYMBOLS:
+        for name, category, description, price, precision, size, base, quote, leverage in SYMBOLS:
             bid = Decimal(price)
             spread = Decimal(1).scaleb(-precision) * (2 if category == "FX" else 5)
-            self.instruments[name] = Instrument(name, category, description, precision, size, quote, leverage,
+            self.instruments[name] = Instrument(name, category, description, precision, size, base, quote, leverage,
                                                 bid, spread, bid + spread, bid, start, bid)
+        self.usd = self.usd_values()
+        if currency not in self.usd:
+            raise ValueError(f"currency: the simulator prices no {currency!r}; choose one of {', '.join(sorted(self.usd))}")
         self._orders = iter(range(70_000_000 + self.rng.randrange(1_000_000) * 10, 10**12, 10))
         self.users = {uid: User(uid, pw, currency, balance) for uid, pw in users.items()}
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         for user in self.users.values():
-            for _ in range(positions):
-                self.open(user, announce=False)
+            for n in range(positions):
+                self.open(user, OPENING[n] if n < len(OPENING) else None, announce=False)
 
     def symbol(self, name: str) -> Instrument | None:
         return self.instruments.get(name)
 
     def step(self) -> None:
-        """Move every price a little; positions' profits and margins follow."""
+        """Move every price a little; positions' profits follow (in each account's currency)."""
         for instrument in self.instruments.values():
             if self.rng.random() < 0.7:
                 instrument.move(self.rng, self.volatility)
+        self.usd = self.usd_values()
         for user in self.users.values():
             for trade in user.positions.values():
-                self._revalue(trade)
+                self._revalue(trade, user.currency)
 
-    def _revalue(self, trade: Trade) -> None:
+    # -- currencies ------------------------------------------------------------------------------
+
+    def usd_values(self) -> dict[str, Decimal]:
+        """What one unit of each currency is worth in USD at the current mid prices, found through
+        the instruments that price one currency in another (FX pairs, crypto)."""
+        values = {"USD": Decimal(1)}
+        pairs = [i for i in self.instruments.values() if i.base != i.quote]
+        found = True
+        while found:
+            found = False
+            for pair in pairs:
+                mid = (pair.bid + pair.ask) / 2
+                if pair.base in values and pair.quote not in values:
+                    values[pair.quote], found = values[pair.base] / mid, True
+                elif pair.quote in values and pair.base not in values:
+                    values[pair.base], found = values[pair.quote] * mid, True
+        return values
+
+    def rate(self, currency: str, into: str) -> Decimal:
+        """What one unit of `currency` is worth in `into` now. A currency the market prices nothing
+        in (only a test sets one, on a user already made) counts as one USD."""
+        return self.usd.get(currency, Decimal(1)) / self.usd.get(into, Decimal(1))
+
+    def convert(self, amount: Decimal, currency: str, into: str) -> Decimal:
+        """`amount` of `currency` in `into`, to the cent."""
+        return (amount if currency == into else amount * self.rate(currency, into)).quantize(CENT)
+
+    def margin(self, instrument: Instrument, price: Decimal, volume: Decimal, currency: str) -> Decimal:
+        """The margin of `volume` lots at `price`, in the account's `currency`."""
+        notional = price * volume * instrument.contract_size  # in the quote currency
+        return self.convert(notional / instrument.leverage, instrument.quote, currency)
+
+    def _revalue(self, trade: Trade, currency: str) -> None:
+        """The trade's close price and its profit in the account's currency (xAPI's TRADE_RECORD
+        profit), converted from the quote currency a price move is worth in."""
         instrument = self.instruments[trade.symbol]
         trade.close_price = instrument.bid if trade.cmd == 0 else instrument.ask
         sign = 1 if trade.cmd == 0 else -1
-        trade.profit = ((trade.close_price - trade.open_price) * trade.volume * instrument.contract_size
-                        * sign).quantize(CENT)
+        in_quote = (trade.close_price - trade.open_price) * trade.volume * instrument.contract_size * sign
+        trade.profit = self.convert(in_quote, instrument.quote, currency)
 
     def next_order(self) -> int:
         return next(self._orders)
@@ -256,8 +305,8 @@ class Market:
         price = instrument.ask if cmd == 0 else instrument.bid
         trade = Trade(order=order or self.next_order(), symbol=instrument.name, cmd=cmd, volume=volume, open_price=price,
                       open_time=now_ms(), digits=instrument.precision, close_price=price, comment=comment,
-                      margin=(price * volume * instrument.contract_size / instrument.leverage).quantize(CENT))
-        self._revalue(trade)
+                      margin=self.margin(instrument, price, volume, user.currency))
+        self._revalue(trade, user.currency)
         user.positions[trade.order] = trade
         if announce:
             self.events.append((user.user_id, "trade", trade.record(streaming=True, kind=0)))
@@ -266,14 +315,14 @@ class Market:
     def close(self, user: User, order: int, volume: Decimal | None = None) -> Trade:
         """Close (or partly close) an open position; its profit goes to the balance."""
         trade = user.positions[order]
-        self._revalue(trade)
+        self._revalue(trade, user.currency)
         if volume is not None and volume < trade.volume:
             part = Trade(**{**trade.__dict__, "order": next(self._orders), "volume": volume,
                             "profit": (trade.profit * volume / trade.volume).quantize(CENT),
                             "margin": (trade.margin * volume / trade.volume).quantize(CENT)})
             trade.volume -= volume
             trade.margin -= part.margin
-            self._revalue(trade)
+            self._revalue(trade, user.currency)
             self.events.append((user.user_id, "trade", trade.record(streaming=True, kind=0)))
             closed = part
         else:

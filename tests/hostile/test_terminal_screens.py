@@ -52,7 +52,8 @@ async def test_xtb_screen(sims):
         await pilot.pause(0.1)
         shown = assert_terminal_safe(app)
         labels = [symbols.get_option_at_index(i).prompt.plain for i in range(symbols.option_count)]
-        assert f"{XTB_SYMBOL} [b]  \\x1b]52;c;ZXZpbA==\\x07[@click=app.quit]Q[/]" in labels  # name, category, description
+        # name, category, base/quote currency (one: GOLD's are both USD), description
+        assert f"{XTB_SYMBOL} [b]  USD     \\x1b]52;c;ZXZpbA==\\x07[@click=app.quit]Q[/]" in labels
         assert XTB_SYMBOL in shown and "\\x1b]52;c;ZXZpbA==\\x07[@click=app." in shown
         for fragment in ("\\x1b]52;c;ZXZpbA==\\x07[@click=app.", XTB_SYMBOL):  # the second click charts it
             await click_text(app, pilot, fragment)

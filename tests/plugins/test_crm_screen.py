@@ -83,7 +83,8 @@ async def test_leads_load_one_page_at_a_time_as_the_cursor_moves(crm):
     try:
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.screen.query_one("#leads-table", LazyTable)
-            await settle(pilot, lambda: table.row_count == 50 and not table.loading)
+            # the status line follows the table in a later message: wait for both
+            await settle(pilot, lambda: table.row_count == 50 and not table.loading and "50 of" in status(app))
             assert table.total == crm.population.select_leads(None, None).total or table.total > 0
             assert crm.http.requests[LEADS] == 1
             assert "50 of" in status(app) and "more as you scroll" in status(app)

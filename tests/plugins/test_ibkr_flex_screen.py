@@ -30,6 +30,9 @@ class StoreSink:
     def positions(self, positions, *, account=None) -> None:
         self.store.replace_positions("flex", positions, account)
 
+    def note(self, *notes) -> None:
+        self.notes = notes
+
 
 @pytest.fixture
 async def setup():
@@ -99,3 +102,34 @@ async def test_screen_waits_for_the_first_statement_then_shows_it(setup):
         await pilot.pause()
         assert text(screen, "#header").startswith(portfolio.accounts[0].id)
         assert re.search(r"fetched \d+ s ago", text(screen, "#age"))
+
+
+async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
+    running = await start(pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600, seed=2,
+                          position_detail="lot", nav_sections=False, base_summary=False)
+    options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
+    provider = Provider(name=PROVIDER, title="IBKR Flex", connect=connect, options=OPTIONS)
+    session = FlexSession(make_context(provider, name="flex", **options), limiter=RateLimiter(0, 10_000, margin=0))
+    store = Store()
+    context = ScreenContext(connection="flex", session=session, store=store, run_action=None)
+    try:
+        await session.poll(StoreSink(store))
+        book = running.extra["service"].portfolio.accounts[0]
+        app = App()
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = session.screens()[0].factory(context)
+            await app.push_screen(screen)
+            await pilot.pause()
+            summary = text(screen, "#summary")
+            assert summary.startswith("NAV unknown (add 'Net Asset Value (NAV) in Base' or 'Change in NAV' to the "
+                                      "Flex query) · cash ")
+            assert " + ".join(f"{money(amount)} {currency}" for currency, amount in sorted(book.cash.items())) in summary
+            positions = screen.query_one("#positions", DataTable)
+            sides = {str(positions.get_row_at(i)[0]): str(positions.get_row_at(i)[3]) for i in range(positions.row_count)}
+            assert any(len(holding.lots) > 1 for holding in book.holdings.values())
+            for holding in book.holdings.values():
+                side = "long" if holding.quantity > 0 else "short"
+                assert sides[holding.symbol] == (f"{side} ({len(holding.lots)} lots)" if len(holding.lots) > 1 else side)
+    finally:
+        await session.close()
+        await running.stop()

@@ -80,8 +80,7 @@ async def test_poll_delivers_accounts_and_positions(sim):
             assert position.volume == abs(holding.quantity)
             assert position.current_price == instrument.price
             assert position.open_price == holding.cost_price
-            assert position.profit == portfolio.value(holding) - (
-                holding.quantity * holding.cost_price * instrument.multiplier).quantize(position.profit)
+            assert position.profit == portfolio.value(holding) - portfolio.cost_money(holding)
     assert len(positions) == sum(len(book.holdings) for book in portfolio.accounts)
     assert session.report is not None and len(session.report.statements) == 3
     assert any(position.side == "sell" for position in positions.values())

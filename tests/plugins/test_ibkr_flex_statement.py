@@ -11,7 +11,7 @@ import pytest
 from ibmon.errors import ProviderError
 from ibmon.simkit import HttpSimulator, Reply
 from ibmon_ibkr_flex.client import FlexClient
-from ibmon_ibkr_flex.dates import parse_date, parse_datetime
+from ibmon_ibkr_flex.dates import join_date_time, parse_date, parse_datetime, parse_time
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.sim import SERVICE_PATH, start
 from ibmon_ibkr_flex.statement import parse_document, parse_report
@@ -54,6 +54,33 @@ def test_date_times(day, separator, clock, expected):
     assert parse_datetime(f"{day}{separator}{clock}") == datetime(2026, 11, 21, *expected)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("02/29/16", datetime(2016, 2, 29)),  # MM/dd/yy
+    ("29-feb-16", datetime(2016, 2, 29)),  # dd-MMM-yy, any case
+    ("29-Feb-16;143529", datetime(2016, 2, 29, 14, 35, 29)),
+    ("20160229143529", datetime(2016, 2, 29, 14, 35, 29)),  # no date/time separator
+    ("2016-02-2914:35:29", datetime(2016, 2, 29, 14, 35, 29)),
+    ("02/29/16143529", datetime(2016, 2, 29, 14, 35, 29)),  # not year 1614 and 35:29
+    ("02/29/2016143529", datetime(2016, 2, 29, 14, 35, 29)),
+    ("2009-12-23, 20:25:00", datetime(2009, 12, 23, 20, 25)),  # old statements' ", "
+    ("2010-01-04T15:37:49-05:00", datetime(2010, 1, 4, 15, 37, 49)),  # an offset: made Eastern
+    ("2010-07-04T15:37:49+02:00", datetime(2010, 7, 4, 9, 37, 49)),
+])
+def test_every_flex_date_format_and_the_old_forms(text, expected):
+    assert parse_datetime(text) == expected
+
+
+def test_times_and_a_trade_date_with_its_trade_time():
+    assert parse_time("162000") == parse_time("16:20:00") == datetime(1, 1, 1, 16, 20).time()
+    assert parse_time("") is None and join_date_time("2011-08-11", "162000") == datetime(2011, 8, 11, 16, 20)
+    assert join_date_time("20110811", "") == datetime(2011, 8, 11) and join_date_time("", "162000") is None
+    for bad in ("4pm", "1620000", "25:00:00"):
+        with pytest.raises(ValueError):
+            parse_time(bad)
+    with pytest.raises(ValueError, match="reads slash dates as MM/dd"):
+        parse_date("13/01/2026")
+
+
 def test_date_time_with_zone_name_and_bad_values():
     assert parse_datetime("20261121;093005 EST") == datetime(2026, 11, 21, 9, 30, 5)
     for bad in ("21.11.2026", "2026/11/21", "20261321", "20261121;256000", "yesterday"):
@@ -61,8 +88,8 @@ def test_date_time_with_zone_name_and_bad_values():
             parse_datetime(bad)
 
 
-@pytest.mark.parametrize("style", ["yyyyMMdd", "yyyy-MM-dd", "MM/dd/yyyy"])
-@pytest.mark.parametrize("separator", [";", ",", " ", "T"])
+@pytest.mark.parametrize("style", ["yyyyMMdd", "yyyy-MM-dd", "MM/dd/yyyy", "MM/dd/yy", "dd-MMM-yy"])
+@pytest.mark.parametrize("separator", [";", ",", " ", "T", ""])
 async def test_simulator_statement_in_every_date_format(sim, style, separator):
     service = sim.extra["service"]
     service.date_format, service.separator = style, separator

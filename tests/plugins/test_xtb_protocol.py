@@ -114,7 +114,7 @@ async def test_replies_are_matched_by_custom_tag_when_they_come_out_of_order(sta
     margin, user = await asyncio.gather(call("getMarginLevel"), call("getCurrentUserData"))
     assert finished == ["getCurrentUserData", "getMarginLevel"]  # the second request was answered first
     assert margin["balance"] == sim.extra["simulator"].market.users[USER].balance
-    assert user["currency"] == "USD"
+    assert user["currency"] == "EUR"  # the simulator's default account currency
 
 
 async def test_requests_are_paced_at_least_200_ms_apart(start_sim, connections):

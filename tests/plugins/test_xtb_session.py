@@ -56,7 +56,7 @@ async def test_initial_state_is_exact(start_sim, run_session):
     account = sink.account_records[user_id]
     assert (account.balance, account.equity, account.margin, account.free_margin, account.margin_level,
             account.credit, account.currency) == (values["balance"], values["equity"], values["margin"],
-                                                  values["margin_free"], values["margin_level"], values["credit"], "USD")
+                                                  values["margin_free"], values["margin_level"], values["credit"], user.currency)
     assert all(type(v) is Decimal for v in (account.balance, account.equity, account.margin))
 
     expected = {str(t.order): t for t in user.positions.values()}
@@ -77,7 +77,7 @@ async def test_initial_state_is_exact(start_sim, run_session):
 
 
 async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_session):
-    sim = await start_sim(keepalive_seconds=0.3, update_seconds=0.1, volatility=0)
+    sim = await start_sim(keepalive_seconds=0.3, update_seconds=0.1, volatility=0, currency="USD")  # GOLD is USD-quoted
     market = simulator(sim).market
     user_id = sim.connections[0]["user_id"]
     user = market.users[user_id]

@@ -30,7 +30,8 @@ TAGS = ("FlexQueryResponse", "FlexStatementResponse", "FlexStatements", "FlexSta
         "CashTransaction", "Status", "ErrorCode", "ReferenceCode", "Unknown")
 ATTRS = ("accountId", "currency", "endingValue", "endingCash", "total", "reportDate", "fromDate", "toDate",
          "whenGenerated", "position", "markPrice", "symbol", "conid", "levelOfDetail", "quantity",
-         "tradePrice", "dateTime", "fifoPnlUnrealized", "costBasisPrice", "name", "amount")
+         "tradePrice", "dateTime", "fifoPnlUnrealized", "costBasisPrice", "name", "amount", "tradeDate",
+         "tradeTime", "costBasisMoney", "positionValue")
 attr_values = st.sampled_from(["", "--", "12.5", "-3", "1e400", "NaN", "Infinity", "20250102", "2025-02-30",
                                "20250102;101500", "99/99/9999", "BASE_SUMMARY", "LOT", "USD", "A&amp;B",
                                "\u00e9\u20ac", "0" * 50]) | st.text(max_size=12)
