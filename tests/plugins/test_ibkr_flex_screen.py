@@ -117,7 +117,7 @@ async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
         book = running.extra["service"].portfolio.accounts[0]
         app = App()
         async with app.run_test(size=(160, 50)) as pilot:
-            screen = session.screens()[0].factory(context)
+            screen = SCREENS[0].factory(context)
             await app.push_screen(screen)
             await pilot.pause()
             summary = text(screen, "#summary")
