@@ -36,6 +36,7 @@ from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.options import Option, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ibmon.simkit import Control
     from ibmon.store import Store
 
 
@@ -238,24 +239,31 @@ class Provider:
 @dataclass
 class RunningSimulator:
     """A simulator serving on loopback. `connections` are config entries (name, provider and
-    options as plain values) that reach it; `endpoints` name what listens where."""
+    options as plain values) that reach it; `endpoints` name what listens where; `stop()` ends it
+    (on the loop that started it); `control` is the simulator's own handle on its faults and state
+    (an `ibmon.simkit.Control`: its methods are safe to call from any thread), None if it has none."""
 
     provider: str
     endpoints: dict[str, str]
     connections: list[dict[str, Any]]
     stop: Callable[[], Awaitable[None]]
-    extra: dict[str, Any] = field(default_factory=dict)
+    control: Control | None = None
 
 
 @dataclass(frozen=True)
 class Simulator:
     """A provider's protocol simulator. `start(host=..., **settings)` starts serving on free ports
-    of `host` (loopback) and returns a `RunningSimulator`. Settings are simulator-specific knobs
-    (faults, sizes); unknown ones must be ignored."""
+    of `host` (loopback) and returns a `RunningSimulator`. `settings` declares every setting it
+    takes (name, type, default, help); the host checks what it is given against them, refuses an
+    unknown or ill-typed one naming it, and passes all of them, defaults filled in."""
 
     provider: str
     title: str
     start: Callable[..., Awaitable[RunningSimulator]]
+    settings: tuple[Option, ...] = ()
+
+    def setting(self, name: str) -> Option | None:
+        return next((o for o in self.settings if o.name == name), None)
 
 
 @dataclass(frozen=True)

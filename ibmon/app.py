@@ -17,6 +17,7 @@ import inspect
 import logging
 import signal
 import sys
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -24,20 +25,25 @@ from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
 from ibmon.bindings import Keys, resolve_keys
+from ibmon.config import DEFAULT_LAYOUT, DEFAULT_TIME_FORMAT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
 from ibmon.keymap import CORE_BINDINGS
+from ibmon.notices import Notice, NoticeLog
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection, core_binding
-from ibmon.screens.help import HelpScreen
+from ibmon.screens.first_run import FirstRun
+from ibmon.screens.help import HelpScreen, legend_rows
+from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
 from ibmon.textual_seams import FailureHook, add_binding
@@ -60,18 +66,34 @@ class IbmonApp(FailureHook):
         core_binding("help", "help", short="Help"),
         core_binding("palette", "command_palette", short="Palette", show=False, priority=True),
         core_binding("refresh", "refresh", short="Refresh"),
+        core_binding("notifications", "notifications", short="Notices"),
         core_binding("theme", "next_theme", short="Theme", show=False),
         core_binding("back", "back", short="Back", show=False),
     ]
 
+    class Noticed(Message):
+        """A notification to show (posted, so `notify` may be called from any thread)."""
+
+        def __init__(self, notice: Notice) -> None:
+            super().__init__()
+            self.notice = notice
+
     def __init__(self, runtime: FeedRuntime, host: PluginHost, *, theme: str = DEFAULT_THEME,
                  keys: dict[str, str] | None = None, read_only: bool = False,
-                 user_themes_dir: Path | None = None, startup_problems: Sequence[str] = ()) -> None:
+                 user_themes_dir: Path | None = None, startup_problems: Sequence[str] = (),
+                 panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None) -> None:
         super().__init__()
         self.runtime = runtime
         self.host = host
         self.store = runtime.store
         self.read_only = read_only
+        #: How the dashboard arranges its panels (the config's `layout`: one of config.LAYOUTS).
+        self.panel_layout = panel_layout
+        #: Set when there is no config to show (the dashboard then explains how to start).
+        self.first_run = first_run
+        #: Every notification, newest first, and the one toast that shows the latest.
+        self.notices = NoticeLog()
+        self._toast_due = False
         self.keys = dict(keys or {})
         self.startup_problems = [redact(p) for p in startup_problems]
         self.requested_theme = theme
@@ -218,10 +240,45 @@ class IbmonApp(FailureHook):
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification is redacted, then shown literally as safe text (provider messages may
-        hold brackets, escape sequences and any length): never as markup."""
-        super().notify(safe_text(redact(message), self.NOTICE_LIMIT, multiline=True),
-                       title=safe_text(redact(title), self.NOTICE_TITLE_LIMIT), severity=severity, timeout=timeout,
-                       markup=False)
+        hold brackets, escape sequences and any length): never as markup. Notifications that come
+        while one is still up join its toast (`ibmon.notices`); all of them are listed by `n`."""
+        notice = Notice(time.time(), safe_text(redact(title), self.NOTICE_TITLE_LIMIT),
+                        safe_text(redact(message), self.NOTICE_LIMIT, multiline=True), str(severity),
+                        self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        self.post_message(self.Noticed(notice))
+
+    def on_ibmon_app_noticed(self, message: Noticed) -> None:
+        self.notices.add(message.notice)
+        if not self._toast_due:  # a burst of notifications makes one toast, once they are all in
+            self._toast_due = True
+            self.call_later(self._show_toast)
+
+    def _show_toast(self) -> None:
+        self._toast_due = False
+        toast = self.notices.toast()
+        if toast is None:
+            return
+        self.clear_notifications()
+        super().notify(toast.message, title=toast.title, severity=toast.severity,  # type: ignore[arg-type]
+                       timeout=toast.timeout, markup=False)
+
+    def action_notifications(self) -> None:
+        if not isinstance(self.screen, NoticesScreen):
+            self.push_screen(NoticesScreen(list(self.notices.recent), self.format_time))
+
+    @staticmethod
+    def format_time(at: float) -> str:
+        """A notification's time, as times read everywhere (local time with its zone)."""
+        return time.strftime(DEFAULT_TIME_FORMAT, time.localtime(at))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say which key quits (Textual's own message is markup, which ibmon shows literally)."""
+        self.notify(f"Press {self.key_display('quit')} to quit.", title="Quit?")
+
+    def key_display(self, binding_id: str) -> str:
+        """How the first key of a core binding reads, after the user's [keys]."""
+        keys = self.keys.get(binding_id) or CORE_BINDINGS[binding_id][0]
+        return self.get_key_display(Binding(keys.split(",")[0].strip(), ""))
 
     def connection_titles(self) -> dict[str, str]:
         return {name: conn.provider.title for name, conn in self.runtime.connections.items()}
@@ -279,7 +336,7 @@ class IbmonApp(FailureHook):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.binding_rows()))
+            self.push_screen(HelpScreen(self.binding_rows(), legend_rows()))
 
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """The bindings in force on the dashboard (after the keymap): one row per action, with
@@ -318,9 +375,16 @@ class IbmonApp(FailureHook):
         return rows
 
     def action_back(self) -> None:
-        """Leave a provider screen that has no way back of its own."""
-        if len(self.screen_stack) > 1:
+        """Leave a maximised panel, or a provider screen that has no way back of its own."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        elif len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def use_layout(self, name: str) -> None:
+        self.panel_layout = name
+        self.dashboard.relayout()
+        self.notify(f"Layout: {name}", timeout=2)
 
     def action_refresh(self, connection: str | None = None) -> None:
         self.runtime.refresh(connection)
@@ -480,6 +544,9 @@ class IbmonApp(FailureHook):
                                  partial(self.open_provider_screen, name, spec.id)))
         for theme in self.theme_names:
             commands.append((f"Switch theme: {theme}", "Apply this theme", partial(self.switch_theme, theme)))
+        for layout in LAYOUTS:
+            commands.append((f"Layout: {layout}", "Arrange the dashboard's panels this way (the config's layout)",
+                             partial(self.use_layout, layout)))
         for plugin, command in self.host.commands:
             commands.append((command.title, command.help or f"from plugin {plugin}",
                              partial(self.run_plugin_command, plugin, command)))

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -55,8 +56,8 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"{PROG} {ibmon.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, help=help_text, description=help_text)
+    def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
         _add_common_options(child, top=False)
         return child
 
@@ -66,11 +67,16 @@ def build_parser() -> Parser:
     demo.add_argument("--only", metavar="PROVIDER", action="append", default=None,
                       help="start only this provider's simulator (repeatable)")
 
-    sim = command("sim", "simulators only: print endpoints and a config")
+    # Its help lists the settings of the named simulators, which only the loaded plugins know.
+    sim = command("sim", "simulators only: print endpoints and a config", add_help=False)
+    sim.add_argument("-h", "--help", action="store_true", dest="sim_help",
+                     help="show this help and the settings of each named simulator (default: all)")
     sim.add_argument("providers", metavar="PROVIDER", nargs="*", help="simulators to start (default: all)")
     sim.add_argument("--write-config", metavar="FILE", help="also write the config to FILE (mode 600)")
     sim.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
-                     help="a simulator setting (value parsed as TOML, e.g. --set interval=0.2)")
+                     help="a simulator setting (value parsed as TOML, e.g. --set interval=0.2); it goes to "
+                          "every simulator started that takes it, or to one with --set PROVIDER.KEY=VALUE")
+    sim.set_defaults(sim_usage=sim.format_help)
 
     snapshot = command("snapshot", "connect once and print every connection")
     snapshot.add_argument("--json", action="store_true", help="machine-readable output")
@@ -162,11 +168,14 @@ def _plugin_problems(host: PluginHost) -> list[str]:
     return [f'plugin "{info.name}" failed: {info.error}' for info in host.failures()]
 
 
-def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str]) -> int:
+def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str],
+                   welcome: tuple[Path, bool] | None = None) -> int:
+    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to."""
     from rich.console import Console
 
     from ibmon.app import IbmonApp  # Textual only from here on
     from ibmon.feeds import FeedRuntime
+    from ibmon.screens.first_run import FirstRun
     from ibmon.store import Store
 
     read_only = read_only or config.read_only
@@ -175,7 +184,8 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
-                   startup_problems=tuple(problems))
+                   startup_problems=tuple(problems), panel_layout=config.layout,
+                   first_run=FirstRun(*welcome) if welcome else None)
     # Textual prints an unhandled exception's traceback (with local variables) when the app ends:
     # keep it off the terminal, in a redacted crash log.
     report = io.StringIO()
@@ -193,12 +203,18 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config, host = _load(args, required=True)
+    path = _path(args)
+    # No config where ibmon looks by default: a first run, which the dashboard explains. A path the
+    # user named (--config, IBMON_CONFIG) that is missing stays an error: it is likely a typo.
+    chosen = bool(args.config or os.environ.get(cfg.ENV_CONFIG))
+    missing = not chosen and not path.exists()
+    config, host = _load(args, required=not missing)
     config.raise_problems()
     for warning in config.warnings:
         warn(warning)
     problems = [*config.unavailable(), *config.warnings]  # the app reports failed plugins itself
-    return _run_dashboard(config, host, args.read_only, problems)
+    welcome = (path, missing) if missing or not config.connections else None
+    return _run_dashboard(config, host, args.read_only, problems, welcome)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -237,6 +253,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
     plugin_settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
     if not host.simulators:
         raise IbmonError("no plugin registers a simulator: `ibmon plugins` shows what is installed")
+    if args.sim_help:
+        names = SimulatorHost(host).check_names(args.providers or sorted(host.simulators))
+        print(args.sim_usage(), end="")
+        for name in names:
+            say(simulator_settings_help(host.simulators[name]))
+        return 0
     _on_sigterm_interrupt()
     with SimulatorHost(host) as sims:
         sims.start(args.providers or None, settings)
@@ -264,6 +286,19 @@ def cmd_sim(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def simulator_settings_help(simulator: Any) -> str:
+    """The settings a simulator declares: name, type, default and help, one per line."""
+    lines = [f"\n{simulator.provider} simulator ({simulator.title}) settings:"]
+    if not simulator.settings:
+        return lines[0] + " none"
+    width = max(len(option.name) for option in simulator.settings)
+    for option in simulator.settings:
+        choices = f" (one of {', '.join(option.choices)})" if option.choices else ""
+        default = "" if option.default is None else f"; default {json.dumps(option.default)}"
+        lines.append(f"  {option.name:<{width}}  {option.type:<5}  {option.help}{choices}{default}")
+    return "\n".join(lines)
 
 
 def _parse_settings(pairs: list[str]) -> dict[str, Any]:

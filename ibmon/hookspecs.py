@@ -40,7 +40,9 @@ def ibmon_simulators(register):
 
     Call ``register(simulator)`` with an ``ibmon.api.Simulator``: ``start(host=..., **settings)``
     serves the provider's protocol on loopback and returns an ``ibmon.api.RunningSimulator`` whose
-    ``connections`` reach it. ``ibmon demo``, ``ibmon sim`` and the tests use them.
+    ``connections`` reach it and whose ``control`` handle tests use; ``settings`` declares what it
+    takes (checked before it starts). ``ibmon demo``, ``ibmon sim`` and the tests use them;
+    ``ibmon.simkit`` is the kit to build one with.
     """
 
 

@@ -17,9 +17,16 @@ CORE_BINDINGS: dict[str, tuple[str, str]] = {
     "previous_panel": ("shift+tab", "Previous panel"),
     "provider_screen": ("s", "Open the selected connection's own screen"),
     "theme": ("ctrl+t", "Next theme"),
-    "toggle_health": ("h", "Show or hide connection details"),
-    "back": ("escape", "Close the current screen (back to the dashboard)"),
+    "toggle_health": ("h", "Show or hide connection details (the status line)"),
+    "maximize": ("z", "Maximise the focused panel, or back to every panel"),
+    "notifications": ("n", "Recent notifications, newest first"),
+    "back": ("escape", "Close the current screen, or leave a maximised panel"),
 }
+
+#: The dashboard's footer shows the keys in this order, as many as fit its width; bindings of the
+#: focused panel (filter, sort) are among them when they are in force.
+FOOTER_PRIORITY = ("help", "quit", "action", "filter", "sort", "maximize", "provider_screen",
+                   "toggle_health", "notifications", "refresh", "next_panel", "palette")
 
 SCREEN_PREFIX = "screen."
 

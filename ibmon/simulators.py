@@ -1,24 +1,100 @@
 """Running the plugins' simulators on loopback, in a thread with its own event loop.
 
 The dashboard (or a snapshot) runs in the main thread's loop and reaches the simulators over real
-sockets, exactly as it would reach the providers. One simulator failing to start is recorded and
-the others go on.
+sockets, exactly as it would reach the providers. Settings are checked against what each simulator
+declares before any starts; one simulator failing to start is recorded and the others go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
-from ibmon.api import RunningSimulator
+from ibmon.api import RunningSimulator, Simulator
 from ibmon.errors import ConfigError, describe_exception
 from ibmon.options import did_you_mean
 from ibmon.plugins import PluginHost
 
 LOOPBACK = "127.0.0.1"
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running in a daemon thread of its own. At `stop()` whatever is still pending
+    there (connection handlers, tickers) is cancelled."""
+
+    def __init__(self, name: str = "ibmon-simulators") -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
+        """Run `coroutine` on the loop (starting the thread on first use)."""
+        if self._loop is None:
+            self._start()
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 20.0) -> T:
+        """Run `coroutine` on the loop and wait for its result."""
+        return self.submit(coroutine).result(timeout)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
+        self._loop = self._thread = None
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._loop = loop
+
+
+def split_settings(simulators: dict[str, Simulator], names: list[str],
+                   settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each named simulator's share of `settings`: a plain KEY goes to every one that declares it,
+    PROVIDER.KEY to that one only. ConfigError naming each setting none of them declares."""
+    shares: dict[str, dict[str, Any]] = {name: {} for name in names}
+    problems = []
+    for key, value in settings.items():
+        provider, dot, setting = key.partition(".")
+        if dot and provider in shares:
+            targets = [provider]
+        else:
+            provider, setting = "", key
+            targets = [name for name in names if simulators[name].setting(setting)]
+        if not targets or (provider and not simulators[provider].setting(setting)):
+            declared = {o.name for name in (targets or names) for o in simulators[name].settings}
+            whose = (f"the {provider} simulator has no such setting" if provider else
+                     f"no simulator started here ({', '.join(names) or 'none'}) takes it")
+            problems.append(f'unknown simulator setting "{key}"{did_you_mean(setting, declared)}: {whose}')
+            continue
+        for target in targets:
+            shares[target][setting] = value
+    if problems:
+        raise ConfigError(problems)
+    return shares
 
 
 class SimulatorHost:
@@ -31,8 +107,8 @@ class SimulatorHost:
         self.running: list[RunningSimulator] = []
         #: provider -> why its simulator did not start
         self.failures: dict[str, str] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        #: The simulators' loop: run work there with `loop.run(coroutine)`.
+        self.loop = LoopThread()
 
     def check_names(self, providers: Iterable[str]) -> list[str]:
         """The requested providers, or ConfigError naming each one without a simulator."""
@@ -44,12 +120,28 @@ class SimulatorHost:
             raise ConfigError(problems)
         return names
 
-    def start(self, providers: Iterable[str] | None = None, settings: dict[str, Any] | None = None) -> None:
-        """Start the simulators of `providers` (all registered ones when None) with `settings`."""
+    def check_settings(self, providers: Iterable[str] | None, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each simulator's checked settings, defaults filled in (see `split_settings`); ConfigError
+        naming every unknown or ill-typed setting."""
+        from ibmon.simkit import check_settings
+
         names = self.check_names(providers) if providers is not None else sorted(self.host.simulators)
-        self._ensure_loop()
-        for name in names:
-            future = self._submit(self._start_one(name, dict(settings or {})))
+        shares = split_settings(self.host.simulators, names, settings)
+        checked, problems = {}, []
+        for name, share in shares.items():
+            try:
+                checked[name] = check_settings(self.host.simulators[name].settings, share, name)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ConfigError(problems)
+        return checked
+
+    def start(self, providers: Iterable[str] | None = None, settings: dict[str, Any] | None = None) -> None:
+        """Start the simulators of `providers` (all registered ones when None) with `settings`;
+        ConfigError, before any starts, for a setting none of them takes or one of the wrong type."""
+        for name, values in self.check_settings(providers, dict(settings or {})).items():
+            future = self.loop.submit(self._start_one(name, values))
             try:
                 running = future.result(self.start_timeout)
             except TimeoutError:
@@ -65,6 +157,10 @@ class SimulatorHost:
         if not isinstance(running, RunningSimulator):
             raise TypeError(f"start() returned {type(running).__name__}, not a RunningSimulator")
         return running
+
+    def control(self, provider: str) -> Any:
+        """The control handle of the running simulator of `provider` (the first, if started twice)."""
+        return next(r.control for r in self.running if r.provider == provider)
 
     def connections(self) -> list[dict[str, Any]]:
         """Every running simulator's config entries, with names made unique."""
@@ -87,22 +183,15 @@ class SimulatorHost:
 
     def stop(self, grace: float = 0.5) -> None:
         """Stop every simulator, then the thread. A server still waiting after `grace` seconds for
-        its connection handlers (a ticker asleep) is left to the loop's shutdown, which cancels them;
-        its listening sockets are closed already."""
-        if self._loop is None:
-            return
+        its connection handlers is left to the loop's shutdown, which cancels them; its listening
+        sockets are closed already."""
         if self.running:
             try:
-                self._submit(self._stop_all(grace)).result(grace + 5)
+                self.loop.run(self._stop_all(grace), grace + 5)
             except Exception:  # best effort: the loop's shutdown cancels whatever is left
                 pass
         self.running.clear()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        if not self._loop.is_running():
-            self._loop.close()
-        self._loop = self._thread = None
+        self.loop.stop()
 
     async def _stop_all(self, grace: float) -> None:
         stops = [asyncio.ensure_future(running.stop()) for running in self.running]
@@ -113,30 +202,3 @@ class SimulatorHost:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-    # -- the simulators' thread --------------------------------------------------------------
-
-    def _ensure_loop(self) -> None:
-        if self._loop is not None:
-            return
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-            # cancel what the simulators left running (connection handlers, tickers)
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-
-        self._thread = threading.Thread(target=run, name="ibmon-simulators", daemon=True)
-        self._thread.start()
-        ready.wait()
-        self._loop = loop
-
-    def _submit(self, coro: Any) -> Future:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)

@@ -178,3 +178,22 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
+
+
+@contextlib.contextmanager
+def simulator_in_thread(start: Callable[..., Any], host: str = "127.0.0.1",
+                        **settings: Any) -> Iterator[Any]:
+    """A simulator started by `start(host, **settings)` on an event loop in a thread of its own,
+    stopped at the end: for a fixture shared by tests that each run on their own loop. Its
+    `control` handle works from the tests' thread; `stop()` is done here."""
+    from ibmon.simulators import LoopThread
+
+    loop = LoopThread(name="simulator-in-thread")
+    try:
+        running = loop.run(start(host, **settings))
+        try:
+            yield running
+        finally:
+            loop.run(running.stop())
+    finally:
+        loop.stop()

@@ -1,10 +1,42 @@
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 SUPPORT = Path(__file__).parent / "support"
+#: The platform folders ibmon (through platformdirs) reads and writes, by environment variable.
+USER_FOLDERS = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+#: Settings of the user's own that must not reach a test (their config file, their log level).
+USER_SETTINGS = ("IBMON_CONFIG", "IBMON_LOG_LEVEL")
+_home: Path | None = None
+
+
+def pytest_configure(config):
+    """The whole run, and every command it starts (they inherit the environment), uses config, log,
+    data and cache folders under one temporary folder: a test never reads the user's config nor
+    writes into their log or config folders. Tests that look at these folders give themselves their
+    own (`debug_home`)."""
+    global _home
+    _home = Path(tempfile.mkdtemp(prefix="ibmon-tests-"))
+    for var in USER_FOLDERS:
+        os.environ[var] = str(_home / var.lower())
+    for var in USER_SETTINGS:
+        os.environ.pop(var, None)
+
+
+def pytest_unconfigure(config):
+    if _home is not None:
+        shutil.rmtree(_home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def test_home() -> Path:
+    """The temporary folder that holds every test's platform folders."""
+    assert _home is not None
+    return _home
 
 
 @pytest.fixture

@@ -234,10 +234,10 @@ def dashboard(monkeypatch):
     command's simulators still run, that every connection reaches its simulator."""
     seen = {}
 
-    def fake(config, host, read_only, problems):
+    def fake(config, host, read_only, problems, welcome=None):
         from ibmon.snapshot import take_snapshot
 
-        seen.update(config=config, host=host, read_only=read_only, problems=problems,
+        seen.update(config=config, host=host, read_only=read_only, problems=problems, welcome=welcome,
                     snapshot=asyncio.run(take_snapshot(config, host, 10)))
         return 0
 
@@ -321,3 +321,23 @@ def test_sim_settings_are_toml_scalars(env, capsys):
         {"interval": 0.2, "faults": True, "size": 3, "mode": "slow", "name": "a b"}
     assert main(["--plugin-dir", str(SUPPORT), "sim", "--set", "interval"]) == 1
     assert capsys.readouterr().err == "ibmon: --set takes KEY=VALUE, not 'interval'\n"
+
+
+def test_sim_help_lists_each_named_simulators_settings(env, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "example", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ibmon sim ") and "--set KEY=VALUE" in out
+    assert "example simulator (Example feed) settings:" in out
+    assert "  token     str    the token the feed accepts; default " in out  # (masked once seen as a secret)
+    assert "  interval  float  seconds between ticks; default 0.05" in out
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "exampel", "-h"]) == 1
+    assert 'no simulator for "exampel"' in capsys.readouterr().err
+
+
+def test_sim_refuses_an_unknown_or_ill_typed_setting_naming_it(env, capsys):
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "example", "--set", "intervall=0.2"]) == 1
+    assert capsys.readouterr().err == ('ibmon: unknown simulator setting "intervall" (did you mean "interval"?): '
+                                       "no simulator started here (example) takes it\n")
+    assert main(["--plugin-dir", str(SUPPORT), "sim", "example", "--set", "interval=fast"]) == 1
+    assert capsys.readouterr().err == ('ibmon: simulator "example": setting "interval" must be a number, '
+                                       "not a string\n")

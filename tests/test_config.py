@@ -10,6 +10,7 @@ import pytest
 
 from ibmon import config as cfg
 from ibmon.errors import ConfigError
+from ibmon.keymap import CORE_BINDINGS
 from ibmon.plugins import PluginHost
 from ibmon.secrets import Secret, redact
 
@@ -438,8 +439,7 @@ XTB_CONNECTION = first_party("xtb", f'url = "tcp://127.0.0.1:1"\nstream_url = "t
     ('screen.xtb = "h"', ['[keys]: "h" is the key of both toggle_health and screen.xtb: give one of them another key']),
     ('quit = "r"\nrefresh = "q"', []),  # a swap
     ('refresh = "r,,f5"', ['[keys]: "refresh": an empty key in "r,,f5" (keys are separated by single commas)']),
-    ('screen = "s"', ['[keys]: unknown binding id "screen"; ids: quit, help, palette, refresh, action, next_panel, '
-                      'previous_panel, provider_screen, theme, toggle_health, back or screen.<screen id>']),
+    ('screen = "s"', [f'[keys]: unknown binding id "screen"; ids: {", ".join(CORE_BINDINGS)} or screen.<screen id>']),
 ])
 def test_keys_are_checked_as_the_dashboard_binds_them(real_host, tmp_path, keys, problems):
     config = validate(real_host, f"[keys]\n{keys}\n{XTB_CONNECTION}", tmp_path)
@@ -459,7 +459,6 @@ def test_a_screen_key_is_checked_only_where_the_dashboard_binds_it(real_host, tm
 
 def test_the_default_keys_and_the_first_party_screen_keys_are_all_different(real_host):
     from ibmon.bindings import resolve_keys
-    from ibmon.keymap import CORE_BINDINGS
 
     defaults = [key for keys, _ in CORE_BINDINGS.values() for key in keys.split(",")]
     screens = [spec.key for provider in real_host.providers.values() for spec in provider.screens]

@@ -14,6 +14,7 @@ SUPPORT = Path(__file__).parent / "support"
 EXTRA_SIMULATORS = '''
 from ibmon import hookimpl
 from ibmon.api import RunningSimulator, Simulator
+from ibmon.options import Option
 
 
 async def fails(host="127.0.0.1", **settings):
@@ -32,7 +33,8 @@ STOPPED = []
 @hookimpl
 def ibmon_simulators(register):
     register(Simulator(provider="broken_sim", title="Broken", start=fails))
-    register(Simulator(provider="twin", title="Twin", start=twin))
+    register(Simulator(provider="twin", title="Twin", start=twin,
+                       settings=(Option("interval", "float", default=1.0), Option("size", "int", default=3))))
 '''
 
 
@@ -62,7 +64,7 @@ def test_every_simulator_starts_and_one_failing_does_not_stop_the_others(host):
         assert sims.failure_lines() == ['simulator "broken_sim" did not start: OSError: port exploded']
         entries = sims.connections()
         assert [e["name"] for e in entries] == ["Example demo", "Example demo 2"]
-        assert entries[1]["seen"] == {"interval": 30}
+        assert entries[1]["seen"] == {"interval": 30, "size": 3}  # checked, defaults filled in
         url = entries[0]["url"]
         assert url.startswith("ws://127.0.0.1:") and not refused(port_of(url))
     assert refused(port_of(url))
@@ -83,3 +85,28 @@ def test_an_unknown_simulator_name_is_a_clear_error(host):
                                      'simulators: broken_sim, example, twin']
     assert sims.running == []
     sims.stop()
+
+
+def test_settings_are_checked_before_any_simulator_starts(host):
+    sims = SimulatorHost(host)
+    with pytest.raises(ConfigError) as caught:
+        sims.start(["example", "twin"], {"intervall": 2, "size": "big"})
+    assert caught.value.problems == [
+        'unknown simulator setting "intervall" (did you mean "interval"?): no simulator started here '
+        '(example, twin) takes it',
+    ]
+    with pytest.raises(ConfigError) as caught:
+        sims.start(["example", "twin"], {"size": "big", "token": 7})
+    assert sorted(caught.value.problems) == ['simulator "example": setting "token" must be a string, not an integer',
+                                             'simulator "twin": setting "size" must be an integer, not a string']
+    assert sims.running == [] and sims.failures == {}
+    sims.stop()
+
+
+def test_a_setting_goes_to_each_simulator_declaring_it_or_to_the_one_named(host):
+    with SimulatorHost(host) as sims:
+        sims.start(["example", "twin"], {"interval": 0.5, "twin.size": 9})
+        seen = next(e for e in sims.connections() if e["provider"] == "twin")["seen"]
+        assert seen == {"interval": 0.5, "size": 9}
+        with pytest.raises(ConfigError, match='"example.size": the example simulator has no such setting'):
+            sims.check_settings(["example", "twin"], {"example.size": 1})

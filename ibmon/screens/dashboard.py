@@ -1,8 +1,16 @@
-"""The dashboard screen: four panels across all connections and a health line per connection.
+"""The dashboard screen: four panels across all connections, the status line and the keys.
 
 Frames are driven by the store: the first change after a frame schedules the next one, at most 30 per
 second, and nothing runs while nothing changes. Each frame drains one store watcher and hands each
 panel only the keys that changed, so a burst of ticks on one symbol repaints one row once.
+
+Layout: the panels share the terminal's lines by what they hold (`ibmon.layout.share_lines`): the
+tick board and the lead funnel take the rows they need, positions the rest, and every panel shows
+rows even at 80x24. The tick board sits beside the positions when both fit the width (`layout =
+"auto"`), or as the config's `layout` says. The arrangement is worked out again when the terminal is
+resized and when a panel's row count changes, and applied only when it differs, so a frame that
+changes no count costs no layout pass. `z` maximises the focused panel (Textual's maximise: the
+status line and the keys stay).
 """
 
 from __future__ import annotations
@@ -14,16 +22,19 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widget import Widget
 
 from ibmon.errors import describe_exception
 from ibmon.keymap import CORE_BINDINGS
+from ibmon.layout import Want, share_lines
 from ibmon.safe import safe_text
+from ibmon.screens.first_run import Welcome
 from ibmon.widgets.accounts import AccountsTable
 from ibmon.widgets.health_bar import HealthBar
+from ibmon.widgets.key_bar import KeyBar
 from ibmon.widgets.lead_funnel import LeadFunnel
 from ibmon.widgets.live_table import LiveTable
 from ibmon.widgets.positions import PositionsTable
@@ -35,11 +46,15 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("ibmon.app")
 
 FRAME_INTERVAL = 1 / 30
-#: Below this width the tick board and the positions stack instead of sitting side by side.
-WIDE_LAYOUT = 176
-#: Below this height the health bar starts compact (one line) unless the user toggled it.
+#: Below this height the status line starts compact (one line) unless the user toggled it.
 TALL_LAYOUT = 34
 PROBLEM_TIMEOUT = 20.0
+#: Lines inside a table's border that are not rows: its column header.
+HEADER_LINES = 1
+#: Columns a table's vertical scrollbar takes.
+SCROLLBAR = 1
+#: How many times more of the contested rows a panel gets than the balances panel.
+WEIGHTS = {"accounts": 1, "ticks": 2, "positions": 2, "leads": 1}
 
 
 def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
@@ -63,15 +78,20 @@ class Selection:
 
 
 class DashboardScreen(Screen):
-    """Four panels across all connections and a health line per connection."""
+    """Four panels across all connections, the status line and the keys."""
 
     BINDINGS = [
         core_binding("action", "quick_actions", short="Actions"),
         core_binding("provider_screen", "provider_screen", short="Screens"),
-        core_binding("next_panel", "app.focus_next", show=False),
+        core_binding("maximize", "toggle_maximize", short="Zoom"),
+        core_binding("next_panel", "app.focus_next", short="Panel", show=False),
         core_binding("previous_panel", "app.focus_previous", show=False),
-        core_binding("toggle_health", "toggle_health", show=False),
+        core_binding("toggle_health", "toggle_health", short="Status", show=False),
     ]
+    #: What stays on screen beside a maximised panel: the status line and the keys.
+    ALLOW_IN_MAXIMIZED_VIEW = "#bottom"
+    #: Escape reaches the focused panel first (its filter), then `back` leaves the maximised view.
+    ESCAPE_TO_MINIMIZE = False
 
     def __init__(self, app: "IbmonApp") -> None:
         super().__init__(id="dashboard")
@@ -86,9 +106,14 @@ class DashboardScreen(Screen):
         self._health_toggled = False
         self._watcher = self.store.watch(self._schedule_frame)
         self._reported: set[str] = set()
+        #: The arrangement last applied (what `relayout` compares against).
+        self._plan: tuple | None = None
+        self._toast_margin = 0
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        first_run = self.ibmon.first_run
+        if first_run is not None:
+            yield Welcome(first_run, self.ibmon.key_display("quit"), id="welcome")
         accounts = AccountsTable(self.store, id="accounts")
         accounts.border_title = "Balances"
         ticks = TickBoard(self.store, id="ticks")
@@ -97,32 +122,136 @@ class DashboardScreen(Screen):
         positions.border_title = "Positions"
         leads = LeadFunnel(self.store, id="leads")
         leads.border_title = "Lead funnel"
+        for table in (accounts, ticks, positions, leads):
+            table.display = first_run is None
         yield accounts
-        with Horizontal(id="market"):
+        with Container(id="market"):
             yield ticks
             yield positions
         yield leads
-        yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
-        yield Footer()
+        with Vertical(id="bottom"):
+            yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
+            yield KeyBar("read-only" if self.ibmon.read_only else "", id="keys")
 
     def on_mount(self) -> None:
         self.accounts = self.query_one(AccountsTable)
         self.ticks = self.query_one(TickBoard)
         self.positions = self.query_one(PositionsTable)
         self.leads = self.query_one(LeadFunnel)
+        self.market = self.query_one("#market", Container)
         self.health = self.query_one(HealthBar)
+        self.keys = self.query_one(KeyBar)
         self.second_timer = self.set_interval(1.0, self.every_second)
         self.frame()
-        self.health.update_health()
+        self.update_status()
         self.accounts.focus()
 
     def on_unmount(self) -> None:
         self.store.unwatch(self._watcher)
 
+    @property
+    def tables(self) -> tuple[LiveTable, ...]:
+        return (self.accounts, self.ticks, self.positions, self.leads)
+
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < WIDE_LAYOUT, "-narrow")
         if not self._health_toggled:
             self.health.set_compact(event.size.height < TALL_LAYOUT)
+        self.relayout()
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the tick board sits above the positions (else beside them)."""
+        choice = self.ibmon.panel_layout
+        if choice == "stacked":
+            return True
+        if choice == "side-by-side":
+            return False
+        return self.size.width < self._width_of(self.ticks) + self._width_of(self.positions)
+
+    @staticmethod
+    def _width_of(table: LiveTable) -> int:
+        """Columns a table needs to show every column: its content, padding, border, scrollbar."""
+        widths = table.column_widths
+        content = max(table.virtual_size.width, sum(widths) + len(widths) - 1)
+        return content + table.styles.gutter.width + SCROLLBAR
+
+    @staticmethod
+    def _want(table: LiveTable) -> Want:
+        return Want(table.row_count, table.styles.gutter.height + HEADER_LINES, WEIGHTS[table.id or ""])
+
+    def relayout(self) -> None:
+        """Share the lines between the panels again; apply it only when it changed."""
+        if not self.is_mounted:
+            return
+        bottom = self.health.lines + self.keys.outer_size.height
+        self._toasts_above(bottom)
+        if self.maximized is not None or self.ibmon.first_run is not None:
+            return
+        available = self.size.height - bottom
+        accounts, ticks, positions, leads = (self._want(t) for t in self.tables)
+        if self.stacked:
+            heights = tuple(share_lines(available, [accounts, ticks, positions, leads], fill=2))
+            plan: tuple = ("stacked", heights)
+        else:
+            market = Want(max(ticks.rows, positions.rows), max(ticks.chrome, positions.chrome),
+                          ticks.weight + positions.weight)
+            top, middle, bottom = share_lines(available, [accounts, market, leads], fill=1)
+            heights = (top, middle, middle, bottom)
+            plan = ("side-by-side", heights, self._width_of(self.ticks))
+        if plan == self._plan:
+            return
+        self._plan = plan
+        stacked = plan[0] == "stacked"
+        self.set_class(stacked, "-stacked")
+        self.market.styles.layout = "vertical" if stacked else "horizontal"
+        for table, height in zip(self.tables, heights):
+            table.styles.height = height
+            table.styles.width = "1fr"
+        if not stacked:
+            self.ticks.styles.width = min(plan[2], self.size.width // 2)
+        self.call_after_refresh(self._cursors_in_view)
+
+    def _toasts_above(self, lines: int) -> None:
+        """Notifications show above the status line and the keys, never over them."""
+        if lines != self._toast_margin:
+            self._toast_margin = lines
+            for rack in self.query_children("ToastRack"):
+                rack.styles.margin = (0, 0, lines, 0)
+
+    def _cursors_in_view(self) -> None:
+        """After a resize, the cursor's row is still on screen (the panel scrolls to it)."""
+        for table in self.tables:
+            index = table.index_of(table.cursor_key) if table.cursor_key is not None else None
+            if index is None:
+                continue
+            top = int(table.scroll_offset.y)
+            visible = max(1, table.scrollable_content_region.height - HEADER_LINES)
+            if index < top:
+                table.scroll_to(y=index, animate=False)
+            elif index >= top + visible:
+                table.scroll_to(y=index - visible + 1, animate=False)
+
+    def action_toggle_maximize(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        table = self.focused if isinstance(self.focused, LiveTable) else None
+        if table is None:
+            self.app.notify("Move to a panel first (tab), then maximise it.", severity="warning")
+            return
+        self.maximize(table, container=False)
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        """A maximised panel fills the screen; leaving it puts every panel back as it was."""
+        if maximized is not None:
+            maximized.styles.height = "1fr"
+            maximized.styles.width = "1fr"
+        else:
+            self._plan = None
+            self.relayout()
+        self.call_after_refresh(self._cursors_in_view)
 
     def _schedule_frame(self) -> None:
         """The first change since the last frame: show it one frame interval after that frame."""
@@ -144,7 +273,8 @@ class DashboardScreen(Screen):
             if changed := watcher.drain(kind):  # type: ignore[arg-type]
                 self._show(panel, changed)
         if watcher.drain("health"):
-            self.health.update_health()
+            self.update_status()
+        self.relayout()
 
     def _show(self, panel: Any, changed: set) -> None:
         """A record a panel cannot show is reported once; the dashboard goes on."""
@@ -158,9 +288,14 @@ class DashboardScreen(Screen):
                 self.ibmon.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
 
     def every_second(self) -> None:
-        self.health.update_health()
+        self.update_status()
         self.ticks.refresh_ages()
+        self.relayout()  # a panel's filter line may have come or gone
         self.ibmon.check_terminal()
+
+    def update_status(self) -> None:
+        self.health.details_key = self.ibmon.key_display("toggle_health")
+        self.health.update_health()
 
     # -- selection and actions -------------------------------------------------------------------
 
@@ -224,3 +359,4 @@ class DashboardScreen(Screen):
     def action_toggle_health(self) -> None:
         self._health_toggled = True
         self.health.set_compact(not self.health.compact)
+        self.relayout()

@@ -1,5 +1,6 @@
-"""`?`: the bindings in force (after the user's keymap), with what they do. Plugins name some of
-them (screen titles, quick actions): every cell is shown literally, through `ibmon.safe`."""
+"""`?`: the bindings in force (after the user's keymap), with what they do, and what the marks on
+the dashboard mean. Plugins name some bindings (screen titles, quick actions): every cell is shown
+literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
@@ -9,29 +10,44 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ibmon.model import HealthState
 from ibmon.safe import safe_rich
+from ibmon.screens.sheet import Sheet
+from ibmon.widgets.format import COMPUTED, MISSING
+from ibmon.widgets.health_bar import MARKERS, MEANINGS
+from ibmon.widgets.tick_board import DOWN, FLAT, UP
+
+#: Marks the tables use, beside the status line's (see `legend_rows`).
+TABLE_MARKS = (
+    (f"{UP[0]} {DOWN[0]} {FLAT[0]}", "Ticks: the bid rose, fell or stayed since the previous quote"),
+    ("▁▃▅▇", "Trend: the last quotes' mid price (Ticks) or the account's equity (Balances), oldest "
+             "first, scaled from lowest to highest"),
+    (COMPUTED, "a figure ibmon worked out (e.g. equity from open positions), not one the provider sent"),
+    (MISSING, "the provider does not report this figure"),
+)
 
 
-class HelpScreen(ModalScreen[None]):
+def legend_rows() -> list[tuple[str, str]]:
+    """(mark, meaning) for the status line's marks and the tables' marks."""
+    return [(f"{MARKERS[state]}", f"status: {MEANINGS[state]}") for state in HealthState] + list(TABLE_MARKS)
+
+
+class HelpScreen(Sheet):
     """Rows of (keys, description, binding id)."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
-    HelpScreen #help-table { width: 100%; }
+    HelpScreen #help-table, HelpScreen #help-legend { width: 100%; }
+    HelpScreen #help-legend { margin-top: 1; }
     """
 
-    def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: Sequence[tuple[str, str, str]], legend: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__()
         self.rows = list(rows)
+        self.legend = list(legend)
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -43,7 +59,14 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys in force · remap them by binding id in the config's \\[keys]"
             yield Static(table, id="help-table")
+            if self.legend:
+                marks = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+                marks.add_column("Mark", style="bold", no_wrap=True)
+                marks.add_column("Means")
+                for mark, meaning in self.legend:
+                    marks.add_row(safe_rich(mark), safe_rich(meaning))
+                yield Static(marks, id="help-legend")
 
     def help_text(self) -> str:
-        """The rows as plain text (for tests and screen readers)."""
-        return "\n".join("  ".join(row) for row in self.rows)
+        """The rows and the legend as plain text (for tests and screen readers)."""
+        return "\n".join(["  ".join(row) for row in self.rows] + ["  ".join(row) for row in self.legend])

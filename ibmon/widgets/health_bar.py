@@ -1,4 +1,12 @@
-"""One line per connection: a coloured state marker, the name, the provider and its health."""
+"""The status line: a coloured state marker and name per connection, and what is wrong.
+
+Expanded, it has one line per connection (name, provider, health, since when data came). Compact,
+it is one line of markers and names; when a connection fails, that line starts with the failing
+connection and why, and points at the key that expands it. It is drawn line by line (Textual's
+Line API) and only the lines whose text changed are redrawn: once a second "updated N s ago" moves
+on the polling connections' lines, while a streaming connection's line ("0 s ago") and the compact
+line stay as they are, so an idle terminal over SSH gets next to nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,10 @@ from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual import events
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ibmon.model import HealthState
 from ibmon.safe import safe_text
@@ -16,21 +27,33 @@ from ibmon.store import Store
 
 #: Characters of a connection's health detail (error texts come from providers).
 DETAIL_LIMIT = 500
+MAX_LINES = 12
 MARKERS = {
     HealthState.LIVE: "●", HealthState.STALE: "◐", HealthState.CONNECTING: "○",
     HealthState.RECONNECTING: "◌", HealthState.ERROR: "✖", HealthState.DISABLED: "–",
 }
+#: What each marker means (help's legend).
+MEANINGS = {
+    HealthState.LIVE: "live: data is arriving",
+    HealthState.STALE: "stale: connected, but no data for longer than expected",
+    HealthState.CONNECTING: "connecting: the first connection or login is under way",
+    HealthState.RECONNECTING: "reconnecting: the link failed; the next try is scheduled",
+    HealthState.ERROR: "error: the connection failed (a mistake to fix, e.g. credentials)",
+    HealthState.DISABLED: "disabled: enabled = false in the config",
+}
+#: States the compact line explains, the worst first.
+TROUBLE = (HealthState.ERROR, HealthState.RECONNECTING, HealthState.STALE)
 
 
-class HealthBar(Static):
-    """Re-rendered on health changes and once a second, so "updated N s ago" moves."""
+class HealthBar(Widget):
+    """Rebuilt on health changes and once a second; lines whose text changed are redrawn."""
 
     COMPONENT_CLASSES = {f"health-bar--{state.value}" for state in HealthState} | {"health-bar--name"}
 
     DEFAULT_CSS = """
     HealthBar {
         height: auto;
-        max-height: 12;
+        max-height: 12;  /* MAX_LINES */
         padding: 0 1;
         background: $panel;
         text-wrap: nowrap;
@@ -47,20 +70,67 @@ class HealthBar(Static):
 
     def __init__(self, store: Store, titles: Callable[[], dict[str, str]],
                  clock: Callable[[], float] = time.monotonic, **kwargs) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.store = store
         self.titles = titles
         self.clock = clock
         self.compact = False
-        self._shown = ""
+        #: The key (as displayed) that shows the details; the dashboard sets the one in force.
+        self.details_key = "h"
+        self._shown: list[Text] = []
+        self._strips: dict[int, Strip] = {}
+
+    @property
+    def lines(self) -> int:
+        """Lines the bar needs for what it shows now."""
+        return max(1, min(len(self._shown), MAX_LINES))
 
     def update_health(self) -> None:
-        text = self.build()
-        if text.plain != self._shown or not self._shown:
-            # A layout pass only when the number of lines changes ("N s ago" ticking does not).
-            same_height = self._shown.count("\n") == text.plain.count("\n") and bool(self._shown)
-            self._shown = text.plain
-            self.update(text, layout=not same_height)
+        shown = list(self.build().split("\n", allow_blank=True))
+        if [line.plain for line in shown] == [line.plain for line in self._shown] and self._shown:
+            return
+        before, self._shown = self._shown, shown
+        if len(before) != len(shown):  # a layout pass only when the number of lines changes
+            self._strips.clear()
+            self.refresh(layout=True)
+            return
+        for y, (old, new) in enumerate(zip(before, shown)):
+            if old.plain != new.plain:
+                self._strips.pop(y, None)
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self.lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        strip = self._strips.get(y)
+        if strip is None:
+            if y < len(self._shown):
+                line = self._shown[y].copy()
+                line.truncate(width, overflow="ellipsis")
+                segments = list(line.render(self.app.console))
+            else:
+                segments = []
+            strip = self._strips[y] = Strip(segments).apply_style(self.rich_style).extend_cell_length(
+                width, self.rich_style)
+        return strip
+
+    def _redraw(self) -> None:
+        """Build every line again and repaint them all (a new width, a new theme)."""
+        shown = list(self.build().split("\n", allow_blank=True))
+        layout = len(shown) != len(self._shown)
+        self._shown = shown
+        self._strips.clear()
+        self.refresh(layout=layout)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._redraw()  # the compact line cuts the failing connection's reason to the width
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:
+            self._redraw()  # the marks' colours come from the theme
 
     def _style(self, component: str) -> Style:
         """The component's style; plain until the stylesheet has reached this widget (a frame can
@@ -72,33 +142,61 @@ class HealthBar(Static):
 
     def build(self) -> Text:
         now = self.clock()
-        titles = self.titles()
-        name_style = self._style("health-bar--name")
         text = Text(no_wrap=True, overflow="ellipsis")
         if not self.store.health:
             text.append("no connections configured", style="italic")
-            return text
-        for index, (name, health) in enumerate(sorted(self.store.health.items())):
-            style = self._style(f"health-bar--{health.state.value}")
-            if self.compact:
-                text.append("  " if index else "")
-                text.append(f"{MARKERS[health.state]} ", style=style)
-                text.append(safe_text(name), style=name_style)
-                continue
+        elif self.compact:
+            self._compact_line(text, now)
+        else:
+            self._detail_lines(text, now)
+        return text
+
+    def _detail(self, name: str, now: float) -> str:
+        health = self.store.health[name]
+        return safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT)
+
+    def _marker(self, text: Text, name: str) -> None:
+        state = self.store.health[name].state
+        text.append(f"{MARKERS[state]} ", style=self._style(f"health-bar--{state.value}"))
+        text.append(safe_text(name), style=self._style("health-bar--name"))
+
+    def _detail_lines(self, text: Text, now: float) -> None:
+        titles = self.titles()
+        for index, name in enumerate(sorted(self.store.health)):
             if index:
                 text.append("\n")
-            text.append(f"{MARKERS[health.state]} ", style=style)
-            text.append(safe_text(name), style=name_style)
+            self._marker(text, name)
             title = titles.get(name)
             if title:
                 text.append(f"  {safe_text(title)}", style="dim")
             text.append("  ")
-            text.append(safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT),
-                        style=style)
-        return text
+            text.append(self._detail(name, now),
+                        style=self._style(f"health-bar--{self.store.health[name].state.value}"))
+
+    def _compact_line(self, text: Text, now: float) -> None:
+        """Markers and names; a failing connection first, with why, and the key for details."""
+        names = sorted(self.store.health)
+        failing = sorted((TROUBLE.index(self.store.health[n].state), n) for n in names
+                         if self.store.health[n].state in TROUBLE)
+        if failing:
+            name = failing[0][1]
+            others = len(failing) - 1
+            pointer = f"  {self.details_key}: details" + (f" (+{others} more)" if others else "")
+            self._marker(text, name)
+            text.append("  ")
+            room = max(8, self.content_region.width - text.cell_len - len(pointer))
+            state = self.store.health[name].state
+            text.append(safe_text(self._detail(name, now).split(" · updated ")[0], room),
+                        style=self._style(f"health-bar--{state.value}"))
+            text.append(pointer, style="bold")
+            names = [n for n in names if n != name]
+            if names:
+                text.append("  │  ", style="dim")
+        for index, name in enumerate(names):
+            text.append("  " if index else "")
+            self._marker(text, name)
 
     def set_compact(self, compact: bool) -> None:
         if compact != self.compact:
             self.compact = compact
-            self._shown = ""
             self.update_health()

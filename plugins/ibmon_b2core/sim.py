@@ -6,27 +6,28 @@ and BTC (18-decimal strings), all ten account types, demo and production, some a
 and profits drift, trades accrue. Sorting, filters, paging and query[...] expansions are honoured,
 tokens expire, and validation errors come back as 422 with a JSON body.
 
-Settings: accounts (400), token_ttl (seconds, 3600), expires_in_unit ("s", "ms" or "none": how the
-token reply states the lifetime), envelope ("data", "data_no_total" or "bare"), max_limit (the
-largest page served, 1000; larger limits are cut silently), interval (seconds
-between drift steps, 1.0), seed, and the faults error_rate (share of 500s), delay (seconds per
-reply) and expire_tokens (seconds between forced expiries of every token; 0 = never).
+Settings are declared in `sim_settings.py`; `B2CoreControl` is the handle tests and the soak use.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import random
 import secrets
-import threading
 import time
 import uuid as uuidlib
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from aiohttp import web
+
 from ibmon.api import RunningSimulator
-from ibmon.simkit import Faults, HttpSimulator, Reply, Request, Ticker, json_reply
+from ibmon.simkit import (Faults, HttpControl, HttpSimulator, check_settings, json_body, json_reply,
+                          on_loop, tls_context)
+
+from ibmon_b2core.sim_settings import SETTINGS
 
 PREFIX = "/api/v2/ib"
 CLIENT_ID = "ibmon-demo"
@@ -78,18 +79,15 @@ def iso(moment: datetime) -> str:
 
 
 class B2CoreSim:
-    """The simulated IB back office; every public method is thread-safe."""
+    """The simulated IB back office (state on the simulator's loop: `B2CoreControl` reaches it)."""
 
     def __init__(self, *, accounts: int = 400, token_ttl: float = 3600, expires_in_unit: str = "s",
                  envelope: str = "data", max_limit: int = 1000, seed: int | None = None) -> None:
         self.rng = random.Random(seed)
-        self.lock = threading.Lock()
         self.token_ttl = float(token_ttl)
         self.expires_in_unit = expires_in_unit
         self.envelope = envelope
         self.max_limit = max_limit
-        #: While set, balances stop drifting (a soak's final check compares them with the client's).
-        self.paused = False
         self.tokens: dict[str, tuple[float, bool]] = {}  # token -> (expiry, may write)
         self.platforms: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
@@ -182,37 +180,32 @@ class B2CoreSim:
 
     def step(self) -> None:
         """Drift: some live accounts trade (profit moves), a few deposit."""
-        if self.paused:
+        live = [a for a in self.accounts.values() if not a["archived"] and a["enabled"]]
+        if not live:
             return
-        with self.lock:
-            live = [a for a in self.accounts.values() if not a["archived"] and a["enabled"]]
-            if not live:
-                return
-            for account in self.rng.sample(live, max(1, len(live) // 20)):
-                currency = account["currency"]
-                typical = CURRENCIES[currency][1] * 0.01
-                move = self._amount(currency, typical, self.rng) - self._amount(currency, typical, self.rng)
-                account["profit"] += move
-                if self.rng.random() < 0.1:
-                    account["deposits"] += self._amount(currency, typical * 10, self.rng)
-                self._settle(account)
-                self.trades[account["accountId"]] += 1
-                account["updateTime"] = iso(datetime.now(timezone.utc))
+        for account in self.rng.sample(live, max(1, len(live) // 20)):
+            currency = account["currency"]
+            typical = CURRENCIES[currency][1] * 0.01
+            move = self._amount(currency, typical, self.rng) - self._amount(currency, typical, self.rng)
+            account["profit"] += move
+            if self.rng.random() < 0.1:
+                account["deposits"] += self._amount(currency, typical * 10, self.rng)
+            self._settle(account)
+            self.trades[account["accountId"]] += 1
+            account["updateTime"] = iso(datetime.now(timezone.utc))
 
     # -- tokens ----------------------------------------------------------------------------------
 
     def issue_token(self, ttl: float | None = None, *, may_write: bool = True) -> str:
         token = secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[token] = (time.monotonic() + (self.token_ttl if ttl is None else ttl), may_write)
+        self.tokens[token] = (time.monotonic() + (self.token_ttl if ttl is None else ttl), may_write)
         return token
 
     def expire_all_tokens(self) -> None:
-        with self.lock:
-            self.tokens.clear()
+        self.tokens.clear()
 
-    def _token_reply(self, request: Request) -> Reply:
-        header = request.header("authorization") or ""
+    async def _token_reply(self, request: web.Request) -> web.Response:
+        header = request.headers.get("authorization") or ""
         try:
             client_id, _, client_secret = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
         except ValueError:
@@ -221,7 +214,7 @@ class B2CoreSim:
         if not header.startswith("Basic ") or users.get(client_id, ("", False))[0] != client_secret \
                 or not client_secret:
             return json_reply({"error": "invalid_client", "message": "Client authentication failed"}, 401)
-        body = _json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
             return json_reply({"error": "unsupported_grant_type",
                                "message": "The authorization grant type is not supported"}, 400)
@@ -233,56 +226,76 @@ class B2CoreSim:
             reply["expires_in"] = int(self.token_ttl * 1000)
         return json_reply(reply)
 
-    def _authorised(self, request: Request) -> bool | None:
+    def _authorised(self, request: web.Request) -> bool | None:
         """None: no valid token; else whether the token may write."""
-        header = request.header("authorization") or ""
+        header = request.headers.get("authorization") or ""
         if not header.startswith("Bearer "):
             return None
-        with self.lock:
-            entry = self.tokens.get(header[7:])
-            if entry is None:
-                return None
-            if time.monotonic() >= entry[0]:
-                del self.tokens[header[7:]]
-                return None
-            return entry[1]
+        entry = self.tokens.get(header[7:])
+        if entry is None:
+            return None
+        if time.monotonic() >= entry[0]:
+            del self.tokens[header[7:]]
+            return None
+        return entry[1]
 
     # -- HTTP ------------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Reply:
-        if request.path == f"{PREFIX}/tokens" and request.method == "POST":
-            return self._token_reply(request)
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(f"{PREFIX}/tokens", self._token_reply)
+        router.add_get(f"{PREFIX}/accounts", self._guarded(self._list_reply))
+        router.add_post(f"{PREFIX}/accounts", self._guarded(self._create_reply))
+        router.add_get(f"{PREFIX}/accounts/{{id}}/metrics", self._guarded(self._metrics_reply))
+        router.add_get(f"{PREFIX}/accounts/{{id}}", self._guarded(self._detail_reply))
+        router.add_put(f"{PREFIX}/accounts/{{id}}", self._guarded(self._update_reply))
+        router.add_patch(f"{PREFIX}/accounts/{{id}}", self._guarded(self._update_reply))
+        router.add_delete(f"{PREFIX}/accounts/{{id}}", self._guarded(self._delete_reply))
+        router.add_route("*", "/{tail:.*}", self._unrouted)
+
+    def _guarded(self, handler: Any) -> Any:
+        """`handler` behind the bearer token (401 without a valid one, 403 for a read-only token's
+        writes) and, for /accounts/{id}, the account's existence (404)."""
+
+        async def guarded(request: web.Request) -> web.Response:
+            may_write = self._authorised(request)
+            if may_write is None:
+                return json_reply({"message": "Unauthenticated."}, 401)
+            if request.method in ("POST", "PUT", "PATCH", "DELETE") and not may_write:
+                return json_reply({"message": "This action is unauthorized."}, 403)
+            if "id" in request.match_info:
+                account = self.accounts.get(request.match_info["id"])
+                if account is None:
+                    return json_reply({"message": f"Account {request.match_info['id']} not found"}, 404)
+                return await handler(request, account)
+            return await handler(request)
+
+        return guarded
+
+    async def _unrouted(self, request: web.Request) -> web.Response:
         if not request.path.startswith(f"{PREFIX}/accounts"):
             return json_reply({"message": f"Route {request.path} not found"}, 404)
-        may_write = self._authorised(request)
-        if may_write is None:
+        if self._authorised(request) is None:
             return json_reply({"message": "Unauthenticated."}, 401)
-        parts = [p for p in request.path[len(PREFIX):].split("/") if p]
-        writing = request.method in ("POST", "PUT", "PATCH", "DELETE")
-        if writing and not may_write:
-            return json_reply({"message": "This action is unauthorized."}, 403)
-        with self.lock:
-            if parts == ["accounts"]:
-                if request.method == "GET":
-                    return self._list(request.query)
-                if request.method == "POST":
-                    return self._create(_json_body(request))
-            elif len(parts) in (2, 3):
-                account = self.accounts.get(parts[1])
-                if account is None:
-                    return json_reply({"message": f"Account {parts[1]} not found"}, 404)
-                if len(parts) == 3 and parts[2] == "metrics" and request.method == "GET":
-                    return json_reply({"total": 1, "metrics": [{"key": "trades",
-                                                                "value": self.trades[account["accountId"]]}]})
-                if len(parts) == 2:
-                    if request.method == "GET":
-                        return self._detail(account, request.query)
-                    if request.method in ("PUT", "PATCH"):
-                        return self._update(account, _json_body(request), partial=request.method == "PATCH")
-                    if request.method == "DELETE":
-                        del self.accounts[account["accountId"]]
-                        return Reply(204, b"", "application/json")
         return json_reply({"message": f"The {request.method} method is not supported for this route."}, 405)
+
+    async def _list_reply(self, request: web.Request) -> web.Response:
+        return self._list(dict(request.query))
+
+    async def _create_reply(self, request: web.Request) -> web.Response:
+        return self._create(await json_body(request))
+
+    async def _metrics_reply(self, request: web.Request, account: dict[str, Any]) -> web.Response:
+        return json_reply({"total": 1, "metrics": [{"key": "trades", "value": self.trades[account["accountId"]]}]})
+
+    async def _detail_reply(self, request: web.Request, account: dict[str, Any]) -> web.Response:
+        return json_reply(self._public(account, dict(request.query)))
+
+    async def _update_reply(self, request: web.Request, account: dict[str, Any]) -> web.Response:
+        return self._update(account, await json_body(request), partial=request.method == "PATCH")
+
+    async def _delete_reply(self, request: web.Request, account: dict[str, Any]) -> web.Response:
+        del self.accounts[account["accountId"]]
+        return web.Response(status=204, content_type="application/json")
 
     def _public(self, account: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         currency = account["currency"]
@@ -322,7 +335,7 @@ class B2CoreSim:
             return value.lower() in (platform["id"], platform["name"].lower(), platform["short"].lower())
         return str(account.get(name)) == value
 
-    def _list(self, query: dict[str, str]) -> Reply:
+    def _list(self, query: dict[str, str]) -> web.Response:
         filters = {key[7:-1]: value for key, value in query.items() if key.startswith("filter[") and key.endswith("]")}
         if "type" in query:  # the documented example also sends type=2 bare
             filters.setdefault("type", query["type"])
@@ -372,10 +385,7 @@ class B2CoreSim:
             return (0, int(number), "") if number.isdigit() else (1, 0, number)
         return account[field]
 
-    def _detail(self, account: dict[str, Any], query: dict[str, str]) -> Reply:
-        return json_reply(self._public(account, query))
-
-    def _create(self, body: Any) -> Reply:
+    def _create(self, body: Any) -> web.Response:
         if not isinstance(body, dict):
             return json_reply({"message": "The request body must be a JSON object."}, 400)
         errors: dict[str, list[str]] = {}
@@ -406,7 +416,7 @@ class B2CoreSim:
         account["uuid"] = body.get("uuid")
         return json_reply(self._public(account, {}), 201)
 
-    def _update(self, account: dict[str, Any], body: Any, *, partial: bool) -> Reply:
+    def _update(self, account: dict[str, Any], body: Any, *, partial: bool) -> web.Response:
         if not isinstance(body, dict):
             return json_reply({"message": "The request body must be a JSON object."}, 400)
         errors: dict[str, list[str]] = {}
@@ -436,53 +446,94 @@ class B2CoreSim:
         account.update(changes, updateTime=iso(datetime.now(timezone.utc)))
         return json_reply(self._public(account, {}))
 
-    # -- conveniences for tests and demos ---------------------------------------------------------
 
+
+class B2CoreControl(HttpControl):
+    """The B2Core simulator's handle: its accounts, profiles and platforms, money (also as raw
+    text), tokens; faults, the request log and pausing the drift come from `HttpControl`."""
+
+    _state: B2CoreSim
+
+    @on_loop
+    def accounts(self) -> dict[str, dict[str, Any]]:
+        """Every account by id as the simulator holds it (money as Decimal, or the text given to
+        `set_money_text`)."""
+        return copy.deepcopy(self._state.accounts)
+
+    @on_loop
     def snapshot(self, account_id: str) -> dict[str, Any]:
         """The account as the API would answer it now (money as strings)."""
-        with self.lock:
-            return self._public(self.accounts[account_id], {})
+        return self._state._public(self._state.accounts[account_id], {})
 
+    @on_loop
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self._state.profiles)
+
+    @on_loop
+    def platforms(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self._state.platforms)
+
+    @on_loop
+    def trades(self, account_id: str) -> int:
+        return self._state.trades[account_id]
+
+    @on_loop
+    def set_trades(self, account_id: str, count: int) -> None:
+        self._state.trades[account_id] = count
+
+    @on_loop
+    def set_account(self, account_id: str, **fields: Any) -> None:
+        """Change fields of the account as stored (number, currency, platformName, enabled...)."""
+        self._state.accounts[account_id].update(fields)
+
+    @on_loop
+    def copy_account(self, account_id: str, new_id: str, **fields: Any) -> None:
+        """Store a copy of the account under `new_id` (its accountId unchanged: a duplicate record)."""
+        self._state.accounts[new_id] = {**self._state.accounts[account_id], **fields}
+
+    @on_loop
+    def remove_account(self, account_id: str) -> None:
+        del self._state.accounts[account_id]
+
+    @on_loop
+    def set_profile(self, profile_id: str, **fields: Any) -> None:
+        self._state.profiles[profile_id].update(fields)
+
+    @on_loop
     def set_money(self, account_id: str, **values: str) -> None:
-        with self.lock:
-            self.accounts[account_id].update({key: Decimal(value) for key, value in values.items()})
+        """Set money fields of the account to these decimal values (it keeps drifting from them)."""
+        self._state.accounts[account_id].update({key: Decimal(value) for key, value in values.items()})
 
+    @on_loop
     def set_money_text(self, account_id: str, **texts: str) -> None:
-        """Send these money fields of the account as the exact text given; the account stops drifting."""
-        with self.lock:
-            account = self.accounts[account_id]
-            account.update(texts, enabled=False)
+        """Send these money fields of the account as the exact text given (a hostile server's
+        "1e999999999"); the account is disabled, so it stops drifting."""
+        self._state.accounts[account_id].update(texts, enabled=False)
+
+    @on_loop
+    def issue_token(self, ttl: float | None = None, *, may_write: bool = True) -> str:
+        return self._state.issue_token(ttl, may_write=may_write)
+
+    @on_loop
+    def expire_tokens(self) -> None:
+        """Every token issued so far stops working (the next call is answered 401)."""
+        self._state.expire_all_tokens()
 
 
-def _json_body(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError:
-        return None
-
-
-async def start(host: str = "127.0.0.1", *, accounts: int = 400, token_ttl: float = 3600,
-                expires_in_unit: str = "s", envelope: str = "data", max_limit: int = 1000, interval: float = 1.0,
-                seed: int | None = None, error_rate: float = 0.0, delay: float = 0.0,
-                expire_tokens: float = 0.0, **_settings: Any) -> RunningSimulator:
-    # Settings may arrive as strings from a command line.
-    interval, error_rate, delay, expire_tokens = map(float, (interval, error_rate, delay, expire_tokens))
-    sim = B2CoreSim(accounts=int(accounts), token_ttl=float(token_ttl), expires_in_unit=expires_in_unit,
-                    envelope=envelope, max_limit=int(max_limit), seed=None if seed is None else int(seed))
-    server = HttpSimulator(sim.handle, host=host, faults=Faults(error_rate=error_rate, delay=delay))
-    base_url = server.start() + PREFIX
-    tickers = [Ticker(sim.step, interval).start()]
-    if expire_tokens:
-        tickers.append(Ticker(sim.expire_all_tokens, expire_tokens).start())
-
-    async def stop() -> None:
-        for ticker in tickers:
-            ticker.stop()
-        await server.stop()
-
+async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
+    values = check_settings(SETTINGS, settings, "b2core")
+    sim = B2CoreSim(accounts=values["accounts"], token_ttl=values["token_ttl"],
+                    expires_in_unit=values["expires_in_unit"], envelope=values["envelope"],
+                    max_limit=values["max_limit"], seed=values["seed"])
+    server = HttpSimulator(faults=Faults.from_settings(values), seed=values["seed"])
+    sim.routes(server.router)
+    server.every(values["interval"], sim.step)
+    if values["expire_tokens"]:
+        server.every(values["expire_tokens"], sim.expire_all_tokens, market=False)
+    base_url = await server.listen(host, tls=tls_context(values["tls_cert"], values["tls_key"])) + PREFIX
     return RunningSimulator(
         provider="b2core", endpoints={"api": base_url},
         connections=[{"name": "B2Core demo", "provider": "b2core", "base_url": base_url,
                       "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}],
-        stop=stop, extra={"sim": sim, "server": server},
+        stop=server.stop, control=B2CoreControl(server, sim),
     )

@@ -66,4 +66,6 @@ def ibmon_providers(register):
 
 @hookimpl
 def ibmon_simulators(register):
-    register(Simulator(provider="crm", title="Impact CRM IB integration", start=start_simulator))
+    from ibmon_crm.sim_settings import SETTINGS
+
+    register(Simulator(provider="crm", title="Impact CRM IB integration", start=start_simulator, settings=SETTINGS))

@@ -66,4 +66,6 @@ def ibmon_providers(register):
 
 @hookimpl
 def ibmon_simulators(register):
-    register(Simulator(provider=NAME, title=TITLE, start=start_simulator))
+    from ibmon_ctrader.sim_settings import SETTINGS
+
+    register(Simulator(provider=NAME, title=TITLE, start=start_simulator, settings=SETTINGS))

@@ -9,19 +9,18 @@ deposits (cash flow).
 
 Tokens: `token` may do everything, `readonly_token` lacks the trading scope (deposit, withdraw,
 createdemo → CH_INSUFFICIENT_PERMISSIONS), `orphan_token` belongs to no cTrader ID
-(CH_CTID_NOT_FOUND); anything else → CH_ACCESS_TOKEN_INVALID. Fault knobs: `error_rate` (share of
-500 UNKNOWN_ERROR replies), `delay` (seconds added to each reply), `revoke_token` (start with the
-token revoked; `sim.revoke_token()` / `sim.restore_token()` at run time). At run time `error_rate` and
-`delay` may be changed on the sim object, and `paused = True` stops the market.
+(CH_CTID_NOT_FOUND); anything else → CH_ACCESS_TOKEN_INVALID. The kit's `error_rate` fault answers
+500 UNKNOWN_ERROR in cTrader's envelope. Settings are declared in `sim_settings.py`;
+`CTraderControl` is the handle tests and the soak use.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
 import re
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -29,12 +28,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from urllib.parse import unquote
+
+from aiohttp import web
 
 from ibmon.api import RunningSimulator
-from ibmon.simkit import HttpSimulator, Reply, Request, Ticker, text_reply
+from ibmon.simkit import (Faults, HttpControl, HttpSimulator, check_settings, json_body, on_loop, text_reply,
+                          tls_context)
 
-DEFAULT_TOKEN = "ctrader-sim-token-3f9c2a7e51"
+from ibmon_ctrader.sim_settings import DEFAULT_TOKEN, SETTINGS
+
 READONLY_TOKEN = "ctrader-sim-readonly-8b1d40c6"
 ORPHAN_TOKEN = "ctrader-sim-orphan-55e0a9d3"
 
@@ -192,23 +194,18 @@ class SimAccount:
 
 
 class CTraderSim:
-    """The simulated Accounts API: state, request handling and the market ticker."""
+    """The simulated Accounts API: state, request handling and the market step (all on the
+    simulator's loop: `CTraderControl` reaches it)."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, readonly_token: str = READONLY_TOKEN,
-                 orphan_token: str = ORPHAN_TOKEN, seed: int | None = None, error_rate: float = 0.0,
-                 delay: float = 0.0, revoke_token: bool = False, history_deals: int = 80,
-                 history_cashflows: int = 40,
+                 orphan_token: str = ORPHAN_TOKEN, seed: int | None = None, revoke_token: bool = False,
+                 history_deals: int = 80, history_cashflows: int = 40,
                  clock: Callable[[], int] = now_ms) -> None:
-        self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.clock = clock
         self.tokens = {token: "full", readonly_token: "read", orphan_token: "orphan"}
         self.token = token
         self.revoked: set[str] = {token} if revoke_token else set()
-        self.error_rate = float(error_rate)
-        self.delay = float(delay)
-        #: While set, the market stands still: no new quotes, deals or deposits (a soak's final check).
-        self.paused = False
         self._ids = iter(range(7_000_001, 10**9))
         self.accounts: dict[int, SimAccount] = {}
         self.quotes: dict[str, tuple[Decimal, Decimal]] = {}
@@ -218,12 +215,10 @@ class CTraderSim:
     # -- knobs for tests and demos ---------------------------------------------------------------
 
     def revoke_token(self, token: str | None = None) -> None:
-        with self.lock:
-            self.revoked.add(token or self.token)
+        self.revoked.add(token or self.token)
 
     def restore_token(self, token: str | None = None) -> None:
-        with self.lock:
-            self.revoked.discard(token or self.token)
+        self.revoked.discard(token or self.token)
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -371,23 +366,20 @@ class CTraderSim:
 
     def step(self) -> None:
         """One tick of the market: new quotes; now and then a deal or a client deposit."""
-        if self.paused:
-            return
-        with self.lock:
-            self.refresh_quotes()
-            moment = self.clock()
-            accounts = [a for a in self.accounts.values() if not a.deleted]
-            roll = self.rng.random()
-            account = self.rng.choice(accounts)
-            if roll < 0.06:
-                if len(account.positions) < 2 or (len(account.positions) < 6 and self.rng.random() < 0.5):
-                    self.open_position(account, moment)
-                else:
-                    self.close_position(account, self.rng.choice(list(account.positions.values())), moment)
-            elif roll < 0.08:
-                delta = self.rng.choice((10_000, 50_000, 100_000))
-                account.balance += delta
-                self._cashflow(account, "DEPOSIT", delta, account.balance, moment)
+        self.refresh_quotes()
+        moment = self.clock()
+        accounts = [a for a in self.accounts.values() if not a.deleted]
+        roll = self.rng.random()
+        account = self.rng.choice(accounts)
+        if roll < 0.06:
+            if len(account.positions) < 2 or (len(account.positions) < 6 and self.rng.random() < 0.5):
+                self.open_position(account, moment)
+            else:
+                self.close_position(account, self.rng.choice(list(account.positions.values())), moment)
+        elif roll < 0.08:
+            delta = self.rng.choice((10_000, 50_000, 100_000))
+            account.balance += delta
+            self._cashflow(account, "DEPOSIT", delta, account.balance, moment)
 
     # -- JSON views --------------------------------------------------------------------------------
 
@@ -406,61 +398,80 @@ class CTraderSim:
 
     # -- HTTP ----------------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Reply:
-        if self.delay:
-            time.sleep(self.delay)
-        try:
-            if self.error_rate and self.rng.random() < self.error_rate:
-                raise ApiError(500, "UNKNOWN_ERROR", "Server internal error (simulated).")
-            if request.path.rstrip("/") == "/connect/schema":
-                return text_reply(json.dumps(SCHEMA, indent=2), content_type="application/json")
-            with self.lock:
-                return self._route(request)
-        except ApiError as error:
-            return _reply({"error": {"errorCode": error.code, "description": error.description}}, error.status)
+    def routes(self, router: web.UrlDispatcher) -> None:
+        accounts = "/connect/tradingaccounts"
+        one = accounts + "/{id}"
+        router.add_get("/connect/schema", self._schema)
+        router.add_get("/connect/schema/", self._schema)
+        router.add_get("/connect/profile", self._api(self._profile))
+        router.add_get(accounts, self._api(self._accounts))
+        router.add_post(accounts + "/createdemo", self._api(self._create_demo, trading=True))
+        router.add_post(one + "/{kind:deposit|withdraw}", self._api(self._move, trading=True, account=True))
+        router.add_get(one + "/deals", self._api(self._listing("deals", "createTimestamp", "dealId", 25), account=True))
+        router.add_get(one + "/cashflowhistory",
+                       self._api(self._listing("cashflow", "changeTimestamp", "cashflowId", 25), account=True))
+        router.add_get(one + "/pendingorders",
+                       self._api(self._listing("orders", "createTimestamp", "orderId", 750), account=True))
+        router.add_get(one + "/positions", self._api(self._positions, account=True))
+        router.add_get(one + "/symbols", self._api(self._symbols, account=True))
+        router.add_get(one + "/symbols/{symbol}/{side:bid|ask}", self._api(self._tick_data, account=True))
+        router.add_get(one + "/symbols/{symbol}/trendbars/{period:m1|h1}", self._api(self._trendbar_data, account=True))
+        router.add_route("*", "/{tail:.*}", self._api(self._unknown))
 
-    def _route(self, request: Request) -> Reply:
-        scope = self._scope(request)
-        parts = [unquote(p) for p in request.path.strip("/").split("/")]
-        if parts[:1] != ["connect"] or len(parts) < 2:
-            raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
-        get, post = request.method == "GET", request.method == "POST"
-        if scope == "orphan":
-            raise ApiError(404, "CH_CTID_NOT_FOUND")
-        if parts[1:] == ["profile"] and get:
-            return _reply({"data": {"userId": 77_001, "nickname": "ib-partner", "email": "partner@example.com"}})
-        if parts[1:] == ["tradingaccounts"] and get:
-            return _reply({"data": [a.json() for a in self.accounts.values()]})
-        if parts[1:] == ["tradingaccounts", "createdemo"] and post:
-            self._need_trading(scope)
-            return _reply({"data": self._create_demo(request).json()})
-        if parts[1] != "tradingaccounts" or len(parts) < 4:
-            raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
-        account = self._account(parts[2])
-        rest = parts[3:]
-        if post and rest in (["deposit"], ["withdraw"]):
-            self._need_trading(scope)
-            return _reply({"data": self._move(account, rest[0], request).json()})
-        if not get:
-            raise ApiError(400, "INVALID_REQUEST", f"{request.method} is not allowed on {request.path}")
-        if rest == ["deals"]:
-            return self._page(request, account.deals, "createTimestamp", "dealId", 25)
-        if rest == ["cashflowhistory"]:
-            return self._page(request, account.cashflow, "changeTimestamp", "cashflowId", 25)
-        if rest == ["pendingorders"]:
-            return self._page(request, account.orders, "createTimestamp", "orderId", 750)
-        if rest == ["positions"]:
-            items = [self.position_json(account, p) for p in account.positions.values()]
-            return self._page(request, items, "entryTimestamp", "positionId", 750)
-        if rest == ["symbols"]:
-            return _reply({"data": [self._symbol_json(spec) for spec in SYMBOLS.values()]})
-        if len(rest) == 3 and rest[0] == "symbols" and rest[2] in ("bid", "ask"):
-            return _reply({"data": self._ticks(self._symbol(rest[1]), rest[2], request.query)})
-        if len(rest) == 4 and rest[0] == "symbols" and rest[2] == "trendbars" and rest[3] in ("m1", "h1"):
-            return _reply({"data": self._trendbars(self._symbol(rest[1]), rest[3], request.query)})
+    @staticmethod
+    async def _schema(request: web.Request) -> web.Response:
+        return text_reply(json.dumps(SCHEMA, indent=2), content_type="application/json")
+
+    def _api(self, handler: Any, *, trading: bool = False, account: bool = False) -> Any:
+        """`handler(request[, account])` (it returns the reply's JSON) behind the token checks, its
+        ApiErrors answered in cTrader's envelope."""
+
+        async def guarded(request: web.Request) -> web.Response:
+            try:
+                scope = self._scope(request)
+                if scope == "orphan":
+                    raise ApiError(404, "CH_CTID_NOT_FOUND")
+                if trading:
+                    self._need_trading(scope)
+                if account:
+                    return _reply(await handler(request, self._account(request.match_info["id"])))
+                return _reply(await handler(request))
+            except ApiError as error:
+                return _error_reply(error)
+
+        return guarded
+
+    async def _unknown(self, request: web.Request) -> Any:
         raise ApiError(400, "INVALID_REQUEST", f"Unknown URL {request.path}")
 
-    def _scope(self, request: Request) -> str:
+    async def _profile(self, request: web.Request) -> Any:
+        return {"data": {"userId": 77_001, "nickname": "ib-partner", "email": "partner@example.com"}}
+
+    async def _accounts(self, request: web.Request) -> Any:
+        return {"data": [a.json() for a in self.accounts.values()]}
+
+    def _listing(self, what: str, ts_key: str, id_key: str, default_limit: int) -> Any:
+        async def listing(request: web.Request, account: SimAccount) -> Any:
+            return self._page(dict(request.query), getattr(account, what), ts_key, id_key, default_limit)
+
+        return listing
+
+    async def _positions(self, request: web.Request, account: SimAccount) -> Any:
+        items = [self.position_json(account, p) for p in account.positions.values()]
+        return self._page(dict(request.query), items, "entryTimestamp", "positionId", 750)
+
+    async def _symbols(self, request: web.Request, account: SimAccount) -> Any:
+        return {"data": [self._symbol_json(spec) for spec in SYMBOLS.values()]}
+
+    async def _tick_data(self, request: web.Request, account: SimAccount) -> Any:
+        spec, side = self._symbol(request.match_info["symbol"]), request.match_info["side"]
+        return {"data": self._ticks(spec, side, dict(request.query))}
+
+    async def _trendbar_data(self, request: web.Request, account: SimAccount) -> Any:
+        spec, period = self._symbol(request.match_info["symbol"]), request.match_info["period"]
+        return {"data": self._trendbars(spec, period, dict(request.query))}
+
+    def _scope(self, request: web.Request) -> str:
         token = request.query.get("access_token") or request.query.get("oauth_token") or ""
         scope = self.tokens.get(token)
         if scope is None or token in self.revoked:
@@ -495,11 +506,10 @@ class CTraderSim:
 
     # -- cursor pages ------------------------------------------------------------------------------
 
-    def _page(self, request: Request, items: list[dict[str, Any]], ts_key: str, id_key: str,
-              default_limit: int) -> Reply:
+    def _page(self, query: dict[str, str], items: list[dict[str, Any]], ts_key: str, id_key: str,
+              default_limit: int) -> dict[str, Any]:
         """Newest first. Timestamps start a new result set (a cursor beside them is ignored); the
         cursor `<id>_<ts>_<from>_<to>` names the next entry and the set's bounds."""
-        query = request.query
         limit = _int(query.get("limit"), "limit") if "limit" in query else default_limit
         if not MIN_LIMIT <= limit <= MAX_LIMIT:
             raise ApiError(400, "INVALID_REQUEST", f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}")
@@ -520,7 +530,7 @@ class CTraderSim:
         if len(ordered) > limit:
             following = ordered[limit]
             payload["next"] = f"{following[id_key]}_{following[ts_key]}_{low}_{high}"
-        return _reply(payload)
+        return payload
 
     # -- market data ---------------------------------------------------------------------------------
 
@@ -571,10 +581,11 @@ class CTraderSim:
 
     # -- changes ----------------------------------------------------------------------------------------
 
-    def _move(self, account: SimAccount, kind: str, request: Request) -> SimAccount:
+    async def _move(self, request: web.Request, account: SimAccount) -> Any:
+        kind = request.match_info["kind"]
         if account.live:
             raise ApiError(400, "INVALID_REQUEST", "Deposit and withdraw are available for demo accounts only.")
-        amount = _body(request).get("amount")
+        amount = (await _body(request)).get("amount")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ApiError(400, "INVALID_REQUEST", "amount must be a positive integer (cents).")
         delta = amount if kind == "deposit" else -amount
@@ -583,10 +594,10 @@ class CTraderSim:
         account.balance += delta
         self._cashflow(account, "DEPOSIT" if kind == "deposit" else "WITHDRAW", delta, account.balance,
                        self.clock())
-        return account
+        return {"data": account.json()}
 
-    def _create_demo(self, request: Request) -> SimAccount:
-        body = _body(request)
+    async def _create_demo(self, request: web.Request) -> Any:
+        body = await _body(request)
         currency = body.get("depositCurrency")
         if currency not in USD_VALUE:
             raise ApiError(400, "CH_DEPOSIT_CURRENCY_INVALID")
@@ -598,18 +609,25 @@ class CTraderSim:
                              broker_title="Sim Markets Demo", registered_ms=self.clock())
         self.accounts[account_id] = account
         self._cashflow(account, "DEPOSIT", balance, balance, self.clock())
-        return account
+        return {"data": account.json()}
 
 
-def _reply(payload: Any, status: int = 200) -> Reply:
-    return Reply(status, json.dumps(payload).encode(), "application/json")
+def _reply(payload: Any, status: int = 200) -> web.Response:
+    return text_reply(json.dumps(payload), status, "application/json")
 
 
-def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except ValueError:
-        raise ApiError(400, "INVALID_REQUEST", "The body is not JSON.") from None
+def _error_reply(error: ApiError) -> web.Response:
+    return _reply({"error": {"errorCode": error.code, "description": error.description}}, error.status)
+
+
+def _unknown_error() -> web.Response:
+    return _error_reply(ApiError(500, "UNKNOWN_ERROR", "Server internal error (simulated)."))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if body is None and await request.read():
+        raise ApiError(400, "INVALID_REQUEST", "The body is not JSON.")
     if not isinstance(body, dict):
         raise ApiError(400, "INVALID_REQUEST", "The body must be a JSON object.")
     return body
@@ -635,21 +653,95 @@ def _seconds(text: str | None, default: int) -> int:
     return int(timedelta(hours=moment.hour, minutes=moment.minute, seconds=moment.second).total_seconds())
 
 
-async def start(host: str = "127.0.0.1", *, interval: float = 0.5, token: str = DEFAULT_TOKEN,
-                error_rate: float = 0.0, delay: float = 0.0, revoke_token: bool = False, seed: int | None = None,
-                history_deals: int = 80, history_cashflows: int = 40, **_settings: Any) -> RunningSimulator:
-    sim = CTraderSim(token=token, error_rate=error_rate, delay=delay, revoke_token=revoke_token, seed=seed,
-                     history_deals=history_deals, history_cashflows=history_cashflows)
-    server = HttpSimulator(sim.handle, host=host)
-    url = server.start()
-    ticker = Ticker(sim.step, interval).start()
+class CTraderControl(HttpControl):
+    """The cTrader simulator's handle: accounts, quotes and the clock, positions, the token;
+    faults (`error_rate` answers cTrader's UNKNOWN_ERROR), the request log and pausing the market
+    come from `HttpControl`; `apply(change)` runs `change(sim: CTraderSim)` for anything else."""
 
-    async def stop() -> None:
-        ticker.stop()
-        await server.stop()
+    _state: CTraderSim
 
+    @on_loop
+    def accounts(self) -> dict[int, SimAccount]:
+        """Copies of every account with its positions, deals, cash flow and orders."""
+        return copy.deepcopy(self._state.accounts)
+
+    @on_loop
+    def account(self, account_id: int) -> SimAccount:
+        return copy.deepcopy(self._state.accounts[account_id])
+
+    @on_loop
+    def set_account(self, account_id: int, **fields: Any) -> None:
+        """Change fields of the account (balance in cents, currency, lost, deleted...)."""
+        account = self._state.accounts[account_id]
+        for name, value in fields.items():
+            if not hasattr(account, name):
+                raise AttributeError(f"SimAccount has no field {name!r}")
+            setattr(account, name, value)
+
+    @on_loop
+    def set_position(self, account_id: int, position_id: int, **fields: Any) -> None:
+        """Change fields of an open position (swap and commission in cents, volume...)."""
+        position = self._state.accounts[account_id].positions[position_id]
+        for name, value in fields.items():
+            if not hasattr(position, name):
+                raise AttributeError(f"SimPosition has no field {name!r}")
+            setattr(position, name, value)
+
+    @on_loop
+    def positions_json(self, account_id: int) -> list[dict[str, Any]]:
+        """The account's open positions as the API answers them now."""
+        account = self._state.accounts[account_id]
+        return [self._state.position_json(account, p) for p in account.positions.values()]
+
+    @on_loop
+    def floating_result(self, account_id: int) -> int:
+        """Profit, swap and commission of the account's open positions now, in cents."""
+        account = self._state.accounts[account_id]
+        return sum(self._state.position_json(account, p)["profit"] + p.swap + p.commission
+                   for p in account.positions.values())
+
+    @on_loop
+    def open_position(self, account_id: int, moment: int | None = None) -> int:
+        """Open a random position on the account (with its deal); returns its id."""
+        sim = self._state
+        return sim.open_position(sim.accounts[account_id], sim.clock() if moment is None else moment).id
+
+    @on_loop
+    def quotes(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """(bid, ask) per symbol now."""
+        return dict(self._state.quotes)
+
+    @on_loop
+    def now(self) -> int:
+        """The simulator's clock, Unix ms."""
+        return self._state.clock()
+
+    @on_loop
+    def shift_clock(self, ms: int) -> None:
+        """Run the simulator's clock `ms` ahead of real time (0: real time again); quotes follow."""
+        self._state.clock = (lambda: now_ms() + ms) if ms else now_ms
+        self._state.refresh_quotes()
+
+    @on_loop
+    def revoke_token(self, token: str | None = None) -> None:
+        """Refuse the token (default: the full one) as CH_ACCESS_TOKEN_INVALID until restored."""
+        self._state.revoke_token(token)
+
+    @on_loop
+    def restore_token(self, token: str | None = None) -> None:
+        self._state.restore_token(token)
+
+
+async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
+    values = check_settings(SETTINGS, settings, "ctrader")
+    sim = CTraderSim(token=values["token"], revoke_token=values["revoke_token"], seed=values["seed"],
+                     history_deals=values["history_deals"], history_cashflows=values["history_cashflows"])
+    server = HttpSimulator(faults=Faults.from_settings(values), error_reply=_unknown_error, seed=values["seed"])
+    sim.routes(server.router)
+    server.every(values["interval"], sim.step)
+    url = await server.listen(host, tls=tls_context(values["tls_cert"], values["tls_key"]))
     return RunningSimulator(
         provider="ctrader", endpoints={"api": url},
-        connections=[{"name": "cTrader demo", "provider": "ctrader", "base_url": url, "access_token": token,
+        connections=[{"name": "cTrader demo", "provider": "ctrader", "base_url": url, "access_token": values["token"],
                       "symbols": ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US500"], "poll_seconds": 2.0}],
-        stop=stop, extra={"sim": sim, "server": server})
+        stop=server.stop, control=CTraderControl(server, sim))

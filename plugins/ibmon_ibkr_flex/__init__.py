@@ -64,4 +64,6 @@ def ibmon_providers(register):
 
 @hookimpl
 def ibmon_simulators(register):
-    register(Simulator(provider=PROVIDER, title=TITLE, start=start_simulator))
+    from ibmon_ibkr_flex.sim_settings import SETTINGS
+
+    register(Simulator(provider=PROVIDER, title=TITLE, start=start_simulator, settings=SETTINGS))

@@ -10,20 +10,15 @@ more than `max_per_minute` times a minute, 1015 for an unknown token, 1012 for a
 for an unknown query id, 1017 for an unknown reference code, and 1019 ("in progress") for the first
 `pending_polls` GetStatement calls of each reference.
 
-Settings: tokens, expired_tokens, query_ids (lists of strings), pending_polls, min_interval,
-max_per_minute, interval (seconds between market moves), seed, poll_seconds (written into the demo
-connection), and how the Flex query is set up:
-date_format (yyyyMMdd | yyyy-MM-dd | MM/dd/yyyy | MM/dd/yy | dd-MMM-yy), datetime_separator
-(";" | "," | " " | "T" | ""), position_detail ("summary+lot", the default: each summary row followed
-by its lots | "summary" | "lot": lot rows only), nav_sections (false: no "Net Asset Value" and
-"Change in NAV" sections), base_summary (false: no BASE_SUMMARY cash row), trade_times ("dateTime" |
-"tradeDate+tradeTime": older statements' separate time of day).
+Settings are declared in `sim_settings.py` (the Flex query's set-up among them: date_format,
+datetime_separator, position_detail, nav_sections, base_summary, trade_times); `FlexControl` is the
+handle tests and the soak use.
 """
 
 from __future__ import annotations
 
+import copy
 import secrets as token_source
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
@@ -31,17 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from ibmon.api import RunningSimulator
-from ibmon.simkit import HttpSimulator, Reply, Request, Ticker
+from ibmon.simkit import Faults, HttpControl, HttpSimulator, check_settings, on_loop, text_reply, tls_context
 
 from ibmon_ibkr_flex.codes import CODES
-from ibmon_ibkr_flex.dates import DATE_STYLES, EASTERN, SEPARATORS
-from ibmon_ibkr_flex.sim_portfolio import POSITION_DETAILS, TRADE_TIMES, Portfolio
+from ibmon_ibkr_flex.dates import EASTERN
+from ibmon_ibkr_flex.sim_portfolio import Portfolio
+from ibmon_ibkr_flex.sim_settings import SETTINGS
 
 SERVICE_PATH = "/AccountManagement/FlexWebService"
-DEFAULT_TOKEN = "811302486412895127461539"
-EXPIRED_TOKEN = "200000000000000000000001"
-DEFAULT_QUERY = "987654"
+#: The settings that say how the Flex query is set up (what its statements look like).
+QUERY_SETUP = ("date_format", "datetime_separator", "position_detail", "nav_sections", "base_summary", "trade_times")
 MAX_REFERENCES = 100
 
 #: IB's own wording for the codes the simulator answers.
@@ -65,7 +62,8 @@ class Reference:
 
 
 class FlexService:
-    """The protocol: validation, rate limits, references. `handle` runs in the server's threads."""
+    """The protocol: validation, rate limits, references (on the simulator's loop: `FlexControl`
+    reaches it)."""
 
     def __init__(self, portfolio: Portfolio, *, tokens: list[str], expired_tokens: list[str],
                  query_ids: list[str], pending_polls: int, min_interval: float, max_per_minute: int,
@@ -86,39 +84,36 @@ class FlexService:
         self.base_summary = base_summary
         self.trade_times = trade_times
         self.clock = clock
-        self.lock = threading.Lock()
         self.references: dict[str, Reference] = {}
         self._accepted: dict[str, deque[float]] = {}
         self.base_url = ""
-        #: While set, the portfolio stands still (a soak's final check compares it with the client's).
-        self.paused = False
 
-    def handle(self, request: Request) -> Reply:
-        if request.path == f"{SERVICE_PATH}/SendRequest":
-            endpoint = self._send_request
-        elif request.path == f"{SERVICE_PATH}/GetStatement":
-            endpoint = self._get_statement
-        else:
-            return Reply(404, b"<html><body>Not Found</body></html>", "text/html")
-        if not (request.header("user-agent") or "").strip():
-            return self._fail("1020")
-        token, argument = request.query.get("t", ""), request.query.get("q", "")
-        if request.query.get("v") not in ("2", "3") or not token or not argument:
-            return self._fail("1020")
-        with self.lock:
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(f"{SERVICE_PATH}/SendRequest", self._endpoint(self._send_request))
+        router.add_get(f"{SERVICE_PATH}/GetStatement", self._endpoint(self._get_statement))
+        router.add_route("*", "/{tail:.*}", _not_found)
+
+    def _endpoint(self, answer: Any) -> Any:
+        """`answer(token, argument)` behind the checks both endpoints make, in IB's order."""
+
+        async def endpoint(request: web.Request) -> web.Response:
+            if not (request.headers.get("user-agent") or "").strip():
+                return self._fail("1020")
+            token, argument = request.query.get("t", ""), request.query.get("q", "")
+            if request.query.get("v") not in ("2", "3") or not token or not argument:
+                return self._fail("1020")
             if self._too_fast(token):
                 return self._fail("1018")
             if token in self.expired_tokens:
                 return self._fail("1012")
             if token not in self.tokens:
                 return self._fail("1015")
-            return endpoint(token, argument)
+            return answer(token, argument)
+
+        return endpoint
 
     def step(self) -> None:
-        if self.paused:
-            return
-        with self.lock:
-            self.portfolio.step()
+        self.portfolio.step()
 
     def _too_fast(self, token: str) -> bool:
         """IB's per-token limit; refused requests do not count."""
@@ -133,7 +128,7 @@ class FlexService:
         accepted.append(now)
         return False
 
-    def _send_request(self, token: str, query_id: str) -> Reply:
+    def _send_request(self, token: str, query_id: str) -> web.Response:
         if query_id not in self.query_ids:
             return self._fail("1014")
         code = str(1_000_000_000 + token_source.randbelow(9_000_000_000))
@@ -142,7 +137,7 @@ class FlexService:
             del self.references[next(iter(self.references))]
         return self._response("Success", ReferenceCode=code, Url=f"{self.base_url}{SERVICE_PATH}/GetStatement")
 
-    def _get_statement(self, token: str, code: str) -> Reply:
+    def _get_statement(self, token: str, code: str) -> web.Response:
         reference = self.references.get(code)
         if reference is None or reference.token != token:
             return self._fail("1017")
@@ -154,72 +149,78 @@ class FlexService:
             reference.body = self.portfolio.statement_xml(
                 now, self.date_format, self.separator, position_detail=self.position_detail,
                 nav_sections=self.nav_sections, base_summary=self.base_summary, trade_times=self.trade_times)
-        return Reply(200, reference.body, "text/xml;charset=utf-8")
+        return _xml_reply(reference.body)
 
-    def _fail(self, code: str, status: str = "Fail") -> Reply:
+    def _fail(self, code: str, status: str = "Fail") -> web.Response:
         return self._response(status, ErrorCode=code, ErrorMessage=IB_TEXT.get(code, CODES[code].message))
 
     @staticmethod
-    def _response(status: str, **children: str) -> Reply:
+    def _response(status: str, **children: str) -> web.Response:
         root = ET.Element("FlexStatementResponse",
                           timestamp=datetime.now(EASTERN).strftime("%d %B, %Y %I:%M %p %Z"))
         ET.SubElement(root, "Status").text = status
         for tag, text in children.items():
             ET.SubElement(root, tag).text = text
-        return Reply(200, ET.tostring(root, encoding="utf-8", xml_declaration=True), "text/xml;charset=utf-8")
+        return _xml_reply(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(repr, choices))}")
-    return value
+def _xml_reply(body: bytes) -> web.Response:
+    return text_reply(body, content_type="text/xml;charset=utf-8")
 
 
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name}: expected true or false, not {value!r}")
-    return value
+async def _not_found(request: web.Request) -> web.Response:
+    return text_reply("<html><body>Not Found</body></html>", 404, "text/html")
 
 
-def _strings(value: Any, default: list[str]) -> list[str]:
-    if value is None:
-        return default
-    return [value] if isinstance(value, str) else [str(item) for item in value]
+class FlexControl(HttpControl):
+    """The Flex simulator's handle: the portfolio, tokens, 1019 answers and the statement's date
+    style; faults, the request log and pausing the portfolio come from `HttpControl`."""
+
+    _state: FlexService
+
+    @on_loop
+    def portfolio(self) -> Portfolio:
+        """A copy of the simulated portfolio (accounts, holdings, instruments, trades)."""
+        return copy.deepcopy(self._state.portfolio)
+
+    @on_loop
+    def expire_token(self, token: str, expired: bool = True) -> None:
+        """Answer 1012 (token expired) for `token` from now on (or no longer, with expired=False)."""
+        if expired:
+            self._state.expired_tokens.add(token)
+        else:
+            self._state.expired_tokens.discard(token)
+
+    @on_loop
+    def set_pending_polls(self, polls: int) -> None:
+        """Answer 1019 (in progress) to the first `polls` GetStatement calls of each new reference."""
+        self._state.pending_polls = polls
+
+    @on_loop
+    def set_statement_style(self, date_format: str, separator: str) -> None:
+        """How statements not yet generated write dates (yyyyMMdd, yyyy-MM-dd, MM/dd/yyyy) and what
+        separates a date from its time (";", ",", " ", "T")."""
+        self._state.date_format, self._state.separator = date_format, separator
 
 
-async def start(host: str = "127.0.0.1", *, tokens: Any = None, expired_tokens: Any = None,
-                query_ids: Any = None, pending_polls: int = 2, min_interval: float = 1.0,
-                max_per_minute: int = 10, date_format: str = "yyyyMMdd", datetime_separator: str = ";",
-                position_detail: str = "summary+lot", nav_sections: bool = True, base_summary: bool = True,
-                trade_times: str = "dateTime", interval: float = 1.0, seed: int | None = None,
-                poll_seconds: float = 30.0, **_settings: Any) -> RunningSimulator:
-    tokens = _strings(tokens, [DEFAULT_TOKEN])
-    query_ids = _strings(query_ids, [DEFAULT_QUERY])
-    service = FlexService(Portfolio(seed), tokens=tokens, expired_tokens=_strings(expired_tokens, [EXPIRED_TOKEN]),
-                          query_ids=query_ids, pending_polls=pending_polls, min_interval=min_interval,
-                          max_per_minute=max_per_minute,
-                          date_format=_choice("date_format", date_format, DATE_STYLES),
-                          datetime_separator=_choice("datetime_separator", datetime_separator, SEPARATORS),
-                          position_detail=_choice("position_detail", position_detail, POSITION_DETAILS),
-                          nav_sections=_flag("nav_sections", nav_sections),
-                          base_summary=_flag("base_summary", base_summary),
-                          trade_times=_choice("trade_times", trade_times, TRADE_TIMES))
-    server = HttpSimulator(service.handle, host=host)
-    service.base_url = server.url
-    server.start()
-    ticker = Ticker(service.step, interval).start()
-
-    async def stop() -> None:
-        ticker.stop()
-        await server.stop()
-
-    base_url = f"{server.url}{SERVICE_PATH}"
+async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
+    values = check_settings(SETTINGS, settings, "ibkr_flex")
+    tokens, query_ids = values["tokens"], values["query_ids"]
+    service = FlexService(Portfolio(values["seed"]), tokens=tokens, expired_tokens=values["expired_tokens"],
+                          query_ids=query_ids, pending_polls=values["pending_polls"],
+                          min_interval=values["min_interval"], max_per_minute=values["max_per_minute"],
+                          **{name: values[name] for name in QUERY_SETUP})
+    server = HttpSimulator(faults=Faults.from_settings(values), seed=values["seed"])
+    service.routes(server.router)
+    server.every(values["interval"], service.step)
+    service.base_url = await server.listen(host, tls=tls_context(values["tls_cert"], values["tls_key"]))
+    base_url = f"{service.base_url}{SERVICE_PATH}"
     return RunningSimulator(
         provider="ibkr_flex",
         endpoints={"flex": base_url},
         connections=[{"name": "IBKR Flex demo", "provider": "ibkr_flex", "token": tokens[0],
-                      "query_id": query_ids[0], "base_url": base_url, "poll_seconds": poll_seconds,
+                      "query_id": query_ids[0], "base_url": base_url, "poll_seconds": values["poll_seconds"],
                       "max_wait_seconds": 60}],
-        stop=stop,
-        extra={"service": service, "http": server},
+        stop=server.stop,
+        control=FlexControl(server, service),
     )

@@ -77,4 +77,6 @@ def ibmon_providers(register):
 
 @hookimpl
 def ibmon_simulators(register):
-    register(Simulator(provider="xtb", title="XTB / X Open Hub xAPI", start=start_simulator))
+    from ibmon_xtb.sim_settings import SETTINGS
+
+    register(Simulator(provider="xtb", title="XTB / X Open Hub xAPI", start=start_simulator, settings=SETTINGS))

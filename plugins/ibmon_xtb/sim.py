@@ -2,28 +2,18 @@
 
 It enforces the spec's connection rules (first data within 1 s, at most 1 kB per command, the 200 ms
 rule with 6 violations in a row dropping the connection, 50 connections per address then EX008,
-unknown commands answered with an error without closing) and has fault knobs:
+unknown commands answered with an error without closing). The sockets are asyncio streams; the
+WebSocket endpoints are routes of the simulator kit's aiohttp server; everything runs on one loop.
 
-* `drop_every` (s): close every connection now and then;
-* `reply_delay` (s): delay every main-connection reply; `slow_commands` ({command: s}) delays some;
-* `malformed_every` (s): send a malformed packet on the streams;
-* `reject_logins` (bool): refuse every login with BE005;
-* `split_frames` (bool): write socket packets in small pieces (a reply spread over many reads);
-* `stream_silent` (bool, also settable on the simulator object): streaming connections stay open
-  but send nothing, not even keepAlive (a dead link the client cannot see closing).
-
-Settings: `users` ({user_id: password} or "id:password,id2:password2"), `currency` (of every account,
-"EUR" by default: the instruments are quoted in USD, JPY, EUR... and profits and margins are
-converted into it, as a real server reports them), `tick_seconds`,
-`churn_seconds` (0: positions never open or close by themselves), `keepalive_seconds`,
-`candle_seconds`, `update_seconds` (balance/profit stream pace), `positions`, `seed`, `volatility`
-(0: prices stand still),
-`tls_cert`/`tls_key` (PEM files: also serve tls:// and wss://).
+Settings (connection rules, fault knobs, the market: accounts in EUR by default, profits and margins
+converted from each instrument's quote currency) are declared in `sim_settings.py`; `XtbControl` is
+the handle tests and the soak use (drop connections, refuse logins, go silent, move the market...).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import json
 import random
@@ -34,11 +24,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, AsyncIterator
 
+from aiohttp import WSMsgType, web
+
 from ibmon.api import RunningSimulator
+from ibmon.errors import ConfigError
+from ibmon.simkit import Control, HttpSimulator, check_settings, on_loop, tls_context
 
-from ibmon_xtb.sim_market import MAX_CANDLES, PERIODS, Market, User, now_ms, time_string
+from ibmon_xtb.sim_market import MAX_CANDLES, PERIODS, Instrument, Market, Trade, User, now_ms, time_string
+from ibmon_xtb.sim_settings import DEFAULT_USERS, SETTINGS
 
-DEFAULT_USERS = {"1000123": "xtb-demo-password", "1000456": "second-demo-password"}
 WATCHLIST = ["EURUSD", "GBPUSD", "USDJPY", "US500", "DE40", "GOLD", "OIL.WTI", "BITCOIN"]
 STREAM_SUBSCRIPTIONS = ("getBalance", "getCandles", "getKeepAlive", "getNews", "getProfits", "getTickPrices",
                         "getTrades", "getTradeStatus")
@@ -164,22 +158,21 @@ def _incomplete(text: str, exc: json.JSONDecodeError) -> bool:
 class WebSocketPeer(Peer):
     """One JSON packet per WebSocket message."""
 
-    def __init__(self, kind: str, ws: Any) -> None:
-        super().__init__(kind, str((ws.remote_address or ("?",))[0]))
+    def __init__(self, kind: str, request: web.Request, ws: web.WebSocketResponse) -> None:
+        super().__init__(kind, str(request.remote or "?"))
         self.ws = ws
 
     async def read(self) -> str | None:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            message = await self.ws.recv()
-        except ConnectionClosed:
-            return None
-        return message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        message = await self.ws.receive()
+        if message.type is WSMsgType.TEXT:
+            return message.data
+        if message.type is WSMsgType.BINARY:
+            return message.data.decode("utf-8", "replace")
+        return None  # closed, closing or broken
 
     async def send_texts(self, texts: list[str]) -> None:
         for text in texts:
-            await self.ws.send(text)
+            await self.ws.send_str(text)
 
     async def close(self) -> None:
         await self.ws.close()
@@ -214,31 +207,30 @@ class Transaction:
 # -- the simulator -----------------------------------------------------------------------------------
 
 class XtbSimulator:
-    def __init__(self, host: str = "127.0.0.1", **settings: Any) -> None:
+    def __init__(self, host: str, settings: dict[str, Any]) -> None:
         self.host = host
-        self.users = _users(settings.get("users"))
-        self.market = Market(self.users, currency=str(settings.get("currency", "EUR")),
-                             positions=int(settings.get("positions", 3)),
-                             seed=settings.get("seed"), volatility=_float(settings, "volatility", 0.00015))
-        self.tick_seconds = _float(settings, "tick_seconds", 0.1)
-        self.churn_seconds = _float(settings, "churn_seconds", 6.0)
-        self.keepalive_seconds = _float(settings, "keepalive_seconds", 3.0)
-        self.candle_seconds = _float(settings, "candle_seconds", 60.0)
-        self.update_seconds = _float(settings, "update_seconds", 0.5)
-        self.first_data_timeout = _float(settings, "first_data_timeout", 1.0)
-        self.command_limit = int(settings.get("command_limit", 1024))
-        self.pacing = _float(settings, "pacing", 0.2)
-        self.max_violations = int(settings.get("max_violations", 6))
-        self.max_connections = int(settings.get("max_connections", 50))
-        self.trade_delay = _float(settings, "trade_delay", 0.05)
-        self.drop_every = _float(settings, "drop_every", 0.0)
-        self.reply_delay = _float(settings, "reply_delay", 0.0)
-        self.malformed_every = _float(settings, "malformed_every", 0.0)
-        self.reject_logins = _bool(settings.get("reject_logins", False))
-        self.split_frames = _bool(settings.get("split_frames", False))
-        self.stream_silent = _bool(settings.get("stream_silent", False))
-        self.slow_commands = _delays(settings.get("slow_commands"))
-        self.tls_cert, self.tls_key = settings.get("tls_cert"), settings.get("tls_key")
+        self.users = {str(uid): str(pw) for uid, pw in settings["users"].items()} or dict(DEFAULT_USERS)
+        self.market = Market(self.users, currency=settings["currency"], positions=settings["positions"],
+                             seed=settings["seed"], volatility=settings["volatility"])
+        self.tick_seconds = settings["tick_seconds"]
+        self.churn_seconds = settings["churn_seconds"]
+        self.keepalive_seconds = settings["keepalive_seconds"]
+        self.candle_seconds = settings["candle_seconds"]
+        self.update_seconds = settings["update_seconds"]
+        self.first_data_timeout = settings["first_data_timeout"]
+        self.command_limit = settings["command_limit"]
+        self.pacing = settings["pacing"]
+        self.max_violations = settings["max_violations"]
+        self.max_connections = settings["max_connections"]
+        self.trade_delay = settings["trade_delay"]
+        self.drop_every = settings["drop_every"]
+        self.reply_delay = settings["reply_delay"]
+        self.malformed_every = settings["malformed_every"]
+        self.reject_logins = settings["reject_logins"]
+        self.split_frames = settings["split_frames"]
+        self.stream_silent = settings["stream_silent"]
+        self.slow_commands = _delays(settings["slow_commands"])
+        self.tls = tls_context(settings["tls_cert"], settings["tls_key"])
 
         self.sessions: dict[str, Peer] = {}  # streamSessionId -> its main connection
         self.peers: set[Peer] = set()
@@ -250,27 +242,27 @@ class XtbSimulator:
         self.violations: Counter[str] = Counter()
         self.dropped: list[tuple[str, str]] = []
         self.logins = 0
-        self._servers: list[Any] = []
-        self._tasks: list[asyncio.Task] = []
+        self._servers: list[asyncio.Server] = []
+        self._web = HttpSimulator()
+        self._closing: set[asyncio.Task] = set()
         self.endpoints: dict[str, str] = {}
 
     # -- serving ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        context = None
-        if self.tls_cert:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.tls_cert, self.tls_key)
         for kind in ("main", "stream"):
             self.endpoints[f"{kind}_tcp"] = await self._socket_server(kind, None, "tcp")
-            if context:
-                self.endpoints[f"{kind}_tls"] = await self._socket_server(kind, context, "tls")
-        self.endpoints["main_ws"], self.endpoints["stream_ws"] = await self._ws_server(None, "ws")
-        if context:
-            self.endpoints["main_wss"], self.endpoints["stream_wss"] = await self._ws_server(context, "wss")
-        self._tasks.append(asyncio.create_task(self._market_loop(), name="xtb-sim-market"))
+            if self.tls:
+                self.endpoints[f"{kind}_tls"] = await self._socket_server(kind, self.tls, "tls")
+        self._web.router.add_get("/{path:.*}", self._accept_websocket)
+        base = await self._web.listen(self.host, scheme="ws")
+        self.endpoints["main_ws"], self.endpoints["stream_ws"] = f"{base}/demo", f"{base}/demoStream"
+        if self.tls:
+            base = await self._web.listen(self.host, tls=self.tls, scheme="ws")
+            self.endpoints["main_wss"], self.endpoints["stream_wss"] = f"{base}/demo", f"{base}/demoStream"
+        self._web.spawn(self._market_loop())
         if self.drop_every > 0:
-            self._tasks.append(asyncio.create_task(self._drop_loop(), name="xtb-sim-drops"))
+            self._web.every(self.drop_every, self.drop, market=False)
 
     async def _socket_server(self, kind: str, context: ssl.SSLContext | None, scheme: str) -> str:
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -281,29 +273,21 @@ class XtbSimulator:
         port = server.sockets[0].getsockname()[1]
         return f"{scheme}://{self.host}:{port}"
 
-    async def _ws_server(self, context: ssl.SSLContext | None, scheme: str) -> tuple[str, str]:
-        from websockets.asyncio.server import serve
-
-        async def accept(ws: Any) -> None:
-            path = ws.request.path.rstrip("/")
-            if path in ("/demo", "/real"):
-                await self._serve(WebSocketPeer("main", ws))
-            elif path in ("/demoStream", "/realStream"):
-                await self._serve(WebSocketPeer("stream", ws))
-            else:
-                await ws.close(1008, "unknown path: use /demo or /demoStream")
-
-        server = await serve(accept, self.host, 0, ssl=context, max_size=2**20)
-        self._servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        base = f"{scheme}://{self.host}:{port}"
-        return f"{base}/demo", f"{base}/demoStream"
+    async def _accept_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        kind = {"demo": "main", "real": "main", "demoStream": "stream", "realStream": "stream"}.get(
+            request.match_info["path"].rstrip("/"))
+        ws = web.WebSocketResponse(max_msg_size=2**20)
+        await ws.prepare(request)
+        if kind is None:
+            await ws.close(code=1008, message=b"unknown path: use /demo or /demoStream")
+        else:
+            await self._serve(WebSocketPeer(kind, request, ws))
+        return ws
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.drop()
+        self.drop()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._web.stop()
         for server in self._servers:
             server.close()
         for server in self._servers:
@@ -312,18 +296,16 @@ class XtbSimulator:
             except asyncio.TimeoutError:
                 pass
 
-    async def drop(self, kind: str | None = None) -> int:
-        """Close every connection (or only the "main" or "stream" ones); returns how many."""
+    def drop(self, kind: str | None = None) -> int:
+        """Close every connection (or only the "main" or "stream" ones); returns how many. The
+        closing itself goes on in tasks of the simulator's loop."""
         victims = [peer for peer in list(self.peers) if kind is None or peer.kind == kind]
         for peer in victims:
             self.dropped.append((peer.kind, "dropped by the simulator"))
-            await peer.close()
+            task = asyncio.get_running_loop().create_task(peer.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return len(victims)
-
-    async def _drop_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.drop_every)
-            await self.drop()
 
     async def _serve(self, peer: Peer) -> None:
         self.per_address[peer.address] += 1
@@ -727,34 +709,138 @@ class XtbSimulator:
                  "app_name": "ibmon", "symbols": list(WATCHLIST)}]
 
 
-def _users(value: Any) -> dict[str, str]:
-    if not value:
-        return dict(DEFAULT_USERS)
-    if isinstance(value, str):  # "id:password,id2:password2" from a command line
-        pairs = (item.split(":", 1) for item in value.split(",") if ":" in item)
-        return {uid.strip(): pw.strip() for uid, pw in pairs}
-    return {str(uid): str(pw) for uid, pw in dict(value).items()}
+def _delays(value: dict[str, Any]) -> dict[str, float]:
+    """{command: seconds} from the `slow_commands` setting."""
+    delays = {}
+    for command, seconds in value.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ConfigError(f'simulator "xtb": setting "slow_commands" must map commands to seconds, '
+                              f'not {command} = {seconds!r}')
+        delays[str(command)] = float(seconds)
+    return delays
 
 
-def _delays(value: Any) -> dict[str, float]:
-    """{command: seconds}, or "command:seconds,command2:seconds" from a command line."""
-    if isinstance(value, str):
-        value = dict(item.split(":", 1) for item in value.split(",") if ":" in item)
-    return {str(command).strip(): float(seconds) for command, seconds in dict(value or {}).items()}
+#: The switches `XtbControl.set_switches` may change while the simulator runs.
+SWITCHES = ("reject_logins", "split_frames", "stream_silent", "malformed_every", "pacing", "max_connections",
+            "max_violations", "reply_delay", "churn_seconds", "keepalive_seconds", "update_seconds", "trade_delay")
 
 
-def _float(settings: dict[str, Any], name: str, default: float) -> float:
-    value = settings.get(name)
-    return default if value is None else float(value)
+class XtbControl(Control):
+    """The xAPI simulator's handle: connections, switches, the market and what arrived."""
 
+    _state: XtbSimulator
 
-def _bool(value: Any) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
+    # -- faults ----------------------------------------------------------------------------------
+
+    @on_loop
+    def drop(self, kind: str | None = None) -> int:
+        """Close every connection (or only the "main" or "stream" ones) now; returns how many."""
+        return self._state.drop(kind)
+
+    @on_loop
+    def set_switches(self, **values: Any) -> None:
+        """Change run-time switches (names as the settings: reject_logins, split_frames, stream_silent
+        (streams stay open and send nothing, not even keepAlive), malformed_every, pacing,
+        max_connections, max_violations, reply_delay, churn_seconds, keepalive_seconds,
+        update_seconds, trade_delay). A connection made before the change may keep the old value."""
+        for name, value in values.items():
+            if name not in SWITCHES:
+                raise TypeError(f"unknown switch {name!r}; switches: {', '.join(SWITCHES)}")
+            setattr(self._state, name, value)
+
+    @on_loop
+    def switches(self) -> dict[str, Any]:
+        return {name: getattr(self._state, name) for name in SWITCHES}
+
+    @on_loop
+    def pause(self) -> None:
+        """Stop the market: prices stand still and no position opens or closes by itself."""
+        self._state.market.volatility = 0.0
+        self._state.churn_seconds = 0.0
+
+    # -- the market ------------------------------------------------------------------------------
+
+    @on_loop
+    def user(self, user_id: str) -> User:
+        """A copy of the account: balance, open positions, closed trades, indicators()."""
+        return copy.deepcopy(self._state.market.users[user_id])
+
+    @on_loop
+    def instruments(self) -> dict[str, Instrument]:
+        return copy.deepcopy(self._state.market.instruments)
+
+    @on_loop
+    def set_balance(self, user_id: str, balance: Decimal) -> None:
+        self._state.market.users[user_id].balance = balance
+
+    @on_loop
+    def set_bid(self, symbol: str, bid: Decimal) -> None:
+        """Move the instrument's bid (the ask keeps its spread); positions on it are revalued at the
+        next market step."""
+        self._state.market.instruments[symbol].bid = bid
+
+    @on_loop
+    def open_position(self, user_id: str, symbol: str | None = None, cmd: int | None = None,
+                      volume: Decimal | None = None, *, announce: bool = True) -> Trade:
+        """Open a position as a trade in the platform would (on the trade stream unless not
+        `announce`d); returns a copy of it."""
+        market = self._state.market
+        return copy.deepcopy(market.open(market.users[user_id], symbol, cmd, volume, announce=announce))
+
+    @on_loop
+    def close_position(self, user_id: str, order: int, volume: Decimal | None = None, *,
+                       announce: bool = True) -> Trade:
+        """Close (part of) a position as the platform would; without `announce` no stream tells."""
+        market = self._state.market
+        before = len(market.events)
+        closed = market.close(market.users[user_id], order, volume)
+        if not announce:
+            del market.events[before:]
+        return copy.deepcopy(closed)
+
+    # -- what arrived ----------------------------------------------------------------------------
+
+    @on_loop
+    def commands(self) -> list[tuple[str, str]]:
+        """(connection kind, command) of the last 5000 commands, oldest first."""
+        return list(self._state.commands)
+
+    @on_loop
+    def violations(self) -> Counter[str]:
+        """Commands that broke the 200 ms rule, per connection kind."""
+        return Counter(self._state.violations)
+
+    @on_loop
+    def dropped(self) -> list[tuple[str, str]]:
+        """(connection kind, why) of every connection the simulator closed."""
+        return list(self._state.dropped)
+
+    @on_loop
+    def logins(self) -> int:
+        return self._state.logins
+
+    @on_loop
+    def open_connections(self) -> list[str]:
+        """The kind ("main" or "stream") of every connection open now, sorted."""
+        return sorted(peer.kind for peer in self._state.peers)
+
+    @on_loop
+    def session_user(self, session_id: str) -> str | None:
+        """The user logged in on the main connection that got this streamSessionId."""
+        peer = self._state.sessions.get(session_id)
+        return peer.user.user_id if peer is not None and peer.user is not None else None
+
+    @on_loop
+    def subscriptions(self) -> list[dict[tuple[str, str], float]]:
+        """For each open streaming connection, its subscriptions: (command, symbol) -> seconds
+        between records (minArrivalTime)."""
+        return [{key: sub.interval for key, sub in peer.subs.items()}
+                for peer in self._state.peers if peer.kind == "stream"]
 
 
 async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
-    simulator = XtbSimulator(host, **settings)
+    simulator = XtbSimulator(host, check_settings(SETTINGS, settings, "xtb"))
     await simulator.start()
     return RunningSimulator(provider="xtb", endpoints=dict(simulator.endpoints),
                             connections=simulator.connections(), stop=simulator.stop,
-                            extra={"simulator": simulator})
+                            control=XtbControl(simulator))

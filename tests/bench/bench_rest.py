@@ -58,14 +58,13 @@ async def crm_counts() -> dict:
     host = PluginHost()
     host.load(only=["crm"])
     running = await host.simulators["crm"].start(huge_leads=1_000_000, tick=0)
-    sim = running.extra["sim"]
     session, sink, store, name = _session(host, running)
     try:
-        before = dict(sim.http.requests)
+        before = running.control.counts()
         start = time.perf_counter()
         await session.poll(sink)
         elapsed = time.perf_counter() - start
-        after = dict(sim.http.requests)
+        after = running.control.counts()
         windows = store.leads.get(name, {})
     finally:
         await session.close()

@@ -4,12 +4,12 @@
 
 The dashboard (IbmonApp under Textual's `run_test`, with its FeedRuntime over every simulator that
 `ibmon.simulators.SimulatorHost` starts) runs while each connection goes through fault episodes one
-after another: a quiet spell, a fault for a few seconds, then the wait for recovery. Faults use the
-simulators' own run-time switches (xAPI drops, malformed stream packets, refused logins, the 200 ms
-rule enforced harder, the connection limit; cTrader's 500s, slow replies and revoked token; B2Core's
-and the CRM's 500s and expired tokens; Flex's 1019 storms and expired token) plus, for every HTTP
-simulator, a wrapper around its request handler that answers 429, a truncated (malformed) body, a
-slow reply beyond the client's timeout, or closes the socket without a reply.
+after another: a quiet spell, a fault for a few seconds, then the wait for recovery. Faults go through
+each simulator's control handle (`RunningSimulator.control`): xAPI drops, malformed stream packets,
+refused logins, the 200 ms rule enforced harder, the connection limit; for every HTTP simulator the
+simulator kit's faults (500s, 429 with Retry-After, a truncated (malformed) body, a reply slower than
+the client's timeout, a socket closed without a reply); cTrader's revoked token; B2Core's and the
+CRM's expired tokens; Flex's 1019 storms and expired token.
 
 A recovery is the connection's health back to live *and* fresh data after the fault ended; the time
 to recover is measured from the end of the episode. Exceptions that escape (the app's loop, any
@@ -46,7 +46,6 @@ from common import percentile  # noqa: E402
 from ibmon import config as cfg, secrets  # noqa: E402
 from ibmon.feeds import Backoff, FeedRuntime  # noqa: E402
 from ibmon.model import HealthState  # noqa: E402
-from ibmon.simkit import Reply, Request, json_reply  # noqa: E402
 from ibmon.simulators import SimulatorHost  # noqa: E402
 from ibmon.store import Store  # noqa: E402
 
@@ -72,45 +71,10 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
 # -- run-time faults ---------------------------------------------------------------------------
 
 
-class HttpChaos:
-    """Wraps an HttpSimulator's request handler. While `mode` is set, that share of requests get it:
-    "429" (Too Many Requests), "malformed" (the real reply cut in half), "slow" (the reply after
-    `slow_seconds`) or "drop" (the handler thread ends: the socket closes without a reply)."""
-
-    def __init__(self, server: Any, rng: random.Random) -> None:
-        self.inner: Callable[[Request], Reply] = server.handle
-        self.rng = rng
-        self.mode: str | None = None
-        self.share = 0.5
-        self.slow_seconds = 0.0
-        server.handle = self.handle
-        # A client that gave up on a slow reply has closed its socket, so the late write fails:
-        # simulator-side noise, not worth a traceback on the soak's output.
-        server._server.handle_error = lambda *_args: None
-
-    def handle(self, request: Request) -> Reply:
-        mode = self.mode
-        if mode is None or self.rng.random() >= self.share:
-            return self.inner(request)
-        if mode == "429":
-            return json_reply({"error": "Too Many Requests"}, 429, **{"Retry-After": "1"})
-        if mode == "malformed":
-            reply = self.inner(request)
-            return Reply(200, reply.body[: len(reply.body) // 2] or b"<", reply.content_type)
-        if mode == "slow":
-            time.sleep(self.slow_seconds)
-            return self.inner(request)
-        if mode == "drop":
-            # SystemExit leaves the handler without a reply; socketserver closes the socket, and
-            # threading's excepthook passes SystemExit over (the soak's counter ignores it too).
-            raise SystemExit
-        raise ValueError(f"unknown chaos mode {mode!r}")
-
-
 @dataclass
 class Fault:
     """One kind of fault: `on()` at the start (again every `every` seconds if set), `off()` at the end.
-    Either may return an awaitable (work submitted to the simulators' loop)."""
+    Both are calls of a simulator's control handle (safe from this thread)."""
 
     on: Callable[[], Any]
     off: Callable[[], Any] = lambda: None
@@ -120,31 +84,18 @@ class Fault:
         end = time.monotonic() + seconds
         try:
             while True:
-                await _settle(self.on())
+                self.on()
                 if self.every is None or time.monotonic() + self.every > end:
                     break
                 await asyncio.sleep(self.every)
             await asyncio.sleep(max(0.0, end - time.monotonic()))
         finally:
-            await _settle(self.off())
+            self.off()
 
 
-async def _settle(result: Any) -> None:
-    if result is not None and (asyncio.iscoroutine(result) or asyncio.isfuture(result)):
-        await result
-
-
-def setter(obj: Any, name: str, value: Any) -> Fault:
-    """A fault that sets an attribute of a simulator for the episode, then puts it back."""
-    before = getattr(obj, name)
-    return Fault(lambda: setattr(obj, name, value), lambda: setattr(obj, name, before))
-
-
-def chaos_mode(chaos: HttpChaos, mode: str, share: float = 0.5, slow: float = 0.0) -> Fault:
-    def on() -> None:
-        chaos.share, chaos.slow_seconds, chaos.mode = share, slow, mode
-
-    return Fault(on, lambda: setattr(chaos, "mode", None))
+def kit_fault(control: Any, **knobs: float) -> Fault:
+    """One of the simulator kit's faults (see `ibmon.simkit.Faults`) for the episode."""
+    return Fault(lambda: control.set_faults(**knobs), control.clear_faults)
 
 
 @dataclass
@@ -156,62 +107,53 @@ class Target:
     running: Any
     faults: dict[str, Fault] = field(default_factory=dict)
 
+    @property
+    def control(self) -> Any:
+        return self.running.control
 
-def xtb_faults(sim: Any, sims: SimulatorHost) -> dict[str, Fault]:
-    def drop() -> Any:
-        return asyncio.wrap_future(sims._submit(sim.drop()))  # the simulator lives on its own loop
 
-    def switched(name: str, value: Any) -> Fault:
-        """Set a switch and drop the connections, so that the next login meets it."""
-        before = getattr(sim, name)
+def xtb_faults(control: Any) -> dict[str, Fault]:
+    def switched(**values: Any) -> Fault:
+        """Set switches and drop the connections, so that the next login meets them."""
+        before = control.switches()
 
-        def on() -> Any:
-            setattr(sim, name, value)
-            return drop()
+        def on() -> None:
+            control.set_switches(**values)
+            control.drop()
 
-        return Fault(on, lambda: setattr(sim, name, before))
+        return Fault(on, lambda: control.set_switches(**{name: before[name] for name in values}))
 
     return {
-        "dropped sockets": Fault(drop, every=1.5),
-        "malformed JSON": setter(sim, "malformed_every", 0.3),
-        "refused login (BE005)": switched("reject_logins", True),
-        "rate-limit disconnects": switched("pacing", 1.0),
-        "connection limit (EX008)": switched("max_connections", 0),
+        "dropped sockets": Fault(control.drop, every=1.5),
+        "malformed JSON": Fault(lambda: control.set_switches(malformed_every=0.3),
+                                lambda: control.set_switches(malformed_every=0.0)),
+        "refused login (BE005)": switched(reject_logins=True),
+        "rate-limit disconnects": switched(pacing=1.0),
+        "connection limit (EX008)": switched(max_connections=0),
     }
 
 
-def _http_server(target: Target) -> Any:
-    """The HttpSimulator (ibmon.simkit) serving a REST provider's simulator."""
-    extra = target.running.extra
-    return {"ibkr_flex": lambda: extra["http"], "crm": lambda: extra["sim"].http}.get(
-        target.provider, lambda: extra["server"])()
-
-
-def http_faults(target: Target, rng: random.Random) -> dict[str, Fault]:
-    extra, provider = target.running.extra, target.provider
-    sim = extra["service"] if provider == "ibkr_flex" else extra["sim"]
-    server = _http_server(target)
-    chaos = HttpChaos(server, rng)
+def http_faults(target: Target) -> dict[str, Fault]:
+    control, provider = target.control, target.provider
     faults = {
-        "429 Too Many Requests": chaos_mode(chaos, "429"),
-        "malformed body": chaos_mode(chaos, "malformed"),
-        "dropped sockets": chaos_mode(chaos, "drop"),
+        "429 Too Many Requests": kit_fault(control, rate_limit=0.5, retry_after=1),
+        "malformed body": kit_fault(control, malformed=0.5),
+        "dropped sockets": kit_fault(control, drop=0.5),
+        "5xx": kit_fault(control, error_rate=0.6),
     }
+    if provider in ("ctrader", "b2core", "crm"):
+        faults["slow replies beyond timeout"] = kit_fault(control, delay=CONNECTION_OPTIONS[provider]["timeout"] + 0.5)
     if provider == "ctrader":
-        faults["5xx"] = setter(sim, "error_rate", 0.6)
-        faults["slow replies beyond timeout"] = setter(sim, "delay", CONNECTION_OPTIONS["ctrader"]["timeout"] + 0.5)
-        faults["revoked token"] = Fault(sim.revoke_token, sim.restore_token)
-    else:
-        faults["5xx"] = setter(server.faults, "error_rate", 0.6)
+        faults["revoked token"] = Fault(control.revoke_token, control.restore_token)
     if provider in ("b2core", "crm"):
-        faults["expired tokens"] = Fault(sim.expire_all_tokens, every=0.7)
-        slow = CONNECTION_OPTIONS[provider]["timeout"] + 0.5
-        faults["slow replies beyond timeout"] = chaos_mode(chaos, "slow", share=1.0, slow=slow)
+        faults["expired tokens"] = Fault(control.expire_tokens, every=0.7)
     if provider == "ibkr_flex":
         token = target.running.connections[0]["token"]
-        faults["1019 storm"] = setter(sim, "pending_polls", 1000)
-        faults["expired token (1012)"] = Fault(lambda: sim.expired_tokens.add(token),
-                                               lambda: sim.expired_tokens.discard(token))
+        pending = SIM_SETTINGS["ibkr_flex"]["pending_polls"]
+        faults["1019 storm"] = Fault(lambda: control.set_pending_polls(1000),
+                                     lambda: control.set_pending_polls(pending))
+        faults["expired token (1012)"] = Fault(lambda: control.expire_token(token),
+                                               lambda: control.expire_token(token, expired=False))
     return faults
 
 
@@ -220,53 +162,37 @@ def http_faults(target: Target, rng: random.Random) -> dict[str, Fault]:
 
 def pause_markets(targets: list[Target]) -> None:
     for target in targets:
-        extra = target.running.extra
-        if target.provider == "xtb":
-            sim = extra["simulator"]
-            sim.market.volatility = 0.0
-            sim.churn_seconds = 0.0
-        elif target.provider == "crm":
-            ticker = extra["sim"]._ticker  # the CRM simulator has no pause switch of its own
-            if ticker is not None:
-                ticker.stop()
-        else:
-            (extra.get("sim") or extra["service"]).paused = True
+        target.control.pause()
 
 
 def differences(target: Target, store: Store) -> list[str]:
     """How the store's picture of the connection differs from its simulator's state (empty: equal)."""
-    name, extra = target.name, target.running.extra
+    name, control = target.name, target.control
     accounts = {a.id: a for a in store.accounts.get(name, {}).values()}
     positions = store.positions.get(name, {})
     if target.provider == "xtb":
-        sim = extra["simulator"]
-        user = sim.market.users[str(target.running.connections[0]["user_id"])]
+        user = control.user(str(target.running.connections[0]["user_id"]))
         values = user.indicators()
         want_accounts = {user.user_id: (values["balance"], values["equity"])}
         got_accounts = {a.id: (a.balance, a.equity) for a in accounts.values()}
-        want_positions = {(user.user_id, str(order)): trade.volume for order, trade in list(user.positions.items())}
+        want_positions = {(user.user_id, str(order)): trade.volume for order, trade in user.positions.items()}
         got_positions = {key: p.volume for key, p in positions.items()}
     elif target.provider == "ctrader":
-        sim = extra["sim"]
-        with sim.lock:
-            live = [a for a in sim.accounts.values() if not a.deleted and not a.lost]
-            want_accounts = {str(a.id): Decimal(a.balance).scaleb(-2) for a in live}
-            want_positions = {(str(a.id), str(p.id)): Decimal(p.volume).scaleb(-2)
-                              for a in live for p in a.positions.values()}
+        live = [a for a in control.accounts().values() if not a.deleted and not a.lost]
+        want_accounts = {str(a.id): Decimal(a.balance).scaleb(-2) for a in live}
+        want_positions = {(str(a.id), str(p.id)): Decimal(p.volume).scaleb(-2)
+                          for a in live for p in a.positions.values()}
         got_accounts = {a.id: a.balance for a in accounts.values()}
         got_positions = {key: p.volume for key, p in positions.items()}
     elif target.provider == "b2core":
-        sim = extra["sim"]
-        want_accounts = {aid: Decimal(sim.snapshot(aid)["balance"]) for aid in list(sim.accounts)}
+        want_accounts = {aid: Decimal(control.snapshot(aid)["balance"]) for aid in control.accounts()}
         got_accounts = {a.id: a.balance for a in accounts.values()}
         want_positions = got_positions = {}
     elif target.provider == "ibkr_flex":
-        service = extra["service"]
-        with service.lock:
-            portfolio = service.portfolio
-            want_accounts = {a.id: portfolio.nav(a) for a in portfolio.accounts}
-            want_positions = {(a.id, h.symbol): h.quantity for a in portfolio.accounts
-                              for h in a.holdings.values() if h.quantity}
+        portfolio = control.portfolio()
+        want_accounts = {a.id: portfolio.nav(a) for a in portfolio.accounts}
+        want_positions = {(a.id, h.symbol): h.quantity for a in portfolio.accounts
+                          for h in a.holdings.values() if h.quantity}
         got_accounts = {a.id: a.balance for a in accounts.values()}
         got_positions = {(p.account, p.symbol): p.volume if p.side == "buy" else -p.volume
                          for p in positions.values()}
@@ -276,7 +202,7 @@ def differences(target: Target, store: Store) -> list[str]:
 
 
 def crm_differences(target: Target, store: Store) -> list[str]:
-    sim = target.running.extra["sim"]
+    control = target.control
     windows = store.leads.get(target.name, {})
     if not windows:
         return ["no lead counts"]
@@ -286,10 +212,8 @@ def crm_differences(target: Target, store: Store) -> list[str]:
         people = {**span, "registrationDateFrom": window.date_from, "registrationDateTo": window.date_to}
         money = {**span, "transactionDateFrom": window.date_from, "transactionDateTo": window.date_to,
                  "includeFake": "false"}
-        with sim._lock:
-            totals = tuple(json.loads(reply.body)["total"] for reply in (
-                sim._leads(people), sim._registrations(people), sim._transactions(money)))
-        want[window.window] = totals
+        want[window.window] = tuple(control.answer(f"/api/v1/ib/{what}", query)["total"] for what, query in (
+            ("leads", people), ("registrations", people), ("transactions", money)))
         got[window.window] = (window.leads, window.registrations, window.transactions)
     return _compare("window", want, got)
 
@@ -316,7 +240,7 @@ class Escapes:
     def install(self, loop: asyncio.AbstractEventLoop, sims: SimulatorHost) -> None:
         self._saved = (sys.excepthook, threading.excepthook)
         loop.set_exception_handler(lambda _loop, context: self.dashboard.append(_context(context)))
-        sims._submit(_set_handler(lambda _loop, context: self.simulators.append(_context(context)))).result(5)
+        sims.loop.run(_set_handler(lambda _loop, context: self.simulators.append(_context(context))), 5)
         sys.excepthook = self._sys_hook
         threading.excepthook = self._thread_hook
 
@@ -329,10 +253,8 @@ class Escapes:
         self.dashboard.append(f"sys.excepthook: {exc_type.__name__}: {exc}")
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
-        if args.exc_type is SystemExit:  # how HttpChaos drops a socket
-            return
         where = args.thread.name if args.thread else "?"
-        bucket = self.simulators if where.startswith(("sim-", "ibmon-simulators")) else self.dashboard
+        bucket = self.simulators if where == "ibmon-simulators" else self.dashboard
         bucket.append(f"thread {where}: {args.exc_type.__name__}: {args.exc_value}")
 
 
@@ -468,9 +390,8 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
         by_provider = {r.provider: r for r in sims.running}
         targets = [Target(e["provider"], e["name"], by_provider[e["provider"]]) for e in entries]
         for target in targets:
-            target.faults = (xtb_faults(target.running.extra["simulator"], sims) if target.provider == "xtb"
-                             else http_faults(target, rng))
-        request_logs = [_http_server(t).log for t in targets if t.provider != "xtb"]
+            target.faults = xtb_faults(target.control) if target.provider == "xtb" else http_faults(target)
+        http_controls = [t.control for t in targets if t.provider != "xtb"]
         escapes.install(loop, sims)
         app = IbmonApp(runtime, host)
         store = runtime.store
@@ -523,10 +444,10 @@ async def soak(seconds: float, *, seed: int | None = None, quiet: tuple[float, f
                 nonlocal rss_max
                 for second in itertools.count():
                     if second % 60 == 0:
-                        # The HTTP simulators keep their last 10,000 requests for tests; they share this
+                        # The HTTP simulators keep their last requests for tests; they share this
                         # process, so empty those logs to let RSS speak of the dashboard.
-                        for log in request_logs:
-                            log.clear()
+                        for control in http_controls:
+                            control.clear_log()
                     rss = rss_mb()
                     rss_max = max(rss_max, rss)
                     if second % 60 == 0:

@@ -2,8 +2,6 @@
 
 import asyncio
 import socket
-import threading
-import time
 
 import pytest
 
@@ -18,21 +16,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def serve(handler, port: int = 0) -> HttpSimulator:
+    """A loopback server (the simulator kit's) answering every GET with `handler`."""
+    server = HttpSimulator()
+    server.router.add_get("/{path:.*}", handler)
+    await server.listen(port=port)
+    return server
+
+
 async def test_never_more_requests_in_flight_than_the_pool_holds():
-    lock = threading.Lock()
     state = {"now": 0, "most": 0}
 
-    def handle(request):
-        with lock:
-            state["now"] += 1
-            state["most"] = max(state["most"], state["now"])
-        time.sleep(0.05)
-        with lock:
-            state["now"] -= 1
+    async def handle(request):
+        state["now"] += 1
+        state["most"] = max(state["most"], state["now"])
+        await asyncio.sleep(0.05)
+        state["now"] -= 1
         return json_reply({"ok": True})
 
-    server = HttpSimulator(handle)
-    client = HttpClient(server.start(), max_per_host=3)
+    server = await serve(handle)
+    client = HttpClient(server.url, max_per_host=3)
     try:
         replies = await asyncio.gather(*(client.request("GET", "/x", "test GET /x") for _ in range(12)))
         assert [r.status_code for r in replies] == [200] * 12
@@ -43,8 +46,11 @@ async def test_never_more_requests_in_flight_than_the_pool_holds():
 
 
 async def test_replies_over_the_bound_are_refused():
-    server = HttpSimulator(lambda request: text_reply("x" * 5000))
-    client = HttpClient(server.start())
+    async def big(request):
+        return text_reply("x" * 5000)
+
+    server = await serve(big)
+    client = HttpClient(server.url)
     try:
         with pytest.raises(ProviderError, match=r"test GET /big: refused a reply over"):
             await client.request("GET", "/big", "test GET /big", max_bytes=1000)
@@ -60,8 +66,11 @@ async def test_a_failed_pool_is_replaced_so_the_client_recovers_with_the_server(
     with pytest.raises(ProviderError, match="ConnectError") as caught:
         await client.request("GET", "/x?access_token=tok-123456", "test GET /x?access_token=tok-123456")
     assert "tok-123456" not in str(caught.value)
-    server = HttpSimulator(lambda request: json_reply({"ok": True}), port=port)
-    server.start()
+
+    async def ok(request):
+        return json_reply({"ok": True})
+
+    server = await serve(ok, port=port)
     try:
         assert (await client.request("GET", "/x", "test GET /x")).status_code == 200
     finally:

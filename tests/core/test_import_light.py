@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-HEAVY = ("textual", "httpx", "websockets", "ibmon_xtb", "ibmon_ctrader", "ibmon_b2core", "ibmon_crm",
+HEAVY = ("textual", "httpx", "websockets", "aiohttp", "ibmon_xtb", "ibmon_ctrader", "ibmon_b2core", "ibmon_crm",
          "ibmon_ibkr_flex")
 
 
@@ -28,4 +28,10 @@ def test_hookimpl_marker_is_available_from_the_package():
 
 def test_loading_every_installed_plugin_imports_no_textual_or_network_library():
     loaded = _modules_after("from ibmon.plugins import PluginHost; PluginHost().load()")
-    assert not loaded & {"textual", "httpx", "websockets"}, loaded & {"textual", "httpx", "websockets"}
+    network = {"textual", "httpx", "websockets", "aiohttp"}
+    assert not loaded & network, loaded & network
+
+
+def test_the_simulator_kit_imports_aiohttp_only_when_a_server_is_made():
+    assert "aiohttp" not in _modules_after("import ibmon.simkit")
+    assert "aiohttp" in _modules_after("from ibmon.simkit import HttpSimulator; HttpSimulator()")

@@ -24,7 +24,7 @@ from ibmon import config as cfg
 from ibmon.app import IbmonApp
 from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.plugins import PluginHost
-from ibmon.simkit import HttpSimulator, Reply, Request, json_reply
+from ibmon.simkit import HttpControl, json_reply, text_reply
 from ibmon.simulators import SimulatorHost
 from ibmon.store import Store
 
@@ -171,16 +171,16 @@ def start_hostile_simulators(sims: SimulatorHost) -> None:
     sims.start(["ibkr_flex"], {"pending_polls": 0, "min_interval": 0.0, "max_per_minute": 1000, "seed": 5,
                                "tokens": FLEX_TOKENS})
     assert not sims.failures, sims.failures
-    sims._submit(_hostile_xtb(running(sims, "xtb").extra["simulator"])).result(10)
-    _hostile_ctrader(running(sims, "ctrader").extra)
-    _hostile_b2core(running(sims, "b2core").extra["sim"])
-    _hostile_crm(running(sims, "crm").extra["sim"].http)
-    _hostile_flex(running(sims, "ibkr_flex").extra["service"])
+    sims.control("xtb").apply(_hostile_xtb)
+    _hostile_ctrader(sims.control("ctrader"))
+    sims.control("b2core").apply(_hostile_b2core)
+    _hostile_crm(sims.control("crm"))
+    sims.control("ibkr_flex").apply(_hostile_flex)
 
 
-async def _hostile_xtb(simulator) -> None:
-    """In the simulator's loop (its market moves there): an instrument with hostile names, an open
-    position and a closed trade on it, and a hostile account currency."""
+def _hostile_xtb(simulator) -> None:
+    """An instrument with hostile names, an open position and a closed trade on it, and a hostile
+    account currency (run on the simulator's loop, where its market moves)."""
     market = simulator.market
     gold = market.instruments["GOLD"]
     market.instruments[XTB_SYMBOL] = replace(gold, name=XTB_SYMBOL, category=XTB_CATEGORY,
@@ -195,24 +195,25 @@ async def _hostile_xtb(simulator) -> None:
     market.drain_events()
 
 
-def _hostile_ctrader(extra: dict[str, Any]) -> None:
-    sim, server = extra["sim"], extra["server"]
-    shown = ct_account_id(sim)
-    with sim.lock:
+def _hostile_ctrader(control) -> None:
+    def histories(sim) -> int:
+        shown = ct_account_id(sim.accounts)
         account = sim.accounts[shown]
         for deal in account.deals[-10:]:
             deal["symbolName"] = CT_DEAL_SYMBOL
         for entry in account.cashflow[-10:]:
             entry["type"] = CT_CASHFLOW_TYPE
-    error = {"error": {"errorCode": "INVALID_REQUEST", "description": CT_ERROR}}
-    answer = server.handle
+        return shown
 
-    def handle(request: Request) -> Reply:
+    shown = control.apply(histories)
+    error = {"error": {"errorCode": "INVALID_REQUEST", "description": CT_ERROR}}
+
+    def refuse(request, reply):
         if request.query.get("access_token") == CT_BAD_TOKEN or "/trendbars/" in request.path:
             return json_reply(error, 400)
-        return answer(request)
+        return reply
 
-    server.handle = handle
+    control.filter_replies(refuse)
 
     def currency(path: str, data: Any) -> Any:  # the simulator converts money by currency: reply only
         for raw in data["data"]:
@@ -220,28 +221,27 @@ def _hostile_ctrader(extra: dict[str, Any]) -> None:
                 raw["depositCurrency"] = CT_CURRENCY
         return data
 
-    rewrite_json_replies(server, currency, paths=("/connect/tradingaccounts",))
+    rewrite_json_replies(control, currency, paths=("/connect/tradingaccounts",))
 
 
-def ct_account_id(sim) -> int:
-    """The demo account the hostile cTrader connection shows."""
-    return next(a.id for a in sim.accounts.values() if not a.live and not a.deleted)
+def ct_account_id(accounts: dict[int, Any]) -> int:
+    """The demo account the hostile cTrader connection shows, of the simulator's accounts."""
+    return next(a.id for a in accounts.values() if not a.live and not a.deleted)
 
 
 def _hostile_b2core(sim) -> None:
-    with sim.lock:
-        account = min(sim.accounts.values(), key=lambda a: a["number"])
-        account["number"] = B2_NUMBER
-        account["platformName"] = B2_PLATFORM
-        account["platformGroupName"] = B2_GROUP
-        sim.profiles[account["profileId"]]["firstName"] = B2_FIRST_NAME
+    account = min(sim.accounts.values(), key=lambda a: a["number"])
+    account["number"] = B2_NUMBER
+    account["platformName"] = B2_PLATFORM
+    account["platformGroupName"] = B2_GROUP
+    sim.profiles[account["profileId"]]["firstName"] = B2_FIRST_NAME
 
 
-def b2_account(sim) -> dict[str, Any]:
-    return next(a for a in sim.accounts.values() if a["number"] == B2_NUMBER)
+def b2_account(control) -> dict[str, Any]:
+    return next(a for a in control.accounts().values() if a["number"] == B2_NUMBER)
 
 
-def _hostile_crm(http: HttpSimulator) -> None:
+def _hostile_crm(control: HttpControl) -> None:
     """Hostile names in every list page's first record, and a hostile server."""
 
     def change(path: str, data: Any) -> Any:
@@ -254,41 +254,37 @@ def _hostile_crm(http: HttpSimulator) -> None:
                 first["tags"] = [{"category": CRM_TAG, "tags": [CRM_TAG]}]
         return data
 
-    rewrite_json_replies(http, change, paths=("/api/v1/ib/servers", "/api/v1/ib/leads", "/api/v1/ib/registrations"))
+    rewrite_json_replies(control, change, paths=("/api/v1/ib/servers", "/api/v1/ib/leads", "/api/v1/ib/registrations"))
 
 
-def rewrite_json_replies(http: HttpSimulator, change: Callable[[str, Any], Any], paths: tuple[str, ...]) -> None:
+def rewrite_json_replies(control: HttpControl, change: Callable[[str, Any], Any], paths: tuple[str, ...]) -> None:
     """A server that changes its successful JSON replies on `paths` with `change(path, data)`."""
-    answer = http.handle
 
-    def handle(request: Request) -> Reply:
-        reply = answer(request)
+    def rewrite(request, reply):
         if request.path not in paths or reply.status != 200:
             return reply
-        body = json.dumps(change(request.path, json.loads(reply.body))).encode()
-        return Reply(reply.status, body, reply.content_type, reply.headers)
+        return text_reply(json.dumps(change(request.path, json.loads(reply.body))), reply.status, "application/json")
 
-    http.handle = handle
+    control.filter_replies(rewrite)
 
 
 def _hostile_flex(service) -> None:
-    with service.lock:
-        portfolio = service.portfolio
-        aapl = portfolio.instruments["AAPL"]
-        portfolio.instruments[FLEX_SYMBOL] = replace(aapl, symbol=FLEX_SYMBOL, description=FLEX_DESCRIPTION,
-                                                     conid="999001")
-        account = portfolio.accounts[0]
-        account.name = FLEX_NAME
-        account.holdings[FLEX_SYMBOL] = replace(account.holdings["AAPL"], symbol=FLEX_SYMBOL)
+    portfolio = service.portfolio
+    aapl = portfolio.instruments["AAPL"]
+    portfolio.instruments[FLEX_SYMBOL] = replace(aapl, symbol=FLEX_SYMBOL, description=FLEX_DESCRIPTION,
+                                                 conid="999001")
+    account = portfolio.accounts[0]
+    account.name = FLEX_NAME
+    account.holdings[FLEX_SYMBOL] = replace(account.holdings["AAPL"], symbol=FLEX_SYMBOL)
 
 
 def hostile_connections(sims: SimulatorHost) -> list[dict[str, Any]]:
     """One connection per provider, each showing that provider's hostile strings, and a cTrader
     connection whose every request is refused with a hostile error text."""
     base = {r.provider: dict(r.connections[0]) for r in sims.running}
-    ct_sim = running(sims, "ctrader").extra["sim"]
+    ct_accounts = sims.control("ctrader").accounts()
     xtb = {**base["xtb"], "name": NAMES["xtb"], "symbols": [XTB_SYMBOL, "EURUSD"]}
-    ctrader = {**base["ctrader"], "name": NAMES["ctrader"], "accounts": [str(ct_account_id(ct_sim))],
+    ctrader = {**base["ctrader"], "name": NAMES["ctrader"], "accounts": [str(ct_account_id(ct_accounts))],
                "poll_seconds": 1.0}
     broken = {**base["ctrader"], "name": CT_BROKEN, "access_token": CT_BAD_TOKEN, "poll_seconds": 60.0}
     b2core = {**base["b2core"], "name": NAMES["b2core"], "poll_seconds": 2.0}

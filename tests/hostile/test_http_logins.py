@@ -13,7 +13,7 @@ import pytest
 from http_servers import HostileServer, Request, answer, refuse_login, route
 from ibmon.errors import AuthError
 from ibmon.plugins import PluginHost
-from ibmon.testing import RecordingSink, make_context
+from ibmon.testing import RecordingSink, make_context, simulator_in_thread
 
 CRM_LOGIN = "/api/v1/auth/login"
 B2CORE_TOKENS = "/api/v2/ib/tokens"
@@ -28,17 +28,16 @@ def providers():
 
 @pytest.fixture(scope="module")
 def crm_sim():
-    from ibmon_crm.sim import CrmSimulator
+    from ibmon_crm.sim import start
 
-    sim = CrmSimulator(tick=0, conversion_delay=0)
-    sim.start()
-    yield sim
-    asyncio.run(sim.stop())
+    with simulator_in_thread(start, tick=0, conversion_delay=0) as running:
+        yield running
 
 
-def crm_options(sim, **overrides) -> dict:
-    return {"base_url": sim.http.url, "domain": sim.domain, "api_key": sim.api_key, "email": sim.email,
-            "password": sim.password, **overrides}
+def crm_options(running, **overrides) -> dict:
+    entry = {key: value for key, value in running.connections[0].items()
+             if key in ("base_url", "domain", "api_key", "email", "password")}
+    return {**entry, **overrides}
 
 
 async def failing_polls(session, times: int) -> list[AuthError]:
@@ -52,14 +51,14 @@ async def failing_polls(session, times: int) -> list[AuthError]:
 
 async def test_a_wrong_crm_password_costs_one_login_per_poll(providers, crm_sim):
     """A CRM poll runs ten requests at once; each used to log in on its own (ten login POSTs a poll)."""
-    before = crm_sim.http.requests[CRM_LOGIN]
+    before = crm_sim.control.requests(CRM_LOGIN)
     session = providers["crm"].connect(make_context(providers["crm"], **crm_options(crm_sim,
                                                                                     password="wrong-password-6e1f")))
     try:
         errors = await failing_polls(session, 3)
     finally:
         await session.close()
-    assert crm_sim.http.requests[CRM_LOGIN] - before == 3
+    assert crm_sim.control.requests(CRM_LOGIN) - before == 3
     for error in errors:
         assert error.permanent and "check api_key, email and password" in error.message
         assert "wrong-password-6e1f" not in error.message
@@ -80,7 +79,7 @@ async def test_through_the_feed_runtime_each_attempt_logs_in_once(providers, crm
             parked.set()
             await asyncio.Event().wait()
 
-    before = crm_sim.http.requests[CRM_LOGIN]
+    before = crm_sim.control.requests(CRM_LOGIN)
     runtime = FeedRuntime(Store(), sleep=sleep, watchdog_interval=None)
     conn = runtime.add(providers["crm"], make_context(providers["crm"], name="CRM",
                                                       **crm_options(crm_sim, password="wrong-password-6e1f")))
@@ -90,7 +89,7 @@ async def test_through_the_feed_runtime_each_attempt_logs_in_once(providers, crm
         assert conn.health.state is HealthState.ERROR and "check api_key, email and password" in conn.health.detail
     finally:
         await runtime.stop()
-    assert conn.attempt == 3 and crm_sim.http.requests[CRM_LOGIN] - before == 3
+    assert conn.attempt == 3 and crm_sim.control.requests(CRM_LOGIN) - before == 3
 
 
 async def test_a_refusing_login_endpoint_is_asked_once_per_poll(providers):
@@ -111,13 +110,13 @@ async def test_expired_crm_tokens_are_renewed_once_for_the_whole_poll(providers,
     session = providers["crm"].connect(make_context(providers["crm"], **crm_options(crm_sim)))
     try:
         await session.poll(RecordingSink())
-        crm_sim.expire_all_tokens()
-        before = crm_sim.http.requests[CRM_LOGIN]
+        crm_sim.control.expire_tokens()
+        before = crm_sim.control.requests(CRM_LOGIN)
         await session.poll(RecordingSink())
         logins = session.client.logins
     finally:
         await session.close()
-    assert crm_sim.http.requests[CRM_LOGIN] - before == 1 and logins == 2
+    assert crm_sim.control.requests(CRM_LOGIN) - before == 1 and logins == 2
 
 
 # -- B2Core ----------------------------------------------------------------------------------------------
@@ -138,7 +137,7 @@ async def test_a_wrong_b2core_secret_costs_one_token_request_per_attempt(provide
     finally:
         await session.close()
         await running.stop()
-    assert running.extra["server"].requests[B2CORE_TOKENS] == 3
+    assert running.control.requests(B2CORE_TOKENS) == 3
     assert all(isinstance(r, AuthError) for r in results)
     for error in errors:
         assert error.permanent and "check client_id and client_secret" in error.message

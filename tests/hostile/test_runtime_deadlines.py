@@ -75,7 +75,7 @@ async def test_the_connection_key_poll_timeout_overrides_the_providers_default(t
 async def test_a_silent_xapi_stream_is_torn_down_and_reconnected():
     host = first_party("xtb")
     async with simulator(host, "xtb", churn_seconds=0, tick_seconds=0.05) as running:
-        sim = running.extra["simulator"]
+        sim = running.control
         sessions = []
 
         def quick_watchdog(session):
@@ -88,18 +88,18 @@ async def test_a_silent_xapi_stream_is_torn_down_and_reconnected():
         try:
             store = runtime.store
             await wait_for(lambda: conn.ready and store.ticks.get("XTB"), timeout=15)
-            logins = sim.logins
+            logins = sim.logins()
             states = record_health(runtime)
 
-            sim.stream_silent = True  # the socket stays open; nothing arrives, not even keepAlive
+            sim.set_switches(stream_silent=True)  # the socket stays open; nothing arrives, not even keepAlive
             await wait_for(lambda: any(h.state is HealthState.RECONNECTING for h in states), timeout=15)
             torn = next(h for h in states if h.state is HealthState.RECONNECTING)
             assert torn.detail == "no data for 1 s: the link is dead"
-            sim.stream_silent = False
-            await wait_for(lambda: sim.logins > logins and store.health["XTB"].state is HealthState.LIVE,
+            sim.set_switches(stream_silent=False)
+            await wait_for(lambda: sim.logins() > logins and store.health["XTB"].state is HealthState.LIVE,
                            timeout=15)
             # the dead stream's sockets were closed by the session: one main and one stream connection
-            await wait_for(lambda: sorted(peer.kind for peer in sim.peers) == ["main", "stream"], timeout=15)
+            await wait_for(lambda: sim.open_connections() == ["main", "stream"], timeout=15)
             assert sessions[0].silence_timeout == 1.0
         finally:
             await runtime.stop()

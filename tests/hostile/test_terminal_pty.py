@@ -4,12 +4,9 @@ control, no bidi override), while the screen shows them as visible escapes; q st
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import struct
 import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -44,12 +41,9 @@ def test_the_dashboard_in_a_terminal_writes_no_provider_escape_sequence(tmp_path
         config = tmp_path / "config.toml"
         cfg.write_private(config, tomli_w.dumps({"connections": hostile_connections(sims)}))
         env = {k: v for k, v in os.environ.items() if not k.startswith("IBMON_")}
-        env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES),
-                   XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"),
+        env.update(TERM="xterm-256color", XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"),
                    XDG_DATA_HOME=str(tmp_path / "d"))
-        terminal = Terminal([str(IBMON), "--config", str(config)], env)
-        fcntl.ioctl(terminal.master, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-        terminal.screen.resize(LINES, COLUMNS)
+        terminal = Terminal([str(IBMON), "--config", str(config)], env, size=(COLUMNS, LINES))
         recorded = terminal.stream = Recorded(terminal.stream)
         try:
             terminal.wait_for(re.escape("[@click=screen.co"), timeout=40)  # the XTB symbol, as written

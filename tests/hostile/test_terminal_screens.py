@@ -98,7 +98,7 @@ async def test_ctrader_screen(sims):
 
 async def test_b2core_screen_detail_and_typed_delete(sims):
     app = hostile_app(sims)
-    sim = running(sims, "b2core").extra["sim"]
+    sim = sims.control("b2core")
     hostile = b2_account(sim)
     async with app.run_test(size=(220, 60)) as pilot:
         screen = await open_screen(app, pilot, "b2core", "b2core")
@@ -133,10 +133,10 @@ async def test_b2core_screen_detail_and_typed_delete(sims):
         shown = assert_terminal_safe(app)
         assert f"Type '{B2_NUMBER}' to confirm:" in shown
         await click_text(app, pilot, f"'{B2_NUMBER}'")
-        assert app.is_running and app.screen is confirm and hostile["accountId"] in sim.accounts
+        assert app.is_running and app.screen is confirm and hostile["accountId"] in sim.accounts()
         confirm.query_one("#typed").focus()
         await pilot.press(*B2_NUMBER, "enter")
-        await until(pilot, lambda: hostile["accountId"] not in sim.accounts, timeout=10)
+        await until(pilot, lambda: hostile["accountId"] not in sim.accounts(), timeout=10)
         assert app.is_running
 
 

@@ -22,15 +22,14 @@ def changed(table: dict, before: dict, keys) -> bool:
 async def test_b2core_nan_huge_and_duplicate_accounts_are_rejected_alone(caplog):
     async with connected("b2core", "B2Core", sim={"accounts": 12, "interval": 0.05}, poll_seconds=0.5) as (
             running, runtime, conn):
-        sim = running.extra["sim"]
+        sim = running.control
         store = runtime.store
         await wait_for(lambda: len(store.accounts.get("B2Core", {})) == 12, timeout=15)
         nan_id, huge_id, twice_id, *others = list(store.accounts["B2Core"])
         with caplog.at_level(logging.WARNING, logger="ibmon.feeds"):
             sim.set_money(nan_id, deposits="NaN", balance="NaN")  # it stays NaN as the account drifts
             sim.set_money_text(huge_id, credit="1e999999999")  # 17 bytes on the wire
-            with sim.lock:
-                sim.accounts["second copy"] = dict(sim.accounts[twice_id], balance=Decimal("1.00"))
+            sim.copy_account(twice_id, "second copy", balance=Decimal("1.00"))
             await wait_for(lambda: {("account", nan_id), ("account", huge_id), ("account", twice_id)}
                            <= conn.rejected.keys(), timeout=15)
         accounts = store.accounts["B2Core"]
@@ -54,14 +53,13 @@ async def test_b2core_nan_huge_and_duplicate_accounts_are_rejected_alone(caplog)
 
 async def test_ctrader_an_object_for_a_currency_and_a_huge_swap_reject_one_account_and_one_position():
     async with connected("ctrader", "cTrader", sim={"interval": 0.05}, poll_seconds=0.5) as (running, runtime, conn):
-        sim = running.extra["sim"]
+        sim = running.control
         store = runtime.store
         await wait_for(lambda: len(store.accounts.get("cTrader", {})) == 4 and store.positions.get("cTrader"),
                        timeout=15)
-        with sim.lock:
-            sim.accounts[5_010_002].currency = {"code": "EUR"}
-            victim = next(iter(sim.accounts[5_010_003].positions.values()))
-            victim.swap = 10**30
+        sim.set_account(5_010_002, currency={"code": "EUR"})
+        victim = next(iter(sim.account(5_010_003).positions.values()))
+        sim.set_position(5_010_003, victim.id, swap=10**30)
         bad_position = ("5010003", str(victim.id))
         await wait_for(lambda: {("account", "5010002"), ("position", bad_position)} <= conn.rejected.keys(),
                        timeout=15)
@@ -82,10 +80,10 @@ async def test_ctrader_an_object_for_a_currency_and_a_huge_swap_reject_one_accou
 
 async def test_crm_negative_counts_keep_the_shown_funnel():
     async with connected("crm", "CRM", sim={"leads": 500, "tick": 0.2}, poll_seconds=0.5) as (running, runtime, conn):
-        sim = running.extra["sim"]
+        sim = running.control
         store = runtime.store
         await wait_for(lambda: len(store.leads.get("CRM", {})) == 3, timeout=15)
-        sim.forced_totals["leads"] = -5
+        sim.force_total("leads", -5)
         await wait_for(lambda: ("leads", "30d") in conn.rejected, timeout=15)
         shown = dict(store.leads["CRM"])
         polls = store.last_data["CRM"]
@@ -96,14 +94,14 @@ async def test_crm_negative_counts_keep_the_shown_funnel():
         health = store.health["CRM"]
         assert "3 records rejected (leads " in health.describe(health.since)
 
-        del sim.forced_totals["leads"]
+        sim.force_total("leads", None)
         await wait_for(lambda: not conn.rejected, timeout=15)
 
 
 async def test_the_balances_panel_keeps_the_good_rows_and_the_health_line_names_the_bad_one():
     host = first_party("b2core")
     async with simulator(host, "b2core", accounts=6, interval=0.05) as running:
-        sim = running.extra["sim"]
+        sim = running.control
         runtime = make_runtime()
         add(runtime, host.providers["b2core"], "B2Core", options_of(running, poll_seconds=0.5))
         app = IbmonApp(runtime, host)
@@ -143,8 +141,8 @@ def test_snapshot_json_stays_small_when_a_provider_sends_1e999999999(tmp_path, m
     with SimulatorHost(first_party("b2core")) as sims:
         sims.start(["b2core"], {"accounts": 12})
         [running] = sims.running
-        sim = running.extra["sim"]
-        huge_id = next(iter(sim.accounts))
+        sim = running.control
+        huge_id = next(iter(sim.accounts()))
         sim.set_money_text(huge_id, balance="1e999999999", credit="-1E+999999999")
         write_private(config, tomli_w.dumps({"connections": sims.connections()}))
         assert main(["--config", str(config), "snapshot", "--json", "--timeout", "15"]) == 0

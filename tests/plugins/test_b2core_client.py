@@ -25,7 +25,7 @@ async def test_every_page_is_walked_whatever_the_envelope(sim_pool, envelope, ex
     async with client_for(running, page_size=7) as client:
         before = list_requests(running)
         items = await client.list_accounts()
-        assert sorted(item["accountId"] for item in items) == sorted(sim_of(running).accounts)
+        assert sorted(item["accountId"] for item in items) == sorted(sim_of(running).accounts())
         assert len(items) == 49
         assert list_requests(running) - before == 7 + extra_request
 
@@ -57,7 +57,7 @@ async def test_page_reports_the_total_when_given(sim_pool):
 
 def _pick(sim, field):
     """A value of `field` that some but not all accounts have."""
-    values = [account[field] for account in sim.accounts.values()]
+    values = [account[field] for account in sim.accounts().values()]
     for value in values:
         if 0 < values.count(value) < len(values):
             return value
@@ -73,7 +73,7 @@ def _created(account):
 
 
 def _middle_time(sim):
-    times = sorted(account["createTime"] for account in sim.accounts.values())
+    times = sorted(account["createTime"] for account in sim.accounts().values())
     return times[len(times) // 2]
 
 
@@ -87,10 +87,10 @@ FILTER_CASES = {
     "platformGroupName": lambda sim: (_pick(sim, "platformGroupName"), None),
     "profileId": lambda sim: (_pick(sim, "profileId"), None),
     "type": lambda sim: (7, lambda a: a["type"] == 7),
-    "uuid": lambda sim: (next(a["uuid"] for a in sim.accounts.values() if a["uuid"]), None),
+    "uuid": lambda sim: (next(a["uuid"] for a in sim.accounts().values() if a["uuid"]), None),
     "platform": lambda sim: ("cTrader", lambda a: a["platformName"] == "cTrader"),
-    "userId": lambda sim: (lambda uid: (uid, lambda a: sim.profiles[a["profileId"]]["userId"] == uid))(
-        sim.profiles[_pick(sim, "profileId")]["userId"]),
+    "userId": lambda sim: (lambda uid: (uid, lambda a: sim.profiles()[a["profileId"]]["userId"] == uid))(
+        sim.profiles()[_pick(sim, "profileId")]["userId"]),
     "startTime": lambda sim: (_middle_time(sim), lambda a: _created(a) >= _created_at(_middle_time(sim))),
     "endTime": lambda sim: (_middle_time(sim), lambda a: _created(a) <= _created_at(_middle_time(sim))),
 }
@@ -103,8 +103,8 @@ async def test_each_filter_selects_the_matching_accounts(sim_pool, name):
         sim = sim_of(running)
         value, predicate = FILTER_CASES[name](sim)
         predicate = predicate or (lambda a, v=value: a[name] == v)
-        expected = {a["accountId"] for a in sim.accounts.values() if predicate(a)}
-        assert 0 < len(expected) < len(sim.accounts), f"the seed gives no useful {name} case"
+        expected = {a["accountId"] for a in sim.accounts().values() if predicate(a)}
+        assert 0 < len(expected) < len(sim.accounts()), f"the seed gives no useful {name} case"
         items = await client.list_accounts(filters={name: value})
         assert {item["accountId"] for item in items} == expected
 
@@ -113,7 +113,7 @@ async def test_filters_combine(sim_pool):
     running = sim_pool.get(accounts=80)
     async with client_for(running) as client:
         sim = sim_of(running)
-        expected = {a["accountId"] for a in sim.accounts.values() if not a["archived"] and a["currency"] == "USD"}
+        expected = {a["accountId"] for a in sim.accounts().values() if not a["archived"] and a["currency"] == "USD"}
         items = await client.list_accounts(filters={"archived": False, "currency": "USD"})
         assert {item["accountId"] for item in items} == expected
 
@@ -141,15 +141,15 @@ async def test_expansions_add_platform_profile_contacts_and_metrics(sim_pool):
     running = sim_pool.get(accounts=80)
     async with client_for(running) as client:
         sim = sim_of(running)
-        account_id = next(iter(sim.accounts))
+        account_id = next(iter(sim.accounts()))
         plain = await client.account(account_id, expand=())
         assert not {"platform", "profile", "contacts", "metrics"} & plain.keys()
         full = await client.account(account_id)
-        profile = sim.profiles[full["profileId"]]
+        profile = sim.profiles()[full["profileId"]]
         assert full["platform"]["name"] == full["platformName"]
         assert full["profile"]["lastName"] == profile["lastName"]
         assert full["contacts"]["email"] == profile["contacts"]["email"]
-        assert full["metrics"] == [{"key": "trades", "value": sim.trades[account_id]}]
+        assert full["metrics"] == [{"key": "trades", "value": sim.trades(account_id)}]
         listed = await client.list_accounts(expand=["contacts"])
         assert all("contacts" in item and "metrics" not in item for item in listed)
 
@@ -159,8 +159,8 @@ async def test_expansions_add_platform_profile_contacts_and_metrics(sim_pool):
 async def test_eighteen_decimals_stay_exact_end_to_end():
     async with simulator(accounts=5) as running, client_for(running) as client:
         sim = sim_of(running)
-        account_id = next(a["accountId"] for a in sim.accounts.values())
-        sim.accounts[account_id]["currency"] = "BTC"
+        account_id = next(a["accountId"] for a in sim.accounts().values())
+        sim.set_account(account_id, currency="BTC")
         digits = {"balance": "12345678.123456789012345678", "equity": "0.000000000000000001",
                   "credit": "3.000000000000000000", "profit": "-0.100000000000000009"}
         sim.set_money(account_id, **digits)
@@ -178,9 +178,9 @@ async def test_eighteen_decimals_stay_exact_end_to_end():
 async def test_token_is_fetched_once_and_reused():
     async with simulator(accounts=30) as running, client_for(running, page_size=10) as client:
         await client.list_accounts()
-        await client.metrics(next(iter(sim_of(running).accounts)))
+        await client.metrics(next(iter(sim_of(running).accounts())))
         assert client.tokens_fetched == 1
-        token_call = next(r for r in running.extra["server"].log if r.path.endswith("/tokens"))
+        token_call = next(r for r in running.control.log() if r.path.endswith("/tokens"))
         assert token_call.method == "POST" and token_call.json() == {"grant_type": "client_credentials"}
         assert token_call.header("authorization").startswith("Basic ")
 
@@ -188,10 +188,10 @@ async def test_token_is_fetched_once_and_reused():
 async def test_a_refused_token_is_renewed_once_on_401():
     async with simulator(accounts=10) as running, client_for(running) as client:
         await client.list_accounts()
-        sim_of(running).expire_all_tokens()
+        sim_of(running).expire_tokens()
         items = await client.list_accounts()
         assert len(items) == 10 and client.tokens_fetched == 2
-        assert running.extra["server"].requests["/api/v2/ib/tokens"] == 2
+        assert running.control.requests("/api/v2/ib/tokens") == 2
 
 
 async def test_token_renewed_before_expiry_without_a_401():
@@ -230,11 +230,11 @@ async def test_static_token_is_used_as_given_and_refusal_is_an_auth_error():
         token = sim_of(running).issue_token()
         async with client_for(running, client_id=None, client_secret=None, token=Secret(token)) as client:
             assert len(await client.list_accounts()) == 4
-            sim_of(running).expire_all_tokens()
+            sim_of(running).expire_tokens()
             with pytest.raises(AuthError) as caught:
                 await client.list_accounts()
             assert "Unauthenticated." in caught.value.message and token not in caught.value.message
-        assert running.extra["server"].requests["/api/v2/ib/tokens"] == 0
+        assert running.control.requests("/api/v2/ib/tokens") == 0
 
 
 async def test_wrong_client_secret_is_an_auth_error_with_the_server_message():
@@ -250,24 +250,24 @@ async def test_wrong_client_secret_is_an_auth_error_with_the_server_message():
 async def test_create_read_update_metrics_delete():
     async with simulator(accounts=6) as running, client_for(running) as client:
         sim = sim_of(running)
-        platform_id = next(iter(sim.platforms))
-        profile_id = next(iter(sim.profiles))
+        platform_id = next(iter(sim.platforms()))
+        profile_id = next(iter(sim.profiles()))
         created = await client.create("777001", platform_id, profile_id)
         account_id = created["accountId"]
-        assert sim.accounts[account_id]["number"] == "777001" and created["enabled"] is True
-        assert created["platformName"] == sim.platforms[platform_id]["name"]
+        assert sim.accounts()[account_id]["number"] == "777001" and created["enabled"] is True
+        assert created["platformName"] == sim.platforms()[platform_id]["name"]
         assert (await client.account(account_id))["profile"]["profileId"] == profile_id
 
         updated = await client.update(account_id, number="777001", enabled=False)
-        assert updated["enabled"] is False and sim.accounts[account_id]["enabled"] is False
-        put = [r for r in running.extra["server"].log if r.method == "PUT"][-1]
+        assert updated["enabled"] is False and sim.accounts()[account_id]["enabled"] is False
+        put = [r for r in running.control.log() if r.method == "PUT"][-1]
         assert put.json() == {"number": "777001", "enabled": False}
 
-        sim.trades[account_id] = 101
+        sim.set_trades(account_id, 101)
         assert await client.metrics(account_id) == {"trades": 101}
 
         await client.delete(account_id)
-        assert account_id not in sim.accounts
+        assert account_id not in sim.accounts()
         with pytest.raises(B2CoreError) as caught:
             await client.account(account_id)
         assert caught.value.status == 404 and f"Account {account_id} not found" in caught.value.message
@@ -275,11 +275,11 @@ async def test_create_read_update_metrics_delete():
 
 async def test_update_with_patch_sends_only_the_changed_fields():
     async with simulator(accounts=3) as running, client_for(running, update_method="PATCH") as client:
-        account_id = next(iter(sim_of(running).accounts))
+        account_id = next(iter(sim_of(running).accounts()))
         await client.update(account_id, enabled=True)
-        patch = [r for r in running.extra["server"].log if r.method == "PATCH"][-1]
+        patch = [r for r in running.control.log() if r.method == "PATCH"][-1]
         assert patch.json() == {"enabled": True}
-        assert sim_of(running).accounts[account_id]["enabled"] is True
+        assert sim_of(running).accounts()[account_id]["enabled"] is True
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ async def test_update_with_patch_sends_only_the_changed_fields():
 async def test_validation_error_carries_the_server_message_and_fields():
     async with simulator(accounts=3) as running, client_for(running) as client:
         sim = sim_of(running)
-        existing = next(iter(sim.accounts.values()))
+        existing = next(iter(sim.accounts().values()))
         with pytest.raises(B2CoreError) as caught:
             await client.create(existing["number"], existing["platformId"], "no-such-profile")
         error = caught.value
@@ -312,7 +312,7 @@ async def test_forbidden_write_is_an_auth_error_with_the_server_message():
             client_for(running, client_id=READONLY_CLIENT_ID, client_secret=Secret(READONLY_CLIENT_SECRET)) as client:
         assert len(await client.list_accounts()) == 3
         with pytest.raises(AuthError) as caught:
-            await client.update(next(iter(sim_of(running).accounts)), number="1", enabled=False)
+            await client.update(next(iter(sim_of(running).accounts())), number="1", enabled=False)
         assert "403" in caught.value.message and "This action is unauthorized." in caught.value.message
 
 

@@ -89,10 +89,10 @@ async def test_lists_sorts_and_searches_accounts_with_totals_per_currency():
     async with opened(accounts=60) as (pilot, screen, running, _):
         sim = sim_of(running)
         assert screen.query_one(DataTable).row_count == 60
-        assert sorted(table_numbers(screen)) == sorted(a["number"] for a in sim.accounts.values())
+        assert sorted(table_numbers(screen)) == sorted(a["number"] for a in sim.accounts().values())
         totals = str(screen.query_one("#totals", Static).render())
         expected = defaultdict(Decimal)
-        for account in sim.accounts.values():
+        for account in sim.accounts().values():
             expected[account["currency"]] += Decimal(sim.snapshot(account["accountId"])["balance"])
         lines = totals.splitlines()
         assert len(lines) == len(expected)  # one line per currency, no grand total across them
@@ -106,7 +106,7 @@ async def test_lists_sorts_and_searches_accounts_with_totals_per_currency():
         await pilot.press("O")
         assert table_numbers(screen) == sorted(numbers, key=int, reverse=True)
         screen.sort_by("balance", reverse=True)
-        by_number = {a["number"]: a for a in sim.accounts.values()}
+        by_number = {a["number"]: a for a in sim.accounts().values()}
         balances = [by_number[n]["balance"] for n in table_numbers(screen)]
         assert balances == sorted(balances, reverse=True)
         await pilot.press("o")  # the column after balance: equity, ascending
@@ -127,7 +127,7 @@ async def test_lists_sorts_and_searches_accounts_with_totals_per_currency():
 async def test_each_filter_asks_the_server_and_shows_only_matching_rows():
     async with opened(accounts=60) as (pilot, screen, running, _):
         sim = sim_of(running)
-        platform_id, platform = next(iter(sim.platforms.items()))
+        platform_id, platform = next(iter(sim.platforms().items()))
         cases = [
             ("platformId", platform_id, lambda a: a["platformId"] == platform_id),
             ("currency", "BTC", lambda a: a["currency"] == "BTC"),
@@ -140,9 +140,9 @@ async def test_each_filter_asks_the_server_and_shows_only_matching_rows():
             loads = screen.loads
             select.value = value
             await until(pilot, lambda: screen.loads > loads)
-            expected = sorted(a["number"] for a in sim.accounts.values() if predicate(a))
+            expected = sorted(a["number"] for a in sim.accounts().values() if predicate(a))
             assert expected and sorted(table_numbers(screen)) == expected, select_id
-            last = [r for r in running.extra["server"].log if r.path.endswith("/accounts")][-1]
+            last = [r for r in running.control.log() if r.path.endswith("/accounts")][-1]
             assert last.query[f"filter[{select_id}]"] == value
             loads = screen.loads
             select.clear()
@@ -153,15 +153,15 @@ async def test_each_filter_asks_the_server_and_shows_only_matching_rows():
 async def test_detail_shows_metrics_profile_and_contacts():
     async with opened(accounts=20) as (pilot, screen, running, _):
         sim = sim_of(running)
-        raw = next(iter(sim.accounts.values()))
-        sim.trades[raw["accountId"]] = 4321
+        raw = next(iter(sim.accounts().values()))
+        sim.set_trades(raw["accountId"], 4321)
         select_row(screen, raw["accountId"])
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(screen.app.screen, AccountDetailScreen))
         detail = screen.app.screen
         await until(pilot, lambda: "trades: 4321" in str(detail.query_one("#detail", Static).render()))
         text = str(detail.query_one("#detail", Static).render())
-        profile = sim.profiles[raw["profileId"]]
+        profile = sim.profiles()[raw["profileId"]]
         assert raw["number"] in text and profile["lastName"] in text and profile["contacts"]["email"] in text
         assert ACCOUNT_TYPES[raw["type"]] in text
         await pilot.press("escape")
@@ -171,12 +171,12 @@ async def test_detail_shows_metrics_profile_and_contacts():
 async def test_disable_enable_and_delete_go_through_the_host_confirmation():
     async with opened(accounts=30) as (pilot, screen, running, host):
         sim = sim_of(running)
-        raw = next(a for a in sim.accounts.values() if a["enabled"])
+        raw = next(a for a in sim.accounts().values() if a["enabled"])
         select_row(screen, raw["accountId"])
         loads = screen.loads
         await pilot.press("d")
         await until(pilot, lambda: screen.loads > loads)
-        assert sim.accounts[raw["accountId"]]["enabled"] is False
+        assert sim.accounts()[raw["accountId"]]["enabled"] is False
         assert raw["number"] in host.questions[-1] and host.questions[-1].startswith("Disable")
         row = [str(cell) for cell in screen.query_one(DataTable).get_row(raw["accountId"])]
         assert row[10] == "no"
@@ -185,7 +185,7 @@ async def test_disable_enable_and_delete_go_through_the_host_confirmation():
         loads = screen.loads
         await pilot.press("e")
         await until(pilot, lambda: screen.loads > loads)
-        assert sim.accounts[raw["accountId"]]["enabled"] is True
+        assert sim.accounts()[raw["accountId"]]["enabled"] is True
         assert host.questions[-1].startswith("Enable")
 
         # delete: the host makes the user type the account number
@@ -194,24 +194,24 @@ async def test_disable_enable_and_delete_go_through_the_host_confirmation():
         await pilot.press("delete")
         await until(pilot, lambda: screen.loads > loads)
         assert host.typed == [raw["number"]]
-        assert raw["accountId"] not in sim.accounts
+        assert raw["accountId"] not in sim.accounts()
         assert raw["number"] not in table_numbers(screen)
 
 
 async def test_declined_confirmation_changes_nothing():
     async with opened(accounts=10, answer=False) as (pilot, screen, running, host):
-        raw = next(a for a in sim_of(running).accounts.values() if a["enabled"])
+        raw = next(a for a in sim_of(running).accounts().values() if a["enabled"])
         select_row(screen, raw["accountId"])
         await pilot.press("d")
         await until(pilot, lambda: host.questions)
         await pilot.pause(0.1)
-        assert sim_of(running).accounts[raw["accountId"]]["enabled"] is True
+        assert sim_of(running).accounts()[raw["accountId"]]["enabled"] is True
 
 
 async def test_add_account_form_validates_then_shows_server_errors_then_adds():
     async with opened(accounts=10) as (pilot, screen, running, host):
         sim = sim_of(running)
-        existing = next(iter(sim.accounts.values()))
+        existing = next(iter(sim.accounts().values()))
         await pilot.press("a")
         await until(pilot, lambda: isinstance(screen.app.screen, AddAccountScreen))
         form = screen.app.screen
@@ -219,11 +219,11 @@ async def test_add_account_form_validates_then_shows_server_errors_then_adds():
         def label(name):
             return str(form.query_one(f"#{name}", Static).render())
 
-        posts = running.extra["server"].requests["/api/v2/ib/accounts"]
+        posts = running.control.requests("/api/v2/ib/accounts")
         await pilot.press(*"12a", "enter")
         assert "digits only" in label("number-error")
         assert "choose the platform" in label("platformId-error") and "required" in label("profileId-error")
-        assert running.extra["server"].requests["/api/v2/ib/accounts"] == posts  # nothing was sent
+        assert running.control.requests("/api/v2/ib/accounts") == posts  # nothing was sent
 
         form.query_one("#number", Input).value = existing["number"]
         form.query_one("#platform", Select).value = existing["platformId"]
@@ -240,19 +240,19 @@ async def test_add_account_form_validates_then_shows_server_errors_then_adds():
         await until(pilot, lambda: screen.loads > loads)
         assert screen.app.screen is screen
         assert "8800123" in host.questions[-1]
-        created = [a for a in sim.accounts.values() if a["number"] == "8800123"]
+        created = [a for a in sim.accounts().values() if a["number"] == "8800123"]
         assert len(created) == 1 and created[0]["profileId"] == existing["profileId"]
         assert "8800123" in table_numbers(screen)
 
 
 async def test_load_errors_are_shown_in_place_and_escape_closes():
     async with opened(accounts=10) as (pilot, screen, running, _):
-        running.extra["server"].faults.error_rate = 1.0
+        running.control.set_faults(error_rate=1.0)
         await pilot.press("r")
         await until(pilot, lambda: "simulated internal error" in status_text(screen))
         assert screen.query_one("#status", Static).has_class("error")
         assert screen.query_one(DataTable).row_count == 10  # the last good list stays
-        running.extra["server"].faults.error_rate = 0.0
+        running.control.set_faults(error_rate=0.0)
         loads = screen.loads
         await pilot.press("r")
         await until(pilot, lambda: screen.loads > loads)

@@ -26,10 +26,17 @@ def test_plugin_registers_provider_and_simulator():
     assert "b2core" in host.simulators
 
 
-async def test_registered_simulator_takes_string_settings_and_its_connection_reaches_it():
+async def test_registered_simulator_checks_its_settings_and_its_connection_reaches_it():
     host = PluginHost()
     host.load(only=["b2core"])
-    running = await host.simulators["b2core"].start(accounts="25", interval="3600", seed="3", unknown="ignored")
+    simulator = host.simulators["b2core"]
+    assert simulator.setting("accounts").default == 400 and simulator.setting("tls_cert")
+    for wrong, named in (({"acounts": 25}, '"acounts" (did you mean "accounts"?)'),
+                         ({"accounts": "25"}, '"accounts" must be an integer')):
+        with pytest.raises(ConfigError) as caught:
+            await simulator.start(**wrong)
+        assert named in str(caught.value)
+    running = await simulator.start(accounts=25, interval=3600, seed=3)
     try:
         [entry] = running.connections
         assert entry["provider"] == "b2core" and running.endpoints["api"] == entry["base_url"]
@@ -65,8 +72,8 @@ async def test_poll_maps_every_account_exactly():
         finally:
             await session.close()
         sim = sim_of(running)
-        assert sink.by_id.keys() == sim.accounts.keys()
-        for account_id, raw in sim.accounts.items():
+        assert sink.by_id.keys() == sim.accounts().keys()
+        for account_id, raw in sim.accounts().items():
             account = sink.by_id[account_id]
             info = facts(account)
             assert account.balance == raw["balance"] and account.equity == raw["equity"]
@@ -99,10 +106,10 @@ async def test_filters_option_becomes_filter_parameters():
             await session.poll(sink)
         finally:
             await session.close()
-        expected = {a["accountId"] for a in sim_of(running).accounts.values()
+        expected = {a["accountId"] for a in sim_of(running).accounts().values()
                     if not a["archived"] and a["currency"] == "EUR"}
         assert expected and sink.by_id.keys() == expected
-        listed = [r for r in running.extra["server"].log if r.path.endswith("/accounts")]
+        listed = [r for r in running.control.log() if r.path.endswith("/accounts")]
         assert listed[0].query["filter[archived]"] == "0" and listed[0].query["filter[currency]"] == "EUR"
 
 
@@ -156,7 +163,7 @@ async def test_disable_and_enable_actions_change_the_account_after_confirmation_
         try:
             await wait_for(lambda: len(store.accounts.get("B2", {})) == 30)
             sim = sim_of(running)
-            raw = next(a for a in sim.accounts.values() if a["enabled"])
+            raw = next(a for a in sim.accounts().values() if a["enabled"])
             account = store.accounts["B2"][raw["accountId"]]
             actions = {action.id: action for action in runtime.connections["B2"].session.actions()}
             disable, enable = actions["b2core.disable"], actions["b2core.enable"]
@@ -167,13 +174,13 @@ async def test_disable_and_enable_actions_change_the_account_after_confirmation_
 
             message = await runtime.run_action("B2", disable, account)
             assert raw["number"] in message and "disabled" in message
-            assert sim.accounts[raw["accountId"]]["enabled"] is False
+            assert sim.accounts()[raw["accountId"]]["enabled"] is False
             # The API's answer reaches the store at once, not at the next poll only.
             changed = store.accounts["B2"][raw["accountId"]]
             assert facts(changed)["enabled"] == "no" and enable.is_available(changed)
 
             await runtime.run_action("B2", enable, changed)
-            assert sim.accounts[raw["accountId"]]["enabled"] is True
+            assert sim.accounts()[raw["accountId"]]["enabled"] is True
         finally:
             await runtime.stop()
 
@@ -183,11 +190,11 @@ async def test_actions_are_refused_on_a_read_only_connection():
         runtime, store = await _runtime_with(running, read_only=True)
         try:
             await wait_for(lambda: len(store.accounts.get("B2", {})) == 5)
-            raw = next(iter(sim_of(running).accounts.values()))
+            raw = next(iter(sim_of(running).accounts().values()))
             disable = runtime.connections["B2"].session.actions()[1]
             with pytest.raises(ProviderError, match="read-only"):
                 await runtime.run_action("B2", disable, store.accounts["B2"][raw["accountId"]])
-            assert sim_of(running).accounts[raw["accountId"]]["enabled"] == raw["enabled"]
+            assert sim_of(running).accounts()[raw["accountId"]]["enabled"] == raw["enabled"]
         finally:
             await runtime.stop()
 
@@ -198,7 +205,7 @@ async def test_action_errors_carry_the_server_message():
         try:
             await wait_for(lambda: len(store.accounts.get("B2", {})) == 5)
             account = next(iter(store.accounts["B2"].values()))
-            sim_of(running).accounts.pop(account.id)
+            sim_of(running).remove_account(account.id)
             disable = runtime.connections["B2"].session.actions()[1]
             with pytest.raises(ProviderError) as caught:
                 await runtime.run_action("B2", disable, account)
@@ -218,7 +225,7 @@ async def test_delete_asks_for_the_account_number_to_be_typed():
             assert delete.typed_confirmation(account) == facts(account)["number"]
             assert "cannot be undone" in delete.question(account)
             assert "deleted" in await delete.run(account)
-            assert account.id not in sim_of(running).accounts
+            assert account.id not in sim_of(running).accounts()
         finally:
             await session.close()
 

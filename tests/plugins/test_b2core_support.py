@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
 
 from ibmon.api import Provider, RunningSimulator
 from ibmon.model import Account
-from ibmon.testing import make_context
+from ibmon.testing import make_context, simulator_in_thread
 from ibmon_b2core import OPTIONS, connect
 from ibmon_b2core.client import B2CoreClient
-from ibmon_b2core.sim import B2CoreSim, start
+from ibmon_b2core.sim import B2CoreControl, start
 from ibmon.secrets import Secret
 
 PROVIDER = Provider(name="b2core", title="B2Core", connect=connect, options=OPTIONS)
@@ -24,39 +21,32 @@ PROVIDER = Provider(name="b2core", title="B2Core", connect=connect, options=OPTI
 
 @asynccontextmanager
 async def simulator(**settings: Any) -> AsyncIterator[RunningSimulator]:
-    """A simulator with a fixed seed and (unless asked) no drift during the test."""
+    """A simulator on the test's loop with a fixed seed and (unless asked) no drift during the test."""
     settings = {"seed": 7, "accounts": 60, "interval": 3600, **settings}
     running = await start("127.0.0.1", **settings)
     try:
         yield running
     finally:
-        # Stopping waits for the server thread's half-second poll: let it finish on its own.
-        threading.Thread(target=asyncio.run, args=(running.stop(),), daemon=True).start()
+        await running.stop()
 
 
 class SimPool:
-    """Simulators shared by the tests of a module that only read (stopping one costs half a second:
-    the server thread's poll interval). They live in their own threads, so no event loop holds them."""
+    """Simulators shared by the tests of a module that only read, each on a loop of its own thread
+    (a test's loop ends with the test)."""
 
     def __init__(self) -> None:
         self._running: dict[tuple, RunningSimulator] = {}
+        self._stack = ExitStack()
 
     def get(self, **settings: Any) -> RunningSimulator:
         key = tuple(sorted(settings.items()))
         if key not in self._running:
             settings = {"seed": 7, "accounts": 60, "interval": 3600, **settings}
-            self._running[key] = _in_own_loop(start("127.0.0.1", **settings))
+            self._running[key] = self._stack.enter_context(simulator_in_thread(start, **settings))
         return self._running[key]
 
     def close(self) -> None:
-        for running in self._running.values():
-            _in_own_loop(running.stop())
-
-
-def _in_own_loop(coroutine: Any) -> Any:
-    """Run a coroutine to its end in a fresh loop on another thread (the test's loop may be running)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        self._stack.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +56,8 @@ def sim_pool():
     pool.close()
 
 
-def sim_of(running: RunningSimulator) -> B2CoreSim:
-    return running.extra["sim"]
+def sim_of(running: RunningSimulator) -> B2CoreControl:
+    return running.control
 
 
 def connection_options(running: RunningSimulator, **options: Any) -> dict[str, Any]:
@@ -113,5 +103,4 @@ class ListSink:
 
 
 def list_requests(running: RunningSimulator) -> int:
-    server = running.extra["server"]
-    return sum(1 for request in server.log if request.method == "GET" and request.path.endswith("/accounts"))
+    return len(running.control.log("/accounts", "GET"))

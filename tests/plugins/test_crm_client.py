@@ -11,58 +11,44 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from ibmon.errors import AuthError, ProviderError
+from ibmon.errors import AuthError, ConfigError, ProviderError
 from ibmon_crm import client as api
 from ibmon_crm.client import CrmClient
 from ibmon_crm.records import TagCategory, TradingAccount, parse_servers, parse_tags, parse_trading_accounts
 from ibmon_crm.session import utc_today
-from ibmon_crm.sim import CrmSimulator, start
+from ibmon_crm.sim import start
+
+from crm_support import Crm, crm_in_thread
 
 LEADS = "/api/v1/ib/leads"
 
 
-def serve(**settings) -> CrmSimulator:
-    sim = CrmSimulator(**{"tick": 0, **settings})
-    sim.start()
-    return sim
-
-
 @pytest.fixture(scope="module")
 def shared_crm():
-    # one simulator per module: stopping one waits for its server loop (~0.5 s)
-    sim = serve()
-    yield sim
-    asyncio.run(sim.stop())
+    with crm_in_thread() as crm:
+        yield crm
 
 
 @pytest.fixture(scope="module")
 def huge_crm():
-    sim = serve(huge_leads=1_000_000, conversion_delay=0)  # counts stay put while tests compare
-    yield sim
-    asyncio.run(sim.stop())
-
-
-def fresh(sim: CrmSimulator) -> CrmSimulator:
-    """The shared simulator with its request counters reset for this test."""
-    sim.http.requests.clear()
-    sim.http.log.clear()
-    return sim
+    with crm_in_thread(huge_leads=1_000_000, conversion_delay=0) as crm:  # counts stay put while tests compare
+        yield crm
 
 
 @pytest.fixture
 def crm(shared_crm):
-    return fresh(shared_crm)
+    return shared_crm.fresh()
 
 
 @pytest.fixture
 def huge(huge_crm):
-    return fresh(huge_crm)
+    return huge_crm.fresh()
 
 
-def make_client(sim, **overrides) -> CrmClient:
-    options = {"domain": sim.domain, "api_key": sim.api_key, "email": sim.email, "password": sim.password,
+def make_client(crm: Crm, **overrides) -> CrmClient:
+    options = {"domain": crm.domain, "api_key": crm.api_key, "email": crm.email, "password": crm.password,
                **overrides}
-    return CrmClient(sim.http.url, **options)
+    return CrmClient(crm.url, **options)
 
 
 def epoch(day: date) -> float:
@@ -80,8 +66,8 @@ async def test_logs_in_once_and_sends_the_three_headers(crm):
         await client.count(api.registrations(TODAY - timedelta(days=6), TODAY))
     finally:
         await client.close()
-    assert crm.http.requests["/api/v1/auth/login"] == 1
-    login, *calls = crm.http.log
+    assert crm.control.requests("/api/v1/auth/login") == 1
+    login, *calls = crm.control.log()
     assert login.method == "POST" and login.json()["email"] == crm.email and login.json()["rememberMe"] is True
     for request in calls:
         assert request.header("X-Api-Key") == crm.api_key
@@ -94,18 +80,18 @@ async def test_logs_in_again_once_when_the_token_expires(crm):
     query = api.leads(TODAY - timedelta(days=29), TODAY)
     try:
         first = await client.count(query)
-        crm.expire_all_tokens()
+        crm.control.expire_tokens()
         assert await client.count(query) == first
     finally:
         await client.close()
     assert client.logins == 2
-    assert crm.http.requests["/api/v1/auth/login"] == 2
-    assert crm.http.requests[LEADS] == 3  # the refused call and its retry
+    assert crm.control.requests("/api/v1/auth/login") == 2
+    assert crm.control.requests(LEADS) == 3  # the refused call and its retry
 
 
-async def test_tokens_expire_after_their_lifetime(crm, monkeypatch):
-    monkeypatch.setattr(crm, "token_ttl", 0.2)
-    client = make_client(crm)
+async def test_tokens_expire_after_their_lifetime():
+    running = await start(tick=0, token_ttl=0.2)
+    client = make_client(Crm(running))
     query = api.leads(TODAY, TODAY)
     try:
         await client.count(query)
@@ -113,6 +99,7 @@ async def test_tokens_expire_after_their_lifetime(crm, monkeypatch):
         await client.count(query)
     finally:
         await client.close()
+        await running.stop()
     assert client.logins == 2
 
 
@@ -120,7 +107,7 @@ async def test_counts_cost_one_request_each_at_a_million_leads(huge):
     client = make_client(huge)
     try:
         await client.login()
-        before = huge.http.requests.copy()
+        before = huge.control.counts()
         leads = await client.count(api.leads(YEAR_AGO, TODAY))
         registrations = await client.count(api.registrations(YEAR_AGO, TODAY))
         transactions = await client.count(api.transactions(YEAR_AGO, TODAY))
@@ -128,11 +115,11 @@ async def test_counts_cost_one_request_each_at_a_million_leads(huge):
         await client.close()
     assert leads == 1_000_000
     bounds = (epoch(YEAR_AGO), epoch(TODAY + timedelta(days=1)))
-    assert registrations == huge.population.select_customers(bounds, None, float("inf")).total > 100_000
-    assert transactions == huge.population.select_transactions(bounds, False).total > 100_000
-    spent = huge.http.requests - before
+    assert registrations == huge.control.population().select_customers(bounds, None, float("inf")).total > 100_000
+    assert transactions == huge.control.population().select_transactions(bounds, False).total > 100_000
+    spent = huge.control.counts() - before
     assert dict(spent) == {LEADS: 1, "/api/v1/ib/registrations": 1, "/api/v1/ib/transactions": 1}
-    assert all(r.query["pageSize"] == "1" for r in huge.http.log[-3:])
+    assert all(r.query["pageSize"] == "1" for r in huge.control.log()[-3:])
 
 
 async def test_pages_are_fetched_only_as_they_are_read(huge):
@@ -148,8 +135,8 @@ async def test_pages_are_fetched_only_as_they_are_read(huge):
         await pages.aclose()
     finally:
         await client.close()
-    assert huge.http.requests[LEADS] == 3
-    assert [r.query["page"] for r in huge.http.log if r.path == LEADS] == ["1", "2", "3"]
+    assert huge.control.requests(LEADS) == 3
+    assert [r.query["page"] for r in huge.control.log() if r.path == LEADS] == ["1", "2", "3"]
     assert len(seen) == len(set(seen)) == 750
     assert seen == sorted(seen, key=int)
 
@@ -181,7 +168,7 @@ async def test_the_simulator_refuses_a_request_without_its_required_filters(crm,
         await client.close()
     assert caught.value.code == "400" and caught.value.permanent
     assert missing in caught.value.message
-    async with httpx.AsyncClient(base_url=crm.http.url) as raw:
+    async with httpx.AsyncClient(base_url=crm.url) as raw:
         token = (await raw.post("/api/v1/auth/login", headers={"X-Api-Key": crm.api_key, "X-DOMAIN": crm.domain},
                                 json={"email": crm.email, "password": crm.password})).json()["token"]
         reply = await raw.get(path, headers={"X-Api-Key": crm.api_key, "X-DOMAIN": crm.domain,
@@ -209,7 +196,7 @@ async def test_the_client_always_sends_the_required_filters_as_dates(crm):
         await client.count(api.positions("mt5-live-01", date(2026, 1, 2), date(2026, 3, 4)))
     finally:
         await client.close()
-    leads, transactions, positions = crm.http.log[1:]
+    leads, transactions, positions = crm.control.log()[1:]
     assert (leads.query["registrationDateFrom"], leads.query["registrationDateTo"]) == ("2026-01-02", "2026-03-04")
     assert (transactions.query["transactionDateFrom"], transactions.query["includeFake"]) == ("2026-01-02", "false")
     assert (positions.query["serverTag"], positions.query["positionCloseDateTo"]) == ("mt5-live-01", "2026-03-04")
@@ -239,7 +226,7 @@ async def test_amounts_are_exact_decimals_from_json_numbers(crm):
         page = await client.page(api.transactions(TODAY - timedelta(days=29), TODAY), 1, 50)
     finally:
         await client.close()
-    raw = crm.http.log[-1]
+    raw = crm.control.log()[-1]
     assert raw.path == "/api/v1/ib/transactions"
     assert page.items and all(type(tx.amount) is Decimal and tx.amount.as_tuple().exponent == -2
                               for tx in page.items)
@@ -312,7 +299,7 @@ async def test_wrong_credentials_keep_the_password_out_of_the_message(crm):
 
 
 async def test_header_checks_of_the_simulator(crm):
-    async with httpx.AsyncClient(base_url=crm.http.url) as raw:
+    async with httpx.AsyncClient(base_url=crm.url) as raw:
         no_key = await raw.get(LEADS, headers={"X-DOMAIN": crm.domain})
         wrong_domain = await raw.get(LEADS, headers={"X-Api-Key": crm.api_key, "X-DOMAIN": "nope.example"})
         no_token = await raw.get(LEADS, headers={"X-Api-Key": crm.api_key, "X-DOMAIN": crm.domain})
@@ -322,9 +309,10 @@ async def test_header_checks_of_the_simulator(crm):
 
 
 async def test_server_errors_are_transient_and_settings_reach_the_simulator():
-    running = await start(tick=0, error_rate=1.0, not_a_crm_setting=True)
-    sim = running.extra["sim"]
-    client = make_client(sim)
+    with pytest.raises(ConfigError, match='simulator "crm": unknown setting "not_a_crm_setting"'):
+        await start(not_a_crm_setting=True)
+    running = await start(tick=0, error_rate=1.0)
+    client = make_client(Crm(running))
     try:
         with pytest.raises(ProviderError) as caught:
             await client.login()
@@ -334,7 +322,7 @@ async def test_server_errors_are_transient_and_settings_reach_the_simulator():
     assert caught.value.code == "500" and not caught.value.permanent
     assert "simulated internal error" in caught.value.message
     connection = running.connections[0]
-    assert connection["provider"] == "crm" and connection["base_url"] == sim.http.url == running.endpoints["api"]
+    assert connection["provider"] == "crm" and connection["base_url"] == running.endpoints["api"]
 
 
 async def test_an_unreachable_crm_is_a_transport_error():
@@ -347,34 +335,35 @@ async def test_an_unreachable_crm_is_a_transport_error():
         await client.close()
 
 
-async def test_every_third_call_finding_its_token_expired_costs_one_login_each(crm, monkeypatch):
-    monkeypatch.setattr(crm, "expire_every", 3)
-    monkeypatch.setattr(crm, "token_checks", 0)
+async def test_every_third_call_finding_its_token_expired_costs_one_login_each():
+    crm = Crm(await start(tick=0, expire_tokens=3))
     client = make_client(crm)
     query = api.leads(TODAY - timedelta(days=6), TODAY)
     try:
         counts = {await client.count(query) for _ in range(6)}
     finally:
         await client.close()
+        await crm.running.stop()
     assert len(counts) == 1
     # calls 3 and 6 are refused; each is retried once after a fresh login
-    assert crm.http.requests[LEADS] == 8 and client.logins == 3
+    assert crm.control.requests(LEADS) == 8 and client.logins == 3
 
 
-async def test_a_token_refused_right_after_a_fresh_login_is_reported(crm, monkeypatch):
-    monkeypatch.setattr(crm, "token_ttl", -1)
+async def test_a_token_refused_right_after_a_fresh_login_is_reported():
+    crm = Crm(await start(tick=0, token_ttl=0))
     client = make_client(crm)
     try:
         with pytest.raises(AuthError, match="again after a fresh login"):
             await client.count(api.leads(TODAY, TODAY))
     finally:
         await client.close()
-    assert client.logins == 2 and crm.http.requests[LEADS] == 2
+        await crm.running.stop()
+    assert client.logins == 2 and crm.control.requests(LEADS) == 2
 
 
-async def test_slow_replies_end_at_the_request_deadline(crm, monkeypatch):
-    monkeypatch.setattr(crm.http.faults, "delay", 0.3)
-    client = CrmClient(crm.http.url, domain=crm.domain, api_key=crm.api_key, email=crm.email,
+async def test_slow_replies_end_at_the_request_deadline(crm):
+    crm.control.set_faults(delay=0.3)
+    client = CrmClient(crm.url, domain=crm.domain, api_key=crm.api_key, email=crm.email,
                        password=crm.password, timeout=0.1)
     try:
         with pytest.raises(ProviderError, match="^CRM POST /api/v1/auth/login: no answer within 0.1 s$"):

@@ -17,32 +17,27 @@ from ibmon.store import Store
 from ibmon.testing import make_context, wait_for
 from ibmon_crm.screens import CrmScreen, LazyTable
 from ibmon_crm.session import CrmSession, utc_today
-from ibmon_crm.sim import CrmSimulator
+from crm_support import Crm, crm_in_thread
 
 LEADS = "/api/v1/ib/leads"
 
 
 @pytest.fixture(scope="module")
 def huge_crm():
-    sim = CrmSimulator(tick=0, huge_leads=1_000_000)
-    sim.start()
-    yield sim
-    asyncio.run(sim.stop())
+    with crm_in_thread(huge_leads=1_000_000) as crm:
+        yield crm
 
 
 @pytest.fixture
 def crm(huge_crm):
-    huge_crm.http.requests.clear()
-    huge_crm.http.log.clear()
-    return huge_crm
+    return huge_crm.fresh()
 
 
-def session_for(sim: CrmSimulator, **overrides) -> CrmSession:
+def session_for(crm: Crm, **overrides) -> CrmSession:
     host = PluginHost()
     host.load(only=["crm"])
     provider = host.providers["crm"]
-    options = {"base_url": sim.http.url, "domain": sim.domain, "api_key": sim.api_key, "email": sim.email,
-               "password": sim.password, "page_size": 50, "lookback_days": 30, **overrides}
+    options = crm.options(**{"page_size": 50, "lookback_days": 30, **overrides})
     return provider.connect(make_context(provider, name="CRM", **options))
 
 
@@ -85,18 +80,18 @@ async def test_leads_load_one_page_at_a_time_as_the_cursor_moves(crm):
             table = app.screen.query_one("#leads-table", LazyTable)
             # the status line follows the table in a later message: wait for both
             await settle(pilot, lambda: table.row_count == 50 and not table.loading and "50 of" in status(app))
-            assert table.total == crm.population.select_leads(None, None).total or table.total > 0
-            assert crm.http.requests[LEADS] == 1
+            assert table.total == crm.control.population().select_leads(None, None).total or table.total > 0
+            assert crm.control.requests(LEADS) == 1
             assert "50 of" in status(app) and "more as you scroll" in status(app)
             table.focus()
             await pilot.press("ctrl+end")
             await settle(pilot, lambda: table.row_count == 100 and not table.loading)
-            assert crm.http.requests[LEADS] == 2
+            assert crm.control.requests(LEADS) == 2
             await pilot.press("ctrl+end")
             await settle(pilot, lambda: table.row_count == 150 and not table.loading)
             await pilot.pause(0.1)
-            assert crm.http.requests[LEADS] == 3
-            pages = [r.query["page"] for r in crm.http.log if r.path == LEADS]
+            assert crm.control.requests(LEADS) == 3
+            pages = [r.query["page"] for r in crm.control.log() if r.path == LEADS]
             assert pages == ["1", "2", "3"]
             ids = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
             assert len(set(ids)) == 150
@@ -124,7 +119,7 @@ async def test_the_date_filter_reloads_the_list_with_the_new_range(crm):
                          and str(table.get_row_at(0)[4]).startswith(day.isoformat()))
             await pilot.pause(0.1)
             asked = [(r.query["registrationDateFrom"], r.query["registrationDateTo"], r.query["page"])
-                     for r in crm.http.log if r.path == LEADS]
+                     for r in crm.control.log() if r.path == LEADS]
             old_from = (utc_today() - timedelta(days=29)).isoformat()
             assert asked == [(old_from, utc_today().isoformat(), "1"), (day.isoformat(), day.isoformat(), "1")]
             await pilot.press("d")
@@ -164,7 +159,7 @@ async def test_fake_transactions_show_only_with_include_fake(crm, include_fake, 
             await settle(pilot, lambda: table.row_count == rows)
             flags = {str(table.get_row_at(i)[7]) for i in range(table.row_count)}
             assert ("fake" in flags) is include_fake
-            query = [r.query for r in crm.http.log if r.path.endswith("transactions")][-1]
+            query = [r.query for r in crm.control.log() if r.path.endswith("transactions")][-1]
             assert query["includeFake"] == ("true" if include_fake else "false")
             # the screen's own page is at most 200 rows, however large page_size is
             assert query["pageSize"] == str(rows)
@@ -186,14 +181,14 @@ async def test_servers_by_platform_and_closed_positions_per_server(crm):
             await pilot.press("5")
             positions = app.screen.query_one("#positions-table", LazyTable)
             await settle(pilot, lambda: positions.row_count > 0 and not positions.loading)
-            query = [r.query for r in crm.http.log if r.path.endswith("positions")][-1]
+            query = [r.query for r in crm.control.log() if r.path.endswith("positions")][-1]
             assert query["serverTag"] == "mt5-live-01"
             app.screen.query_one("#server", Select).value = "mt4-live-02"
-            await settle(pilot, lambda: [r.query for r in crm.http.log if r.path.endswith("positions")][-1]
+            await settle(pilot, lambda: [r.query for r in crm.control.log() if r.path.endswith("positions")][-1]
                          ["serverTag"] == "mt4-live-02" and not positions.loading and positions.row_count > 0)
             assert "on mt4-live-02" in status(app)
             await pilot.pause(0.1)
-            asked = [(r.query["serverTag"], r.query["page"]) for r in crm.http.log if r.path.endswith("positions")]
+            asked = [(r.query["serverTag"], r.query["page"]) for r in crm.control.log() if r.path.endswith("positions")]
             assert asked == [("mt5-live-01", "1"), ("mt4-live-02", "1")]
     finally:
         await session.close()
@@ -218,7 +213,7 @@ async def test_the_dashboard_opens_the_crm_screen_with_its_key(crm):
     host = PluginHost()
     host.load(only=["crm"])
     provider = host.providers["crm"]
-    options = {"base_url": crm.http.url, "domain": crm.domain, "api_key": crm.api_key, "email": crm.email,
+    options = {"base_url": crm.url, "domain": crm.domain, "api_key": crm.api_key, "email": crm.email,
                "password": crm.password, "page_size": 50, "poll_seconds": 30.0}
     runtime = FeedRuntime(Store(), watchdog_interval=None)
     runtime.add(provider, make_context(provider, name="CRM", **options))

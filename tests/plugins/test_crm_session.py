@@ -3,7 +3,6 @@ requests a poll costs, new-lead notifications, and the plugin wired through the 
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,7 +18,9 @@ from ibmon.plugins import PluginHost
 from ibmon.store import Store
 from ibmon.testing import make_context, wait_for
 from ibmon_crm.session import CrmSession, utc_today, windows
-from ibmon_crm.sim import CrmSimulator, start
+from ibmon_crm.sim import start
+
+from crm_support import Crm, crm_in_thread
 
 
 class FunnelSink:
@@ -53,22 +54,17 @@ def provider():
 def shared_crm():
     # customers register the moment their lead arrives, so counts do not move between a poll and
     # the expected values computed after it
-    sim = CrmSimulator(tick=0, conversion_delay=0)
-    sim.start()
-    yield sim
-    asyncio.run(sim.stop())
+    with crm_in_thread(conversion_delay=0) as crm:
+        yield crm
 
 
 @pytest.fixture
 def crm(shared_crm):
-    shared_crm.http.requests.clear()
-    return shared_crm
+    return shared_crm.fresh()
 
 
-def context(sim: CrmSimulator, **overrides) -> ConnectionContext:
-    options = {"base_url": sim.http.url, "domain": sim.domain, "api_key": sim.api_key, "email": sim.email,
-               "password": sim.password, **overrides}
-    return make_context(provider(), name="CRM", **options)
+def context(crm: Crm, **overrides) -> ConnectionContext:
+    return make_context(provider(), name="CRM", **crm.options(**overrides))
 
 
 def bounds(first: str, last: str) -> tuple[float, float]:
@@ -96,7 +92,7 @@ async def test_poll_reports_each_window_with_the_simulators_counts(crm):
     assert sink.order == ["today", "7d", "30d"]
     lookback = sink.funnel["30d"]
     assert (lookback.date_from, lookback.date_to) == ((utc_today() - timedelta(days=29)).isoformat(), today)
-    population = crm.population
+    population = crm.control.population()
     for counts in sink.funnel.values():
         span = bounds(counts.date_from, counts.date_to)
         assert counts.date_to == today
@@ -114,8 +110,8 @@ async def test_amounts_are_exact_per_currency_and_window(crm):
     finally:
         await session.close()
     for counts in sink.funnel.values():
-        expected = crm.expected_amounts(date.fromisoformat(counts.date_from), date.fromisoformat(counts.date_to),
-                                        include_fake=False)
+        expected = crm.control.expected_amounts(date.fromisoformat(counts.date_from),
+                                                date.fromisoformat(counts.date_to), include_fake=False)
         got = {(currency, kind): value for currency, kind, value in counts.amounts}
         assert got == expected
         assert all(type(value) is Decimal for value in got.values())
@@ -132,10 +128,10 @@ async def test_a_poll_costs_one_request_per_count_plus_the_lookback_transaction_
     transactions = sink.funnel["30d"].transactions
     pages = -(-transactions // 50)
     assert pages > 1
-    assert crm.http.requests["/api/v1/ib/leads"] == 3
-    assert crm.http.requests["/api/v1/ib/registrations"] == 3
-    assert crm.http.requests["/api/v1/ib/transactions"] == 3 + pages
-    walked = [r for r in crm.http.log[-200:] if r.path.endswith("transactions") and r.query["pageSize"] == "50"]
+    assert crm.control.requests("/api/v1/ib/leads") == 3
+    assert crm.control.requests("/api/v1/ib/registrations") == 3
+    assert crm.control.requests("/api/v1/ib/transactions") == 3 + pages
+    walked = [r for r in crm.control.log()[-200:] if r.path.endswith("transactions") and r.query["pageSize"] == "50"]
     assert {r.query["transactionDateFrom"] for r in walked} == {sink.funnel["30d"].date_from}
 
 
@@ -150,9 +146,10 @@ async def test_include_fake_counts_and_sums_fake_transactions(crm):
             await session.close()
     plain, with_fake = sinks[False].funnel["60d"], sinks[True].funnel["60d"]
     span = bounds(plain.date_from, plain.date_to)
-    assert plain.transactions == crm.population.select_transactions(span, False).total
-    assert with_fake.transactions == crm.population.select_transactions(span, True).total > plain.transactions
-    expected = crm.expected_amounts(date.fromisoformat(plain.date_from), date.fromisoformat(plain.date_to), True)
+    assert plain.transactions == crm.control.population().select_transactions(span, False).total
+    assert with_fake.transactions == crm.control.population().select_transactions(span, True).total > plain.transactions
+    expected = crm.control.expected_amounts(date.fromisoformat(plain.date_from), date.fromisoformat(plain.date_to),
+                                            True)
     assert {(c, k): v for c, k, v in with_fake.amounts} == expected
 
 
@@ -164,9 +161,9 @@ async def test_new_leads_are_announced_after_the_first_poll(crm):
         before = sink.funnel["today"].leads
         await session.poll(sink)
         assert sink.notifications == []
-        crm.add_leads(5)
+        crm.control.add_leads(5)
         await session.poll(sink)
-        crm.add_leads(1)
+        crm.control.add_leads(1)
         await session.poll(sink)
     finally:
         await session.close()
@@ -186,7 +183,6 @@ async def test_a_refused_key_fails_the_poll_with_an_auth_error(crm):
 
 async def test_the_feed_runtime_fills_the_store_through_the_plugin_host():
     running = await start(tick=0.05, lead_rate=3.0)
-    sim = running.extra["sim"]
     options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
     options["poll_seconds"] = 0.5
     store = Store()
@@ -204,7 +200,7 @@ async def test_the_feed_runtime_fills_the_store_through_the_plugin_host():
     finally:
         await runtime.stop()
         await running.stop()
-    assert sim.http.requests["/api/v1/auth/login"] == 1
+    assert running.control.requests("/api/v1/auth/login") == 1
 
 
 def test_plugin_import_is_light_and_registers_provider_and_simulator():
@@ -223,7 +219,7 @@ async def test_amounts_over_too_many_pages_are_marked_partial(crm):
         await session.poll(sink)
     finally:
         await session.close()
-    assert crm.http.requests["/api/v1/ib/transactions"] == 3 + 2
+    assert crm.control.requests("/api/v1/ib/transactions") == 3 + 2
     assert sink.notes == ("amounts are partial: CRM transactions stopped after 2 pages (max_pages), 20 records read",)
     assert sink.funnel["30d"].transactions > 20  # the count itself stays exact
 
@@ -236,7 +232,7 @@ def test_snapshot_json_reports_the_lookback_window(shared_crm, tmp_path, capsys,
     from ibmon.cli import main
 
     monkeypatch.setenv("IBMON_PLUGINS", "crm")
-    connection = {"name": "CRM", "provider": "crm", "base_url": shared_crm.http.url, "domain": shared_crm.domain,
+    connection = {"name": "CRM", "provider": "crm", "base_url": shared_crm.url, "domain": shared_crm.domain,
                   "api_key": shared_crm.api_key, "email": shared_crm.email, "password": shared_crm.password,
                   "lookback_days": 14}
     config = tmp_path / "ibmon.toml"
@@ -247,8 +243,8 @@ def test_snapshot_json_reports_the_lookback_window(shared_crm, tmp_path, capsys,
     span = bounds(first.isoformat(), last.isoformat())
     assert report["ok"] and report["leads"] == {
         "from": first.isoformat(), "to": last.isoformat(),
-        "leads": shared_crm.population.select_leads(span, None).total,
-        "registrations": shared_crm.population.select_customers(span, None, float("inf")).total,
-        "transactions": shared_crm.population.select_transactions(span, False).total,
+        "leads": shared_crm.control.population().select_leads(span, None).total,
+        "registrations": shared_crm.control.population().select_customers(span, None, float("inf")).total,
+        "transactions": shared_crm.control.population().select_transactions(span, False).total,
     }
     assert shared_crm.api_key not in json.dumps(report)

@@ -3,7 +3,6 @@ redaction of the access token."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from datetime import date, datetime, time, timedelta, timezone
@@ -12,6 +11,8 @@ import pytest
 
 from ibmon.errors import AuthError, ProviderError, describe_exception
 from ibmon_ctrader.client import CTraderClient
+from ibmon.simkit import text_reply
+from ibmon.testing import simulator_in_thread
 from ibmon_ctrader.sim import ORPHAN_TOKEN, READONLY_TOKEN, start
 
 LIVE_USD, DEMO_EUR, DELETED = 5_010_001, 5_010_002, 5_010_005
@@ -19,27 +20,24 @@ LIVE_USD, DEMO_EUR, DELETED = 5_010_001, 5_010_002, 5_010_005
 
 @pytest.fixture(scope="module")
 def shared():
-    # One simulator for the module (its server and ticker are threads, bound to no event loop);
+    # One simulator for the module, on a loop of its own thread (each test has its own loop);
     # the ticker stays still: tests that need a moving market move it themselves.
-    running = asyncio.run(start(interval=3600, seed=7))
-    yield running
-    asyncio.run(running.stop())
+    with simulator_in_thread(start, interval=3600, seed=7) as running:
+        yield running
 
 
 @pytest.fixture
 def running(shared):
     """The shared simulator with its fault knobs reset and its request log emptied."""
-    sim, server = shared.extra["sim"], shared.extra["server"]
-    sim.error_rate, sim.delay = 0.0, 0.0
-    server.faults.error_rate = 0.0
-    sim.restore_token()
-    server.log.clear()
+    shared.control.clear_faults()
+    shared.control.restore_token()
+    shared.control.clear_log()
     return shared
 
 
 @pytest.fixture
 def sim(running):
-    return running.extra["sim"]
+    return running.control
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ async def client(running, token):
 
 
 def requests_to(running, suffix):
-    return [r for r in running.extra["server"].log if r.path.endswith(suffix)]
+    return running.control.log(suffix)
 
 
 def newest_first(items, ts_key, id_key):
@@ -73,7 +71,7 @@ async def test_schema_is_served_without_a_token(running):
 
 async def test_cursor_walk_without_timestamps_visits_every_page_newest_first(running, sim, client):
     pages = [page async for page in client.walk(LIVE_USD, "deals", limit=25)]
-    expected = newest_first(sim.accounts[LIVE_USD].deals, "createTimestamp", "dealId")
+    expected = newest_first(sim.account(LIVE_USD).deals, "createTimestamp", "dealId")
     assert len(pages) >= 3 and all(len(p.items) == 25 for p in pages[:-1]) and pages[-1].next is None
     assert [d["dealId"] for p in pages for d in p.items] == [d["dealId"] for d in expected]
     sent = requests_to(running, f"/{LIVE_USD}/deals")
@@ -82,7 +80,7 @@ async def test_cursor_walk_without_timestamps_visits_every_page_newest_first(run
 
 
 async def test_cursor_walk_with_timestamps_keeps_to_the_inclusive_range(running, sim, client):
-    deals = sorted(sim.accounts[DEMO_EUR].deals, key=lambda d: d["createTimestamp"])
+    deals = sorted(sim.account(DEMO_EUR).deals, key=lambda d: d["createTimestamp"])
     low, high = deals[5]["createTimestamp"], deals[-6]["createTimestamp"]
     pages = [page async for page in client.walk(DEMO_EUR, "deals", from_ts=low, to_ts=high, limit=25)]
     got = [d for p in pages for d in p.items]
@@ -106,12 +104,10 @@ async def test_timestamps_start_a_new_result_set_and_the_cursor_is_ignored(sim, 
 
 async def test_new_deals_do_not_shift_a_walk_in_progress(sim, client):
     first = await client.page(LIVE_USD, "deals", limit=25)
-    with sim.lock:
-        account = sim.accounts[LIVE_USD]
-        sim.open_position(account, sim.clock())
+    sim.open_position(LIVE_USD)
     rest = [d async for page in _follow(client, first.next) for d in page.items]
     ids = [d["dealId"] for d in first.items + rest]
-    assert len(ids) == len(set(ids)) == len(sim.accounts[LIVE_USD].deals) - 1
+    assert len(ids) == len(set(ids)) == len(sim.account(LIVE_USD).deals) - 1
 
 
 async def _follow(client, cursor):
@@ -138,15 +134,13 @@ async def test_simulator_rejects_a_limit_outside_25_to_750(client, limit):
 
 
 async def test_pending_orders_and_positions_page_too(sim, client):
-    with sim.lock:
-        account = sim.accounts[DEMO_EUR]
-        for _ in range(30):
-            sim.open_position(account, sim.clock() - 1000)
+    for _ in range(30):
+        sim.open_position(DEMO_EUR, sim.now() - 1000)
     first = await client.page(DEMO_EUR, "positions", limit=25)
     assert len(first.items) == 25 and first.next
     everything = await client.positions(DEMO_EUR)
-    assert len(everything) == len(sim.accounts[DEMO_EUR].positions)
-    assert len(await client.pending_orders(DEMO_EUR)) == len(sim.accounts[DEMO_EUR].orders)
+    assert len(everything) == len(sim.account(DEMO_EUR).positions)
+    assert len(await client.pending_orders(DEMO_EUR)) == len(sim.account(DEMO_EUR).orders)
 
 
 async def test_tick_data_is_capped_at_5000_and_keeps_to_the_requested_times(client):
@@ -249,15 +243,15 @@ async def test_simulator_can_start_with_the_token_revoked(token):
     try:
         with pytest.raises(AuthError):
             await client.trading_accounts()
-        revoked.extra["sim"].restore_token()
-        assert len(await client.trading_accounts()) == len(revoked.extra["sim"].accounts)
+        revoked.control.restore_token()
+        assert len(await client.trading_accounts()) == len(revoked.control.accounts())
     finally:
         await client.close()
         await revoked.stop()
 
 
 async def test_internal_errors_are_500_unknown_error_and_retryable(sim, client, token):
-    sim.error_rate = 1.0
+    sim.set_faults(error_rate=1.0)
     with pytest.raises(ProviderError) as caught:
         await client.positions(LIVE_USD)
     assert caught.value.code == "UNKNOWN_ERROR" and "HTTP 500" in caught.value.message
@@ -265,14 +259,15 @@ async def test_internal_errors_are_500_unknown_error_and_retryable(sim, client, 
 
 
 async def test_a_reply_without_the_error_envelope_is_still_reported(running, client, token):
-    running.extra["server"].faults.error_rate = 1.0  # the kit's generic 500, not cTrader's envelope
+    # a proxy's plain-text 500 in front of the API, not cTrader's envelope
+    running.control.filter_replies(lambda request, reply: text_reply("502 upstream failed", 500))
     with pytest.raises(ProviderError) as caught:
         await client.trading_accounts()
     assert "HTTP 500" in caught.value.message and token not in caught.value.message
 
 
 async def test_slow_replies_end_at_the_deadline_with_the_token_redacted(running, sim, token):
-    sim.delay = 0.5
+    sim.set_faults(delay=0.5)
     client = CTraderClient(running.endpoints["api"], token, timeout=0.1)
     try:
         with pytest.raises(ProviderError) as caught:

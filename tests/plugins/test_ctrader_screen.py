@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Select, Sparkline, Static
 import ibmon_ctrader
 from ibmon.api import ScreenContext
 from ibmon.store import Store
-from ibmon.testing import make_context
+from ibmon.testing import make_context, simulator_in_thread
 from ibmon_ctrader.sim import start
 
 DEMO_EUR, LIVE_USD = "5010002", "5010001"
@@ -39,10 +39,9 @@ class StoreSink:
 
 @pytest.fixture(scope="module")
 def running():
-    # One simulator for the module (threads, bound to no event loop); its ticker stays still.
-    running = asyncio.run(start(interval=3600, seed=5))
-    yield running
-    asyncio.run(running.stop())
+    # One simulator for the module, on a loop of its own thread; its ticker stays still.
+    with simulator_in_thread(start, interval=3600, seed=5) as running:
+        yield running
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ async def setup(running):
 
     [spec] = ibmon_ctrader.SCREENS
     screen = spec.factory(ScreenContext(connection="ct", session=session, store=store, run_action=run_action))
-    yield running.extra["sim"], screen, ran
+    yield running.control, screen, ran
     await session.close()
 
 
@@ -93,8 +92,8 @@ async def test_deals_load_more_follows_the_cursor_and_escape_closes(setup):
         deals = screen.query_one("#deals-table", DataTable)
         await settle(pilot, lambda: deals.row_count == 50)
         assert screen.query_one("#account", Select).value == DEMO_EUR
-        total = len(sim.accounts[int(DEMO_EUR)].deals)
-        newest = max(sim.accounts[int(DEMO_EUR)].deals, key=lambda d: (d["createTimestamp"], d["dealId"]))
+        total = len(sim.account(int(DEMO_EUR)).deals)
+        newest = max(sim.account(int(DEMO_EUR)).deals, key=lambda d: (d["createTimestamp"], d["dealId"]))
         assert str(deals.get_row_at(0)[1]) == str(newest["dealId"])
         await pilot.press("m")
         await settle(pilot, lambda: deals.row_count == min(100, total))
@@ -116,7 +115,7 @@ async def test_cash_flow_tab_shows_exact_amounts(setup):
         await pilot.press("2")
         table = screen.query_one("#cashflow-table", DataTable)
         await settle(pilot, lambda: table.row_count > 0)
-        newest = max(sim.accounts[int(DEMO_EUR)].cashflow, key=lambda c: (c["changeTimestamp"], c["cashflowId"]))
+        newest = max(sim.account(int(DEMO_EUR)).cashflow, key=lambda c: (c["changeTimestamp"], c["cashflowId"]))
         assert str(table.get_row_at(0)[2]) == f"{Decimal(newest['delta']).scaleb(-2):,}"
 
 
@@ -164,13 +163,13 @@ async def test_demo_deposit_from_the_screen_goes_through_the_host(setup):
     sim, screen, ran = setup
     async with Host(screen).run_test(size=(140, 40)) as pilot:
         await settle(pilot, lambda: screen.query_one("#deals-table", DataTable).row_count > 0)
-        before = sim.accounts[int(DEMO_EUR)].balance
+        before = sim.account(int(DEMO_EUR)).balance
         await pilot.press("d")
         await settle(pilot, lambda: bool(ran))
-        assert ran[0][0] == "ctrader.demo_deposit" and sim.accounts[int(DEMO_EUR)].balance == before + 100_000
-        live_before = sim.accounts[int(LIVE_USD)].balance
+        assert ran[0][0] == "ctrader.demo_deposit" and sim.account(int(DEMO_EUR)).balance == before + 100_000
+        live_before = sim.account(int(LIVE_USD)).balance
         screen.query_one("#account", Select).value = LIVE_USD
         await pilot.pause()
         await pilot.press("d")
         await pilot.pause(0.1)
-        assert len(ran) == 1 and sim.accounts[int(LIVE_USD)].balance == live_before
+        assert len(ran) == 1 and sim.account(int(LIVE_USD)).balance == live_before

@@ -13,9 +13,9 @@ from ibmon.errors import AuthError, ProviderError
 from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.model import HealthState
 from ibmon.store import Store
-from ibmon.testing import make_context, wait_for
+from ibmon.testing import make_context, simulator_in_thread, wait_for
 from ibmon_ctrader.records import pad
-from ibmon_ctrader.sim import SYMBOLS, now_ms, start
+from ibmon_ctrader.sim import SYMBOLS, start
 
 LIVE_USD, DEMO_EUR, DEMO_GBP, LIVE_JPY, DELETED = 5_010_001, 5_010_002, 5_010_003, 5_010_004, 5_010_005
 
@@ -62,26 +62,25 @@ def provider():
 
 @pytest.fixture(scope="module")
 def shared():
-    # One simulator for the module (threads, bound to no event loop); its ticker stays still.
-    running = asyncio.run(start(interval=3600, seed=11))
-    yield running
-    asyncio.run(running.stop())
+    # One simulator for the module, on a loop of its own thread; its ticker stays still.
+    with simulator_in_thread(start, interval=3600, seed=11) as running:
+        yield running
 
 
 @pytest.fixture
 def running(shared):
     """The shared simulator with its knobs and clock reset and its request log emptied."""
-    sim = shared.extra["sim"]
-    sim.error_rate, sim.delay, sim.clock = 0.0, 0.0, now_ms
-    sim.restore_token()
-    sim.refresh_quotes()
-    shared.extra["server"].log.clear()
+    control = shared.control
+    control.clear_faults()
+    control.shift_clock(0)
+    control.restore_token()
+    control.clear_log()
     return shared
 
 
 @pytest.fixture
 def sim(running):
-    return running.extra["sim"]
+    return running.control
 
 
 @pytest.fixture
@@ -104,15 +103,11 @@ async def session(running):
 
 def expected_result(sim, account_id):
     """Open positions' profit + swap + commission in cents, from the simulator's own view."""
-    with sim.lock:
-        account = sim.accounts[account_id]
-        return sum(sim.position_json(account, p)["profit"] + p.swap + p.commission
-                   for p in account.positions.values())
+    return sim.floating_result(account_id)
 
 
 async def test_poll_delivers_accounts_exact_to_the_cent_with_computed_equity(sim, session):
-    with sim.lock:
-        sim.accounts[DEMO_GBP].balance = 123_456_789
+    sim.set_account(DEMO_GBP, balance=123_456_789)
     sink = Recorder()
     await session.poll(sink)
 
@@ -123,7 +118,7 @@ async def test_poll_delivers_accounts_exact_to_the_cent_with_computed_equity(sim
     for account_id in (LIVE_USD, DEMO_EUR, DEMO_GBP, LIVE_JPY):
         account = sink.account_map[str(account_id)]
         result = Decimal(expected_result(sim, account_id)).scaleb(-2)
-        assert account.balance == Decimal(sim.accounts[account_id].balance).scaleb(-2)
+        assert account.balance == Decimal(sim.account(account_id).balance).scaleb(-2)
         assert account.profit == result and account.equity == account.balance + result
     extra = dict(sink.account_map[str(LIVE_JPY)].extra)
     assert extra["type"] == "live" and extra["leverage"] == "1:100" and extra["broker"]
@@ -133,9 +128,8 @@ async def test_poll_delivers_accounts_exact_to_the_cent_with_computed_equity(sim
 async def test_positions_map_side_volume_prices_and_profit(sim, session):
     sink = Recorder()
     await session.poll(sink)
-    with sim.lock:
-        raw = {str(p["positionId"]): (str(a.id), p) for a in sim.accounts.values() if not a.deleted
-               for p in (sim.position_json(a, q) for q in a.positions.values())}
+    raw = {str(p["positionId"]): (str(a.id), p) for a in sim.accounts().values() if not a.deleted
+           for p in sim.positions_json(a.id)}
     assert {key[1] for key in sink.position_map} == set(raw)
     for (account_id, position_id), position in sink.position_map.items():
         owner, p = raw[position_id]
@@ -153,10 +147,7 @@ async def test_profit_and_equity_follow_moving_prices(sim, session):
     sink = Recorder()
     await session.poll(sink)
     before = sink.account_map[str(LIVE_USD)].equity
-    with sim.lock:
-        base = sim.clock()
-        sim.clock = lambda: base + 5_400_000  # an hour and a half later
-        sim.refresh_quotes()
+    sim.shift_clock(5_400_000)  # an hour and a half later
     await session.poll(sink)
     after = sink.account_map[str(LIVE_USD)]
     assert after.equity != before
@@ -172,10 +163,10 @@ async def test_watchlist_ticks_carry_the_last_quotes_and_the_poll_time(running, 
         await session.close()
     assert set(sink.tick_map) == {"EURUSD", "XAUUSD"}
     for name, tick in sink.tick_map.items():
-        assert (tick.bid, tick.ask) == sim.quotes[name] and tick.ask > tick.bid
+        assert (tick.bid, tick.ask) == sim.quotes()[name] and tick.ask > tick.bid
         # JSON numbers drop trailing zeros; ticks show the symbol's digits again
-        assert str(tick.bid) == str(sim.quotes[name][0]) and str(tick.ask) == str(sim.quotes[name][1])
-        assert abs(tick.time - sim.clock()) < 10_000
+        assert str(tick.bid) == str(sim.quotes()[name][0]) and str(tick.ask) == str(sim.quotes()[name][1])
+        assert abs(tick.time - sim.now()) < 10_000
     assert any("NOPE" in note for note in sink.notes)
 
 
@@ -205,25 +196,22 @@ async def test_an_account_gone_from_the_trading_server_is_noted_and_the_others_g
     sink = Recorder()
     await session.poll(sink)
     kept = {key: p for key, p in sink.position_map.items() if key[0] == str(DEMO_GBP)}
-    with sim.lock:
-        sim.accounts[DEMO_GBP].lost = True
+    sim.set_account(DEMO_GBP, lost=True)
     try:
         await session.poll(sink)
         gbp = sink.account_map[str(DEMO_GBP)]
-        assert gbp.balance == Decimal(sim.accounts[DEMO_GBP].balance).scaleb(-2)
+        assert gbp.balance == Decimal(sim.account(DEMO_GBP).balance).scaleb(-2)
         assert gbp.equity is None and gbp.profit is None and not gbp.computed
         assert kept and {k: p for k, p in sink.position_map.items() if k[0] == str(DEMO_GBP)} == kept
         assert any("CH_TRADER_ACCOUNT_NOT_FOUND" in note for note in sink.notes)
         assert sink.account_map[str(DEMO_EUR)].equity is not None
-        with sim.lock:
-            for account in sim.accounts.values():
-                account.lost = True
+        for account_id in sim.accounts():
+            sim.set_account(account_id, lost=True)
         with pytest.raises(ProviderError, match="CH_TRADER_ACCOUNT_NOT_FOUND"):
             await session.poll(sink)
     finally:
-        with sim.lock:
-            for account in sim.accounts.values():
-                account.lost = False
+        for account_id in sim.accounts():
+            sim.set_account(account_id, lost=False)
 
 
 # -- quick actions -----------------------------------------------------------------------------------
@@ -244,18 +232,18 @@ async def test_demo_deposit_then_withdraw(running, sim):
         question = deposit.question(eur)
         assert "250.50 EUR" in question and eur.name in question and str(DEMO_EUR) in question
 
-        before = sim.accounts[DEMO_EUR].balance
+        before = sim.account(DEMO_EUR).balance
         message = await deposit.run(eur)
-        assert sim.accounts[DEMO_EUR].balance == before + 25_050
+        assert sim.account(DEMO_EUR).balance == before + 25_050
         assert "250.50 EUR" in message and str(Decimal(before + 25_050).scaleb(-2)) in message
-        assert sim.accounts[DEMO_EUR].cashflow[-1]["delta"] == 25_050
+        assert sim.account(DEMO_EUR).cashflow[-1]["delta"] == 25_050
 
         await session.poll(sink)
         assert sink.account_map[str(DEMO_EUR)].balance == Decimal(before + 25_050).scaleb(-2)
 
         await action(session, "ctrader.demo_withdraw").run(sink.account_map[str(DEMO_EUR)])
-        assert sim.accounts[DEMO_EUR].balance == before
-        assert sim.accounts[DEMO_EUR].cashflow[-1]["type"] == "WITHDRAW"
+        assert sim.account(DEMO_EUR).balance == before
+        assert sim.account(DEMO_EUR).cashflow[-1]["type"] == "WITHDRAW"
     finally:
         await session.close()
 
@@ -264,12 +252,12 @@ async def test_live_account_refuses_a_deposit_even_when_called(running, sim, ses
     sink = Recorder()
     await session.poll(sink)
     live = sink.account_map[str(LIVE_USD)]
-    before = sim.accounts[LIVE_USD].balance
+    before = sim.account(LIVE_USD).balance
     for action_id in ("ctrader.demo_deposit", "ctrader.demo_withdraw"):
         with pytest.raises(ProviderError, match="live account"):
             await action(session, action_id).run(live)
-    assert sim.accounts[LIVE_USD].balance == before
-    assert not [r for r in running.extra["server"].log if r.method == "POST"]
+    assert sim.account(LIVE_USD).balance == before
+    assert not running.control.log(method="POST")
 
 
 async def test_an_amount_finer_than_cents_is_refused(running, sim):
@@ -309,12 +297,12 @@ async def test_feed_goes_live_then_shows_a_revoked_token_without_revealing_it(ru
 
 
 async def test_feed_reconnects_through_internal_errors(running, sim, token):
-    sim.error_rate = 1.0
+    sim.set_faults(error_rate=1.0)
     store, runtime = await run_feed(running)
     try:
         await wait_for(lambda: store.state("ct") is HealthState.RECONNECTING, 5)
         assert "UNKNOWN_ERROR" in store.health["ct"].detail and token not in store.health["ct"].detail
-        sim.error_rate = 0.0
+        sim.set_faults(error_rate=0.0)
         await wait_for(lambda: store.state("ct") is HealthState.LIVE, 5)
     finally:
         await runtime.stop()
@@ -322,13 +310,13 @@ async def test_feed_reconnects_through_internal_errors(running, sim, token):
 
 async def test_simulator_connection_reaches_it_and_the_market_moves():
     running = await start(interval=0.01, seed=3)
-    sim = running.extra["sim"]
+    sim = running.control
     try:
         session = connect(running)
         first, later = Recorder(), Recorder()
         await session.poll(first)
-        deals_before = sum(len(a.deals) + len(a.cashflow) for a in sim.accounts.values())
-        await wait_for(lambda: sum(len(a.deals) + len(a.cashflow) for a in sim.accounts.values()) > deals_before, 5)
+        deals_before = sum(len(a.deals) + len(a.cashflow) for a in sim.accounts().values())
+        await wait_for(lambda: sum(len(a.deals) + len(a.cashflow) for a in sim.accounts().values()) > deals_before, 5)
         await asyncio.sleep(0.3)
         await session.poll(later)
         await session.close()

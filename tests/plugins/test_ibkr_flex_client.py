@@ -3,7 +3,6 @@ a scripted Flex endpoint), over loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -11,8 +10,9 @@ import pytest
 
 from ibmon.errors import AuthError, ProviderError
 from ibmon.http import HttpClient
-from ibmon.simkit import HttpSimulator, Reply, Request
-from ibmon.testing import FakeClock
+from ibmon.api import RunningSimulator
+from ibmon.simkit import HttpControl, HttpSimulator, text_reply
+from ibmon.testing import FakeClock, simulator_in_thread
 from ibmon_ibkr_flex.client import FlexClient
 from ibmon_ibkr_flex.codes import CODES
 from ibmon_ibkr_flex.ratelimit import RateLimiter, limiter_for
@@ -32,9 +32,9 @@ def fast_client(base_url: str, clock: FakeClock, token: str = TOKEN, query: str 
 def sim():
     """One simulator for the module (stopping one takes half a second): tests count requests as
     differences."""
-    running = asyncio.run(start(pending_polls=2, min_interval=0, max_per_minute=10_000, interval=3600, seed=3))
-    yield running
-    asyncio.run(running.stop())
+    with simulator_in_thread(start, pending_polls=2, min_interval=0, max_per_minute=10_000, interval=3600,
+                             seed=3) as running:
+        yield running
 
 
 def base(sim) -> str:
@@ -42,7 +42,7 @@ def base(sim) -> str:
 
 
 def get_statement_calls(sim) -> int:
-    return sim.extra["http"].requests[f"{SERVICE_PATH}/GetStatement"]
+    return sim.control.requests(f"{SERVICE_PATH}/GetStatement")
 
 
 async def test_statement_arrives_after_in_progress_answers(sim):
@@ -110,7 +110,7 @@ async def test_simulator_answers_each_refusal_with_its_code(sim):
 def scripted():
     """A Flex endpoint whose GetStatement answers the error code given as the query id (through the
     reference code), with IB's text "IB's text"."""
-    def handle(request: Request) -> Reply:
+    async def handle(request):
         code = request.query["q"]
         root = ET.Element("FlexStatementResponse")
         if request.path.endswith("GetStatement"):
@@ -120,20 +120,24 @@ def scripted():
         else:
             ET.SubElement(root, "Status").text = "Success"
             ET.SubElement(root, "ReferenceCode").text = code
-            ET.SubElement(root, "Url").text = f"{server.url}{SERVICE_PATH}/GetStatement"
-        return Reply(200, ET.tostring(root), "text/xml")
+            ET.SubElement(root, "Url").text = f"{request.url.origin()}{SERVICE_PATH}/GetStatement"
+        return text_reply(ET.tostring(root), content_type="text/xml")
 
-    server = HttpSimulator(handle)
-    server.start()
-    yield server
-    asyncio.run(server.stop())
+    async def serve(host):
+        server = HttpSimulator()
+        server.router.add_get(f"{SERVICE_PATH}/{{endpoint}}", handle)
+        url = await server.listen(host)
+        return RunningSimulator("scripted", {"flex": url + SERVICE_PATH}, [], server.stop, HttpControl(server))
+
+    with simulator_in_thread(serve) as running:
+        yield running
 
 
 @pytest.mark.parametrize("code", sorted(CODES))
 async def test_every_error_code_has_its_message(scripted, code):
     clock = FakeClock()
-    client = fast_client(f"{scripted.url}{SERVICE_PATH}", clock, query=code, max_wait_seconds=30)
-    before = scripted.requests[f"{SERVICE_PATH}/GetStatement"]
+    client = fast_client(scripted.endpoints["flex"], clock, query=code, max_wait_seconds=30)
+    before = scripted.control.requests(f"{SERVICE_PATH}/GetStatement")
     try:
         with pytest.raises(ProviderError) as caught:
             await client.fetch()
@@ -145,7 +149,7 @@ async def test_every_error_code_has_its_message(scripted, code):
     assert isinstance(error, AuthError) == (entry.handling == "auth")
     assert error.permanent == (entry.handling in ("auth", "fatal"))
     retried = entry.handling in ("wait", "busy")
-    calls = scripted.requests[f"{SERVICE_PATH}/GetStatement"] - before
+    calls = scripted.control.requests(f"{SERVICE_PATH}/GetStatement") - before
     assert calls == (len(clock.sleeps) + 1 if retried else 1)
     assert bool(clock.sleeps) == retried
     assert TOKEN not in error.message
@@ -159,7 +163,7 @@ def test_messages_name_what_to_do():
 
 
 async def test_unknown_code_shows_ib_text(scripted):
-    client = fast_client(f"{scripted.url}{SERVICE_PATH}", FakeClock(), query="1099")
+    client = fast_client(scripted.endpoints["flex"], FakeClock(), query="1099")
     try:
         with pytest.raises(ProviderError, match="1099: IB's text"):
             await client.fetch()
@@ -195,7 +199,7 @@ async def test_too_many_requests_recovers_after_waiting():
         await client.aclose()
         await running.stop()
     assert len(report.statements) == 3
-    assert running.extra["http"].requests[f"{SERVICE_PATH}/GetStatement"] >= 2  # one 1018 on the way
+    assert running.control.requests(f"{SERVICE_PATH}/GetStatement") >= 2  # one 1018 on the way
 
 
 async def test_rate_limit_holds_over_many_refreshes(sim):
@@ -207,7 +211,7 @@ async def test_rate_limit_holds_over_many_refreshes(sim):
     async def record(request: httpx.Request) -> None:
         sent.append(clock.now)
 
-    first = len(sim.extra["http"].log)
+    first = len(sim.control.log())
     http = HttpClient(event_hooks={"request": [record]})
     client = fast_client(base(sim), clock, http=http, first_delay=0.1,
                          limiter=RateLimiter(clock=clock, sleep=clock.sleep), max_wait_seconds=600)
@@ -216,7 +220,7 @@ async def test_rate_limit_holds_over_many_refreshes(sim):
             await client.fetch()
     finally:
         await http.aclose()
-    log = sim.extra["http"].log[first:]
+    log = sim.control.log()[first:]
     assert len(sent) == len(log) == 6 * 4  # SendRequest + 2 × 1019 + the statement, six times
     assert all(later - earlier >= 1.0 for earlier, later in zip(sent, sent[1:]))
     assert all(sent[i + 10] - sent[i] >= 60.0 for i in range(len(sent) - 10))
@@ -253,10 +257,10 @@ async def test_statement_url_never_takes_the_token_elsewhere(sim):
 
 async def test_user_agent_option_is_sent(sim):
     client = fast_client(base(sim), FakeClock(), user_agent="ibmon-test/9")
-    first = len(sim.extra["http"].log)
+    first = len(sim.control.log())
     try:
         await client.fetch()
     finally:
         await client.aclose()
-    sent = sim.extra["http"].log[first:]
+    sent = sim.control.log()[first:]
     assert len(sent) == 4 and {request.header("user-agent") for request in sent} == {"ibmon-test/9"}

@@ -15,7 +15,7 @@ from ibmon.api import Provider
 from ibmon.feeds import FeedRuntime
 from ibmon.model import HealthState
 from ibmon.money import dumps_default
-from ibmon.simkit import HttpSimulator, Reply
+from ibmon.simkit import HttpSimulator, text_reply
 from ibmon.snapshot import connection_report
 from ibmon.store import Store
 from ibmon.testing import make_context, wait_for
@@ -129,19 +129,20 @@ async def serve():
     """An endpoint that answers SendRequest with a reference and GetStatement with a fixture."""
     servers = []
 
-    def start(name: str) -> str:
+    async def start(name: str) -> str:
         body = (FIXTURES / name).read_bytes()
 
-        def handle(request) -> Reply:
+        async def handle(request):
             if request.path.endswith("/SendRequest"):
-                return Reply(200, b"<FlexStatementResponse><Status>Success</Status>"
-                                  b"<ReferenceCode>1234567890</ReferenceCode></FlexStatementResponse>", "text/xml")
-            return Reply(200, body, "text/xml")
+                return text_reply(b"<FlexStatementResponse><Status>Success</Status>"
+                                  b"<ReferenceCode>1234567890</ReferenceCode></FlexStatementResponse>",
+                                  content_type="text/xml")
+            return text_reply(body, content_type="text/xml")
 
-        server = HttpSimulator(handle)
-        server.start()
+        server = HttpSimulator()
+        server.router.add_get("/{path:.*}", handle)
         servers.append(server)
-        return f"{server.url}{SERVICE_PATH}"
+        return f"{await server.listen()}{SERVICE_PATH}"
 
     yield start
     for server in servers:
@@ -161,7 +162,7 @@ async def poll_once(base_url: str) -> tuple[Store, FeedRuntime]:
 
 
 async def test_a_nav_less_statement_is_live_with_a_note_and_a_null_balance(serve):
-    store, _ = await poll_once(serve("no_nav.xml"))
+    store, _ = await poll_once(await serve("no_nav.xml"))
     health = store.health["flex"]
     assert health.state is HealthState.LIVE, health.detail
     assert health.notes == ("balance unknown for U7654321: add the 'Net Asset Value (NAV) in Base' or "
@@ -175,7 +176,7 @@ async def test_a_nav_less_statement_is_live_with_a_note_and_a_null_balance(serve
 
 
 async def test_a_lot_level_statement_fills_the_store_with_summed_positions(serve):
-    store, _ = await poll_once(serve("lot_level.xml"))
+    store, _ = await poll_once(await serve("lot_level.xml"))
     assert store.health["flex"].state is HealthState.LIVE and store.health["flex"].notes == ()
     positions = {p.symbol: p for p in store.positions["flex"].values()}
     assert (positions["AAPL"].volume, positions["AAPL"].profit) == (D(100), D(3680))

@@ -48,7 +48,7 @@ async def setup():
 
     [spec] = SCREENS
     context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
-    yield running.extra["service"].portfolio, session, store, spec, context
+    yield running.control.portfolio(), session, store, spec, context
     await session.close()
     await running.stop()
 
@@ -114,7 +114,7 @@ async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
     context = ScreenContext(connection="flex", session=session, store=store, run_action=None)
     try:
         await session.poll(StoreSink(store))
-        book = running.extra["service"].portfolio.accounts[0]
+        book = running.control.portfolio().accounts[0]
         app = App()
         async with app.run_test(size=(160, 50)) as pilot:
             screen = SCREENS[0].factory(context)

@@ -3,7 +3,6 @@ snapshot get them, through the plugin host and the feed runtime."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import pytest
@@ -12,7 +11,7 @@ from ibmon.api import Provider
 from ibmon.feeds import FeedRuntime
 from ibmon.model import HealthState
 from ibmon.store import Store
-from ibmon.testing import make_context, wait_for
+from ibmon.testing import make_context, simulator_in_thread, wait_for
 from ibmon_ibkr_flex import OPTIONS, PROVIDER
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
@@ -21,9 +20,9 @@ from ibmon_ibkr_flex.sim import start
 
 @pytest.fixture(scope="module")
 def sim():
-    running = asyncio.run(start(pending_polls=1, min_interval=0, max_per_minute=10_000, interval=3600, seed=5))
-    yield running
-    asyncio.run(running.stop())
+    with simulator_in_thread(start, pending_polls=1, min_interval=0, max_per_minute=10_000, interval=3600,
+                             seed=5) as running:
+        yield running
 
 
 def provider():
@@ -63,7 +62,7 @@ async def test_poll_delivers_accounts_and_positions(sim):
     await runtime.stop()
     assert store.health["flex"].state is HealthState.LIVE, store.health["flex"].detail
     accounts, positions = store.accounts["flex"], store.positions["flex"]
-    portfolio = sim.extra["service"].portfolio
+    portfolio = sim.control.portfolio()
     assert session.poll_interval == sim.connections[0]["poll_seconds"]
     assert set(accounts) == {account.id for account in portfolio.accounts}
     for book in portfolio.accounts:

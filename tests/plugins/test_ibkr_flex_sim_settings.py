@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ibmon.api import Provider
+from ibmon.errors import ConfigError
 from ibmon.testing import RecordingSink, make_context
 from ibmon_ibkr_flex import OPTIONS, PROVIDER
 from ibmon_ibkr_flex.ratelimit import RateLimiter
@@ -28,7 +29,7 @@ async def flex():
         started.append((running, session))
         sink = RecordingSink()
         await session.poll(sink)
-        return running.extra["service"].portfolio, session, sink
+        return running.control.portfolio(), session, sink
 
     yield run
     for running, session in started:
@@ -98,12 +99,14 @@ async def test_trades_timed_by_trade_date_and_trade_time(flex):
 
 
 @pytest.mark.parametrize("setting, value, message", [
-    ("position_detail", "lots", "position_detail: 'lots' is not one of 'summary', 'lot', 'summary+lot'"),
-    ("nav_sections", "no", "nav_sections: expected true or false, not 'no'"),
-    ("date_format", "dd.MM.yyyy", "date_format: 'dd.MM.yyyy' is not one of"),
-    ("trade_times", "tradeTime", "trade_times: 'tradeTime' is not one of"),
+    ("position_detail", "lots", '"position_detail" must be one of summary, lot, summary+lot, not \'lots\''),
+    ("nav_sections", "no", '"nav_sections" must be true or false, not a string'),
+    ("date_format", "dd.MM.yyyy", '"date_format" must be one of yyyyMMdd, '),
+    ("trade_times", "tradeTime", '"trade_times" must be one of dateTime, tradeDate+tradeTime, not \'tradeTime\''),
 ])
 async def test_a_bad_setting_is_named(setting, value, message):
-    with pytest.raises(ValueError, match=message.replace("+", r"\+")):
+    with pytest.raises(ConfigError) as caught:
         await start(**{setting: value})
+    [problem] = caught.value.problems
+    assert problem.startswith('simulator "ibkr_flex": setting ') and message in problem
 

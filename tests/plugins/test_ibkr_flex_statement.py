@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
 from ibmon.errors import ProviderError
-from ibmon.simkit import HttpSimulator, Reply
+from ibmon.api import RunningSimulator
+from ibmon.simkit import HttpSimulator, text_reply
+from ibmon.testing import simulator_in_thread
 from ibmon_ibkr_flex.client import FlexClient
 from ibmon_ibkr_flex.dates import join_date_time, parse_date, parse_datetime, parse_time
 from ibmon_ibkr_flex.ratelimit import RateLimiter
@@ -21,9 +22,9 @@ from ibmon_ibkr_flex.statement import parse_document, parse_report
 def sim():
     """The market stands still (no ticker step within the tests), so statements can be compared
     with the simulator's own books."""
-    running = asyncio.run(start(pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600, seed=11))
-    yield running
-    asyncio.run(running.stop())
+    with simulator_in_thread(start, pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600,
+                             seed=11) as running:
+        yield running
 
 
 async def fetch(sim):
@@ -91,13 +92,12 @@ def test_date_time_with_zone_name_and_bad_values():
 @pytest.mark.parametrize("style", ["yyyyMMdd", "yyyy-MM-dd", "MM/dd/yyyy", "MM/dd/yy", "dd-MMM-yy"])
 @pytest.mark.parametrize("separator", [";", ",", " ", "T", ""])
 async def test_simulator_statement_in_every_date_format(sim, style, separator):
-    service = sim.extra["service"]
-    service.date_format, service.separator = style, separator
+    sim.control.set_statement_style(style, separator)
     try:
         report = await fetch(sim)
     finally:
-        service.date_format, service.separator = "yyyyMMdd", ";"
-    books = {account.id: account for account in service.portfolio.accounts}
+        sim.control.set_statement_style("yyyyMMdd", ";")
+    books = {account.id: account for account in sim.control.portfolio().accounts}
     for statement in report.statements:
         account = books[statement.account_id]
         assert [t.when for t in statement.trades] == sorted(t.when for t in account.trades)
@@ -108,7 +108,7 @@ async def test_simulator_statement_in_every_date_format(sim, style, separator):
 
 async def test_multi_account_statement_matches_the_books(sim):
     report = await fetch(sim)
-    portfolio = sim.extra["service"].portfolio
+    portfolio = sim.control.portfolio()
     assert len(report.statements) == len(portfolio.accounts) == 3
     for statement, account in zip(report.statements, portfolio.accounts):
         assert statement.account_id == account.id
@@ -206,10 +206,18 @@ def hostile():
     """An endpoint answering SendRequest with the body named by the query id."""
     bodies = {"bomb": BOMB, "external": EXTERNAL, "huge": b"<FlexStatementResponse>" + b" " * 50_000,
               "html": b"<html><body>Service unavailable</body>"}
-    server = HttpSimulator(lambda request: Reply(200, bodies[request.query["q"]], "text/xml"))
-    server.start()
-    yield server
-    asyncio.run(server.stop())
+
+    async def answer(request):
+        return text_reply(bodies[request.query["q"]], content_type="text/xml")
+
+    async def serve(host):
+        server = HttpSimulator()
+        server.router.add_get("/{tail:.*}", answer)
+        url = await server.listen(host)
+        return RunningSimulator("hostile", {"flex": url + SERVICE_PATH}, [], server.stop)
+
+    with simulator_in_thread(serve) as running:
+        yield running
 
 
 @pytest.mark.parametrize("kind, message", [
@@ -218,7 +226,7 @@ def hostile():
     ("html", "not well-formed XML"),
 ])
 async def test_hostile_xml_is_refused(hostile, kind, message):
-    client = FlexClient("811302486412895127461539", kind, base_url=f"{hostile.url}{SERVICE_PATH}",
+    client = FlexClient("811302486412895127461539", kind, base_url=hostile.endpoints["flex"],
                         limiter=RateLimiter(0, 10_000, margin=0))
     try:
         with pytest.raises(ProviderError, match=message):
@@ -228,7 +236,7 @@ async def test_hostile_xml_is_refused(hostile, kind, message):
 
 
 async def test_oversized_answer_is_refused(hostile):
-    client = FlexClient("811302486412895127461539", "huge", base_url=f"{hostile.url}{SERVICE_PATH}",
+    client = FlexClient("811302486412895127461539", "huge", base_url=hostile.endpoints["flex"],
                         limiter=RateLimiter(0, 10_000, margin=0), max_bytes=10_000)
     try:
         with pytest.raises(ProviderError, match="SendRequest: refused a reply over 10,000 bytes: narrow the Flex query"):

@@ -71,9 +71,9 @@ async def test_symbol_records_name_the_base_and_the_quote_currency(start_sim, ru
 @pytest.mark.parametrize("currency", ["EUR", "PLN", "USD"])
 async def test_profits_and_margins_are_in_the_account_currency(start_sim, run_session, currency):
     sim = await start_sim(volatility=0, currency=currency, update_seconds=0.1)
-    market = sim.extra["simulator"].market
+    control = sim.control
     user_id = sim.connections[0]["user_id"]
-    user = market.users[user_id]
+    user = control.user(user_id)
     session, sink = await run_session(sim)
     assert session.currency == sink.account_records[user_id].currency == currency
     symbols = {s["symbol"]: s for s in await session.all_symbols()}
@@ -86,7 +86,8 @@ async def test_profits_and_margins_are_in_the_account_currency(start_sim, run_se
     assert sink.account_records[user_id].margin == sum(t.margin for t in user.positions.values())
 
     usdjpy = next(t for t in user.positions.values() if t.symbol == "USDJPY")
-    market.instruments["USDJPY"].bid += Decimal("0.640")  # the next market step revalues in the account currency
+    # the next market step revalues in the account currency
+    control.set_bid("USDJPY", control.instruments()["USDJPY"].bid + Decimal("0.640"))
     symbols["USDJPY"] = {**symbols["USDJPY"], **(await session.main.call("getSymbol", {"symbol": "USDJPY"}))}
     sign = 1 if usdjpy.cmd == 0 else -1
     close = symbols["USDJPY"]["bid"] if usdjpy.cmd == 0 else symbols["USDJPY"]["ask"]
@@ -97,7 +98,7 @@ async def test_profits_and_margins_are_in_the_account_currency(start_sim, run_se
     assert abs(expected) * 20 < abs(in_jpy)  # one yen is worth well under a twentieth of a USD, EUR or PLN
 
     quote = await session.main.call("getMarginTrade", {"symbol": "USDJPY", "volume": 1})
-    ask = market.instruments["USDJPY"].ask
+    ask = control.instruments()["USDJPY"].ask
     assert abs(quote["margin"] - in_account_currency(ask * 100000 / 30, "JPY", currency, symbols)) <= CENT
 
 
@@ -109,12 +110,12 @@ async def test_the_demo_account_is_in_eur_and_holds_usd_and_jpy_quoted_instrumen
     host.load(only=["xtb"], entry_points=True)
     demo = await host.simulators["xtb"].start(host="127.0.0.1")
     try:
-        simulator = demo.extra["simulator"]
-        simulator.churn_seconds, simulator.market.volatility = 0, 0  # hold the demo's first picture still
+        demo.control.pause()  # hold the demo's first picture still
         user_id = demo.connections[0]["user_id"]
-        user = simulator.market.users[user_id]
+        user = demo.control.user(user_id)
         held = {t.symbol: t for t in user.positions.values()}
-        quotes = {simulator.market.instruments[symbol].quote for symbol in held}
+        instruments = demo.control.instruments()
+        quotes = {instruments[symbol].quote for symbol in held}
         assert user.currency == "EUR" and {"USDJPY", "US500"} <= set(held) and {"JPY", "USD"} <= quotes
 
         session, sink = await run_session(demo)

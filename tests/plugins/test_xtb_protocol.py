@@ -38,10 +38,10 @@ async def logged_in(sim, connections, transport="tcp", **kwargs):
 async def test_login_gives_a_stream_session_and_commands_work(start_sim, connections, transport):
     sim = await start_sim()
     main, session_id = await logged_in(sim, connections, transport)
-    assert sim.extra["simulator"].sessions[session_id].user.user_id == USER
+    assert sim.control.session_user(session_id) == USER
     assert (await main.call("getVersion"))["version"] == "2.5.0"
     margin = await main.call("getMarginLevel")
-    assert margin["balance"] == sim.extra["simulator"].market.users[USER].balance
+    assert margin["balance"] == sim.control.user(USER).balance
 
 
 async def test_a_bad_password_is_BE005_then_the_same_pair_is_blocked_EX007(start_sim, connections):
@@ -113,7 +113,7 @@ async def test_replies_are_matched_by_custom_tag_when_they_come_out_of_order(sta
 
     margin, user = await asyncio.gather(call("getMarginLevel"), call("getCurrentUserData"))
     assert finished == ["getCurrentUserData", "getMarginLevel"]  # the second request was answered first
-    assert margin["balance"] == sim.extra["simulator"].market.users[USER].balance
+    assert margin["balance"] == sim.control.user(USER).balance
     assert user["currency"] == "EUR"  # the simulator's default account currency
 
 
@@ -123,9 +123,8 @@ async def test_requests_are_paced_at_least_200_ms_apart(start_sim, connections):
     started = time.monotonic()
     await asyncio.gather(*(main.call("ping") for _ in range(6)))
     assert time.monotonic() - started >= 5 * 0.2
-    simulator = sim.extra["simulator"]
-    assert simulator.violations["main"] == 0 and simulator.dropped == []
-    assert simulator.commands.count(("main", "ping")) == 6
+    assert sim.control.violations()["main"] == 0 and sim.control.dropped() == []
+    assert sim.control.commands().count(("main", "ping")) == 6
 
 
 async def test_a_command_over_1kB_is_refused_before_it_is_sent(start_sim, connections):
@@ -134,7 +133,7 @@ async def test_a_command_over_1kB_is_refused_before_it_is_sent(start_sim, connec
     symbols = [f"SYMBOL{i:04d}" for i in range(100)]
     with pytest.raises(CommandTooLarge, match="at most 1024 bytes"):
         await main.call("getTickPrices", {"level": 0, "symbols": symbols, "timestamp": 0})
-    assert ("main", "getTickPrices") not in sim.extra["simulator"].commands
+    assert ("main", "getTickPrices") not in sim.control.commands()
     assert (await main.call("getVersion"))["version"]
 
 
@@ -142,7 +141,7 @@ async def test_a_reply_split_over_many_reads_is_reassembled(start_sim, connectio
     sim = await start_sim(split_frames=True)
     main, _ = await logged_in(sim, connections)
     symbols = await main.call("getAllSymbols")
-    assert len(symbols) == len(sim.extra["simulator"].market.instruments)
+    assert len(symbols) == len(sim.control.instruments())
     assert main.transport.stats.partial_reads > 10
 
 
@@ -163,19 +162,18 @@ async def test_stream_records_merged_in_one_read_all_arrive(start_sim, connectio
 @pytest.mark.parametrize("transport", ["tcp", "ws"])
 async def test_balance_trade_and_keepalive_streams(start_sim, connections, transport):
     sim = await start_sim(keepalive_seconds=0.2)
-    simulator = sim.extra["simulator"]
     main, session_id = await logged_in(sim, connections, transport)
     stream = await connections(StreamConnection(sim.endpoints[f"stream_{transport}"], session_id))
     for command in ("getBalance", "getTrades", "getKeepAlive"):
         await stream.subscribe(command)
-    user = simulator.market.users[USER]
+    user = sim.control.user(USER)
     kinds = {}
     while not {"balance", "keepAlive"} <= kinds.keys():
         record = await asyncio.wait_for(stream.receive(), 5)
         kinds[record["command"]] = record["data"]
     assert set(kinds["balance"]) == {"balance", "credit", "equity", "margin", "marginFree", "marginLevel"}
     assert kinds["balance"]["balance"] == user.balance
-    simulator.market.open(user, "GOLD", 1)
+    sim.control.open_position(USER, "GOLD", 1)
     while True:
         record = await asyncio.wait_for(stream.receive(), 5)
         if record["command"] == "trade":
@@ -208,9 +206,8 @@ async def test_both_connections_are_pinged(start_sim, connections):
     main, session_id = await logged_in(sim, connections, ping_interval=0.3)
     stream = await connections(StreamConnection(sim.endpoints["stream_ws"], session_id,
                                                 ping_interval=0.3))
-    commands = sim.extra["simulator"].commands
     deadline = time.monotonic() + 5
-    while not {("main", "ping"), ("stream", "ping")} <= set(commands):
+    while not {("main", "ping"), ("stream", "ping")} <= set(sim.control.commands()):
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
 
@@ -220,7 +217,7 @@ async def test_a_dropped_main_connection_fails_pending_requests(start_sim, conne
     main, _ = await logged_in(sim, connections)
     pending = asyncio.create_task(main.call("getTrades", {"openedOnly": True}))
     await asyncio.sleep(0.3)
-    assert await sim.extra["simulator"].drop("main") == 1
+    assert sim.control.drop("main") == 1
     with pytest.raises(ConnectionLost):
         await asyncio.wait_for(pending, 5)
     assert main.closed.is_set()
@@ -257,7 +254,7 @@ async def test_rule_six_fast_commands_in_a_row_drop_the_connection(start_sim):
         await asyncio.sleep(0.02)
     data = await read_until_closed(reader)
     assert data.count(b"\n\n") < 7
-    assert any("in a row" in why for _, why in sim.extra["simulator"].dropped)
+    assert any("in a row" in why for _, why in sim.control.dropped())
     writer.close()
 
 
@@ -272,7 +269,7 @@ async def test_rule_five_fast_commands_then_a_pause_are_tolerated(start_sim):
     while replies.count(b"\n\n") < 7:
         replies += await asyncio.wait_for(reader.read(4096), 5)
     assert all(json.loads(r)["errorCode"] == "BE103" for r in replies.split(b"\n\n") if r)
-    assert sim.extra["simulator"].dropped == []
+    assert sim.control.dropped() == []
     writer.close()
 
 
@@ -289,7 +286,7 @@ async def test_rule_oversized_or_malformed_commands_drop_the_connection(start_si
     started = time.monotonic()
     assert await read_until_closed(reader) == b""
     assert time.monotonic() - started < 0.9  # at once, not by the one-second rule
-    [(kind, why)] = sim.extra["simulator"].dropped
+    [(kind, why)] = sim.control.dropped()
     assert kind == "main" and reason in why
     writer.close()
 

@@ -28,9 +28,8 @@ def context(session):
 @pytest.fixture
 async def live():
     sim = await start_simulator(churn_seconds=0, tick_seconds=0.05, candle_seconds=0.2)
-    market = sim.extra["simulator"].market
-    user = market.users[sim.connections[0]["user_id"]]
-    closed = market.close(user, next(iter(user.positions)))
+    user_id = sim.connections[0]["user_id"]
+    closed = sim.control.close_position(user_id, next(iter(sim.control.user(user_id).positions)))
     options = {k: v for k, v in sim.connections[0].items() if k not in ("name", "provider")}
     options["symbols"] = ["EURUSD"]
     session = ibmon_xtb.connect(make_context(PROVIDER, **options))
@@ -52,7 +51,7 @@ async def test_search_chart_with_live_candles_and_history(live):
         await app.push_screen(spec.factory(context(session)))
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)
-        await wait_for(lambda: options.option_count == len(sim.extra["simulator"].market.instruments), 5)
+        await wait_for(lambda: options.option_count == len(sim.control.instruments()), 5)
         assert options.highlighted == 0
         await pilot.press("down", "down", "up")  # the search box keeps focus; the list follows
         assert options.highlighted == 1
@@ -66,7 +65,7 @@ async def test_search_chart_with_live_candles_and_history(live):
         await wait_for(lambda: chart.symbol == "GOLD" and len(chart.bars) >= 100, 5)
         assert all(bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high for bar in chart.bars)
         await wait_for(lambda: chart.updates >= 2, 5)
-        gold = sim.extra["simulator"].market.instruments["GOLD"]
+        gold = sim.control.instruments()["GOLD"]
         assert chart.bars[-1].time == gold.candle.ctm
         rendered = chart.render().plain
         assert "█" in rendered
@@ -79,7 +78,7 @@ async def test_search_chart_with_live_candles_and_history(live):
 
         await pilot.press("escape")
         await wait_for(lambda: not isinstance(app.screen, XtbScreen), 5)
-        await wait_for(lambda: ("stream", "stopCandles") in sim.extra["simulator"].commands, 5)
+        await wait_for(lambda: ("stream", "stopCandles") in sim.control.commands(), 5)
 
 
 async def test_errors_show_in_place_when_the_connection_is_down():

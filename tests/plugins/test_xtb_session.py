@@ -41,17 +41,13 @@ async def run_session():
         await session.close()
 
 
-def simulator(sim):
-    return sim.extra["simulator"]
-
-
 async def test_initial_state_is_exact(start_sim, run_session):
     sim = await start_sim(volatility=0)
     user_id = sim.connections[0]["user_id"]
-    user = simulator(sim).market.users[user_id]
     session, sink, _ = await run_session(sim)
     await sink.wait_ready()
 
+    user = sim.control.user(user_id)
     values = user.indicators()
     account = sink.account_records[user_id]
     assert (account.balance, account.equity, account.margin, account.free_margin, account.margin_level,
@@ -70,30 +66,31 @@ async def test_initial_state_is_exact(start_sim, run_session):
         assert dict(position.extra)["order"] == str(trade.order)
 
     assert set(sink.ticks) == set(sim.connections[0]["symbols"])
+    instruments = sim.control.instruments()
     for symbol, tick in sink.ticks.items():
-        instrument = simulator(sim).market.instruments[symbol]
+        instrument = instruments[symbol]
         assert (tick.bid, tick.ask) == (instrument.bid, instrument.ask)
     assert sink.notes == ()
 
 
 async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_session):
     sim = await start_sim(keepalive_seconds=0.3, update_seconds=0.1, volatility=0, currency="USD")  # GOLD is USD-quoted
-    market = simulator(sim).market
+    control = sim.control
     user_id = sim.connections[0]["user_id"]
-    user = market.users[user_id]
     session, sink, _ = await run_session(sim, tick_interval_ms=1, symbols=["GOLD", "EURUSD"])
     await sink.wait_ready()
 
     first = len(sink.tick_log)
     await sink.wait_for(lambda: len(sink.tick_log) > first + 20)
-    [stream] = [peer for peer in simulator(sim).peers if peer.kind == "stream"]
-    assert stream.subs[("getTickPrices", "GOLD")].interval == 0.001  # minArrivalTime = tick_interval_ms
+    [stream] = control.subscriptions()
+    assert stream[("getTickPrices", "GOLD")] == 0.001  # minArrivalTime = tick_interval_ms
     await sink.wait_for(lambda: sink.alive_count > 0)
 
-    user.balance += Decimal("250.25")
-    await sink.wait_for(lambda: sink.account_records[user_id].balance == user.balance)
+    balance = control.user(user_id).balance + Decimal("250.25")
+    control.set_balance(user_id, balance)
+    await sink.wait_for(lambda: sink.account_records[user_id].balance == balance)
 
-    opened = market.open(user, "GOLD", 1, Decimal("0.3"))
+    opened = control.open_position(user_id, "GOLD", 1, Decimal("0.3"))
     key = (user_id, str(opened.order))
     await sink.wait_for(lambda: key in sink.position_records)
     position = sink.position_records[key]
@@ -101,11 +98,12 @@ async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_se
         "GOLD", "sell", Decimal("0.3"), opened.open_price)
 
     assert position.profit == opened.profit
-    market.instruments["GOLD"].bid += Decimal("2.00")  # a sell loses 0.3 lot × 100 oz × 2.00
+    # a sell loses 0.3 lot × 100 oz × 2.00
+    control.set_bid("GOLD", control.instruments()["GOLD"].bid + Decimal("2.00"))
     await sink.wait_for(lambda: sink.position_records[key].profit == position.profit - Decimal("60.00"))
-    await sink.wait_for(lambda: sink.position_records[key].current_price == market.instruments["GOLD"].ask)
+    await sink.wait_for(lambda: sink.position_records[key].current_price == control.instruments()["GOLD"].ask)
 
-    market.close(user, opened.order)
+    control.close_position(user_id, opened.order)
     await sink.wait_for(lambda: key not in sink.position_records)
 
 
@@ -115,8 +113,8 @@ async def test_churning_simulator_opens_and_closes_positions(start_sim, run_sess
     await sink.wait_ready()
     before = set(sink.position_records)
     await sink.wait_for(lambda: set(sink.position_records) != before, timeout=5)
-    simulator(sim).churn_seconds = 0  # hold still, then the dashboard must match the platform
-    user = simulator(sim).market.users[sim.connections[0]["user_id"]]
+    sim.control.set_switches(churn_seconds=0)  # hold still, then the dashboard must match the platform
+    user = sim.control.user(sim.connections[0]["user_id"])
     await sink.wait_for(lambda: {pid for _, pid in sink.position_records} == {str(o) for o in user.positions}, timeout=5)
 
 
@@ -151,24 +149,25 @@ async def runtime_with(sim, **overrides):
 
 async def test_a_dropped_connection_reconnects_logs_in_and_resubscribes(start_sim):
     sim = await start_sim()
-    sim_ = simulator(sim)
+    control = sim.control
     runtime, store = await runtime_with(sim, symbols=["EURUSD", "GOLD"])
-    user = sim_.market.users[sim.connections[0]["user_id"]]
+    user_id = sim.connections[0]["user_id"]
     try:
         await wait_for(lambda: store.state("XTB demo") is HealthState.LIVE, 10)
-        await wait_for(lambda: sim_.commands.count(("stream", "getTickPrices")) == 2, 10)
+        await wait_for(lambda: control.commands().count(("stream", "getTickPrices")) == 2, 10)
         for life, kind in enumerate(("stream", "main"), start=2):
-            gone = next(iter(user.positions))
-            assert await sim_.drop(kind) >= 1
+            gone = next(iter(control.user(user_id).positions))
+            assert control.drop(kind) >= 1
             await wait_for(lambda: store.state("XTB demo") is not HealthState.LIVE, 5)
-            sim_.market.close(user, gone)  # closed while we were away: no stream tells us
-            sim_.market.drain_events()
+            control.close_position(user_id, gone, announce=False)  # closed while we were away: no stream tells us
             await wait_for(lambda: store.state("XTB demo") is HealthState.LIVE, 10)
-            assert sim_.logins == life
-            await wait_for(lambda: sim_.commands.count(("stream", "getTickPrices")) == 2 * life, 10)
+            assert control.logins() == life
+            await wait_for(lambda: control.commands().count(("stream", "getTickPrices")) == 2 * life, 10)
+            commands = control.commands()
             for command in ("getBalance", "getTrades", "getProfits", "getTradeStatus", "getKeepAlive"):
-                assert sim_.commands.count(("stream", command)) == life, command
-            assert {pid for _, pid in store.positions["XTB demo"]} == {str(o) for o in user.positions}
+                assert commands.count(("stream", command)) == life, command
+            positions = control.user(user_id).positions
+            assert {pid for _, pid in store.positions["XTB demo"]} == {str(o) for o in positions}
             ticks = store.tick_count
             await wait_for(lambda: store.tick_count > ticks + 10, 5)
     finally:
@@ -227,12 +226,11 @@ async def test_an_untrusted_certificate_is_refused_unless_verification_is_off(st
 
 async def test_close_position_is_confirmed_then_accepted(start_sim, run_session):
     sim = await start_sim()
-    market = simulator(sim).market
+    control = sim.control
     user_id = sim.connections[0]["user_id"]
-    user = market.users[user_id]
     session, sink, _ = await run_session(sim)
     await sink.wait_ready()
-    trade = market.open(user, "EURUSD", 0, Decimal("0.25"))
+    trade = control.open_position(user_id, "EURUSD", 0, Decimal("0.25"))
     key = (user_id, str(trade.order))
     await sink.wait_for(lambda: key in sink.position_records)
     position = sink.position_records[key]
@@ -240,26 +238,25 @@ async def test_close_position_is_confirmed_then_accepted(start_sim, run_session)
     [action] = session.actions()
     assert action.mutating and action.target == "position" and action.is_available(position)
     assert action.question(position) == f"Close buy 0.25 EURUSD (position {trade.order})?"
-    balance = user.balance
+    balance = control.user(user_id).balance
     message = await action.run(position)
     assert message.startswith("Closed buy 0.25 EURUSD (order ") and message.endswith("accepted")
+    user = control.user(user_id)
     assert trade.order not in user.positions
     closed = user.history[-1]
     assert closed.order == trade.order and user.balance == balance + closed.profit
-    sent = [c for c in simulator(sim).commands if c == ("main", "tradeTransaction")]
+    sent = [c for c in control.commands() if c == ("main", "tradeTransaction")]
     assert len(sent) == 1
     await sink.wait_for(lambda: key not in sink.position_records)
 
 
 async def test_close_position_rejected_by_the_server_says_why(start_sim, run_session):
     sim = await start_sim()
-    market = simulator(sim).market
     user_id = sim.connections[0]["user_id"]
-    user = market.users[user_id]
     session, sink, _ = await run_session(sim)
     await sink.wait_ready()
     (account, pid), position = next(iter(sink.position_records.items()))
-    market.close(user, int(pid))  # closed on the platform a moment before our request reaches it
+    sim.control.close_position(user_id, int(pid))  # closed on the platform a moment before our request reaches it
     with pytest.raises(ProviderError, match=r"rejected: Cannot close already closed order"):
         await session.actions()[0].run(position)
 
@@ -285,12 +282,12 @@ async def test_trade_status_is_polled_when_the_stream_does_not_tell(start_sim):
     await main.open()
     try:
         await main.login(conn["user_id"], conn["password"])
-        trade = next(iter(simulator(sim).market.users[conn["user_id"]].positions.values()))
+        trade = next(iter(sim.control.user(conn["user_id"]).positions.values()))
         info = {"cmd": trade.cmd, "order": trade.order, "price": trade.close_price, "symbol": trade.symbol,
                 "type": 2, "volume": trade.volume, "sl": 0, "tp": 0, "offset": 0, "expiration": 0, "customComment": ""}
         order = (await main.call("tradeTransaction", {"tradeTransInfo": info}))["order"]
         status = await session.final_status(main, order)  # no stream here: tradeTransactionStatus answers
         assert status["requestStatus"] == 3 and status["order"] == order
-        assert ("main", "tradeTransactionStatus") in simulator(sim).commands
+        assert ("main", "tradeTransactionStatus") in sim.control.commands()
     finally:
         await main.close()

@@ -23,7 +23,7 @@ async def test_xapi_python_logs_in_reads_symbols_and_receives_ticks():
             reply = await client.socket.getAllSymbols()
             assert reply["status"] is True
             names = {record["symbol"] for record in reply["returnData"]}
-            assert names == set(sim.extra["simulator"].market.instruments)
+            assert names == set(sim.control.instruments())
             await client.stream.getTickPrices("EURUSD", minArrivalTime=1)
             ticks = []
 

@@ -161,8 +161,7 @@ def rest_sims():
     host = PluginHost()
     host.load()
     with SimulatorHost(host) as sims:
-        for provider in ("xtb", "ctrader", "b2core"):
-            sims.start([provider], {"accounts": 30})
+        sims.start(["xtb", "ctrader", "b2core"], {"b2core.accounts": 30})
         # a token of its own: Flex's rate limiter is per token and process-wide
         sims.start(["ibkr_flex"], {"pending_polls": 0, "tokens": ["hostile-test-flex-token"]})
         assert not sims.failures, sims.failures

@@ -24,8 +24,7 @@ def sims():
     host = PluginHost()
     host.load()
     with SimulatorHost(host) as sims:
-        for provider in PROVIDERS_WITH_ACTIONS:
-            sims.start([provider], {"accounts": 10, "churn_seconds": 0})
+        sims.start(PROVIDERS_WITH_ACTIONS, {"b2core.accounts": 10, "xtb.churn_seconds": 0})
         assert not sims.failures, sims.failures
         yield host, sims
 
@@ -48,9 +47,7 @@ async def _runtime(host, doc: dict, *, cli_read_only: bool = False) -> FeedRunti
 
 
 def _ctrader_cashflows(sims: SimulatorHost) -> int:
-    sim = next(r for r in sims.running if r.provider == "ctrader").extra["sim"]
-    with sim.lock:
-        return sum(len(account.cashflow) for account in sim.accounts.values())
+    return sum(len(account.cashflow) for account in sims.control("ctrader").accounts().values())
 
 
 @pytest.mark.parametrize("where", ["cli", "config", "connection"])

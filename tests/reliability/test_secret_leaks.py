@@ -82,10 +82,6 @@ def sims():
         yield sims
 
 
-def _sim(sims: SimulatorHost, provider: str):
-    return next(r for r in sims.running if r.provider == provider)
-
-
 def connections(sims: SimulatorHost) -> list[dict]:
     """One connection per error path of every provider (and one that works, to break later)."""
     dead = f"127.0.0.1:{closed_port()}"
@@ -135,7 +131,8 @@ async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, debug_home,
     document = json.loads(as_json[: as_json.rindex("}") + 1])
     errors = {c["name"]: c["error"] for c in document["connections"]}
     # every error path was taken, and said why
-    assert errors["xtb ok"] is None and errors["ctrader ok"] is None and errors["crm ok"] is None
+    assert errors["xtb ok"] is None and errors["ctrader ok"] is None and errors["crm ok"] is None, \
+        sims.control("xtb").dropped()  # why the xAPI simulator closed connections, if it did
     assert errors["flex ok"] is None and errors["b2core ok"] is None
     assert all(errors[name] for name in errors if not name.endswith(" ok")), errors
     assert re.search("BE005|EX007", errors["xtb bad password"])  # EX007: the pair is blocked after a failure
@@ -168,7 +165,7 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
     app = RecordingApp(runtime, host)
     app.shown = []
     outputs: list[str] = []
-    ct, b2, crm, xtb = (_sim(sims, p).extra for p in ("ctrader", "b2core", "crm", "xtb"))
+    ct, b2, crm, xtb = (sims.control(p) for p in ("ctrader", "b2core", "crm", "xtb"))
 
     def capture(phase: str) -> None:
         assert app.is_running, f"the dashboard stopped before {phase}"  # (Pilot.pause would wait forever)
@@ -195,21 +192,21 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
         await asyncio.sleep(0.3)
         capture("start")
 
-        ct["sim"].error_rate = 1.0  # server errors
-        b2["server"].faults.error_rate = 1.0
-        crm["sim"].http.faults.error_rate = 1.0
+        for control in (ct, b2, crm):  # server errors
+            control.set_faults(error_rate=1.0)
         for name in ("ctrader ok", "b2core ok", "crm ok"):
             await until(name, failing)
-        ct["sim"].error_rate = b2["server"].faults.error_rate = crm["sim"].http.faults.error_rate = 0.0
+        for control in (ct, b2, crm):
+            control.set_faults(error_rate=0.0)
         capture("server errors")
 
-        ct["sim"].delay = 3.0  # replies slower than the 2 s request deadline
+        ct.set_faults(delay=3.0)  # replies slower than the 2 s request deadline
         await until("ctrader ok", lambda h: failing(h) and "no answer within 2 s" in h.detail)
-        ct["sim"].delay = 0.0
+        ct.set_faults(delay=0.0)
         capture("timeouts")
 
-        ct["sim"].revoke_token()  # revoked / expired tokens, and a quick action refused with it
-        crm["sim"].expire_all_tokens()
+        ct.revoke_token()  # revoked / expired tokens, and a quick action refused with it
+        crm.expire_tokens()
         await until("ctrader ok", lambda h: h.state is HealthState.ERROR)
         deposit = next(a for a in runtime.connections["ctrader ok"].session.actions() if a.id == "ctrader.demo_deposit")
         demo = next(a for a in store.accounts["ctrader ok"].values() if runtime.connections["ctrader ok"].session.is_demo(a))
@@ -217,11 +214,11 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
             await runtime.run_action("ctrader ok", deposit, demo)
         outputs.append(refused.value.message)
         app.notify(refused.value.message, title="Demo deposit", severity="error")
-        ct["sim"].restore_token()
+        ct.restore_token()
         await asyncio.sleep(0.3)
         capture("revoked token")
 
-        await asyncio.wrap_future(sims._submit(xtb["simulator"].drop()))  # dropped connections
+        xtb.drop()  # dropped connections
         await until("xtb ok", failing)
         await until("xtb ok", lambda h: h.state is HealthState.LIVE)
         capture("dropped")

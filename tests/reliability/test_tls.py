@@ -2,14 +2,14 @@
 CA is refused on that connection (and shown on its health line); where a provider lets the user turn
 verification off, the connection works and its health line says so.
 
-The REST simulators serve HTTPS here by wrapping their listening socket with a certificate issued by a
-throw-away CA that no trust store knows.
+Every simulator serves TLS here by its `tls_cert` setting, with a certificate issued by a throw-away CA
+that no trust store knows (the REST simulators HTTPS only, XTB tls:// and wss:// beside its plain
+endpoints).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 import pytest
 
@@ -39,34 +39,17 @@ def sims(ca, tmp_path_factory):
     host = PluginHost()
     host.load()
     with SimulatorHost(host) as sims:
-        sims.start(["xtb"], {"tls_cert": str(server_pem)})
-        for provider in ("ctrader", "b2core", "crm"):
-            sims.start([provider], {})
         # a token of its own: Flex's rate limiter is per token and process-wide
-        sims.start(["ibkr_flex"], {"pending_polls": 0, "tokens": ["tls-test-flex-token"]})
+        sims.start(None, {"tls_cert": str(server_pem), "ibkr_flex.pending_polls": 0,
+                          "ibkr_flex.tokens": ["tls-test-flex-token"]})
         assert not sims.failures, sims.failures
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(server_pem))
-        for running in sims.running:
-            server = _http_server(running)
-            if server is not None:  # from now on the REST simulators speak HTTPS only
-                server._server.socket = context.wrap_socket(server._server.socket, server_side=True)
         yield host, sims
-
-
-def _http_server(running):
-    extra = running.extra
-    if running.provider == "crm":
-        return extra["sim"].http
-    return extra.get("server") or extra.get("http")
 
 
 def _entry(sims: SimulatorHost, provider: str, name: str, **changes) -> dict:
     running = next(r for r in sims.running if r.provider == provider)
     entry = {**running.connections[0], "name": name, **changes}
-    for key in ("base_url",):
-        if key in entry:
-            entry[key] = entry[key].replace("http://", "https://")
+    assert not entry.get("base_url", "https://").startswith("http://")
     return entry
 
 

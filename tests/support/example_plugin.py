@@ -76,8 +76,14 @@ class ExampleSession(Session):
                        confirm=lambda p: f"Close {p.side} {p.volume} {p.symbol}?", key="x")]
 
 
+SIMULATOR_SETTINGS = (
+    Option("token", "str", default="example-secret-token", help="the token the feed accepts"),
+    Option("interval", "float", default=0.05, minimum=0.001, help="seconds between ticks"),
+)
+
+
 async def start_simulator(host: str = "127.0.0.1", token: str = "example-secret-token",
-                          interval: float = 0.05, **_settings) -> RunningSimulator:
+                          interval: float = 0.05) -> RunningSimulator:
     from websockets.asyncio.server import serve
     from websockets.exceptions import ConnectionClosed
 
@@ -143,4 +149,5 @@ def ibmon_providers(register):
 
 @hookimpl
 def ibmon_simulators(register):
-    register(Simulator(provider="example", title="Example feed", start=start_simulator))
+    register(Simulator(provider="example", title="Example feed", start=start_simulator,
+                       settings=SIMULATOR_SETTINGS))

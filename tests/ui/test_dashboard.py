@@ -35,7 +35,7 @@ async def test_panels_fill_from_the_simulator(simulator):
                          "Example feed", "live", "updated"):
             assert expected in text, expected
         assert TOKEN not in text
-        assert not app.dashboard.has_class("-narrow")
+        assert not app.dashboard.has_class("-stacked")  # wide enough: the tick board beside the positions
 
 
 async def test_a_small_terminal_stacks_the_panels_and_compacts_the_health_bar():
@@ -43,7 +43,7 @@ async def test_a_small_terminal_stacks_the_panels_and_compacts_the_health_bar():
     async with app.run_test(size=(100, 30)) as pilot:
         dash = app.dashboard
         await pilot.pause()
-        assert dash.has_class("-narrow")
+        assert dash.has_class("-stacked")
         assert dash.ticks.region.y < dash.positions.region.y and dash.ticks.region.width > 90
         assert dash.health.compact  # a short terminal starts with one health line
 

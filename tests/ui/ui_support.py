@@ -46,7 +46,8 @@ def screen_text(app) -> str:
 
 
 def notifications(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    """Every notification the app was given (its toasts may have joined several), oldest first."""
+    return [f"{n.title}: {n.message}" for n in reversed(app.notices.recent)]
 
 
 async def until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
