@@ -20,7 +20,9 @@ torn down (cancelled: the session's finally-blocks close its sockets) and reconn
 checked at the sink (`ibmon.validate`): a bad one is rejected on its own; map provider items with
 `ibmon.mapping.map_each` / `map_one` so one bad item never stops the others.
 
-Sessions offer quick actions (`actions()`) and their own screens (`screens()`).
+Sessions offer quick actions (`actions()`). A provider declares its own screens (`Provider.screens`)
+and the rules across its options (`Provider.rules`) statically, so both are known without
+connecting: `ibmon config check` checks `[keys]` and the rules exactly as the app's start does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ibmon.mapping import Rejected
 from ibmon.model import Account, LeadCounts, Position, Tick
-from ibmon.options import Option
+from ibmon.options import Option, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from ibmon.simkit import Control
@@ -137,14 +139,26 @@ class ScreenContext:
 
 @dataclass(frozen=True)
 class ScreenSpec:
-    """A provider's own screen. `factory(ctx)` returns a Textual `Screen`: import Textual inside the
-    factory's module, which the host imports only when the screen is opened. `key` is a suggested
-    binding on the dashboard (remappable as `screen.<id>` in `[keys]`)."""
+    """A provider's own screen, declared on its `Provider` (before any connection exists).
+
+    `factory(ctx)` returns a Textual `Screen` for one connection; everything it needs comes through
+    `ctx` (a `ScreenContext`), so write it as a module-level function and import Textual inside it
+    (the host calls it only when the screen opens). `key` is its suggested key on the dashboard,
+    remappable as `screen.<id>` in `[keys]`; `id` is letters, digits, "_", "-" and "."."""
 
     id: str
     title: str
     factory: Callable[[ScreenContext], Any]
     key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id or not all(c.isalnum() or c in "_-." for c in self.id):
+            raise ValueError(f"ScreenSpec id must be letters, digits, _, - or ., not {self.id!r}")
+        if not isinstance(self.title, str) or not callable(self.factory):
+            raise TypeError(f"ScreenSpec {self.id!r} needs a title (a string) and a callable factory")
+        if self.key is not None and (not isinstance(self.key, str) or not self.key.strip()
+                                     or not self.key.isprintable()):
+            raise TypeError(f"ScreenSpec {self.id!r}: key must be keys as a string, or None")
 
 
 #: The shortest poll interval the runtime accepts: a session polling more often is refused (its
@@ -180,9 +194,6 @@ class Session:
     def actions(self) -> list[Action]:
         return []
 
-    def screens(self) -> list[ScreenSpec]:
-        return []
-
     @property
     def is_streaming(self) -> bool:
         return type(self).stream is not Session.stream
@@ -194,14 +205,32 @@ class Session:
 
 @dataclass(frozen=True)
 class Provider:
-    """A kind of connection a plugin offers (e.g. "xtb"). `options` is the single declaration of
-    what a connection of this provider takes."""
+    """A kind of connection a plugin offers (e.g. "xtb"), declared once.
+
+    `options` is what a connection of this provider takes; `rules` check across them (see
+    `ibmon.options`: `one_of`, `requires`, or any callable returning problem lines): a connection
+    breaking one is refused by `ibmon config check` and at start alike, so `connect()` never needs
+    to refuse options. `screens` are the provider's own screens."""
 
     name: str
     title: str
     connect: Callable[[ConnectionContext], Session]
     options: tuple[Option, ...] = ()
     description: str = ""
+    rules: tuple[Rule, ...] = ()
+    screens: tuple[ScreenSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a plugin's declaration is checked when it registers, so a mistake fails that plugin alone
+        for label, items, kind in (("options", self.options, Option), ("screens", self.screens, ScreenSpec)):
+            items = tuple(items) if isinstance(items, (list, tuple)) else items
+            if not isinstance(items, tuple) or not all(isinstance(item, kind) for item in items):
+                raise TypeError(f"Provider {self.name!r}: {label} must be a tuple of {kind.__name__}")
+            object.__setattr__(self, label, items)
+        rules = tuple(self.rules) if isinstance(self.rules, (list, tuple)) else self.rules
+        if not isinstance(rules, tuple) or not all(callable(rule) for rule in rules):
+            raise TypeError(f"Provider {self.name!r}: rules must be a tuple of callables")
+        object.__setattr__(self, "rules", rules)
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

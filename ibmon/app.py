@@ -6,7 +6,7 @@ reads it at frame rate. The app never calls a provider except through the runtim
 
 Plugin code is contained: whatever a provider screen raises (an exception or an exit, in a handler,
 an action, compose, mount, a render or a worker) closes that screen with a notification naming it
-and its plugin (see ibmon/containment.py); whatever a plugin's actions, screens() or palette
+and its plugin (see ibmon/containment.py); whatever a plugin's actions or palette
 commands raise is reported; the dashboard keeps running.
 """
 
@@ -29,11 +29,12 @@ from textual.message import Message
 from textual.screen import Screen
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
+from ibmon.bindings import Keys, resolve_keys
 from ibmon.config import DEFAULT_LAYOUT, DEFAULT_TIME_FORMAT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
-from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, core_binding, is_binding_id
+from ibmon.keymap import CORE_BINDINGS, core_binding
 from ibmon.notices import Notice, NoticeLog
 from ibmon.palette import IbmonCommands
 from ibmon.plugins import PluginHost
@@ -207,12 +208,18 @@ class IbmonApp(FailureHook):
             self.notify(f"Unknown theme {self.requested_theme!r}; using {fallback}. Themes: {known}.",
                         title="Theme", severity="warning", timeout=PROBLEM_TIMEOUT)
 
+    def resolved_keys(self) -> Keys:
+        """[keys] against the bindings and the declared screens of the connections' providers: the
+        same decision `ibmon config check` reports (ibmon.bindings)."""
+        connected = [conn.provider for conn in self.runtime.connections.values()]
+        return resolve_keys(self.keys, [*self.host.providers.values(), *connected], connected)
+
     def _apply_keymap(self) -> None:
-        unknown = sorted(name for name in self.keys if not is_binding_id(name))
-        if unknown:
-            self.notify("Unknown binding ids in [keys]: " + ", ".join(unknown) + ". Known: "
-                        + ", ".join(CORE_BINDINGS), title="Keys", severity="warning", timeout=PROBLEM_TIMEOUT)
-        self.set_keymap({name: keys for name, keys in self.keys.items() if name not in unknown})
+        resolved = self.resolved_keys()
+        if resolved.problems or resolved.warnings:
+            self.notify("\n".join(resolved.problems + resolved.warnings), title="Keys", severity="warning",
+                        timeout=PROBLEM_TIMEOUT)
+        self.set_keymap(resolved.keymap)
 
     def _report_problems(self) -> None:
         if self.startup_problems:
@@ -485,27 +492,16 @@ class IbmonApp(FailureHook):
     # -- provider screens ------------------------------------------------------------------------
 
     def screen_specs(self, conn: Connection) -> list[ScreenSpec]:
-        if conn.session is None:
-            return []
-        try:
-            return list(conn.session.screens())
-        except PLUGIN_FAILURES as exc:
-            self.notify(f"screens() failed: {describe_exception(exc)}", title=conn.name, severity="error")
-            return []
+        """The screens `conn` can open now: its provider's declared ones, once it has a session."""
+        return list(conn.provider.screens) if conn.session is not None else []
 
     def _bind_provider_screens(self) -> None:
-        """`screen.<id>` bindings on the dashboard, with each ScreenSpec's suggested key."""
+        """`screen.<id>` bindings on the dashboard for the declared screens of the connections'
+        providers, on the keys `resolve_keys` gives them (the user's, else the suggested one)."""
         dashboard = self.dashboard
-        bound: set[str] = set()
-        for conn in self.runtime.connections.values():
-            for spec in self.screen_specs(conn):
-                binding_id = SCREEN_PREFIX + spec.id
-                if binding_id in bound or not (spec.key or binding_id in self.keys):
-                    continue
-                bound.add(binding_id)
-                add_binding(dashboard, Binding(
-                    spec.key or self.keys[binding_id], f"open_screen({spec.id!r})", spec.title, show=False,
-                    id=binding_id, tooltip=f"Open {spec.title}"))
+        for binding_id, (spec, keys) in self.resolved_keys().screens.items():
+            add_binding(dashboard, Binding(keys, f"open_screen({spec.id!r})", spec.title, show=False,
+                                           id=binding_id, tooltip=f"Open {spec.title}"))
 
     async def pick_provider_screen(self, connection: str) -> None:
         conn = self.runtime.connections.get(connection)

@@ -87,11 +87,18 @@ def build_parser() -> Parser:
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
     config = command("config", "config path, template and validation")
-    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    config_sub.add_parser("path", help="print where the config is read from")
-    init = config_sub.add_parser("init", help="write a commented template")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True,
+                                       parser_class=Parser)
+
+    def config_action(name: str, help_text: str) -> argparse.ArgumentParser:
+        child = config_sub.add_parser(name, help=help_text, description=help_text)
+        _add_common_options(child, top=False)  # `ibmon config check --config F` as well
+        return child
+
+    config_action("path", "print where the config is read from")
+    init = config_action("init", "write a commented template")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
-    config_sub.add_parser("check", help="validate and list every problem")
+    config_action("check", "validate and list every problem: whatever `ibmon run` would refuse")
 
     command("themes", "available themes and broken theme files")
     return parser
@@ -370,8 +377,11 @@ def cmd_config(args: argparse.Namespace) -> int:
         cfg.write_private(path, cfg.template(host))
         say(f"wrote {path} (one commented example per provider: {', '.join(sorted(host.providers)) or 'none'})")
         return 0
+    from ibmon.themes import discover_themes
+
     config, host = _load(args, required=True)
-    for warning in [*_plugin_problems(host), *config.warnings]:
+    _themes, broken_themes = discover_themes(host)  # the app skips them: say so here too
+    for warning in [*_plugin_problems(host), *config.warnings, *(f"broken theme: {p}" for p in broken_themes)]:
         warn(warning)
     problems = [*config.problems, *config.unavailable()]
     for problem in problems:

@@ -4,11 +4,15 @@ Loading happens in two steps because the file says which plugins to load: `read_
 TOML, `plugin_settings` reads `plugin_dirs` / `disabled_plugins`, the caller loads the plugins, then
 `build_config` checks everything else against the registered providers. Every mistake is collected,
 one line each naming the connection and key, so the user fixes them all in one go.
+
+`build_config` is the whole check: `ibmon config check` prints its problems, and `ibmon run` refuses
+to start on them. Whatever the app would otherwise refuse at start is checked here: each provider's
+declared options and the rules across them, the theme's name, and `[keys]` against the binding ids
+and the providers' declared screens (`ibmon.bindings`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import stat
@@ -21,10 +25,12 @@ from typing import Any
 import platformdirs
 
 from ibmon.api import ConnectionContext, Provider
+from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
 from ibmon.errors import ConfigError
-from ibmon.keymap import CORE_BINDINGS, SCREEN_PREFIX, is_binding_id
-from ibmon.options import Option, apply_options, did_you_mean
+from ibmon.keymap import CORE_BINDINGS
+from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
+from ibmon.safe import safe_text
 from ibmon.secrets import Secret
 
 ENV_CONFIG = "IBMON_CONFIG"
@@ -173,6 +179,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     theme = doc.get("theme", DEFAULT_THEME)
     if not isinstance(theme, str) or not theme:
         problems.append('key "theme" must be a theme name (a string)')
+    elif "theme" in doc and (why := theme_problem(theme, host)):
+        problems.append(why)
     else:
         config.theme = theme
     layout = doc.get("layout", DEFAULT_LAYOUT)
@@ -197,7 +205,11 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         problems.append('key "read_only" must be true or false')
     else:
         config.read_only = read_only
-    config.keys = _keys(doc.get("keys", {}), problems)
+    raw_keys = doc.get("keys", {})
+    if not isinstance(raw_keys, dict):
+        problems.append('[keys] must be a table of binding id = "keys"')
+        raw_keys = {}
+    keys = flatten_keys(raw_keys, problems)
 
     plain_secrets: list[str] = []
     raw_connections = doc.get("connections", [])
@@ -209,6 +221,13 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         connection = _connection(index, raw, host, config.refresh_seconds, seen, problems, plain_secrets)
         if connection is not None:
             config.connections.append(connection)
+    # the screens bound on the dashboard are those of the providers the connections name
+    named = [host.providers[raw["provider"]] for raw in raw_connections
+             if isinstance(raw.get("provider"), str) and raw["provider"] in host.providers]
+    resolved = resolve_keys(keys, host.providers.values(), named)
+    config.keys = resolved.keymap
+    problems.extend(resolved.problems)
+    config.warnings.extend(resolved.warnings)
 
     for folder in config.plugin_dirs:
         if not folder.is_dir():
@@ -218,11 +237,6 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         if warning:
             config.warnings.append(warning)
     return config
-
-
-def quoted(text: str) -> str:
-    """`text` in double quotes for a one-line message; line breaks and other controls escaped."""
-    return f'"{text}"' if text.isprintable() else json.dumps(text, ensure_ascii=False)
 
 
 def timezone_problem(zone: Any) -> str | None:
@@ -240,21 +254,22 @@ def timezone_problem(zone: Any) -> str | None:
     return None
 
 
-def _keys(raw: Any, problems: list[str]) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        problems.append('[keys] must be a table of binding id = "keys"')
-        return {}
-    keys: dict[str, str] = {}
-    for binding, value in raw.items():
-        if not is_binding_id(binding):
-            hint = did_you_mean(binding, CORE_BINDINGS)
-            problems.append(f'[keys]: unknown binding id {quoted(binding)}{hint}; ids: '
-                            f'{", ".join(CORE_BINDINGS)} or {SCREEN_PREFIX}<screen id>')
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(f'[keys]: "{binding}" must be keys as a string, e.g. "ctrl+r" or "r,f5"')
-        else:
-            keys[binding] = value
-    return keys
+def theme_problem(name: str, host: PluginHost) -> str | None:
+    """Why the app would not find the theme `name` (the app's own themes, the plugins', the user's
+    files, then Textual's built-in ones), or None."""
+    from ibmon.themes import discover_themes
+
+    themes, _broken = discover_themes(host)
+    names = list(dict.fromkeys(theme.name for theme in themes))
+    if name in names:
+        return None
+    from textual.theme import BUILTIN_THEMES  # Textual only for a name that is not one of ours
+
+    if name in BUILTIN_THEMES:
+        return None
+    return (f'key "theme": unknown theme {quoted(name)}{did_you_mean(name, [*names, *BUILTIN_THEMES])}; '
+            f'themes: {", ".join(names)} (`ibmon themes` lists them with their files), or one of Textual\'s '
+            f'own such as {" or ".join(list(BUILTIN_THEMES)[:2])}')
 
 
 def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_seconds: float,
@@ -304,7 +319,7 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
     _default_poll_interval(provider, options_raw, refresh_seconds)
     # a key whose reference failed has its problem already: do not call it missing as well
     declared = [option for option in provider.options if option.name not in unresolved]
-    values, option_problems = apply_options(declared, options_raw, where)
+    values, option_problems = check_options(declared, provider.rules, options_raw, where)
     problems.extend(option_problems)
     if len(problems) > before:
         return None
@@ -532,6 +547,8 @@ def template(host: PluginHost) -> str:
     ]
     for binding, (keys, description) in CORE_BINDINGS.items():
         lines.append(f'# {binding} = "{keys}"  # {description}')
+    for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
+        lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):
@@ -557,6 +574,7 @@ def _connection_example(provider: Provider) -> list[str]:
         if not option.required and option.default is None and option.example is None:
             line = f"# {line}"  # optional and without a value: stays commented out
         body.append(line)
+    body += [f"# rule: {summary}" for summary in map(rule_summary, provider.rules) if summary]
     return lines + [f"# {line}" for line in body]
 
 
@@ -568,6 +586,8 @@ def _describe_option(option: Option) -> str:
         facts.append(f"default {_toml_value(option.default)}")
     if option.choices:
         facts.append("one of " + ", ".join(option.choices))
+    if option.schemes:
+        facts.append(f"starts with {option.scheme_list}")
     if option.minimum is not None:
         facts.append(f"at least {option.minimum:g}")
     if option.maximum is not None:
@@ -583,6 +603,8 @@ def _example_value(option: Option) -> Any:
             return candidate
     if option.choices:
         return option.choices[0]
+    if option.schemes:
+        return f"{option.schemes[0]}://example.invalid"
     return _PLACEHOLDERS[option.type]
 
 

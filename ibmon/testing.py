@@ -19,14 +19,15 @@ from ibmon.api import ConnectionContext, Provider
 from ibmon.errors import ConfigError
 from ibmon.mapping import Rejected
 from ibmon.model import ACCOUNT, LEADS, POSITION, TICK, Account, LeadCounts, Position, RecordKind, Tick
-from ibmon.options import apply_options
+from ibmon.options import check_options
 from ibmon.validate import checked, key_of, screen_all
 
 
 def make_context(provider: Provider, name: str = "test", read_only: bool = False,
                  poll_timeout: float | None = None, **options: Any) -> ConnectionContext:
-    """A validated ConnectionContext for `provider`, as the config loader would build it."""
-    values, problems = apply_options(provider.options, options, f'connection "{name}"')
+    """A validated ConnectionContext for `provider`, as the config loader would build it (its
+    options, then its rules across them); ConfigError names every problem."""
+    values, problems = check_options(provider.options, provider.rules, options, f'connection "{name}"')
     if problems:
         raise ConfigError(problems)
     return ConnectionContext(name=name, provider=provider.name, options=values, read_only=read_only,

@@ -9,6 +9,8 @@ release that changes one fails there rather than in front of a user.
   dead, so containing means closing the screen it is on.)
 * `add_binding(node, binding)`: add a `Binding` with its id (what the user's `[keys]` remaps) to a
   node that already exists; `BindingsMap.bind()` takes no id.
+* `character_key(character)`: the name Textual gives a one-character key ("?" is question_mark),
+  as it does for a keymap, so two spellings of one key are seen as one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.keys import _character_to_key
 
 
 class FailureHook(App):
@@ -33,3 +36,8 @@ class FailureHook(App):
 def add_binding(node: DOMNode, binding: Binding) -> None:
     """Add `binding` (keeping its id, description and flags) to `node`'s own bindings."""
     node._bindings._add_binding(binding)
+
+
+def character_key(character: str) -> str:
+    """Textual's name for the key that types `character` (what `App.set_keymap` binds)."""
+    return _character_to_key(character)

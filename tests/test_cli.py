@@ -92,6 +92,53 @@ def test_config_check_lists_problems_or_says_ok(env, capsys, monkeypatch):
     assert captured.out.strip() == "config OK: 1 connection" and "t0ken-value" not in captured.err
 
 
+def test_config_actions_take_the_common_options_after_them_too(env, tmp_path, capsys, monkeypatch):
+    other = tmp_path / "other.toml"
+    assert main(["config", "path", "--config", str(other)]) == 0
+    assert capsys.readouterr().out.strip() == str(other)
+    assert main(["config", "init", "--config", str(other), "--plugin-dir", str(SUPPORT)]) == 0
+    assert 'provider = "example"' in other.read_text() and not env.exists()
+    capsys.readouterr()
+    other.write_text('theme = "no-such-theme"\n[keys]\nrefresh = "q"\n')
+    # the action's --config wins over one given before the subcommand, as for every other command
+    assert main(["--config", str(env), "config", "check", "--config", str(other)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning" not in line] == [
+        'ibmon: key "theme": unknown theme "no-such-theme"; themes: ibmon-dark, ibmon-light, ibmon-nord '
+        "(`ibmon themes` lists them with their files), or one of Textual's own such as textual-dark or textual-light",
+        'ibmon: [keys]: "q" is the key of both quit and refresh: give one of them another key']
+    assert main(["config", "check", "--config", str(tmp_path / "missing.toml")]) == 1
+    assert "no config at" in capsys.readouterr().err
+
+
+def test_every_command_and_config_action_takes_the_common_options_after_it():
+    import argparse
+
+    def commands(parser, prefix=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from commands(child, (*prefix, name)) if any(
+                        isinstance(a, argparse._SubParsersAction) for a in child._actions) else [(*prefix, name)]
+
+    found = list(commands(cli.build_parser()))
+    assert ("config", "check") in found and ("sim",) in found and len(found) == 9
+    for argv in found:
+        args = cli.build_parser().parse_args(["--config", "before.toml", *argv, "--config", "after.toml",
+                                              "--read-only", "--plugin-dir", "p"])
+        assert (args.config, args.read_only, args.plugin_dir) == ("after.toml", True, ["p"]), argv
+
+
+def test_config_check_warns_of_broken_theme_files_the_app_would_skip(env, tmp_path, capsys):
+    themes = tmp_path / "xdg_data_home" / "ibmon" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "bad.toml").write_text('name = "bad"\nprimary = "#12"\n')
+    env.write_text("")
+    assert main(["config", "check"]) == 0
+    assert f"ibmon: warning: broken theme: {themes / 'bad.toml'}: primary = '#12' is not a colour" in \
+        capsys.readouterr().err.splitlines()
+
+
 def test_plugins_json_shows_ok_and_failed_plugins(env, capsys):
     assert main(["--plugin-dir", str(SUPPORT), "--plugin-dir", str(BROKEN), "plugins", "--json"]) == 0
     plugins = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}

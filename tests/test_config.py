@@ -10,6 +10,7 @@ import pytest
 
 from ibmon import config as cfg
 from ibmon.errors import ConfigError
+from ibmon.keymap import CORE_BINDINGS
 from ibmon.plugins import PluginHost
 from ibmon.secrets import Secret, redact
 
@@ -141,9 +142,6 @@ def test_layout_time_format_and_timezone_are_read(example_host, tmp_path):
     assert (config.layout, config.time_format, config.timezone) == ("stacked", "%H:%M %Z", "Europe/Warsaw")
 
 
-def test_screen_binding_ids_are_accepted(example_host, tmp_path):
-    config = validate(example_host, '[keys]\n"screen.example.orders" = "o"\nquit = "q,ctrl+q"\n', tmp_path)
-    assert config.problems == [] and config.keys["screen.example.orders"] == "o"
 
 
 def test_bad_toml_names_line_and_column(tmp_path):
@@ -278,3 +276,215 @@ def test_write_private_creates_mode_600(tmp_path):
     cfg.write_private(target, "x = 1\n")
     assert target.read_text() == "x = 1\n"
     assert os.stat(target).st_mode & 0o777 == 0o600
+
+
+# -- what the app refuses at start, reported by the check ------------------------------------------
+
+#: A third-party plugin declaring rules across its options and a screen, as any plugin would.
+RULED_PLUGIN = """
+from ibmon import hookimpl
+from ibmon.api import Provider, ScreenSpec
+from ibmon.options import Option, one_of, requires
+
+OPTIONS = (Option("url", "url", required=True, schemes=("https",)), Option("cert", "str"), Option("key", "str"),
+           Option("user", "str"), Option("password", "str", secret=True), Option("api_key", "str", secret=True),
+           Option("mode", "str", default="ok"))
+
+
+def mode_rule(values):
+    \"\"\"mode "boom" breaks this rule, "many" floods it, "text" answers with a bare line\"\"\"
+    if values["mode"] == "boom":
+        raise ZeroDivisionError("the rule itself is broken")
+    if values["mode"] == "many":
+        return (f"problem {n}\\nwith a line break" for n in range(10_000))
+    if values["mode"] == "text":
+        return "a bare line"
+    return None
+
+
+@hookimpl
+def ibmon_providers(register):
+    register(Provider("ruled", "Ruled", connect=None, options=OPTIONS,
+                      rules=(requires("cert", "key"), one_of("api_key", ("user", "password")), mode_rule),
+                      screens=(ScreenSpec("ruled.orders", "Orders", factory=lambda ctx: None, key="o"),)))
+"""
+
+
+@pytest.fixture
+def ruled_host(tmp_path, monkeypatch):
+    monkeypatch.delenv("IBMON_PLUGINS", raising=False)
+    folder = tmp_path / "ruled_plugins"
+    folder.mkdir()
+    (folder / "ruled.py").write_text(RULED_PLUGIN)
+    host = PluginHost()
+    host.load(plugin_dirs=[folder], entry_points=False)
+    assert host.plugins["ruled"].status == "ok", host.plugins["ruled"].error
+    return host
+
+
+def ruled(body: str, name: str = "R") -> str:
+    return f'[[connections]]\nname = "{name}"\nprovider = "ruled"\nurl = "https://h"\n{body}\n'
+
+
+@pytest.mark.parametrize("body, problems", [
+    ('api_key = "ruled-key-8812"', []),
+    ('user = "u"\npassword = "ruled-pw-8812"', []),
+    ('user = "u"', ['connection "R" (ruled): needs "api_key", or "user" with "password" ("password" missing)']),
+    ('', ['connection "R" (ruled): needs "api_key", or "user" with "password"']),
+    ('api_key = ""', ['connection "R" (ruled): key "api_key" must not be empty (a string)']),
+    ('api_key = "ruled-key-8812"\ncert = "c"', ['connection "R" (ruled): "cert" needs "key" ("key" missing)']),
+    ('api_key = "ruled-key-8812"\nmode = "boom"', ['connection "R" (ruled): a check of these options failed: '
+                                         'ZeroDivisionError: the rule itself is broken']),
+    ('api_key = "ruled-key-8812"\nmode = "text"', ['connection "R" (ruled): a bare line']),
+])
+def test_a_plugins_rules_across_options_name_the_connection_and_keys(ruled_host, tmp_path, body, problems):
+    assert validate(ruled_host, ruled(body), tmp_path).problems == problems
+
+
+def test_rules_run_only_once_every_option_is_right_and_are_bounded(ruled_host, tmp_path):
+    config = validate(ruled_host, ruled('user = 5'), tmp_path)
+    assert config.problems == ['connection "R" (ruled): key "user" must be a string, not an integer']
+    flood = validate(ruled_host, ruled('api_key = "ruled-key-8812"\nmode = "many"'), tmp_path).problems
+    assert len(flood) == 20 and all("\n" not in line and line.endswith("↵with a line break") for line in flood)
+
+
+def test_the_same_rules_run_in_the_plugin_testing_kit(ruled_host):
+    from ibmon.testing import make_context
+
+    provider = ruled_host.providers["ruled"]
+    with pytest.raises(ConfigError) as caught:
+        make_context(provider, name="T", url="https://h", user="u")
+    assert caught.value.problems == ['connection "T": needs "api_key", or "user" with "password" ("password" missing)']
+    assert make_context(provider, url="https://h", api_key="ruled-key-8812").options["api_key"].reveal() == "ruled-key-8812"
+
+
+@pytest.fixture(scope="module")
+def real_host():
+    _settings, host = cfg.load_plugins({}, None, only=None)
+    return host
+
+
+def first_party(provider: str, options: str) -> str:
+    return f'[[connections]]\nname = "C"\nprovider = "{provider}"\n{options}\n'
+
+
+XTB = 'user_id = "1"\npassword = "xtb-pw-6620"\n'
+SECRET = "rest-secret-3391"  # long and odd: a made-up secret is masked in every later message
+REST_REQUIRED = {"b2core": f'token = "{SECRET}"',
+                 "crm": f'domain = "d"\napi_key = "{SECRET}"\nemail = "e"\npassword = "{SECRET}"',
+                 "ctrader": f'access_token = "{SECRET}"', "ibkr_flex": f'token = "{SECRET}"\nquery_id = "1"'}
+
+
+@pytest.mark.parametrize("provider", sorted(REST_REQUIRED))
+def test_rest_providers_take_http_and_https_urls_only(real_host, tmp_path, monkeypatch, provider):
+    monkeypatch.delenv("IBMON_PLUGINS", raising=False)
+    for url in ("http://127.0.0.1:1/api", "https://h.example"):
+        text = first_party(provider, f'base_url = "{url}"\n{REST_REQUIRED[provider]}')
+        assert validate(real_host, text, tmp_path).problems == []
+    for url, why in (("wss://h", "must start with http:// or https://, not wss://"),
+                     ("https://", "must be a URL with a host, like scheme://host:port"),
+                     ("https://h:99999", "must be a URL with a port from 0 to 65535 after the host")):
+        text = first_party(provider, f'base_url = "{url}"\n{REST_REQUIRED[provider]}')
+        assert validate(real_host, text, tmp_path).problems == [f'connection "C" ({provider}): key "base_url" {why}']
+
+
+def test_xtb_takes_socket_and_websocket_urls_and_sockets_need_a_port(real_host, tmp_path):
+    for scheme in ("tls", "ssl", "tcp", "ws", "wss"):
+        text = first_party("xtb", f'url = "{scheme}://h:5124"\nstream_url = "{scheme}://h:5125"\n{XTB}')
+        assert validate(real_host, text, tmp_path).problems == [], scheme
+    text = first_party("xtb", f'url = "wss://h/demo"\nstream_url = "ssl://h"\n{XTB}')
+    assert validate(real_host, text, tmp_path).problems == [
+        'connection "C" (xtb): key "stream_url": ssl://h: a ssl:// URL needs a port (e.g. 5124 demo, 5112 real)']
+    text = first_party("xtb", f'url = "https://h:1"\nstream_url = "tls://h:2"\n{XTB}')
+    assert validate(real_host, text, tmp_path).problems == [
+        'connection "C" (xtb): key "url" must start with tls://, ssl://, ws://, wss:// or tcp://, not https://']
+
+
+def test_b2core_declares_its_credentials_rule_and_connect_no_longer_refuses(real_host, tmp_path):
+    base = 'base_url = "https://h/api"\n'
+    assert validate(real_host, first_party("b2core", base + 'client_id = "id"'), tmp_path).problems == [
+        'connection "C" (b2core): needs "token", or "client_id" with "client_secret" ("client_secret" missing)']
+    config = validate(real_host, first_party("b2core", base + 'client_id = "id"\nclient_secret = "b2-secret-4410"'), tmp_path)
+    assert config.problems == []
+    [connection] = config.connections
+    real_host.providers["b2core"].connect(connection.context())  # no ConfigError at start any more
+
+
+def test_an_unknown_theme_is_a_problem_and_every_theme_the_app_knows_is_accepted(real_host, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    themes = tmp_path / "data" / "ibmon" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "mine.toml").write_text('name = "mine"\nprimary = "#123456"\n')
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    for name in ("ibmon-dark", "ibmon-nord", "nord", "textual-light", "mine"):
+        assert validate(real_host, f'theme = "{name}"', tmp_path).problems == [], name
+    [problem] = validate(real_host, 'theme = "ibmon-nrod"', tmp_path).problems
+    assert problem.startswith('key "theme": unknown theme "ibmon-nrod" (did you mean "ibmon-nord"?); themes: ')
+    assert "mine" in problem and "broken" not in problem.split("themes: ")[1]
+    assert validate(real_host, 'theme = "broken"', tmp_path).problems[0].startswith('key "theme": unknown theme')
+
+
+XTB_CONNECTION = first_party("xtb", f'url = "tcp://127.0.0.1:1"\nstream_url = "tcp://127.0.0.1:2"\n{XTB}')
+
+
+@pytest.mark.parametrize("keys, problems", [
+    ('screen.xtb = "f6"', []),  # TOML's dotted form
+    ('"screen.xtb" = "f6"', []),
+    ('screen.xbt = "f6"', ['[keys]: unknown screen id "screen.xbt" (did you mean "screen.xtb"?); screens: '
+                           'screen.b2core, screen.crm, screen.ctrader, screen.ibkr_flex, screen.xtb']),
+    ('screen.xtb = "f6"\n"screen.xtb" = "f7"', ['[keys]: "screen.xtb" is given twice']),
+    ('refresh = "q"', ['[keys]: "q" is the key of both quit and refresh: give one of them another key']),
+    ('refresh = "f5"\nhelp = "f5"', ['[keys]: "f5" is the key of both help and refresh: give one of them another key']),
+    ('refresh = "?"', ['[keys]: "?" is the key of both help and refresh: give one of them another key']),
+    ('screen.xtb = "h"', ['[keys]: "h" is the key of both toggle_health and screen.xtb: give one of them another key']),
+    ('quit = "r"\nrefresh = "q"', []),  # a swap
+    ('refresh = "r,,f5"', ['[keys]: "refresh": an empty key in "r,,f5" (keys are separated by single commas)']),
+    ('screen = "s"', [f'[keys]: unknown binding id "screen"; ids: {", ".join(CORE_BINDINGS)} or screen.<screen id>']),
+])
+def test_keys_are_checked_as_the_dashboard_binds_them(real_host, tmp_path, keys, problems):
+    config = validate(real_host, f"[keys]\n{keys}\n{XTB_CONNECTION}", tmp_path)
+    assert config.problems == problems
+    assert config.warnings == []
+
+
+def test_a_screen_key_is_checked_only_where_the_dashboard_binds_it(real_host, tmp_path):
+    """A provider without connections binds no screen key; one whose suggested key the user took
+    yields it (a warning, not a mistake: the palette and `s` still open it)."""
+    assert validate(real_host, '[keys]\nrefresh = "x"\nscreen.b2core = "h"\n', tmp_path).problems == []
+    config = validate(real_host, f'[keys]\nrefresh = "x"\n{XTB_CONNECTION}', tmp_path)
+    assert config.problems == [] and config.keys == {"refresh": "x"}
+    assert config.warnings == ['[keys]: the screen screen.xtb suggests "x", which is the key of refresh: it has no '
+                               'key of its own until [keys] gives it one, e.g. "screen.xtb" = "f6"']
+
+
+def test_the_default_keys_and_the_first_party_screen_keys_are_all_different(real_host):
+    from ibmon.bindings import resolve_keys
+
+    defaults = [key for keys, _ in CORE_BINDINGS.values() for key in keys.split(",")]
+    screens = [spec.key for provider in real_host.providers.values() for spec in provider.screens]
+    assert len(set(defaults + screens)) == len(defaults + screens)
+    resolved = resolve_keys({}, real_host.providers.values(), real_host.providers.values())
+    assert resolved.problems == resolved.warnings == []
+    assert {binding: keys for binding, (_spec, keys) in resolved.screens.items()} == {
+        "screen.b2core": "b", "screen.crm": "l", "screen.ctrader": "c", "screen.ibkr_flex": "i", "screen.xtb": "x"}
+
+
+def test_a_plugins_screen_ids_are_known_from_its_declaration(ruled_host, tmp_path):
+    config = validate(ruled_host, '[keys]\nscreen.ruled.orders = "f9"\n', tmp_path)
+    assert config.problems == [] and config.keys == {"screen.ruled.orders": "f9"}
+
+
+def test_the_template_of_the_first_party_providers_validates_once_filled_in(real_host, tmp_path, monkeypatch):
+    text = cfg.template(real_host)
+    assert '# "screen.xtb" = "x"  # open XTB: symbols, chart, history' in text
+    assert '# # rule: needs "token", or "client_id" with "client_secret"' in text
+    filled, block = [], False
+    for line in text.splitlines():  # uncomment each example: from "# [[connections]]" to its blank line
+        block = (block or line.startswith("# [[connections]]")) and line != ""
+        filled.append(line[2:] if block else line)
+    for name in ("B2CORE_CLIENT_SECRET", "CRM_API_KEY", "CRM_PASSWORD", "CTRADER_ACCESS_TOKEN", "IBKR_FLEX_TOKEN",
+                 "XTB_PASSWORD"):
+        monkeypatch.setenv(name, "s3cret-from-env")
+    config = validate(real_host, "\n".join(filled), tmp_path)
+    assert config.problems == []
+    assert sorted(c.provider for c in config.connections) == ["b2core", "crm", "ctrader", "ibkr_flex", "xtb"]

@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, Session, Simulator
-from ibmon.errors import ConfigError
-from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
+from ibmon.api import ConnectionContext, Provider, ScreenSpec, Session, Simulator
+from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option, one_of
 
 NAME = "b2core"
 TITLE = "B2Core IB accounts"
 
 OPTIONS = (
     Option("base_url", "url", required=True, help="API base URL of the B2Core IB module",
-           example="https://your.b2core.host/api/v2/ib"),
+           example="https://your.b2core.host/api/v2/ib", schemes=("http", "https")),
     Option("client_id", "str", help="API client id (with client_secret; or give a token)", example="my-ib-client"),
     Option("client_secret", "str", secret=True, help="API client secret", example={"env": "B2CORE_CLIENT_SECRET"}),
     Option("token", "str", secret=True, help="a static bearer token, instead of client_id and client_secret"),
@@ -34,10 +33,19 @@ OPTIONS = (
 )
 
 
+RULES = (one_of("token", ("client_id", "client_secret")),)
+
+
+def open_screen(ctx: Any) -> Any:
+    from .screens import AccountsScreen
+
+    return AccountsScreen(ctx)
+
+
+SCREENS = (ScreenSpec(id="b2core", title="B2Core accounts", factory=open_screen, key="b"),)
+
+
 def connect(ctx: ConnectionContext) -> Session:
-    options = ctx.options
-    if not options.get("token") and not (options.get("client_id") and options.get("client_secret")):
-        raise ConfigError(f'connection "{ctx.name}": b2core needs client_id and client_secret, or a token')
     from .session import B2CoreSession
 
     return B2CoreSession(ctx)
@@ -51,7 +59,7 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any):
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS,
+    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS, rules=RULES, screens=SCREENS,
                       description="Client trading accounts of an IB in B2Broker's B2Core: balances, "
                                   "equity and profit per account, enable/disable, add and delete."))
 

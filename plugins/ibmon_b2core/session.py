@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.api import Action, ConnectionContext, Session, Sink
 from ibmon.mapping import map_each, map_one
 from ibmon.model import Account
 from ibmon.paging import WalkLimits
@@ -94,12 +94,3 @@ class B2CoreSession(Session):
         return Action(id="b2core.create", title="Add account", target="connection", run=run,
                       confirm=lambda _: f"Add account {number} on {platform_name} for profile {profile_id}?")
 
-    # -- screens ---------------------------------------------------------------------------------
-
-    def screens(self) -> list[ScreenSpec]:
-        def factory(ctx: Any) -> Any:
-            from .screens import AccountsScreen
-
-            return AccountsScreen(ctx)
-
-        return [ScreenSpec(id="b2core", title="B2Core accounts", factory=factory, key="b")]

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
+from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenContext, ScreenSpec, Session, Simulator
 from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
 
 OPTIONS = (
     Option("base_url", "url", required=True, help="the CRM's address ([domain] in the API document)",
-           example="https://crm.example.com"),
+           example="https://crm.example.com", schemes=("http", "https")),
     Option("domain", "str", required=True, help="X-DOMAIN: the domain the API key was issued for",
            example="ib.example.com"),
     Option("api_key", "str", required=True, secret=True,
@@ -36,6 +36,16 @@ OPTIONS = (
 )
 
 
+def open_screen(ctx: ScreenContext) -> Any:
+    from ibmon_crm.screens import CrmScreen  # Textual only once the screen opens
+
+    return CrmScreen(ctx)
+
+
+SCREENS = (ScreenSpec(id="crm", title="Impact CRM: leads, registrations, transactions", key="l",
+                      factory=open_screen),)
+
+
 def connect(ctx: ConnectionContext) -> Session:
     from ibmon_crm.session import CrmSession
 
@@ -50,7 +60,7 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name="crm", title="Impact CRM", connect=connect, options=OPTIONS,
+    register(Provider(name="crm", title="Impact CRM", connect=connect, options=OPTIONS, screens=SCREENS,
                       description="Impact CRM IB integration: lead funnel, registrations, transactions."))
 
 

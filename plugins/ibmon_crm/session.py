@@ -12,9 +12,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 
-from ibmon.api import ConnectionContext, ScreenContext, ScreenSpec, Session, Sink
+from ibmon.api import ConnectionContext, Session, Sink
 from ibmon.model import LeadCounts
 from ibmon.paging import WalkLimits
 
@@ -31,12 +30,6 @@ def windows(today: date, lookback_days: int) -> list[tuple[str, date, date]]:
     """(name, first day, last day) per funnel window, narrowest first, the lookback one last."""
     spans = sorted({days for days in (1, 7) if days < lookback_days} | {lookback_days})
     return [("today" if days == 1 else f"{days}d", today - timedelta(days=days - 1), today) for days in spans]
-
-
-def open_screen(ctx: ScreenContext) -> Any:
-    from ibmon_crm.screens import CrmScreen  # Textual only once the screen opens
-
-    return CrmScreen(ctx)
 
 
 class CrmSession(Session):
@@ -118,10 +111,6 @@ class CrmSession(Session):
         result = {name: tuple((currency, kind, value) for (currency, kind), value in sorted(bucket.items()))
                   for name, bucket in totals.items()}
         return result, walk.note
-
-    def screens(self) -> list[ScreenSpec]:
-        return [ScreenSpec(id="crm", title="Impact CRM: leads, registrations, transactions", key="l",
-                           factory=open_screen)]
 
     async def close(self) -> None:
         if self._client is not None:

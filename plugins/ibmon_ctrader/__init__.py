@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
+from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
 from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
 
 NAME = "ctrader"
 TITLE = "cTrader (Spotware Connect)"
 
 OPTIONS = (
-    Option("base_url", "url", default="https://api.spotware.com",
+    Option("base_url", "url", default="https://api.spotware.com", schemes=("http", "https"),
            help="Spotware Connect API address"),
     Option("access_token", "str", required=True, secret=True,
            help="Spotware Connect access token (sent as the access_token query parameter)",
@@ -36,6 +36,15 @@ OPTIONS = (
 )
 
 
+def open_screen(ctx: Any) -> Any:
+    from ibmon_ctrader.screens import CTraderScreen
+
+    return CTraderScreen(ctx)
+
+
+SCREENS = (ScreenSpec(id="ctrader", title="cTrader history", factory=open_screen, key="c"),)
+
+
 def connect(ctx: ConnectionContext) -> Session:
     from ibmon_ctrader.session import CTraderSession
 
@@ -50,7 +59,7 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS,
+    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS,
                       description="Balances (cents), equity computed from open positions, positions and "
                                   "symbol quotes of every trading account linked to a cTrader ID."))
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.api import Action, ConnectionContext, Session, Sink
 from ibmon.errors import AuthError, ProviderError
 from ibmon.mapping import Rejected, map_each, map_one
 from ibmon.model import Account, Tick
@@ -188,13 +188,3 @@ class CTraderSession(Session):
             if records.account_id(raw) == account_id:
                 return raw
         raise ProviderError(f"account {account_id} is not linked to this cTrader ID", permanent=True)
-
-    # -- screen ----------------------------------------------------------------------------------
-
-    def screens(self) -> list[ScreenSpec]:
-        def factory(ctx: Any) -> Any:
-            from ibmon_ctrader.screens import CTraderScreen
-
-            return CTraderScreen(ctx)
-
-        return [ScreenSpec(id="ctrader", title="cTrader history", factory=factory, key="c")]

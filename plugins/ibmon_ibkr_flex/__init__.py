@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from ibmon import __version__, hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, Session, Simulator
+from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
 from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, Option
 
 PROVIDER = "ibkr_flex"
@@ -22,7 +22,7 @@ OPTIONS = (
            help="Flex Web Service token (Client Portal > Performance & Reports > Flex Queries)",
            example={"env": "IBKR_FLEX_TOKEN"}),
     Option("query_id", "str", required=True, help="Query ID of an Activity Flex query", example="123456"),
-    Option("base_url", "url", default=DEFAULT_BASE_URL,
+    Option("base_url", "url", default=DEFAULT_BASE_URL, schemes=("http", "https"),
            help="Flex Web Service v3 base URL (SendRequest and GetStatement live under it)"),
     Option("user_agent", "str", default=f"ibmon/{__version__}", help="User-Agent header (IB requires one)"),
     Option("poll_seconds", "float", default=900.0, minimum=5,
@@ -32,6 +32,15 @@ OPTIONS = (
     TLS_VERIFY,
     replace(REQUEST_TIMEOUT, default=120.0),  # a statement of many MB takes a while
 )
+
+
+def open_screen(ctx: Any) -> Any:
+    from ibmon_ibkr_flex.screens import FlexScreen
+
+    return FlexScreen(ctx)
+
+
+SCREENS = (ScreenSpec(id="ibkr_flex", title="IBKR Flex statements", factory=open_screen, key="i"),)
 
 
 def connect(ctx: ConnectionContext) -> Session:
@@ -48,7 +57,7 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name=PROVIDER, title=TITLE, connect=connect, options=OPTIONS,
+    register(Provider(name=PROVIDER, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS,
                       description="Interactive Brokers Flex Web Service: NAV, cash, positions and trades "
                                   "from an Activity Flex query."))
 

@@ -14,7 +14,7 @@ import time
 from functools import partial
 from typing import Any
 
-from ibmon.api import ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.api import ConnectionContext, Session, Sink
 from ibmon.errors import ProviderError
 from ibmon.mapping import Rejected, map_each, map_one
 from ibmon.model import Account, Position, extra
@@ -53,14 +53,6 @@ class FlexSession(Session):
         sink.accounts(accounts)
         sink.positions(positions)
         sink.note(*notes_of(report))
-
-    def screens(self) -> list[ScreenSpec]:
-        def open_screen(ctx):
-            from ibmon_ibkr_flex.screens import FlexScreen
-
-            return FlexScreen(ctx)
-
-        return [ScreenSpec(id="ibkr_flex", title="IBKR Flex statements", factory=open_screen, key="i")]
 
     async def close(self) -> None:
         await self.client.aclose()

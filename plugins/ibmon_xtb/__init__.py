@@ -10,14 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from ibmon import hookimpl
+from collections.abc import Mapping
+
 from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
 from ibmon.options import TLS_VERIFY, Option
 
+#: The byte pipes an xAPI URL may name (ibmon_xtb.transport): a plain or TLS socket (ssl:// is tls://),
+#: or a WebSocket.
+SCHEMES = ("tls", "ssl", "ws", "wss", "tcp")
+
 OPTIONS = (
-    Option("url", "url", required=True, example="tls://xapi.example.com:5124",
+    Option("url", "url", required=True, example="tls://xapi.example.com:5124", schemes=SCHEMES,
            help="main connection: tls://host:port (classic ports 5124 demo, 5112 real), wss://host/demo, "
                 "or ws:// / tcp:// on loopback"),
-    Option("stream_url", "url", required=True, example="tls://xapi.example.com:5125",
+    Option("stream_url", "url", required=True, example="tls://xapi.example.com:5125", schemes=SCHEMES,
            help="streaming connection: tls://host:port (5125 demo, 5113 real), wss://host/demoStream, ws:// or tcp://"),
     Option("user_id", "str", required=True, example="1234567", help="login (account number)"),
     Option("password", "str", required=True, secret=True, help="password of the login"),
@@ -30,19 +36,29 @@ OPTIONS = (
 )
 
 
+def socket_ports(values: Mapping[str, Any]) -> list[str]:
+    """tcp://, tls:// and ssl:// URLs need a port (e.g. 5124 demo, 5112 real)."""
+    from ibmon_xtb.transport import check_url  # the transport's own check, at config time
+
+    return [f'key "{key}": {problem}' for key in ("url", "stream_url") if (problem := check_url(values[key]))]
+
+
+RULES = (socket_ports,)
+
+
+def open_screen(ctx: Any) -> Any:
+    from ibmon_xtb.screens import XtbScreen
+
+    return XtbScreen(ctx)
+
+
+SCREENS = (ScreenSpec(id="xtb", title="XTB: symbols, chart, history", factory=open_screen, key="x"),)
+
+
 def connect(ctx: ConnectionContext) -> Session:
     from ibmon_xtb.session import XtbSession
 
     return XtbSession(ctx)
-
-
-def screen_spec() -> ScreenSpec:
-    def factory(ctx: Any) -> Any:
-        from ibmon_xtb.screens import XtbScreen
-
-        return XtbScreen(ctx)
-
-    return ScreenSpec(id="xtb", title="XTB: symbols, chart, history", factory=factory, key="x")
 
 
 async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
@@ -53,7 +69,8 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name="xtb", title="XTB / X Open Hub xAPI", connect=connect, options=OPTIONS,
+    register(Provider(name="xtb", title="XTB / X Open Hub xAPI", connect=connect, options=OPTIONS, rules=RULES,
+                      screens=SCREENS,
                       description="Live balances, ticks and positions over xAPI 2.5 (XTB's own servers "
                                   "closed xAPI on 2025-03-14; X Open Hub white-label servers speak it)."))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, ScreenSpec, Session, Sink
+from ibmon.api import Action, ConnectionContext, Session, Sink
 from ibmon.errors import ConfigError, ProviderError, describe_exception
 from ibmon.mapping import Rejected, map_one
 from ibmon.model import Account, Position, Tick, extra
@@ -341,11 +341,6 @@ class XtbSession(Session):
     async def trade_history(self, days: int = 30) -> list[dict[str, Any]]:
         end = int(time.time() * 1000)
         return await self._connected().call("getTradesHistory", {"end": 0, "start": end - days * 86400_000})
-
-    def screens(self) -> list[ScreenSpec]:
-        from ibmon_xtb import screen_spec
-
-        return [screen_spec()]
 
     async def close(self) -> None:
         for connection in (self.streaming, self.main):

@@ -1,7 +1,8 @@
 """The byte pipes under an xAPI connection, picked by the URL's scheme.
 
 * `tcp://host:port`: a plain socket (loopback and testing).
-* `tls://host:port`: a TLS socket (the classic xAPI servers, ports 5124/5125 demo, 5112/5113 real).
+* `tls://host:port` (or `ssl://`): a TLS socket (the classic xAPI servers, ports 5124/5125 demo,
+  5112/5113 real).
 * `ws://…` and `wss://…`: a WebSocket, one packet per message.
 
 Both kinds offer `send(text)`, `receive() -> packet` and `close()`; `receive` raises ConnectionLost
@@ -19,10 +20,12 @@ from urllib.parse import urlsplit
 
 from ibmon.secrets import redact
 
+from ibmon_xtb import SCHEMES
 from ibmon_xtb.errors import ConnectionLost
 from ibmon_xtb.framing import MAX_PACKET, SEPARATOR, FrameDecoder, FrameError, parse_packet
 
-SCHEMES = ("tcp", "tls", "ws", "wss")
+SOCKET_SCHEMES = ("tcp", "tls", "ssl")  # a socket of its own: the URL names its port
+TLS_SCHEMES = ("tls", "ssl")
 CONNECT_TIMEOUT = 15.0
 
 
@@ -62,7 +65,7 @@ def check_url(url: str) -> str | None:
         return f"{redact(url)}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}"
     if not parts.hostname:
         return f"{redact(url)}: no host"
-    if parts.scheme in ("tcp", "tls") and parts.port is None:
+    if parts.scheme in SOCKET_SCHEMES and parts.port is None:
         return f"{redact(url)}: a {parts.scheme}:// URL needs a port (e.g. 5124 demo, 5112 real)"
     return None
 
@@ -75,7 +78,7 @@ async def open_transport(url: str, *, tls_verify: bool = True, timeout: float = 
     try:
         if parts.scheme in ("ws", "wss"):
             return await asyncio.wait_for(WebSocketTransport.open(url, tls_verify), timeout)
-        context = tls_context(tls_verify) if parts.scheme == "tls" else None
+        context = tls_context(tls_verify) if parts.scheme in TLS_SCHEMES else None
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port, ssl=context,
                                     server_hostname=parts.hostname if context else None), timeout)

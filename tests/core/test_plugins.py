@@ -61,6 +61,31 @@ def test_a_second_plugin_taking_a_provider_name_fails_alone(monkeypatch, tmp_pat
     assert host.plugins["example_plugin"].status == "ok"
 
 
+def test_a_provider_declaring_bad_rules_or_screens_fails_its_plugin_alone(monkeypatch, tmp_path):
+    declarations = {
+        "bad_rules": "rules=('not callable',)",
+        "bad_screens": "screens=[ScreenSpec('ok', 'Ok', print), 'not a screen']",
+        "bad_screen_id": "screens=(ScreenSpec('has space', 'T', print),)",
+        "bad_screen_key": "screens=(ScreenSpec('k', 'T', print, key='x\\n'),)",
+        "good": "rules=[lambda values: None], screens=[ScreenSpec('fine', 'Fine', print, key='f9')]",
+    }
+    for name, declaration in declarations.items():
+        (tmp_path / f"{name}.py").write_text(
+            "from ibmon import hookimpl\n"
+            "from ibmon.api import Provider, ScreenSpec\n"
+            "@hookimpl\n"
+            "def ibmon_providers(register):\n"
+            f"    register(Provider(name={name!r}, title='T', connect=None, {declaration}))\n")
+    host = load(monkeypatch, tmp_path)
+    assert "rules must be a tuple of callables" in host.plugins["bad_rules"].error
+    assert "screens must be a tuple of ScreenSpec" in host.plugins["bad_screens"].error
+    assert "ScreenSpec id must be letters, digits" in host.plugins["bad_screen_id"].error
+    assert "key must be keys as a string" in host.plugins["bad_screen_key"].error
+    assert list(host.providers) == ["good"] and host.plugins["good"].status == "ok"
+    good = host.providers["good"]
+    assert isinstance(good.rules, tuple) and [spec.id for spec in good.screens] == ["fine"]
+
+
 def test_first_party_plugins_register_through_entry_points(monkeypatch):
     monkeypatch.delenv("IBMON_PLUGINS", raising=False)
     host = PluginHost()

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label
 
-from ibmon.textual_seams import FailureHook, add_binding
+from ibmon.textual_seams import FailureHook, add_binding, character_key
 
 
 class Failing(Screen):
@@ -116,3 +116,14 @@ async def test_add_binding_adds_a_working_binding_that_keeps_its_id():
         await pilot.press("f7")
         await pilot.pause()
         assert app.ran == ["added", "added"]
+
+
+async def test_character_key_names_a_key_as_the_keymap_binds_it():
+    app = Bound()
+    async with app.run_test() as pilot:
+        add_binding(app.screen, Binding("f6", "app.mark('added')", "Mark", id="test.mark"))
+        app.set_keymap({"test.mark": "?"})
+        await pilot.pause()
+        [active] = [a.binding for a in app.screen.active_bindings.values() if a.binding.id == "test.mark"]
+        assert active.key == character_key("?") == "question_mark"
+        assert character_key("/") == "slash" and character_key("a") == "a"

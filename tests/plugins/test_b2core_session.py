@@ -51,10 +51,16 @@ async def test_registered_simulator_checks_its_settings_and_its_connection_reach
         await running.stop()
 
 
-def test_connect_needs_credentials_or_a_token():
+def test_the_declared_rule_needs_credentials_or_a_token():
+    host = PluginHost()
+    host.load(only=["b2core"])
+    provider = host.providers["b2core"]
     with pytest.raises(ConfigError) as caught:
-        PROVIDER.connect(make_context(PROVIDER, base_url="http://127.0.0.1:1/api", client_id="only-the-id"))
-    assert "client_secret" in str(caught.value)
+        make_context(provider, name="B", base_url="http://127.0.0.1:1/api", client_id="only-the-id")
+    assert caught.value.problems == ['connection "B": needs "token", or "client_id" with "client_secret" '
+                                     '("client_secret" missing)']
+    for credentials in ({"token": "b2-token-4410"}, {"client_id": "id", "client_secret": "b2-secret-4410"}):
+        provider.connect(make_context(provider, base_url="http://127.0.0.1:1/api", **credentials))
 
 
 async def test_poll_maps_every_account_exactly():

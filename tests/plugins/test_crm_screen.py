@@ -10,6 +10,7 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
+import ibmon_crm
 from ibmon.api import ScreenContext
 from ibmon.plugins import PluginHost
 from ibmon.store import Store
@@ -49,7 +50,7 @@ class Host(App):
         async def run_action(action, target) -> None:
             raise AssertionError("the CRM screen has no actions")
 
-        spec = self.session.screens()[0]
+        [spec] = ibmon_crm.SCREENS
         await self.push_screen(spec.factory(ScreenContext("CRM", self.session, Store(), run_action)))
 
 

@@ -59,7 +59,7 @@ async def setup(running):
     async def run_action(action, target):  # the host confirms; here: yes
         ran.append((action.id, await action.run(target)))
 
-    spec = session.screens()[0]
+    [spec] = ibmon_ctrader.SCREENS
     screen = spec.factory(ScreenContext(connection="ct", session=session, store=store, run_action=run_action))
     yield running.control, screen, ran
     await session.close()
@@ -144,7 +144,7 @@ async def test_reload_picks_up_accounts_that_arrived_after_the_screen_opened(run
         raise AssertionError("no action expected")
 
     store = Store()
-    screen = session.screens()[0].factory(ScreenContext("ct", session, store, run_action))
+    screen = ibmon_ctrader.SCREENS[0].factory(ScreenContext("ct", session, store, run_action))
     try:
         async with Host(screen).run_test(size=(140, 40)) as pilot:
             await pilot.pause()

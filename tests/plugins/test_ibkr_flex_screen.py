@@ -12,7 +12,7 @@ from ibmon.api import Provider, ScreenContext
 from ibmon.store import Store
 from ibmon.testing import make_context
 from ibmon.widgets.format import money, when
-from ibmon_ibkr_flex import OPTIONS, PROVIDER, connect
+from ibmon_ibkr_flex import OPTIONS, PROVIDER, SCREENS, connect
 from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
@@ -47,7 +47,7 @@ async def setup():
     async def run_action(action, target):  # the screen offers no actions
         raise AssertionError("unexpected action")
 
-    spec = session.screens()[0]
+    [spec] = SCREENS
     context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
     yield running.control.portfolio(), session, store, spec, context
     await session.close()
@@ -119,7 +119,7 @@ async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
         book = running.control.portfolio().accounts[0]
         app = App()
         async with app.run_test(size=(160, 50)) as pilot:
-            screen = session.screens()[0].factory(context)
+            screen = SCREENS[0].factory(context)
             await app.push_screen(screen)
             await pilot.pause()
             summary = text(screen, "#summary")

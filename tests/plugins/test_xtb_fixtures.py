@@ -70,7 +70,7 @@ async def test_the_screen_names_base_and_quote_currencies_and_the_profit_currenc
     _, session, _ = live
     app = App()
     async with app.run_test(size=(140, 40)):
-        await app.push_screen(session.screens()[0].factory(
+        await app.push_screen(ibmon_xtb.SCREENS[0].factory(
             ScreenContext(connection="XTB recorded", session=session, store=Store(), run_action=None)))
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)

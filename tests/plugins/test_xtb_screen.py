@@ -45,7 +45,7 @@ async def live():
 
 async def test_search_chart_with_live_candles_and_history(live):
     sim, session, closed = live
-    [spec] = session.screens()
+    [spec] = ibmon_xtb.SCREENS
     app = App()
     async with app.run_test(size=(140, 40)) as pilot:
         await app.push_screen(spec.factory(context(session)))

@@ -73,11 +73,6 @@ class ScreenSession(Session):
     async def poll(self, sink) -> None:
         sink.account(Account("S1", Decimal("1.00"), "EUR"))
 
-    def screens(self) -> list[ScreenSpec]:
-        return [ScreenSpec("details", "Details", Details, key="d"),
-                ScreenSpec("broken", "Broken", broken_factory, key="b"),
-                ScreenSpec("crashing", "Crashing", lambda ctx: Crashing(), key="c")]
-
     def actions(self) -> list[Action]:
         async def reset(account: Account) -> str:
             self.resets.append(account.id)
@@ -86,7 +81,10 @@ class ScreenSession(Session):
         return [Action("reset", "Reset account", "account", reset, typed_confirmation=lambda a: a.id)]
 
 
-PROVIDER = Provider(name="screens", title="Screens provider", connect=lambda ctx: ScreenSession())
+PROVIDER = Provider(name="screens", title="Screens provider", connect=lambda ctx: ScreenSession(),
+                    screens=(ScreenSpec("details", "Details", Details, key="d"),
+                             ScreenSpec("broken", "Broken", broken_factory, key="b"),
+                             ScreenSpec("crashing", "Crashing", lambda ctx: Crashing(), key="c")))
 
 
 def screens_app(**kwargs) -> tuple[IbmonApp, object]:

@@ -125,9 +125,6 @@ class HostileSession(Session):
     async def poll(self, sink) -> None:
         sink.account(Account("H1", Decimal("1.00"), "EUR"))
 
-    def screens(self) -> list[ScreenSpec]:
-        return [ScreenSpec(spec_id, title, _factory(name), key=key) for spec_id, (title, key, name) in SCREENS.items()]
-
 
 def _exit(app) -> None:
     sys.exit("the palette command called sys.exit()")
@@ -143,7 +140,9 @@ async def _raise(app) -> None:
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name="hostile", title="Hostile screens", connect=HostileSession))
+    register(Provider(name="hostile", title="Hostile screens", connect=HostileSession,
+                      screens=tuple(ScreenSpec(spec_id, title, _factory(name), key=key)
+                                    for spec_id, (title, key, name) in SCREENS.items())))
 
 
 @hookimpl
