@@ -30,7 +30,7 @@ from textual.screen import Screen
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
 from ibmon.bindings import Keys, resolve_keys
-from ibmon.config import DEFAULT_LAYOUT, DEFAULT_TIME_FORMAT, LAYOUTS
+from ibmon.config import DEFAULT_LAYOUT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
@@ -41,6 +41,7 @@ from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection
+from ibmon.widgets.format import when
 from ibmon.screens.first_run import FirstRun
 from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen
@@ -268,8 +269,8 @@ class IbmonApp(FailureHook):
 
     @staticmethod
     def format_time(at: float) -> str:
-        """A notification's time, as times read everywhere (local time with its zone)."""
-        return time.strftime(DEFAULT_TIME_FORMAT, time.localtime(at))
+        """A notification's time, in the configured time format like every time on screen."""
+        return when(at)
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say which key quits (Textual's own message is markup, which ibmon shows literally)."""

@@ -130,9 +130,10 @@ async def test_help_explains_the_status_marks_and_the_trend_column():
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_text = app.screen.help_text()
-        for mark in ("●", "◐", "○", "◌", "✖", "–", "▲ ▼ ·", "▁▃▅▇", "≈"):
+        for mark in ("●", "◐", "○", "◌", "✖", "–", "▲ ▼ ·", "▁▃▅▇", "≈", "Σ", "+?", "▲ ▼", "/", "…"):
             assert f"\n{mark}  " in f"\n{help_text}", mark
-        assert "maximize" in help_text and "notifications" in help_text
+        for binding in ("maximize", "notifications", "filter", "sort", "sort_reverse"):
+            assert binding in help_text
         assert "status: error" in screen_text(app) or "status: live" in screen_text(app)
 
 
