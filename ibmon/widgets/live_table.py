@@ -995,7 +995,9 @@ class LiveTable(ScrollView, can_focus=True):
         height = self.scrollable_content_region.height
         shown = self._footer_shown(height)
         if shown:
-            self.refresh(Region(0, height - shown, self.scrollable_content_region.width, shown))
+            width = self.scrollable_content_region.width
+            self.refresh(Region(0, height - shown, width, shown))
+            self.cells_refreshed += width * shown
 
     # -- cursor ----------------------------------------------------------------------------------
 

@@ -88,6 +88,24 @@ async def test_a_tick_repaints_only_the_cells_that_changed_and_a_moved_row_its_w
         assert board.cells_refreshed >= line_width
 
 
+async def test_a_changed_total_repaints_its_cells_and_the_changed_row_not_the_total_lines():
+    runtime = make_runtime()
+    store = runtime.store
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = app.dashboard.positions
+        positions = [Position("A", f"{n:03d}", "EURUSD", "buy", Decimal("1"), profit=Decimal(n), currency="USD")
+                     for n in range(5)]
+        store.replace_positions("c", positions)
+        await until(pilot, lambda: table.row_count == 5 and "10.00" in screen_text(app))
+        await settled(pilot, table)
+        store.set_position("c", Position("A", "002", "EURUSD", "buy", Decimal("1"), profit=Decimal("2.5"), currency="USD"))
+        await until(pilot, lambda: "10.50" in screen_text(app))  # the total of the profit column
+        await pilot.pause(0.1)
+        profit = [c.label for c in table.columns].index("Profit")
+        assert table.cells_refreshed == 2 * table.column_widths[profit]  # the row's cell and the total's
+
+
 async def test_ten_thousand_positions_update_one_row_at_a_time():
     runtime = make_runtime()
     store = runtime.store
