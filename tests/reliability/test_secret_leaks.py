@@ -121,7 +121,7 @@ async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, debug_home,
 
     async def snapshot(*flags: str) -> str:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ibmon", "--config", str(config), "snapshot", "--timeout", "6", *flags,
+            sys.executable, "-m", "ibmon", "--config", str(config), "snapshot", "--timeout", "12", *flags,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=debug_home.env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 1, err.decode()  # the broken connections fail the snapshot
