@@ -26,6 +26,7 @@ import platformdirs
 
 from ibmon.api import ConnectionContext, Provider
 from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
+from ibmon.desk import ATTACH_KEYS, AttachSettings, CollectSettings, read_desk
 from ibmon.errors import ConfigError
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
@@ -39,7 +40,7 @@ DEFAULT_THEME = "ibmon-dark"
 COMMAND_TIMEOUT = 10.0
 
 TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "layout", "time_format", "timezone", "plugin_dirs",
-                  "disabled_plugins", "read_only", "keys", "connections")
+                  "disabled_plugins", "read_only", "keys", "connections", "collect", *ATTACH_KEYS)
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
 DEFAULT_LAYOUT = "auto"
@@ -142,6 +143,9 @@ class Config:
     read_only: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     connections: list[ConnectionConfig] = field(default_factory=list)
+    #: `ibmon collect`'s [collect] table, and the collector `ibmon run` attaches to (ibmon.desk).
+    collect: CollectSettings = field(default_factory=CollectSettings)
+    attach: AttachSettings | None = None
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -205,6 +209,7 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         problems.append('key "read_only" must be true or false')
     else:
         config.read_only = read_only
+    config.collect, config.attach = read_desk(doc, path.parent if path is not None else None, problems)
     raw_keys = doc.get("keys", {})
     if not isinstance(raw_keys, dict):
         problems.append('[keys] must be a table of binding id = "keys"')
