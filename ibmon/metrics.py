@@ -85,10 +85,14 @@ class StoreMetrics:
                                            labels=ACCOUNT_LABELS) for name in ACCOUNT_FIGURES}
         open_positions = GaugeMetricFamily("ibmon_account_open_positions", "Open positions of the account",
                                            labels=ACCOUNT_LABELS)
+        seen: set[tuple[str, ...]] = set()
         for conn, accounts in store.accounts.items():
             per_account = Counter(key[0] for key in store.positions.get(conn, {}))
             for account in accounts.values():
                 labels = (conn, providers.get(conn, ""), account.number, account.currency or "")
+                if labels in seen:  # two accounts shown by one number: one series, never a duplicate
+                    continue
+                seen.add(labels)
                 for name, family in figures.items():
                     value = getattr(account, name)
                     if value is not None:
