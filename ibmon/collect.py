@@ -9,7 +9,7 @@ One aiohttp server (loopback unless `[collect] listen` says otherwise) serves:
   token only watches.
 
 Security: off loopback, the server refuses to start without TLS and a token (`ibmon.desk`). Tokens
-are compared in constant time and never logged; a client address that fails to log in
+are compared in constant time and never logged; a client address that presents a wrong token
 `LOGIN_FAILURES` times within `LOGIN_WINDOW` seconds is refused (429) until the window has passed.
 A dashboard that cannot keep up (its send backlog passes `SEND_BACKLOG` frames) is dropped; it
 reconnects and gets a fresh full picture.
@@ -203,7 +203,8 @@ class Collector:
                 expected = reveal(secret)
                 if expected and hmac.compare_digest(token.encode(), expected.encode()):
                     return role, None
-        self.limiter.failed(address)
+        if given:  # a wrong token is a guess; a missing one is not (a scraper without its token)
+            self.limiter.failed(address)
         log.warning("refused a login from %s on %s: %s", address, request.path,
                     "wrong token" if given else "no token")
         return None, web.Response(status=401, text="a valid token is required\n",
