@@ -154,10 +154,10 @@ class Collector:
         app = web.Application(client_max_size=MAX_CLIENT_FRAME)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/attach", self._attach)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.listen, self.settings.port,
-                           ssl_context=self._tls(), shutdown_timeout=1.0)
+                           ssl_context=self._tls())
         await site.start()
         host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
         scheme = "https" if self.settings.tls else "http"
