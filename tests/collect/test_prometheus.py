@@ -5,11 +5,13 @@ authenticates with the collector's token without the token showing in any figure
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,8 @@ import pytest
 from collect_support import collecting, ibmon, simulators, write_config
 
 PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+EXAMPLES = Path(__file__).parents[2] / "examples"
 TOKEN = "scrape-token-0123456789abcdef"
 #: Nothing moves in the simulators' markets, so the collector and the snapshot read the same figures.
 STILL = {"b2core.interval": 3600, "ctrader.interval": 3600, "ibkr_flex.interval": 3600, "xtb.tick_seconds": 3600,
@@ -60,7 +64,8 @@ def test_prometheus_scrapes_the_equity_the_snapshot_reports(tmp_path, monkeypatc
             target = collector.base.split("://", 1)[1]
             (tmp_path / "token").write_text(TOKEN)
             (tmp_path / "prometheus.yml").write_text(
-                "global:\n  scrape_interval: 1s\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                f"rule_files: ['{EXAMPLES / 'ibmon-alerts.yml'}']\n"
                 "scrape_configs:\n  - job_name: ibmon\n"
                 f"    authorization:\n      credentials_file: {tmp_path / 'token'}\n"
                 f"    static_configs:\n      - targets: ['{target}']\n")
@@ -85,6 +90,7 @@ def test_prometheus_scrapes_the_equity_the_snapshot_reports(tmp_path, monkeypatc
                 for label in labels:
                     values = httpx.get(f"{api}/api/v1/label/{label}/values", timeout=5).json()["data"]
                     assert not any(TOKEN in value for value in values)
+                check_examples(api)
             finally:
                 server.terminate()
                 server.wait(20)
@@ -102,3 +108,30 @@ def wait_for_series(api: str, count: int, timeout: float = 60.0) -> list[dict]:
             return found
         time.sleep(0.5)
     raise AssertionError(f"Prometheus holds {len(found)} equity series of {count} after {timeout:g} s")
+
+
+def check_examples(api: str) -> None:
+    """The example alert rules evaluate on the live figures, and every figure the examples name exists."""
+    deadline = time.monotonic() + 30
+    while True:
+        groups = httpx.get(f"{api}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        if rules and all(rule.get("lastEvaluation", "").startswith("20") for rule in rules) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(rules) == 5 and all(rule["health"] == "ok" for rule in rules), rules
+    names = set(httpx.get(f"{api}/api/v1/label/__name__/values", timeout=5).json()["data"])
+    text = (EXAMPLES / "ibmon-alerts.yml").read_text() + (EXAMPLES / "grafana" / "ibmon-dashboard.json").read_text()
+    named = set(re.findall(r"\bibmon_[a-z_]+", text))
+    assert named and named <= names, named - names
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (Debian: apt-get install prometheus)")
+def test_the_example_scrape_config_and_rules_pass_promtool(tmp_path):
+    for args in (["check", "config", str(EXAMPLES / "prometheus.yml")],
+                 ["check", "rules", str(EXAMPLES / "ibmon-alerts.yml")]):
+        done = subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+    dashboard = json.loads((EXAMPLES / "grafana" / "ibmon-dashboard.json").read_text())
+    assert dashboard["panels"] and all(target["expr"] for panel in dashboard["panels"] for target in panel["targets"])
