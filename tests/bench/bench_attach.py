@@ -1,12 +1,13 @@
-"""Attach figures: the latency a collector adds between a tick and the attached dashboard's store
-(from which its next frame paints, as a local store's would), and the bytes per tick on the wire.
+"""Attach figures: the latency a collector adds between a tick and the frame that shows it on an
+attached dashboard, and the bytes per tick on the wire.
 
-* direct   the benchmark feed plugin in this process: tick send stamp → the tick in the store.
-* attach   the same stream into `ibmon collect` (its own process); this process attached to it:
-           tick send stamp → the tick in the attached store. The difference is what attach adds.
+* direct   the dashboard (headless) with the benchmark feed plugin: tick send stamp → the frame
+           that paints its row.
+* attach   the same stream into `ibmon collect` (its own process), the dashboard attached to it:
+           tick send stamp → the frame that paints its row. The difference is what attach adds.
 
-A tick's latency is taken when the store's watcher reports it (the latest tick per symbol, as a
-frame would show it); the first second is warm-up. Bytes are the JSON payload of the collector's
+Latency is counted for the latest tick of each symbol when its row is painted (coalesced ticks
+are not shown, so not counted); the first second is warm-up. Bytes are the JSON payload of the collector's
 frames, and the same frames through one DEFLATE stream with context takeover, as the negotiated
 permessage-deflate sends them.
 """
@@ -28,34 +29,54 @@ sys.path.insert(0, str(HERE))
 from common import percentile, tick_stream  # noqa: E402
 
 WARMUP_SECONDS = 1.0
+SIZE = (200, 80)
 
 
 class Latency:
-    """Send stamp (ms, from the tick record) → when the store's watcher saw the tick."""
+    """Send stamp (ms, in the tick record) → the frame that paints the tick's row on the dashboard
+    (run headless): the latest tick per symbol, as the tick board shows it."""
 
     def __init__(self, store) -> None:
         self.store = store
         self.values: list[float] = []
         self.started: float | None = None
-        self.watcher = store.watch(self.changed)
-        self.watcher.rearm()  # the store is empty: nothing owed, call back at the first tick
+        self._shown: dict[object, int] = {}
 
-    def changed(self) -> None:
-        asyncio.get_running_loop().call_soon(self.read)
-
-    def read(self) -> None:
-        self.watcher.rearm()
+    def rendered(self, key) -> None:
         now_ms = time.time_ns() / 1e6
+        tick = self.store.ticks.get(key[0], {}).get(key[1])
+        if tick is None or self._shown.get(key) == tick.time:
+            return
+        self._shown[key] = tick.time
         if self.started is None:
             self.started = now_ms
-        for conn, symbol in self.watcher.drain("tick"):
-            tick = self.store.ticks.get(conn, {}).get(symbol)
-            if tick is not None and now_ms - self.started > WARMUP_SECONDS * 1000:
-                self.values.append(now_ms - tick.time)
+        if now_ms - self.started > WARMUP_SECONDS * 1000:
+            self.values.append(now_ms - tick.time)
 
     def figures(self) -> dict:
         return {"p50_ms": round(percentile(self.values, 50), 2), "p95_ms": round(percentile(self.values, 95), 2),
                 "samples": len(self.values)}
+
+
+async def on_dashboard(runtime, host, seconds: float) -> dict:
+    """Run the dashboard headless on `runtime` for `seconds`; the latency of every painted tick row."""
+    from ibmon.app import IbmonApp
+    from ibmon.widgets.tick_board import TickBoard
+
+    meter = Latency(runtime.store)
+    original = TickBoard._row_strip
+
+    def row_strip(board, key):
+        meter.rendered(key)
+        return original(board, key)
+
+    TickBoard._row_strip = row_strip
+    try:
+        async with IbmonApp(runtime, host).run_test(size=SIZE) as pilot:
+            await pilot.pause(seconds)
+    finally:
+        TickBoard._row_strip = original
+    return meter.figures()
 
 
 async def direct(url: str, seconds: float) -> dict:
@@ -69,16 +90,13 @@ async def direct(url: str, seconds: float) -> dict:
     provider = host.providers["benchfeed"]
     runtime = FeedRuntime(Store(), watchdog_interval=None)
     runtime.add(provider, make_context(provider, name="bench", url=url))
-    meter = Latency(runtime.store)
-    await runtime.start()
-    await asyncio.sleep(seconds)
-    await runtime.stop()
-    return meter.figures()
+    return await on_dashboard(runtime, host, seconds)
 
 
 async def attached(url: str, seconds: float) -> dict:
     from ibmon.attach import AttachRuntime
     from ibmon.desk import AttachSettings
+    from ibmon.plugins import PluginHost
     from ibmon.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,15 +118,12 @@ async def attached(url: str, seconds: float) -> dict:
                     super()._frame(frame)
 
             runtime = Counting(Store(), AttachSettings(url=attach_url))
-            meter = Latency(runtime.store)
-            await runtime.start()
-            await asyncio.sleep(seconds)
-            await runtime.stop()
+            figures = await on_dashboard(runtime, PluginHost(), seconds)
         finally:
             collector.terminate()
             collector.wait(10)
     ticks_sent = wire.ticks
-    return {**meter.figures(), "frames": wire.frames, "tick_updates": ticks_sent,
+    return {**figures, "frames": wire.frames, "tick_updates": ticks_sent,
             "payload_bytes_per_tick": round(wire.payload / max(1, ticks_sent), 1),
             "deflated_bytes_per_tick": round(wire.deflated / max(1, ticks_sent), 1)}
 
@@ -135,7 +150,7 @@ def run(quick: bool = False) -> list[dict]:
         base = asyncio.run(direct(url, seconds))
     with tick_stream(symbols=50, rate=rate, count=count) as url:
         over = asyncio.run(attached(url, seconds))
-    figures.append({"figure": "attach added tick->store latency p50 (ms)", "value": round(over["p50_ms"] - base["p50_ms"], 2),
+    figures.append({"figure": "attach added tick->frame latency p50 (ms)", "value": round(over["p50_ms"] - base["p50_ms"], 2),
                     "direct": base, "attached": over, "rate_per_s": rate})
     figures.append({"figure": "attach bytes per tick on the wire (deflated)", "value": over["deflated_bytes_per_tick"],
                     "payload_bytes_per_tick": over["payload_bytes_per_tick"], "frames": over["frames"],

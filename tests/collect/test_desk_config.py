@@ -54,3 +54,24 @@ def test_each_mistake_is_one_line(doc, problem):
     problems = build(doc).problems
     assert any(line.startswith(problem) for line in problems), problems
     assert TOKEN not in " ".join(problems)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["attach"], "ibmon: say which collector: `ibmon attach ws://HOST:PORT/attach`, or attach_url in the config"),
+    (["attach", "http://127.0.0.1:9464/attach"], "ibmon: URL must be a ws:// or wss:// URL"),
+    (["attach", "ws://desk.example:9464/attach"], "ibmon: URL must use wss:// (TLS)"),
+])
+def test_attach_refuses_what_cannot_reach_a_collector(tmp_path, monkeypatch, capsys, argv, says):
+    from ibmon.cli import main
+
+    monkeypatch.setenv("IBMON_CONFIG", str(tmp_path / "missing.toml"))
+    assert main(argv) == 1
+    assert capsys.readouterr().err.startswith(says)
+
+
+def test_collect_needs_connections(tmp_path, capsys):
+    from ibmon.cli import main
+
+    (tmp_path / "c.toml").write_text("[collect]\nport = 0\n")
+    assert main(["--config", str(tmp_path / "c.toml"), "collect"]) == 1
+    assert "ibmon: no connection to collect: add [[connections]] to the config" in capsys.readouterr().err
