@@ -159,7 +159,7 @@ class Collector:
         site = web.TCPSite(self._runner, self.settings.listen, self.settings.port,
                            ssl_context=self._tls())
         await site.start()
-        host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        host, port = self._runner.addresses[0][:2]
         scheme = "https" if self.settings.tls else "http"
         self.url = f"{scheme}://{host if ':' not in host else f'[{host}]'}:{port}"
         self._tasks.append(asyncio.create_task(self._send_seen(), name="collect-seen"))
