@@ -44,7 +44,8 @@ async def test_two_dashboards_share_one_collector(tmp_path):
                 await until(pilot, everything_in, timeout=30)
                 assert first.store.health[first.link_name].state.value == "live"
                 await until(pilot, lambda: records(first.store) == records(second.store), timeout=10)
-                assert one.dashboard.accounts.row_count == two.dashboard.accounts.row_count > 0
+                await until(pilot_two, lambda: one.dashboard.accounts.row_count == two.dashboard.accounts.row_count > 0,
+                            timeout=10)
 
                 # the deposit applies to demo accounts only: the collector says which
                 conn = first.connections[CTRADER]
