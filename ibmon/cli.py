@@ -102,6 +102,12 @@ def build_parser() -> Parser:
     config_action("reference", "every top-level setting and every installed provider's options (Markdown)")
 
     command("themes", "available themes and broken theme files")
+
+    command("collect", "run the connections without a terminal; serve /metrics and /attach")
+    attach = command("attach", "the dashboard on a collector's store (`ibmon collect`)")
+    attach.add_argument("url", metavar="URL", nargs="?", default=None,
+                        help="the collector's attach endpoint, e.g. ws://127.0.0.1:9464/attach "
+                             "(default: attach_url in the config)")
     return parser
 
 
@@ -170,8 +176,9 @@ def _plugin_problems(host: PluginHost) -> list[str]:
 
 
 def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str],
-                   welcome: tuple[Path, bool] | None = None) -> int:
-    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to."""
+                   welcome: tuple[Path, bool] | None = None, attach: Any = None) -> int:
+    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to;
+    `attach`: the collector to show (`ibmon.desk.AttachSettings`) instead of the config's connections."""
     from rich.console import Console
 
     from ibmon.app import IbmonApp  # Textual only from here on
@@ -182,8 +189,13 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
 
     read_only = read_only or config.read_only
     use_time_format(config.time_format, config.timezone)
-    runtime = FeedRuntime(Store())
-    for connection in config.runnable():
+    if attach is not None:
+        from ibmon.attach import AttachRuntime
+
+        runtime: FeedRuntime = AttachRuntime(Store(), attach, read_only=read_only)
+    else:
+        runtime = FeedRuntime(Store())
+    for connection in config.runnable() if attach is None else ():
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
@@ -216,8 +228,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         warn(warning)
     problems = [*config.unavailable(), *config.warnings]  # the app reports failed plugins itself
+    if config.attach is not None:
+        return _run_dashboard(config, host, args.read_only, problems, attach=_attach_settings(config, None))
     welcome = (path, missing) if missing or not config.connections else None
     return _run_dashboard(config, host, args.read_only, problems, welcome)
+
+
+def _attach_settings(config: cfg.Config, url: str | None) -> Any:
+    """The collector to attach to: `url` (else the config's attach_url), with the config's token and
+    CA, or the token in $IBMON_ATTACH_TOKEN (never on the command line, where `ps` shows it)."""
+    from ibmon.desk import ENV_ATTACH_TOKEN, AttachSettings, url_problem
+    from ibmon.secrets import Secret
+
+    settings = config.attach or AttachSettings(url="")
+    if url is not None:
+        why = url_problem(url)
+        if why:
+            raise ConfigError(f"URL {why}")
+        settings = AttachSettings(url=url, token=settings.token, ca=settings.ca)
+    if not settings.url:
+        raise ConfigError("say which collector: `ibmon attach ws://HOST:PORT/attach`, or attach_url in the config")
+    if settings.token is None and os.environ.get(ENV_ATTACH_TOKEN):
+        settings = AttachSettings(url=settings.url, token=Secret(os.environ[ENV_ATTACH_TOKEN]), ca=settings.ca)
+    return settings
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    config, host = _load(args, required=False)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    return _run_dashboard(config, host, args.read_only, list(config.warnings),
+                          attach=_attach_settings(config, args.url))
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from ibmon.collect import Collector, serve
+    from ibmon.feeds import FeedRuntime
+    from ibmon.store import Store
+
+    config, host = _load(args, required=True)
+    config.raise_problems()
+    for warning in [*config.warnings, *config.unavailable(), *_plugin_problems(host)]:
+        warn(warning)
+    if not config.runnable():
+        raise IbmonError("no connection to collect: add [[connections]] to the config")
+    read_only = args.read_only or config.read_only
+    runtime = FeedRuntime(Store())
+    for connection in config.runnable():
+        runtime.add(host.providers[connection.provider], connection.context(read_only),
+                    enabled=connection.enabled)
+    collector = Collector(runtime, config.collect, read_only=read_only)
+
+    def announce(url: str) -> None:
+        print(f"ibmon collect: serving {url}/metrics and {url.replace('http', 'ws', 1)}/attach"
+              + (" (read-only)" if read_only else ""), flush=True)
+
+    asyncio.run(serve(collector, announce))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -431,4 +499,6 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "config": cmd_config,
     "themes": cmd_themes,
+    "collect": cmd_collect,
+    "attach": cmd_attach,
 }
