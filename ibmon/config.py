@@ -32,6 +32,7 @@ from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summ
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.secrets import Secret
+from ibmon.serve.settings import ServeSettings, read_serve_table
 
 ENV_CONFIG = "IBMON_CONFIG"
 DEFAULT_REFRESH_SECONDS = 5.0
@@ -39,7 +40,7 @@ DEFAULT_THEME = "ibmon-dark"
 COMMAND_TIMEOUT = 10.0
 
 TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "layout", "time_format", "timezone", "plugin_dirs",
-                  "disabled_plugins", "read_only", "keys", "connections")
+                  "disabled_plugins", "read_only", "keys", "serve", "connections")
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
 DEFAULT_LAYOUT = "auto"
@@ -142,6 +143,8 @@ class Config:
     read_only: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     connections: list[ConnectionConfig] = field(default_factory=list)
+    #: The `[serve]` table (`ibmon serve`), its password reference not yet resolved.
+    serve: ServeSettings = field(default_factory=ServeSettings)
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -210,6 +213,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         problems.append('[keys] must be a table of binding id = "keys"')
         raw_keys = {}
     keys = flatten_keys(raw_keys, problems)
+    config.serve, serve_problems = read_serve_table(doc.get("serve"), path.parent if path else None)
+    problems.extend(serve_problems)
 
     plain_secrets: list[str] = []
     raw_connections = doc.get("connections", [])
