@@ -44,14 +44,18 @@ STOP_SECONDS = 10.0
 TERMINAL_SIZE_RANGE = (10, 1000)
 STATIC = Path(textual_serve.__file__).parent / "static"
 STYLESHEET = Path(__file__).with_name("ibmon.css")
-PUBLIC_PATHS = ("/login", "/ibmon.css")
+#: What the login page itself loads is served without a login.
+PUBLIC_PATHS = ("/login", "/ibmon.css", "/favicon.ico")
+PUBLIC_PREFIX = "/static/fonts/"
 HEADERS = {
     # xterm.js writes its own <style> elements; everything else comes from this server only
     "Content-Security-Policy": ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # "same-origin", not "no-referrer": with no referrer policy a browser sends `Origin: null` on
+    # its own form posts, which the origin check must refuse
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -97,6 +101,7 @@ def make_site(options: SiteOptions) -> web.Application:
         web.get("/", dashboard_page),
         web.get("/ws", dashboard_socket),
         web.get("/ibmon.css", stylesheet),
+        web.get("/favicon.ico", no_icon),
         web.static("/static", STATIC),
     ])
     app.on_response_prepare.append(add_headers)
@@ -127,7 +132,7 @@ async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
             log.warning("refused a request from another origin (%s)", _printable(origin))
             raise web.HTTPForbidden(text="requests from other sites are refused\n")
     logins = options.logins
-    if logins.required and request.path not in PUBLIC_PATHS:
+    if logins.required and request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIX):
         login = logins.valid(request.cookies.get(COOKIE), touch=request.path == "/")
         if login is None:
             if request.path == "/":
@@ -235,6 +240,10 @@ async def dashboard_page(request: web.Request) -> web.Response:
 
 async def stylesheet(_request: web.Request) -> web.Response:
     return web.Response(text=STYLESHEET.read_text(encoding="utf-8"), content_type="text/css")
+
+
+async def no_icon(_request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
