@@ -131,6 +131,10 @@ class Logins:
             self.end(token)
         return len(idle)
 
+    def failing_addresses(self) -> int:
+        """How many client addresses have failed logins counted against them."""
+        return len(self._failures)
+
     def _recent_failures(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key, deque())
         while failures and now - failures[0] >= FAILURE_WINDOW_SECONDS:

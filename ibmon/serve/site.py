@@ -42,6 +42,10 @@ MAX_MESSAGE_BYTES = 64 * 1024
 #: How long a dashboard may take to quit when its tab closes before it is killed.
 STOP_SECONDS = 10.0
 TERMINAL_SIZE_RANGE = (10, 1000)
+OPTIONS = web.AppKey("options", "SiteOptions")
+SOCKETS = web.AppKey("sockets", set)
+PROCESSES = web.AppKey("processes", set)
+SWEEPER = web.AppKey("sweeper", asyncio.Task)
 STATIC = Path(textual_serve.__file__).parent / "static"
 STYLESHEET = Path(__file__).with_name("ibmon.css")
 #: What the login page itself loads is served without a login.
@@ -83,17 +87,32 @@ class DashboardProcess(AppService):
             await self.remote_close()
 
     async def stop(self) -> None:
+        process = self._process
         try:
             await asyncio.wait_for(super().stop(), STOP_SECONDS)
+            if process is not None:
+                await asyncio.wait_for(process.wait(), STOP_SECONDS)
         except (TimeoutError, ConnectionError):
-            if self._process is not None and self._process.returncode is None:
-                self._process.kill()
+            await self._kill()
+        except asyncio.CancelledError:  # the tab's handler cancelled, as the server stops
+            await self._kill()
+            raise
+        finally:
+            if process is not None and process.stdin is not None:
+                process.stdin.close()  # the last pipe: the process's transport closes with it
+
+    async def _kill(self) -> None:
+        """No dashboard process outlives its tab."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
 
 
 def make_site(options: SiteOptions) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=MAX_MESSAGE_BYTES)
-    app["options"] = options
-    app["sockets"] = set()
+    app[OPTIONS] = options
+    app[SOCKETS] = set()
+    app[PROCESSES] = set()
     app.add_routes([
         web.get("/login", login_page),
         web.post("/login", log_in),
@@ -111,7 +130,7 @@ def make_site(options: SiteOptions) -> web.Application:
 
 
 def _options(request: web.Request) -> SiteOptions:
-    return request.app["options"]
+    return request.app[OPTIONS]
 
 
 def title(options: SiteOptions) -> str:
@@ -250,7 +269,7 @@ async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
     """One browser tab: a dashboard process of its own until the tab closes, the login ends or the
     process quits."""
     options = _options(request)
-    sockets: set[web.WebSocketResponse] = request.app["sockets"]
+    sockets: set[web.WebSocketResponse] = request.app[SOCKETS]
     if len(sockets) >= MAX_DASHBOARDS:
         raise web.HTTPServiceUnavailable(text=f"{MAX_DASHBOARDS} dashboards are open already: close one\n")
     token = request.cookies.get(COOKIE)
@@ -263,6 +282,8 @@ async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
     process = DashboardProcess(shlex.join(options.command), write_bytes=socket.send_bytes,
                                write_str=socket.send_str, close=socket.close,
                                download_manager=DownloadManager())
+    processes: set[DashboardProcess] = request.app[PROCESSES]
+    processes.add(process)
     try:
         await process.start(_size(request.query.get("width"), 80), _size(request.query.get("height"), 24))
         try:
@@ -273,6 +294,7 @@ async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
             await process.stop()
     finally:
         sockets.discard(socket)
+        processes.discard(process)
     return socket
 
 
@@ -316,7 +338,7 @@ def _size(value: Any, default: int) -> int:
 
 async def start_sweeping(app: web.Application) -> None:
     """End idle logins (and close their tabs) even while nobody touches the server."""
-    logins: Logins = app["options"].logins
+    logins: Logins = app[OPTIONS].logins
     if not logins.required:
         return
 
@@ -326,11 +348,13 @@ async def start_sweeping(app: web.Application) -> None:
             if ended := logins.sweep():
                 log.info("ended %d idle login%s", ended, "" if ended == 1 else "s")
 
-    app["sweeper"] = asyncio.create_task(sweep())
+    app[SWEEPER] = asyncio.create_task(sweep())
 
 
 async def close_sockets(app: web.Application) -> None:
-    if sweeper := app.get("sweeper"):
+    if sweeper := app.get(SWEEPER):
         sweeper.cancel()
-    for socket in list(app["sockets"]):
+    for socket in list(app[SOCKETS]):
         await socket.close(message=b"server stopped")
+    # the tabs' handlers may be cancelled by the shutdown: stop their dashboards here, so none outlives serve
+    await asyncio.gather(*(process.stop() for process in list(app[PROCESSES])), return_exceptions=True)
