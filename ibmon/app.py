@@ -47,7 +47,7 @@ from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
-from ibmon.textual_seams import FailureHook, add_binding
+from ibmon.textual_seams import FailureHook, add_binding, crop_partial_updates
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
@@ -84,6 +84,7 @@ class IbmonApp(FailureHook):
                  user_themes_dir: Path | None = None, startup_problems: Sequence[str] = (),
                  panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None) -> None:
         super().__init__()
+        crop_partial_updates()  # an SSH link carries the cells that changed, not whole lines
         self.runtime = runtime
         self.host = host
         self.store = runtime.store
