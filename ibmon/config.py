@@ -33,6 +33,7 @@ from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summ
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.secrets import Secret
+from ibmon.serve import settings as serve_settings
 from ibmon.serve.settings import ServeSettings, read_serve_table
 
 ENV_CONFIG = "IBMON_CONFIG"
@@ -573,6 +574,8 @@ def template(host: PluginHost) -> str:
         lines.append(f'# {binding} = "{keys}"  # {description}')
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
+    serve = next(setting for setting in SETTINGS if setting.name == "serve")
+    lines += ["", f"# {serve.help}", *serve_settings.TEMPLATE]
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

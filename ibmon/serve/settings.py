@@ -28,6 +28,16 @@ IDLE_MINUTES_RANGE = (1.0, 1440.0)
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
+#: The commented `[serve]` example of `ibmon config init`'s template.
+TEMPLATE = (
+    "# [serve]",
+    '# password = { env = "IBMON_SERVE_PASSWORD" }',
+    '# tls_cert = "cert.pem"',
+    '# tls_key = "key.pem"',
+    f"# idle_minutes = {DEFAULT_IDLE_MINUTES:g}",
+)
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """The `[serve]` table, checked. `password` is the secret reference as written (unresolved)."""
