@@ -277,8 +277,11 @@ async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE_BYTES)
     await socket.prepare(request)
     sockets.add(socket)
+    def logged_out() -> None:
+        asyncio.ensure_future(socket.close(message=b"logged out"))
+
     if login is not None:
-        login.on_end.append(lambda: asyncio.ensure_future(socket.close(message=b"logged out")))
+        login.on_end.append(logged_out)
     process = DashboardProcess(shlex.join(options.command), write_bytes=socket.send_bytes,
                                write_str=socket.send_str, close=socket.close,
                                download_manager=DownloadManager())
@@ -295,6 +298,8 @@ async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         sockets.discard(socket)
         processes.discard(process)
+        if login is not None and logged_out in login.on_end:
+            login.on_end.remove(logged_out)
     return socket
 
 

@@ -35,7 +35,8 @@ class Simulators:
     def __init__(self, home: Path) -> None:
         self.config = home / "sim.toml"
         self.proc = subprocess.Popen(ibmon("sim", "--write-config", str(self.config)), env=command_env(home),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
         deadline = time.monotonic() + 30
         while not self.config.exists() and self.proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -44,13 +45,7 @@ class Simulators:
             raise AssertionError(f"ibmon sim wrote no config: {self.proc.stderr.read() if self.proc.stderr else ''}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc, signal.SIGINT)
 
 
 def config_with_serve(sims_config: Path, target: Path, serve_table: str) -> Path:
@@ -80,12 +75,17 @@ class Server:
         return found.group(1)
 
     def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        """SIGTERM, as a service manager stops it (then its dashboards are stopped too)."""
+        return stop(self.proc, signal.SIGTERM)
+
+
+def stop(proc: subprocess.Popen, signum: int) -> int:
+    """Stop `proc` with `signum`, killing its whole session if it does not end in time; the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signum)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode

@@ -12,19 +12,6 @@ from ibmon.serve.logins import FAILURE_WINDOW_SECONDS, MAX_FAILURES, Logins, Ref
 PASSWORD = "the right password"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def logins(clock) -> Logins:
     return Logins(Secret(PASSWORD), idle_seconds=600, clock=clock)

@@ -22,14 +22,6 @@ PASSWORD = "a long enough password"
 IDLE = 600.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def book_command(tmp_path, monkeypatch):
     """What a browser tab runs: the dashboard on the static book, in folders of the test's own."""
@@ -42,7 +34,7 @@ def book_command(tmp_path, monkeypatch):
     return session_command(config, read_only=True, plugin_dirs=[SUPPORT])
 
 
-def site(command, clock: Clock, *, tls: bool = False) -> tuple[object, Logins]:
+def site(command, clock, *, tls: bool = False) -> tuple[object, Logins]:
     logins = Logins(Secret(PASSWORD), IDLE, clock=clock)
     return make_site(SiteOptions(command.argv, command.label, logins, tls=tls, loopback=True)), logins
 
@@ -66,6 +58,14 @@ async def screen_bytes(socket, at_least: int = 2000) -> int:
     return received
 
 
+async def logged_in_dashboard(client: TestClient, query: str = ""):
+    """Log in, open a tab's WebSocket and wait for its dashboard to draw."""
+    await logged_in(client)
+    socket = await client.ws_connect(f"/ws{query}", headers={"Origin": origin(client)})
+    await screen_bytes(socket)
+    return socket
+
+
 async def handled(socket, stamp: str) -> None:
     """Wait until the server has handled every message sent before: it answers pings in order."""
     await socket.send_json(["ping", stamp])
@@ -83,13 +83,13 @@ async def until_closed(socket) -> aiohttp.WSMessage:
             return message
 
 
-async def test_under_tls_the_session_cookie_is_secure_httponly_and_samesite_strict(book_command):
+async def test_under_tls_the_session_cookie_is_secure_httponly_and_samesite_strict(book_command, clock):
     authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(server_context)
     client_context = ssl.create_default_context()
     authority.configure_trust(client_context)
-    app, _logins = site(book_command, Clock(), tls=True)
+    app, _logins = site(book_command, clock, tls=True)
     async with TestClient(TestServer(app, host="127.0.0.1", ssl=server_context),
                           connector=aiohttp.TCPConnector(ssl=client_context)) as client:
         response = await client.post("/login", data={"password": PASSWORD}, allow_redirects=False)
@@ -101,13 +101,10 @@ async def test_under_tls_the_session_cookie_is_secure_httponly_and_samesite_stri
         assert 'data-session-websocket-url="wss://127.0.0.1:' in page
 
 
-async def test_idle_timeout_ends_the_login_and_closes_its_dashboards_key_presses_keep_it(book_command):
-    clock = Clock()
+async def test_idle_timeout_ends_the_login_and_closes_its_dashboards_key_presses_keep_it(book_command, clock):
     app, logins = site(book_command, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        await logged_in(client)
-        socket = await client.ws_connect("/ws?width=100&height=30", headers={"Origin": origin(client)})
-        await screen_bytes(socket)
+        socket = await logged_in_dashboard(client, "?width=100&height=30")
         clock.now += IDLE - 1
         await socket.send_json(["stdin", "r"])  # a key press: activity
         await handled(socket, "1")
@@ -121,12 +118,10 @@ async def test_idle_timeout_ends_the_login_and_closes_its_dashboards_key_presses
         assert page.status == 303 and page.headers["Location"] == "/login"
 
 
-async def test_logout_ends_the_session_and_its_dashboards(book_command):
-    app, _logins = site(book_command, Clock())
+async def test_logout_ends_the_session_and_its_dashboards(book_command, clock):
+    app, _logins = site(book_command, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        await logged_in(client)
-        socket = await client.ws_connect("/ws", headers={"Origin": origin(client)})
-        await screen_bytes(socket)
+        socket = await logged_in_dashboard(client)
         token = client.session.cookie_jar.filter_cookies(client.make_url("/"))[COOKIE].value
         response = await client.post("/logout", headers={"Origin": origin(client)}, allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/login"
@@ -135,8 +130,8 @@ async def test_logout_ends_the_session_and_its_dashboards(book_command):
         assert replay.status == 303, "the old session cookie still opens the dashboard"
 
 
-async def test_without_a_session_only_the_login_page_answers(book_command):
-    app, _logins = site(book_command, Clock())
+async def test_without_a_session_only_the_login_page_answers(book_command, clock):
+    app, _logins = site(book_command, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         for path in ("/ws", "/static/js/textual.js", "/nothing-here"):
             response = await client.get(path, allow_redirects=False)
@@ -151,8 +146,8 @@ async def test_without_a_session_only_the_login_page_answers(book_command):
             assert name in login.headers, name
 
 
-async def test_another_origin_and_another_host_name_are_refused(book_command):
-    app, _logins = site(book_command, Clock())
+async def test_another_origin_and_another_host_name_are_refused(book_command, clock):
+    app, _logins = site(book_command, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         forged = await client.post("/login", data={"password": PASSWORD}, headers={"Origin": "http://evil.example"},
                                    allow_redirects=False)
@@ -167,8 +162,8 @@ async def test_another_origin_and_another_host_name_are_refused(book_command):
         assert (await client.get("/login", headers={"Host": "localhost:8080"})).status == 200
 
 
-async def test_a_refused_login_never_shows_what_was_typed(book_command):
-    app, _logins = site(book_command, Clock())
+async def test_a_refused_login_never_shows_what_was_typed(book_command, clock):
+    app, _logins = site(book_command, clock)
     typed = "a long enough passwore"  # one letter off
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         for _ in range(6):
