@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-import subprocess
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,14 +30,13 @@ from ibmon.errors import ConfigError
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
+from ibmon.references import REFERENCE_KINDS, is_reference, resolve_reference
 from ibmon.safe import safe_text
 from ibmon.secrets import Secret
-from ibmon.serve import settings as serve_settings
-from ibmon.serve.settings import ServeSettings, read_serve_table
+from ibmon.serve.settings import TEMPLATE as SERVE_TEMPLATE, ServeSettings, read_serve_table
 
 ENV_CONFIG = "IBMON_CONFIG"
 DEFAULT_THEME = "ibmon-dark"
-COMMAND_TIMEOUT = 10.0
 
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
@@ -49,7 +47,6 @@ DEFAULT_TIMEZONE = "local"
 CONNECTION_KEYS = ("name", "provider", "enabled", "read_only", "poll_timeout")
 #: Bounds of a connection's `poll_timeout` (seconds a whole poll may take).
 POLL_TIMEOUT_RANGE = (1.0, 86400.0)
-REFERENCE_KINDS = ("env", "command")
 
 
 def default_path() -> Path:
@@ -413,10 +410,6 @@ def _why_no_provider(provider_name: str, host: PluginHost) -> str | None:
 # -- secret references -------------------------------------------------------------------------
 
 
-def is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in REFERENCE_KINDS
-
-
 def _resolve_references(provider: Provider, raw: dict[str, Any], where: str,
                         problems: list[str]) -> tuple[dict[str, Any], set[str]]:
     """Replace `{ env = ... }` / `{ command = ... }` by the value they yield (a Secret for secret
@@ -457,48 +450,6 @@ def _typed(option: Option, text: str) -> Any:
         except tomllib.TOMLDecodeError:
             return text  # apply_options then says what type it should be
     return text
-
-
-def resolve_reference(ref: dict[str, Any]) -> tuple[str, str | None]:
-    """(value, None) or ("", problem). Problems never include the value or the command's output."""
-    kind, target = next(iter(ref.items()))
-    if not isinstance(target, str) or not target.strip():
-        return "", f'{{ {kind} = ... }} needs a non-empty string'
-    if kind == "env":
-        value = os.environ.get(target)
-        if value is None:
-            return "", f"environment variable {target} is not set"
-        if not value:
-            return "", f"environment variable {target} is empty"
-        return value, None
-    return _run_command(target)
-
-
-def _run_command(command: str) -> tuple[str, str | None]:
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        return "", f"cannot parse command ({exc})"
-    if not argv:
-        return "", "the command is empty"
-    program = argv[0]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-    except FileNotFoundError:
-        return "", f'command "{program}" not found'
-    except PermissionError:
-        return "", f'command "{program}" is not executable'
-    except subprocess.TimeoutExpired:
-        return "", f'command "{program}" did not finish within {COMMAND_TIMEOUT:g} s'
-    except OSError as exc:
-        return "", f'command "{program}" could not run ({exc.strerror or type(exc).__name__})'
-    if done.returncode != 0:
-        return "", f'command "{program}" failed with exit status {done.returncode}'
-    value = done.stdout.strip()
-    if not value:
-        return "", f'command "{program}" printed nothing'
-    return value, None
 
 
 def permission_warning(path: Path, plain_secrets: list[str]) -> str | None:
@@ -575,7 +526,7 @@ def template(host: PluginHost) -> str:
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
     serve = next(setting for setting in SETTINGS if setting.name == "serve")
-    lines += ["", f"# {serve.help}", *serve_settings.TEMPLATE]
+    lines += ["", f"# {serve.help}", *SERVE_TEMPLATE]
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

@@ -47,7 +47,7 @@ def session_command(config_path: Path, *, read_only: bool, plugin_dirs: list[str
 def resolve_password(settings: ServeSettings) -> Secret | None:
     """The login password from its secret reference (None: no password configured). A password
     read from the environment is then removed from it, so no dashboard process inherits it."""
-    from ibmon.config import resolve_reference
+    from ibmon.references import resolve_reference
 
     if settings.password is None:
         return None

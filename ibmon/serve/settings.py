@@ -54,7 +54,7 @@ class ServeSettings:
 
 def read_serve_table(raw: Any, base: Path | None) -> tuple[ServeSettings, list[str]]:
     """The settings and the problems of the `[serve]` table (one line each, naming the key)."""
-    from ibmon.config import is_reference  # the config module imports this one
+    from ibmon.references import is_reference
 
     if raw is None:
         return ServeSettings(), []
