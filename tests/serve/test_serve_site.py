@@ -171,3 +171,16 @@ async def test_a_refused_login_never_shows_what_was_typed(book_command, clock):
             body = await response.text()
             assert typed not in body and PASSWORD not in body and typed not in str(response.headers)
         assert response.status == 429 and int(response.headers["Retry-After"]) > 0
+
+
+async def test_on_loopback_without_a_password_the_dashboard_opens_directly(book_command, clock):
+    logins = Logins(None, IDLE, clock=clock)
+    app = make_site(SiteOptions(book_command.argv, book_command.label, logins, tls=False, loopback=True))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        login = await client.get("/login", allow_redirects=False)
+        assert login.status == 303 and login.headers["Location"] == "/"
+        page = await client.get("/")
+        assert page.status == 200 and "Log out" not in await page.text()
+        socket = await client.ws_connect("/ws", headers={"Origin": origin(client)})
+        await screen_bytes(socket)
+        await socket.close()
