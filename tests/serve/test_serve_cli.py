@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ibmon import config as cfg
 from ibmon.cli import main
 from ibmon.errors import IbmonError
 from ibmon.serve import resolve_password, session_command
