@@ -108,6 +108,10 @@ def build_parser() -> Parser:
     attach.add_argument("url", metavar="URL", nargs="?", default=None,
                         help="the collector's attach endpoint, e.g. ws://127.0.0.1:9464/attach "
                              "(default: attach_url in the config)")
+    serve = command("serve", "the dashboard in a browser (settings: the config's [serve] table)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; any other needs [serve] password and TLS)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)")
     return parser
 
 
@@ -491,6 +495,18 @@ def cmd_themes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ibmon import serve
+
+    config, _host = _load(args, required=True)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    command = serve.session_command(_path(args), read_only=args.read_only or config.read_only,
+                                    plugin_dirs=args.plugin_dir)
+    return serve.serve(config.serve, command, args.host, args.port, say)
+
+
 COMMANDS = {
     "run": cmd_run,
     "demo": cmd_demo,
@@ -501,4 +517,5 @@ COMMANDS = {
     "themes": cmd_themes,
     "collect": cmd_collect,
     "attach": cmd_attach,
+    "serve": cmd_serve,
 }

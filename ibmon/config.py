@@ -34,6 +34,7 @@ from ibmon.plugins import PluginHost
 from ibmon.references import REFERENCE_KINDS, is_reference, resolve_reference
 from ibmon.safe import safe_text
 from ibmon.secrets import Secret
+from ibmon.serve.settings import TEMPLATE as SERVE_TEMPLATE, ServeSettings, read_serve_table
 
 ENV_CONFIG = "IBMON_CONFIG"
 DEFAULT_THEME = "ibmon-dark"
@@ -136,6 +137,9 @@ SETTINGS = (
     Setting("keys", "table", {}, 'Key bindings by id: `binding = "keys"` (several keys separated by commas).'),
     Setting("collect", "table", {}, "`ibmon collect`: listen, port, tls_cert, tls_key, token, read_only_token "
             "(off loopback TLS and a token are required)."),
+    Setting("serve", "table", {},
+            "`ibmon serve`: `password` (a secret reference), `tls_cert` and `tls_key` (PEM files), "
+            "`idle_minutes` (default 30)."),
     Setting("connections", "array of tables", [],
             "One [[connections]] table per connection: name, provider, the provider's options."),
 )
@@ -211,6 +215,8 @@ class Config:
     #: `ibmon collect`'s [collect] table, and the collector `ibmon run` attaches to (ibmon.desk).
     collect: CollectSettings = field(default_factory=CollectSettings)
     attach: AttachSettings | None = None
+    #: The `[serve]` table (`ibmon serve`), its password reference not yet resolved.
+    serve: ServeSettings = field(default_factory=ServeSettings)
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -259,6 +265,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         problems.append('[keys] must be a table of binding id = "keys"')
         raw_keys = {}
     keys = flatten_keys(raw_keys, problems)
+    config.serve, serve_problems = read_serve_table(doc.get("serve"), path.parent if path else None)
+    problems.extend(serve_problems)
 
     plain_secrets: list[str] = []
     raw_connections = doc.get("connections", [])
@@ -534,6 +542,8 @@ def template(host: PluginHost) -> str:
         lines.append(f'# {binding} = "{keys}"  # {description}')
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
+    serve = next(setting for setting in SETTINGS if setting.name == "serve")
+    lines += ["", f"# {serve.help}", *SERVE_TEMPLATE]
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):
