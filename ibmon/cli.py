@@ -266,23 +266,29 @@ def cmd_attach(args: argparse.Namespace) -> int:
                           attach=_attach_settings(config, args.url))
 
 
-def cmd_collect(args: argparse.Namespace) -> int:
-    from ibmon.collect import Collector, serve
+def _collect_runtime(config: cfg.Config, host, read_only: bool):
+    """The configured connections, run for a collector (`ibmon collect`, `ibmon serve`)."""
     from ibmon.feeds import FeedRuntime
     from ibmon.store import Store
+
+    if not config.runnable():
+        raise IbmonError("no connection to collect: add [[connections]] to the config")
+    runtime = FeedRuntime(Store())
+    for connection in config.runnable():
+        runtime.add(host.providers[connection.provider], connection.context(read_only),
+                    enabled=connection.enabled)
+    return runtime
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from ibmon.collect import Collector, serve
 
     config, host = _load(args, required=True)
     config.raise_problems()
     for warning in [*config.warnings, *config.unavailable(), *_plugin_problems(host)]:
         warn(warning)
-    if not config.runnable():
-        raise IbmonError("no connection to collect: add [[connections]] to the config")
     read_only = args.read_only or config.read_only
-    runtime = FeedRuntime(Store())
-    for connection in config.runnable():
-        runtime.add(host.providers[connection.provider], connection.context(read_only),
-                    enabled=connection.enabled)
-    collector = Collector(runtime, config.collect, read_only=read_only)
+    collector = Collector(_collect_runtime(config, host, read_only), config.collect, read_only=read_only)
 
     def announce(url: str) -> None:
         print(f"ibmon collect: serving {url}/metrics and {url.replace('http', 'ws', 1)}/attach"
@@ -498,13 +504,19 @@ def cmd_themes(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ibmon import serve
 
-    config, _host = _load(args, required=True)
+    config, host = _load(args, required=True)
     config.raise_problems()
     for warning in config.warnings:
         warn(warning)
-    command = serve.session_command(_path(args), read_only=args.read_only or config.read_only,
-                                    plugin_dirs=args.plugin_dir)
-    return serve.serve(config.serve, command, args.host, args.port, say)
+    read_only = args.read_only or config.read_only
+
+    def sessions(url: str) -> serve.SessionCommand:
+        return serve.session_command(url, _path(args), read_only=read_only, plugin_dirs=args.plugin_dir)
+
+    if config.attach is not None:  # a running collector: every browser session attaches to it
+        return serve.serve(config.serve, sessions, args.host, args.port, say, attach_url=config.attach.url)
+    collector = serve.own_collector(_collect_runtime(config, host, read_only), read_only=read_only)
+    return serve.serve(config.serve, sessions, args.host, args.port, say, collector=collector)
 
 
 COMMANDS = {

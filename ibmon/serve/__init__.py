@@ -1,7 +1,10 @@
 """`ibmon serve`: the dashboard in a browser, safe to leave running.
 
-`session_command` is the one place that says what a browser session runs; `serve` checks where it
-may listen, resolves the password and runs the web site (`ibmon.serve.site`) until interrupted.
+`session_command` is the one place that says what a browser session runs: `ibmon attach` on one
+collector, so ten open tabs never mean ten logins at a provider. The collector is the one
+`attach_url` names, or one `serve` runs itself on loopback with a token made for this run (handed
+to the sessions through their environment, never on a command line). `serve` checks where it may
+listen, resolves the password and runs the web site (`ibmon.serve.site`) until interrupted.
 Importing this package imports no web library: `serve` does, when it runs.
 """
 
@@ -24,6 +27,9 @@ from ibmon.serve.settings import ServeSettings, bind_problems, is_loopback
 if TYPE_CHECKING:
     import ssl
 
+    from ibmon.collect import Collector
+    from ibmon.feeds import FeedRuntime
+
 
 @dataclass(frozen=True)
 class SessionCommand:
@@ -32,16 +38,18 @@ class SessionCommand:
     label: str
 
 
-def session_command(config_path: Path, *, read_only: bool, plugin_dirs: list[str | Path]) -> SessionCommand:
-    """The command each browser session runs: the dashboard on the same config, plugin folders and
-    read-only flag as `ibmon serve` itself, so `--read-only` holds in every browser session."""
+def session_command(attach_url: str, config_path: Path, *, read_only: bool,
+                    plugin_dirs: list[str | Path]) -> SessionCommand:
+    """The command each browser session runs: a dashboard attached to the collector at
+    `attach_url`, with the same config, plugin folders and read-only flag as `ibmon serve` itself,
+    so `--read-only` holds in every browser session."""
     argv = [sys.executable, "-m", "ibmon", "--config", str(Path(config_path).absolute())]
     if read_only:
         argv.append("--read-only")
     for folder in plugin_dirs:
         argv += ["--plugin-dir", str(Path(folder).absolute())]
-    argv.append("run")
-    return SessionCommand(argv, f"dashboard of {Path(config_path).name}")
+    argv += ["attach", attach_url]
+    return SessionCommand(argv, f"collector {attach_url}")
 
 
 def resolve_password(settings: ServeSettings) -> Secret | None:
@@ -78,16 +86,46 @@ def tls_context(settings: ServeSettings) -> "ssl.SSLContext | None":
     return context
 
 
-def serve(settings: ServeSettings, command: SessionCommand, host: str, port: int,
-          say: Callable[[str], None]) -> int:
-    """Listen on host:port until SIGINT or SIGTERM. Refuses (IbmonError) a non-loopback address
-    without a password and TLS, a password that cannot be read, a certificate that does not load."""
+def serve(settings: ServeSettings, sessions: "Callable[[str], SessionCommand]", host: str, port: int,
+          say: Callable[[str], None], *, attach_url: str | None = None, collector: "Collector | None" = None) -> int:
+    """Listen on host:port until SIGINT or SIGTERM; each browser session runs `sessions(url)` for
+    the collector at `attach_url`, or at `collector` (started here, stopped with the site). Refuses
+    (IbmonError) a non-loopback address without a password and TLS, a password that cannot be
+    read, a certificate that does not load."""
     problems = bind_problems(host, settings)
     if problems:
         raise IbmonError("; ".join(problems))
     password = resolve_password(settings)
     context = tls_context(settings)
-    return asyncio.run(_serve(settings, command, host, port, password, context, say))
+    return asyncio.run(_serve_with_collector(settings, sessions, host, port, password, context, say,
+                                             attach_url, collector))
+
+
+async def _serve_with_collector(settings: ServeSettings, sessions: "Callable[[str], SessionCommand]", host: str,
+                                port: int, password: Secret | None, context: "ssl.SSLContext | None",
+                                say: Callable[[str], None], attach_url: str | None,
+                                collector: "Collector | None") -> int:
+    if collector is None:
+        return await _serve(settings, sessions(attach_url or ""), host, port, password, context, say)
+    base = await collector.start()
+    try:
+        return await _serve(settings, sessions(base.replace("http", "ws", 1) + "/attach"), host, port,
+                            password, context, say)
+    finally:
+        await collector.stop()
+
+
+def own_collector(runtime: "FeedRuntime", *, read_only: bool) -> "Collector":
+    """A collector for this serve alone: loopback, any free port, a token made for this run that
+    the browser sessions get through their environment ($IBMON_ATTACH_TOKEN)."""
+    import secrets
+
+    from ibmon.collect import Collector
+    from ibmon.desk import ENV_ATTACH_TOKEN, CollectSettings
+
+    token = secrets.token_urlsafe(24)
+    os.environ[ENV_ATTACH_TOKEN] = token  # inherited by each session's process, never on its command line
+    return Collector(runtime, CollectSettings(listen="127.0.0.1", port=0, token=Secret(token)), read_only=read_only)
 
 
 async def _serve(settings: ServeSettings, command: SessionCommand, host: str, port: int,

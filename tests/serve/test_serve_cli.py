@@ -106,22 +106,24 @@ def test_the_password_comes_from_its_reference_and_leaves_the_environment(monkey
         resolve_password(ServeSettings(password={"env": "IBMON_TEST_SERVE_PW"}))
 
 
-def test_every_browser_session_runs_the_dashboard_read_only_when_serve_is(tmp_path):
+def test_every_browser_session_attaches_to_the_collector_read_only_when_serve_is(tmp_path):
     config = tmp_path / "config.toml"
-    command = session_command(config, read_only=True, plugin_dirs=["plugins"])
-    assert command.argv[-1] == "run" and "--read-only" in command.argv
+    url = "ws://127.0.0.1:9464/attach"
+    command = session_command(url, config, read_only=True, plugin_dirs=["plugins"])
+    assert command.argv[-2:] == ["attach", url] and "--read-only" in command.argv
     assert command.argv[command.argv.index("--config") + 1] == str(config.absolute())
     assert command.argv[command.argv.index("--plugin-dir") + 1] == str(Path("plugins").absolute())
-    assert "--read-only" not in session_command(config, read_only=False, plugin_dirs=[]).argv
-    assert command.label == "dashboard of config.toml"
+    assert "--read-only" not in session_command(url, config, read_only=False, plugin_dirs=[]).argv
+    assert command.label == f"collector {url}"
 
 
 def test_config_read_only_reaches_the_session_command_too(book, monkeypatch):
     """`read_only = true` in the config or --read-only on serve: every session gets --read-only."""
     seen = {}
+    monkeypatch.setenv("IBMON_ATTACH_TOKEN", "")  # serve's own collector sets it: restored after the test
 
-    def capture(settings, command, host, port, say):
-        seen["argv"] = command.argv
+    def capture(settings, sessions, host, port, say, **collector):
+        seen["argv"] = sessions("ws://127.0.0.1:1/attach").argv
         return 0
 
     monkeypatch.setattr("ibmon.serve.serve", capture)
@@ -130,3 +132,24 @@ def test_config_read_only_reaches_the_session_command_too(book, monkeypatch):
     assert serve(path) == 0 and "--read-only" in seen["argv"]
     assert main(["--config", str(book()), "--plugin-dir", str(SUPPORT), "serve", "--read-only"]) == 0
     assert "--read-only" in seen["argv"]
+
+
+def test_browser_sessions_share_one_collector_its_own_or_the_one_attach_url_names(book, monkeypatch):
+    """Ten tabs never mean ten logins: without attach_url serve runs one collector (loopback, a
+    token of this run for the sessions' environment); with it, every session attaches there."""
+    seen = {}
+    monkeypatch.setenv("IBMON_ATTACH_TOKEN", "")
+
+    def capture(settings, sessions, host, port, say, attach_url=None, collector=None):
+        seen.update(attach_url=attach_url, collector=collector, argv=sessions("ws://127.0.0.1:1/attach").argv)
+        return 0
+
+    monkeypatch.setattr("ibmon.serve.serve", capture)
+    path = book()
+    assert serve(path) == 0 and seen["attach_url"] is None
+    collector = seen["collector"]
+    assert collector.settings.listen == "127.0.0.1" and collector.settings.port == 0
+    assert collector.settings.token.reveal() == os.environ["IBMON_ATTACH_TOKEN"]
+    assert seen["argv"][-2] == "attach" and os.environ["IBMON_ATTACH_TOKEN"] not in " ".join(seen["argv"])
+    path.write_text('attach_url = "ws://127.0.0.1:9464/attach"\n' + path.read_text())
+    assert serve(path) == 0 and seen["attach_url"] == "ws://127.0.0.1:9464/attach" and seen["collector"] is None

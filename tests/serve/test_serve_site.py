@@ -5,6 +5,7 @@ dashboards, and the requests refused (other origins, other host names, no sessio
 from __future__ import annotations
 
 import ssl
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +14,7 @@ import trustme
 from aiohttp.test_utils import TestClient, TestServer
 
 from ibmon.secrets import Secret
-from ibmon.serve import session_command
+from ibmon.serve import SessionCommand
 from ibmon.serve.logins import Logins
 from ibmon.serve.site import COOKIE, SiteOptions, make_site
 
@@ -31,7 +32,9 @@ def book_command(tmp_path, monkeypatch):
     for var, folder in (("XDG_CONFIG_HOME", "c"), ("XDG_STATE_HOME", "s"), ("XDG_DATA_HOME", "d")):
         monkeypatch.setenv(var, str(tmp_path / folder))
     monkeypatch.setenv("IBMON_PLUGINS", "static_book")
-    return session_command(config, read_only=True, plugin_dirs=[SUPPORT])
+    # the web layer alone: each tab runs a dashboard of its own here (serve runs `ibmon attach`)
+    return SessionCommand([sys.executable, "-m", "ibmon", "--config", str(config), "--read-only",
+                           "--plugin-dir", str(SUPPORT), "run"], "dashboard of config.toml")
 
 
 def site(command, clock, *, tls: bool = False) -> tuple[object, Logins]:
