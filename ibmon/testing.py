@@ -36,12 +36,15 @@ def make_context(provider: Provider, name: str = "test", read_only: bool = False
 
 class RecordingSink:
     """A Sink that keeps what it is told, for assertions: the latest records by key in
-    `account_records`, `position_records`, `ticks` and `lead_records`.
+    `account_records`, `position_records`, `ticks` and `lead_records`, and a provider's own kinds
+    (pass them as `kinds`) by kind name and key in `records`.
 
     Records are checked as the app's sink checks them: a rejected one is not kept (a replace-all
     keeps its previous version) and `rejections` holds (kind, key, reason) of every rejection."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Iterable[RecordKind] = ()) -> None:
+        self.kinds: dict[str, RecordKind] = {kind.name: kind for kind in kinds}
+        self.records: dict[str, dict[Any, Any]] = {name: {} for name in self.kinds}
         self.account_records: dict[str, Account] = {}
         self.position_records: dict[tuple[str, str], Position] = {}
         self.ticks: dict[str, Tick] = {}
@@ -108,6 +111,34 @@ class RecordingSink:
             self.lead_records[counts.window] = counts
             self._poke()
 
+    def _own_kind(self, kind: str | RecordKind) -> RecordKind:
+        name = kind if isinstance(kind, str) else kind.name
+        builtin = {"account": ACCOUNT, "position": POSITION, "tick": TICK, "leads": LEADS}
+        if name in builtin:
+            raise AssertionError(f"use the {name} shorthand of RecordingSink for built-in kinds")
+        if name not in self.kinds:
+            raise AssertionError(f"kind {name!r} is not declared (pass it to RecordingSink(kinds=...))")
+        return self.kinds[name]
+
+    def put(self, kind: str | RecordKind, record: Any) -> None:
+        known = self._own_kind(kind)
+        if (record := self._accepted(known, record)) is not None:
+            self.records[known.name][known.key_of(record)] = record
+            self._poke()
+
+    def replace(self, kind: str | RecordKind, records: Iterable[Any], scope: Any = None) -> None:
+        known = self._own_kind(kind)
+        current = self.records[known.name]
+        fresh = self._screen_all(known, records, current)
+        kept = {key: r for key, r in current.items() if not known.in_scope(key, scope)}
+        kept.update((known.key_of(r), r) for r in fresh)
+        self.records[known.name] = kept
+        self._poke()
+
+    def remove(self, kind: str | RecordKind, key: Any) -> None:
+        self.records[self._own_kind(kind).name].pop(key, None)
+        self._poke()
+
     def ready(self) -> None:
         self.ready_count += 1
         self._ready.set()
@@ -148,6 +179,43 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0,
                 pass
         else:
             await asyncio.sleep(interval)
+
+
+class ScreenHarness:
+    """One connection of `provider` driven by `session` on a real Store and feed runtime (not
+    started), for testing a provider screen without the whole app: `sink` writes as the runtime's
+    sink does (await `session.poll(harness.sink)`), `context()` is the ScreenContext the app would
+    hand the screen (requests go through the runtime). `run_action` stands in for the host's
+    confirm-run-report flow; by default actions run through the runtime unconfirmed and their
+    messages (or errors) are kept in `reports`."""
+
+    def __init__(self, provider: Provider, session: Any, name: str = "test",
+                 run_action: Callable[[Any, Any], Any] | None = None, **options: Any) -> None:
+        from ibmon.feeds import ConnectionSink, FeedRuntime
+        from ibmon.store import Store, StoreView
+
+        self.store = Store()
+        self.view = StoreView(self.store)
+        self.runtime = FeedRuntime(self.store, watchdog_interval=None, stall_seconds=None)
+        context = session.ctx if isinstance(getattr(session, "ctx", None), ConnectionContext) else \
+            make_context(provider, name=name, **options)
+        self.connection = self.runtime.add(provider, context)
+        self.connection.session = session
+        self.name = context.name
+        self.sink = ConnectionSink(self.connection, self.store)
+        self.reports: list[str] = []
+        self._run_action = run_action or self._run
+
+    async def _run(self, action: Any, target: Any) -> None:
+        from ibmon.errors import ProviderError
+
+        try:
+            self.reports.append(await self.runtime.run_action(self.name, action, target))
+        except ProviderError as exc:
+            self.reports.append(exc.message)
+
+    def context(self, selected: Any = None) -> Any:
+        return self.runtime.screen_context(self.name, self.view, self._run_action, selected=selected)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from operator import attrgetter
 
 from ibmon.model import Tick, format_age
-from ibmon.store import Store
+from ibmon.store import StoreView
 from ibmon.widgets.format import number
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
@@ -25,9 +25,9 @@ AGE = len(COLUMNS) - 1
 class TickBoard(LiveTable):
     """Rows keyed by (connection, symbol), sorted by symbol then connection."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, view: StoreView, **kwargs) -> None:
         super().__init__(COLUMNS, empty_text="no quotes yet", **kwargs)
-        self.store = store
+        self.view = view
         self._last: dict[tuple[str, str], tuple[Tick, tuple[str, str]]] = {}
 
     def apply(self, changed: Iterable[tuple[str, object]], now: float | None = None) -> None:
@@ -35,7 +35,7 @@ class TickBoard(LiveTable):
         now_ms = (time.time() if now is None else now) * 1000
         with self.batch():
             for conn, symbol in changed:
-                tick = self.store.ticks.get(conn, {}).get(symbol)  # type: ignore[call-overload]
+                tick = self.view.get("tick", conn, symbol)
                 key = (conn, symbol)
                 if tick is None:
                     self.remove_row(key)
@@ -58,7 +58,7 @@ class TickBoard(LiveTable):
         cells: list[Cell] = [
             symbol, conn, (number(tick.bid), role), (number(tick.ask), role),
             number(tick.ask - tick.bid), direction,
-            (sparkline(self.store.history(conn, "mid", symbol)), "accent"),
+            (sparkline(self.view.history(conn, "mid", symbol)), "accent"),
             (_age(tick, now_ms), "muted"),
         ]
         self.set_row(key, cells, (symbol, conn), record=tick)
