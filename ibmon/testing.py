@@ -217,6 +217,18 @@ class ScreenHarness:
     def context(self, selected: Any = None) -> Any:
         return self.runtime.screen_context(self.name, self.view, self._run_action, selected=selected)
 
+    async def poll(self) -> None:
+        """One poll of the session into the store, as the runtime runs it: a failure goes on the
+        connection's health line (and its records stay)."""
+        from ibmon.errors import PLUGIN_FAILURES
+
+        try:
+            await self.connection.session.poll(self.sink)
+        except PLUGIN_FAILURES as exc:
+            self.connection.failed(exc)
+        else:
+            self.sink.ready()
+
 
 @contextlib.contextmanager
 def secrets_kept_apart() -> Iterator[None]:
