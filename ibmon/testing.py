@@ -34,6 +34,10 @@ def make_context(provider: Provider, name: str = "test", read_only: bool = False
                              poll_timeout=poll_timeout)
 
 
+#: The built-in kinds' shorthand calls of a sink, by kind name.
+_SHORTHAND = {"account": "account", "position": "position", "tick": "tick", "leads": "leads"}
+
+
 class RecordingSink:
     """A Sink that keeps what it is told, for assertions: the latest records by key in
     `account_records`, `position_records`, `ticks` and `lead_records`, and a provider's own kinds
@@ -111,23 +115,36 @@ class RecordingSink:
             self.lead_records[counts.window] = counts
             self._poke()
 
-    def _own_kind(self, kind: str | RecordKind) -> RecordKind:
-        name = kind if isinstance(kind, str) else kind.name
-        builtin = {"account": ACCOUNT, "position": POSITION, "tick": TICK, "leads": LEADS}
-        if name in builtin:
-            raise AssertionError(f"use the {name} shorthand of RecordingSink for built-in kinds")
+    def _own_kind(self, kind: str | RecordKind, call: str) -> RecordKind | None:
+        """A declared kind (passed as `kinds`), or None: then the rejection is recorded, as the
+        host's sink refuses a kind the provider did not declare."""
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
         if name not in self.kinds:
-            raise AssertionError(f"kind {name!r} is not declared (pass it to RecordingSink(kinds=...))")
+            self.rejections.append(("unknown kind", name, f"{call}: not a kind this connection declares"))
+            self._poke()
+            return None
         return self.kinds[name]
 
     def put(self, kind: str | RecordKind, record: Any) -> None:
-        known = self._own_kind(kind)
-        if (record := self._accepted(known, record)) is not None:
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        if name in _SHORTHAND:
+            getattr(self, _SHORTHAND[name])(record)
+        elif (known := self._own_kind(kind, "put")) is not None and \
+                (record := self._accepted(known, record)) is not None:
             self.records[known.name][known.key_of(record)] = record
             self._poke()
 
     def replace(self, kind: str | RecordKind, records: Iterable[Any], scope: Any = None) -> None:
-        known = self._own_kind(kind)
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        if name == "account":
+            self.accounts(records)
+            return
+        if name == "position":
+            self.positions(records, account=scope)
+            return
+        known = self._own_kind(kind, "replace")
+        if known is None:
+            return
         current = self.records[known.name]
         fresh = self._screen_all(known, records, current)
         kept = {key: r for key, r in current.items() if not known.in_scope(key, scope)}
@@ -136,7 +153,13 @@ class RecordingSink:
         self._poke()
 
     def remove(self, kind: str | RecordKind, key: Any) -> None:
-        self.records[self._own_kind(kind).name].pop(key, None)
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        builtin = {"account": self.account_records, "position": self.position_records, "tick": self.ticks,
+                   "leads": self.lead_records}
+        if name in builtin:
+            builtin[name].pop(key, None)
+        elif (known := self._own_kind(kind, "remove")) is not None:
+            self.records[known.name].pop(key, None)
         self._poke()
 
     def ready(self) -> None:

@@ -3,7 +3,7 @@ positions over a date range, and the server tags, as records, with the requests 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ MAX_PAGE_ROWS = 200
 
 
 class _Paged:
-    """`last`: nothing more after this page (no rows, or the total reached)."""
+    """One page of a list: `total` rows in all, page number `page` of `page_size` rows; `last`:
+    nothing more after it (no rows, or the total reached)."""
 
     __slots__ = ()
     total: int
@@ -34,36 +35,16 @@ class _Paged:
         return not self.items or self.page * self.page_size >= self.total
 
 
-@dataclass(frozen=True, slots=True)
-class LeadPage(_Paged):
-    total: int
-    page: int
-    page_size: int
-    items: tuple[Lead, ...]
+def _page_of(name: str, item: type) -> type:
+    """A page record class whose `items` are `item` records (checked field by field like any record)."""
+    return make_dataclass(name, [("total", int), ("page", int), ("page_size", int), ("items", tuple[item, ...])],
+                          bases=(_Paged,), frozen=True, slots=True, namespace={"__module__": __name__})
 
 
-@dataclass(frozen=True, slots=True)
-class RegistrationPage(_Paged):
-    total: int
-    page: int
-    page_size: int
-    items: tuple[Registration, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionPage(_Paged):
-    total: int
-    page: int
-    page_size: int
-    items: tuple[Transaction, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PositionPage(_Paged):
-    total: int
-    page: int
-    page_size: int
-    items: tuple[ClosedPosition, ...]
+LeadPage = _page_of("LeadPage", Lead)
+RegistrationPage = _page_of("RegistrationPage", Registration)
+TransactionPage = _page_of("TransactionPage", Transaction)
+PositionPage = _page_of("PositionPage", ClosedPosition)
 
 
 @dataclass(frozen=True, slots=True)

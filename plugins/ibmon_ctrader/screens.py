@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static,
 
 from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
-from ibmon.model import Account, Position
+from ibmon.model import Account, Position, Tick
 from ibmon.safe import safe_rich, safe_text
 from ibmon.widgets.format import when
 
@@ -91,8 +91,7 @@ class CTraderScreen(Screen):
         #: The account (and symbol) to open on: the record selected on the dashboard, if any.
         self._account_id = selected.id if isinstance(selected, Account) else \
             selected.account if isinstance(selected, Position) else None
-        symbol = getattr(selected, "symbol", None)
-        self._symbol = symbol if isinstance(symbol, str) else None
+        self._symbol = selected.symbol if isinstance(selected, (Tick, Position)) else None
         self.histories = {
             "deals": History("ctrader.deals", "deals", ("time (UTC)", "deal", "position", "side", "symbol", "volume",
                                                 "price", "commission", "profit", "balance"), _deal_row),

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from ibmon.api import ScreenContext
 from ibmon.errors import describe_exception
+from ibmon.model import Position, Tick
 from ibmon.safe import safe_rich, safe_text
 
 from ibmon_xtb.kinds import CANDLE, Candle, ClosedTrade, SymbolInfo
@@ -110,8 +111,8 @@ class XtbScreen(Screen):
         self.symbols: list[SymbolInfo] = []
         #: The symbol whose candles the chart follows (asked with xtb.watch_candles).
         self._watching: str | None = None
-        selected = getattr(ctx.selected, "symbol", None)  # a tick or a position selected on the dashboard
-        self._selected_symbol = selected if isinstance(selected, str) else None
+        selected = ctx.selected  # a tick or a position selected on the dashboard opens its chart
+        self._selected_symbol = selected.symbol if isinstance(selected, (Tick, Position)) else None
         self._candles = ctx.view.watch(kinds=(CANDLE.name,), on_change=self._candles_arrived)
 
     def compose(self) -> ComposeResult:
