@@ -5,6 +5,13 @@
     task = asyncio.create_task(session.stream(sink))
     await sink.wait_ready()
     assert sink.account_records["12345"].balance == Decimal("1000.00")
+
+A provider screen is tested with `ScreenHarness`: the session writes through the runtime's own sink
+into a real store, and the screen gets the `ScreenContext` the app would give it:
+
+    harness = ScreenHarness(provider, session)
+    await harness.poll()
+    await app.push_screen(MyScreen(harness.context(selected=account)))
 """
 
 from __future__ import annotations

@@ -136,3 +136,26 @@ async def test_the_screen_reads_the_view_asks_by_request_and_cannot_write(notes)
         await pilot.press("w")
         await until(pilot, lambda: str(answer.render()) == "error: notes.hang: no answer within 0.3 s")
         assert app.screen is screen and app.is_running
+
+
+def test_a_kind_is_declared_under_its_provider_with_checkable_fields():
+    from ibmon.api import Provider, RecordKind
+
+    @dataclasses.dataclass(frozen=True)
+    class Quote:
+        symbol: str
+        price: float  # money is never a float: the check cannot take it
+
+    @dataclasses.dataclass(frozen=True)
+    class Fine:
+        symbol: str
+        price: Decimal
+
+    with pytest.raises(TypeError, match="Quote.price: cannot check a field of type <class 'float'>"):
+        Provider("quotes", "Quotes", connect=lambda ctx: None, kinds=(RecordKind("quotes.quote", Quote, "symbol"),))
+    with pytest.raises(ValueError, match='must be named "quotes.<what>"'):
+        Provider("quotes", "Quotes", connect=lambda ctx: None, kinds=(RecordKind("tick2", Fine, "symbol"),))
+    with pytest.raises(ValueError, match="key field"):
+        RecordKind("quotes.fine", Fine, "id")
+    provider = Provider("quotes", "Quotes", connect=lambda ctx: None, kinds=[RecordKind("quotes.fine", Fine, "symbol")])
+    assert provider.kind("quotes.fine").key == ("symbol",)
