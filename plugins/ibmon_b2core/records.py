@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon.api import RequestSpec
-from ibmon.errors import ProviderError
-from ibmon.model import Account, extra
-from ibmon.money import dec, dec_or_none
-from ibmon.options import Option
+from ibmon.sdk import Account, Option, ProviderError, RequestSpec, dec, dec_or_none, extra
 
 ACCOUNT_TYPES = {
     0: "default",

@@ -26,11 +26,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from ibmon.api import Action, ActionResult, ScreenContext
-from ibmon.errors import ProviderError, describe_exception
-from ibmon.model import Account, HealthState
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import money
+from ibmon.sdk import Account, Action, ActionResult, HealthState, ProviderError, ScreenContext, describe_exception, safe_text
+from ibmon.sdk.ui import money, safe_rich
 
 from .client import B2CoreError
 from .records import ACCOUNT_TYPES, AccountDetail, NewAccount, facts

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon.api import Action, ActionResult, ConnectionContext, Session, Sink
-from ibmon.errors import ProviderError
-from ibmon.mapping import map_each, map_one
-from ibmon.model import Account
-from ibmon.paging import WalkLimits
+from ibmon.sdk import Account, Action, ActionResult, ConnectionContext, ProviderError, Session, Sink, WalkLimits, map_each, map_one
 
 from .client import B2CoreClient
 from .records import NewAccount, account_key, facts, to_account, to_detail

@@ -7,9 +7,7 @@ from dataclasses import dataclass, make_dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ibmon.api import RequestSpec
-from ibmon.errors import ProviderError
-from ibmon.options import Option
+from ibmon.sdk import Option, ProviderError, RequestSpec
 
 from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction
 

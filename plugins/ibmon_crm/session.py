@@ -14,9 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from ibmon.api import ConnectionContext, Session, Sink
-from ibmon.model import LeadCounts
-from ibmon.paging import WalkLimits
+from ibmon.sdk import ConnectionContext, LeadCounts, Session, Sink, WalkLimits
 
 from ibmon_crm import client as api
 from ibmon_crm import pages

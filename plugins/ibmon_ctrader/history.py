@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ibmon.api import RequestSpec
-from ibmon.money import dec_or_none, from_cents
-from ibmon.options import Option
+from ibmon.sdk import Option, RequestSpec, dec_or_none, from_cents
 
 from ibmon_ctrader.records import cents_or_none as _cents
 

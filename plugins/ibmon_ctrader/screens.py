@@ -18,11 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static, TabbedContent, TabPane
 
-from ibmon.api import ScreenContext
-from ibmon.errors import describe_exception
-from ibmon.model import Account, Position, Tick
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import when
+from ibmon.sdk import Account, Position, ScreenContext, Tick, describe_exception, safe_text
+from ibmon.sdk.ui import safe_rich, when
 
 from ibmon_ctrader.history import CashFlow, Deal, Trendbar
 

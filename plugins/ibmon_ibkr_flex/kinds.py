@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ibmon.api import RecordKind
+from ibmon.sdk import RecordKind
 
 #: Trades a statement record keeps, newest first (the screen shows them all).
 TRADES = 50

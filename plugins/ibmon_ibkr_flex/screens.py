@@ -16,11 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from ibmon.api import ScreenContext
-from ibmon.model import Account, Position, format_age
-from ibmon.money import dec_or_none
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import MISSING, money, number, when
+from ibmon.sdk import Account, Position, ScreenContext, dec_or_none, format_age, safe_text
+from ibmon.sdk.ui import MISSING, money, number, safe_rich, when
 
 from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.kinds import STATEMENT, Statement

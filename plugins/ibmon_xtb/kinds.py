@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ibmon.api import RecordKind, RequestSpec
-from ibmon.options import Option
+from ibmon.sdk import Option, RecordKind, RequestSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ibmon.api import ScreenContext
-from ibmon.errors import describe_exception
-from ibmon.model import Position, Tick
-from ibmon.safe import safe_rich, safe_text
+from ibmon.sdk import Position, ScreenContext, Tick, describe_exception, safe_text
+from ibmon.sdk.ui import safe_rich
 
 from ibmon_xtb.kinds import CANDLE, Candle, ClosedTrade, SymbolInfo
 

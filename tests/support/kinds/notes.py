@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon import hookimpl
-from ibmon.api import (Action, ActionResult, ConnectionContext, Provider, RecordKind, RequestSpec,
-                       RunningSimulator, ScreenContext, ScreenSpec, Session, Simulator)
-from ibmon.errors import ProviderError
-from ibmon.money import dec, loads
-from ibmon.options import Option
+from ibmon.sdk import (Action, ActionResult, ConnectionContext, Option, Provider, ProviderError, RecordKind,
+                       RequestSpec, RunningSimulator, ScreenContext, ScreenSpec, Session, Simulator, dec, hookimpl,
+                       loads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +106,7 @@ def open_screen(ctx: ScreenContext) -> Any:
     from textual.screen import Screen
     from textual.widgets import Static
 
-    from ibmon.safe import safe_rich
+    from ibmon.sdk.ui import safe_rich
 
     class NotesScreen(Screen):
         BINDINGS = [("h", "ask('notes.history')", "History"), ("f", "ask('notes.fail')", "Fail"),
