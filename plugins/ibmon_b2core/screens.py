@@ -176,7 +176,7 @@ class AccountsScreen(Screen):
         self.loads = 0
         self.message = ""
         self.message_is_error = False
-        self._select = ctx.selected.id if isinstance(ctx.selected, Account) else None
+        self._preselect = ctx.selected.id if isinstance(ctx.selected, Account) else None
         self._watcher = ctx.view.watch(kinds=("account", "health"), on_change=self._store_changed)
 
     def compose(self) -> ComposeResult:
@@ -247,14 +247,14 @@ class AccountsScreen(Screen):
         shown.sort(key=sort_key(self.sort_column), reverse=self.sort_reverse)
         self.shown = shown
         selected = self.selected_account()
-        wanted = self._select or (selected.id if selected is not None else None)
+        wanted = self._preselect or (selected.id if selected is not None else None)
         table.clear()
         for account in shown:
             table.add_row(*(cell(account, key) for key, _ in COLUMNS), key=account.id)
         index = next((i for i, a in enumerate(shown) if a.id == wanted), None)
         if index is not None:
             table.move_cursor(row=index)
-            self._select = None
+            self._preselect = None
         self.query_one("#totals", Static).update(safe_rich(totals_text(shown), limit=DETAIL_LIMIT, multiline=True))
 
     def summary(self) -> str:
