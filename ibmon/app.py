@@ -28,7 +28,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from ibmon.api import Action, Command, ScreenContext, ScreenSpec
+from ibmon.api import Action, Command, ScreenSpec
 from ibmon.bindings import Keys, resolve_keys
 from ibmon.config import DEFAULT_LAYOUT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
@@ -47,6 +47,7 @@ from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
+from ibmon.store import StoreView
 from ibmon.textual_seams import FailureHook, add_binding, crop_partial_updates
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
@@ -88,6 +89,8 @@ class IbmonApp(FailureHook):
         self.runtime = runtime
         self.host = host
         self.store = runtime.store
+        #: What screens, widgets and plugin commands read the store through (no writes).
+        self.view = StoreView(self.store)
         self.read_only = read_only
         #: How the dashboard arranges its panels (the config's `layout`: one of config.LAYOUTS).
         self.panel_layout = panel_layout
@@ -505,7 +508,7 @@ class IbmonApp(FailureHook):
             add_binding(dashboard, Binding(keys, f"open_screen({spec.id!r})", spec.title, show=False,
                                            id=binding_id, tooltip=f"Open {spec.title}"))
 
-    async def pick_provider_screen(self, connection: str) -> None:
+    async def pick_provider_screen(self, connection: str, selected: Any = None) -> None:
         conn = self.runtime.connections.get(connection)
         specs = self.screen_specs(conn) if conn else []
         if not specs:
@@ -517,16 +520,18 @@ class IbmonApp(FailureHook):
                 "Screens", connection, [Choice(spec.title, spec.id) for spec in specs]))
             if spec_id is None:
                 return
-        self.open_provider_screen(connection, spec_id)
+        self.open_provider_screen(connection, spec_id, selected)
 
-    def open_provider_screen(self, connection: str, spec_id: str) -> None:
+    def open_provider_screen(self, connection: str, spec_id: str, selected: Any = None) -> None:
+        """Open a declared screen of `connection`; `selected` is the dashboard's selected record
+        (the screen opens on it)."""
         conn = self.runtime.connections.get(connection)
         spec = next((s for s in self.screen_specs(conn) if s.id == spec_id), None) if conn else None
         if conn is None or conn.session is None or spec is None:
             self.notify(f"{connection} has no screen {spec_id!r}.", severity="warning")
             return
-        context = ScreenContext(connection=connection, session=conn.session, store=self.store,
-                                run_action=partial(self._screen_run_action, connection))
+        context = self.runtime.screen_context(connection, self.view, partial(self._screen_run_action, connection),
+                                              actions=partial(self.session_actions, conn), selected=selected)
         try:
             screen = spec.factory(context)
             self._provider_screens[screen] = (connection, spec.title, self.host.plugin_of(conn.provider.name))

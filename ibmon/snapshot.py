@@ -23,7 +23,7 @@ from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_json, safe_text
 from ibmon.secrets import redact
-from ibmon.store import Store
+from ibmon.store import Store, StoreView
 from ibmon.widgets.format import TimeFormat, time_format
 
 ACCOUNT_FIELDS = ("id", "number", "currency", "balance", "equity", "margin", "free_margin", "margin_level",
@@ -58,7 +58,7 @@ async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dic
         else:
             error = conn.first_error or conn.last_error
             ok, error = False, error or f"no complete picture within {timeout:g} s (timed out)"
-        reports.append(connection_report(connection.name, connection.provider, ok, error, store))
+        reports.append(connection_report(connection.name, connection.provider, ok, error, StoreView(store)))
     return {"generated_at": _utc_now(), "connections": reports}
 
 
@@ -66,19 +66,19 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def connection_report(name: str, provider: str, ok: bool, error: str | None, store: Store) -> dict[str, Any]:
-    accounts = sorted(store.accounts.get(name, {}).values(), key=lambda a: a.id)
-    positions = sorted(store.positions.get(name, {}).values(), key=lambda p: p.key)
-    ticks = sorted(store.ticks.get(name, {}).values(), key=lambda t: t.symbol)
+def connection_report(name: str, provider: str, ok: bool, error: str | None, view: StoreView) -> dict[str, Any]:
+    accounts = sorted(view.records("account", name).values(), key=lambda a: a.id)
+    positions = sorted(view.records("position", name).values(), key=lambda p: p.key)
+    ticks = sorted(view.records("tick", name).values(), key=lambda t: t.symbol)
     return {
         "name": name,
         "provider": provider,
         "ok": ok,
         "error": redact(error) if error else None,
         "accounts": [_account(a) for a in accounts],
-        "positions": [_position(p, store.account_number(name, p.account)) for p in positions],
+        "positions": [_position(p, view.account_number(name, p.account)) for p in positions],
         "ticks": [_tick(t) for t in ticks],
-        "leads": _leads(store.leads.get(name, {}).values()),
+        "leads": _leads(view.records("leads", name).values()),
     }
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ibmon.api import Action, ScreenSpec
     from ibmon.feeds import Connection, FeedRuntime
     from ibmon.screens.first_run import FirstRun
-    from ibmon.store import Store
+    from ibmon.store import StoreView
 
 log = logging.getLogger("ibmon.app")
 
@@ -66,7 +66,8 @@ class DashboardHost(Protocol):
     import the app, which imports the dashboard): the data, the user's settings, and the app's ways
     to act on a selected row and to open provider screens."""
 
-    store: Store
+    #: The store, read-only.
+    view: StoreView
     runtime: FeedRuntime
     read_only: bool
     #: The config's `layout` (one of config.LAYOUTS).
@@ -87,11 +88,11 @@ class DashboardHost(Protocol):
 
     async def quick_actions(self, picked: Selection) -> None: ...
 
-    async def pick_provider_screen(self, connection: str) -> None: ...
+    async def pick_provider_screen(self, connection: str, selected: Any = None) -> None: ...
 
     def screen_specs(self, conn: Connection) -> list[ScreenSpec]: ...
 
-    def open_provider_screen(self, connection: str, spec_id: str) -> None: ...
+    def open_provider_screen(self, connection: str, spec_id: str, selected: Any = None) -> None: ...
 
 
 class DashboardScreen(Screen):
@@ -113,7 +114,7 @@ class DashboardScreen(Screen):
     def __init__(self, app: DashboardHost) -> None:
         super().__init__(id="dashboard")
         self.ibmon = app
-        self.store = app.store
+        self.view = app.view
         self.frame_interval = FRAME_INTERVAL
         #: Frames that found changes to show.
         self.frames = 0
@@ -121,7 +122,7 @@ class DashboardScreen(Screen):
         self.frame_timer: Timer | None = None
         self._last_frame = 0.0
         self._health_toggled = False
-        self._watcher = self.store.watch(self._schedule_frame)
+        self._watcher = self.view.watch(on_change=self._schedule_frame)
         self._reported: set[str] = set()
         #: The arrangement last applied (what `relayout` compares against).
         self._plan: tuple | None = None
@@ -131,13 +132,13 @@ class DashboardScreen(Screen):
         first_run = self.ibmon.first_run
         if first_run is not None:
             yield Welcome(first_run, self.ibmon.key_display("quit"), id="welcome")
-        accounts = AccountsTable(self.store, id="accounts")
+        accounts = AccountsTable(self.view, id="accounts")
         accounts.border_title = "Balances"
-        ticks = TickBoard(self.store, id="ticks")
+        ticks = TickBoard(self.view, id="ticks")
         ticks.border_title = "Ticks"
-        positions = PositionsTable(self.store, id="positions")
+        positions = PositionsTable(self.view, id="positions")
         positions.border_title = "Positions"
-        leads = LeadFunnel(self.store, id="leads")
+        leads = LeadFunnel(self.view, id="leads")
         leads.border_title = "Lead funnel"
         for table in (accounts, ticks, positions, leads):
             table.display = first_run is None
@@ -147,7 +148,7 @@ class DashboardScreen(Screen):
             yield positions
         yield leads
         with Vertical(id="bottom"):
-            yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
+            yield HealthBar(self.view, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
             yield KeyBar("read-only" if self.ibmon.read_only else "", id="keys")
 
     def on_mount(self) -> None:
@@ -164,7 +165,7 @@ class DashboardScreen(Screen):
         self.accounts.focus()
 
     def on_unmount(self) -> None:
-        self.store.unwatch(self._watcher)
+        self.view.unwatch(self._watcher)
 
     @property
     def tables(self) -> tuple[LiveTable, ...]:
@@ -355,13 +356,22 @@ class DashboardScreen(Screen):
             return
         self.app.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
 
+    def selected_record(self) -> Any:
+        """The record under the focused panel's cursor (an account, position, tick...), or None."""
+        focused = self.focused
+        if not isinstance(focused, LiveTable) or focused.cursor_key is None:
+            return None
+        return focused.get_record(focused.cursor_key)
+
     def action_provider_screen(self) -> None:
+        """The selected row's connection's screen, opened on the selected record."""
         picked = self.selection()
         connections = [picked.connection] if picked else list(self.ibmon.runtime.connections)
         if len(connections) != 1:
             self.app.notify("Select a row of the connection whose screen you want.", severity="warning")
             return
-        self.app.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
+        selected = self.selected_record() if picked else None
+        self.app.run_worker(self.ibmon.pick_provider_screen(connections[0], selected), group="screens",
                             exit_on_error=False)
 
     def action_open_screen(self, spec_id: str) -> None:
@@ -373,7 +383,8 @@ class DashboardScreen(Screen):
             self.app.notify(f"No connection offers the screen {spec_id!r}.", severity="warning")
             return
         name = picked.connection if picked and picked.connection in offering else offering[0]
-        self.ibmon.open_provider_screen(name, spec_id)
+        selected = self.selected_record() if picked and picked.connection == name else None
+        self.ibmon.open_provider_screen(name, spec_id, selected)
 
     def action_toggle_health(self) -> None:
         self._health_toggled = True

@@ -13,7 +13,7 @@ from operator import attrgetter
 
 from ibmon.model import Account
 from ibmon.safe import safe_text
-from ibmon.store import Store
+from ibmon.store import StoreView
 from ibmon.widgets.format import MISSING, money, sign_role
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.selection import Selection
@@ -41,17 +41,17 @@ def _computed(account: Account, name: str) -> bool:
 class AccountsTable(LiveTable):
     """Rows keyed (connection, account id), each holding its Account."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, view: StoreView, **kwargs) -> None:
         summed = [Summed(FIRST_MONEY + i, name) for i, (_label, name) in enumerate(MONEY_COLUMNS)]
         totals = Totals([*summed, Summed(PROFIT, "profit", signed=True)], currency=attrgetter("currency"),
                         computed=_computed, label_column=0, currency_column=2, noun=("account", "accounts"))
         super().__init__(COLUMNS, empty_text="no accounts yet", totals=totals, **kwargs)
-        self.store = store
+        self.view = view
 
     def apply(self, changed: Iterable[tuple[str, object]]) -> None:
         with self.batch():
             for conn, account_id in changed:
-                account = self.store.accounts.get(conn, {}).get(str(account_id))
+                account = self.view.get("account", conn, str(account_id))
                 if account is None:
                     self.remove_row((conn, str(account_id)))
                 else:
@@ -65,7 +65,7 @@ class AccountsTable(LiveTable):
         cells: list[Cell] = [
             conn, a.number, a.currency or MISSING, *(amount(name) for _label, name in MONEY_COLUMNS),
             level, (amount("profit"), sign_role(a.profit)),
-            (sparkline(self.store.history(conn, "equity", a.id)), "accent"),
+            (sparkline(self.view.history(conn, "equity", a.id)), "accent"),
         ]
         self.set_row((conn, a.id), cells, (conn, a.number, a.id), record=a)
 
@@ -75,7 +75,7 @@ class AccountsTable(LiveTable):
         if key is None:
             return None
         conn, account_id = key  # type: ignore[misc]
-        account = self.store.accounts.get(conn, {}).get(account_id)
+        account = self.view.get("account", conn, account_id)
         return (conn, account) if account is not None else None
 
     def selection(self) -> Selection | None:
@@ -86,4 +86,4 @@ class AccountsTable(LiveTable):
         subject = f"account {safe_text(account.number)} · {safe_text(conn)}"
         return Selection(conn, "account", account, subject,
                          check=partial(self.stale, (conn, account.id), f"account {safe_text(account.number)}",
-                                       lambda: account.id in self.store.accounts.get(conn, {})))
+                                       lambda: account.id in self.view.records("account", conn)))
