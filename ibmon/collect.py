@@ -39,7 +39,7 @@ from ibmon.attach_wire import (MAX_CLIENT_FRAME, PROTOCOL, TABLES, TARGET_KINDS,
                                health_data, read_key, wire_key)
 from ibmon.desk import CollectSettings
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
-from ibmon.feeds import FeedRuntime, contained
+from ibmon.feeds import FeedRuntime
 from ibmon.metrics import CONTENT_TYPE_LATEST, StoreMetrics
 from ibmon.model import RECORD_KINDS
 from ibmon.records import to_data
@@ -60,8 +60,6 @@ MAX_CLIENTS = 64
 SEND_BACKLOG = 512
 #: Quick actions and requests one dashboard may have running at once.
 MAX_PENDING = 4
-#: Seconds an on-demand request may take.
-REQUEST_SECONDS = 30.0
 #: Seconds between "seen" frames (also the keep-alive of an idle link).
 SEEN_SECONDS = 1.0
 #: Characters of a question or message sent to a dashboard.
@@ -403,19 +401,12 @@ class Collector:
         return await self.runtime.run_action(connection, action, target), []
 
     async def _request(self, message: dict[str, Any]) -> tuple[str, list[Any]]:
-        """An on-demand request, run by the connection's session (`Session.request(name, params)`)."""
+        """An on-demand request, run as the runtime runs any (`FeedRuntime.request`: declared by the
+        provider, params checked, bounded by its timeout, every record checked)."""
         connection, name, params = message.get("connection"), message.get("name"), message.get("params", {})
-        conn = self.runtime.connections.get(connection) if isinstance(connection, str) else None
-        if conn is None or conn.session is None or not isinstance(name, str) or not isinstance(params, dict):
+        if not isinstance(connection, str) or not isinstance(name, str) or not isinstance(params, dict):
             raise ProviderError("no such connection or request")
-        ask = getattr(conn.session, "request", None)
-        if not callable(ask):
-            raise ProviderError(f"{connection} answers no on-demand requests")
-        try:
-            async with asyncio.timeout(REQUEST_SECONDS):
-                records = list(await contained(lambda: ask(name, params)))
-        except TimeoutError:
-            raise ProviderError(f"{name} took longer than {REQUEST_SECONDS:g} s") from None
+        records = await self.runtime.request(connection, name, params)
         return "", [[type(record).__name__, to_data(record)] for record in records[:MAX_RECORDS]]
 
 

@@ -10,13 +10,14 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
-from ibmon.api import ConnectionContext, Provider, Session
+from ibmon.api import ConnectionContext, Provider, RequestSpec, Session
 from ibmon.attach import AttachRuntime
 from ibmon.collect import Collector
 from ibmon.desk import AttachSettings, CollectSettings
 from ibmon.errors import ProviderError
 from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.model import Account, HealthState, Tick
+from ibmon.options import Option
 from ibmon.records import to_data
 from ibmon.store import Store
 
@@ -126,7 +127,9 @@ class Quoting(Session):
 @pytest.mark.parametrize("answers", [True, False])
 async def test_on_demand_requests_run_on_the_collector(answers):
     runtime = FeedRuntime(Store())
-    provider = Provider(name="quoting", title="Quoting", connect=lambda ctx: Quoting(answers))
+    quotes = RequestSpec("quotes", Tick, "quotes of n symbols", params=(Option("n", "int", default=1),))
+    provider = Provider(name="quoting", title="Quoting", connect=lambda ctx: Quoting(answers),
+                        requests=(quotes,) if answers else ())
     runtime.add(provider, ConnectionContext("Desk", "quoting", {}))
     collector = Collector(runtime, CollectSettings(port=0))
     base = await collector.start()
@@ -139,10 +142,10 @@ async def test_on_demand_requests_run_on_the_collector(answers):
             ticks = await session.request("quotes", {"n": 2})
             assert ticks == [Tick("S0", Decimal("1.05"), Decimal("1.07"), 0), Tick("S1", Decimal("1.05"),
                                                                                   Decimal("1.07"), 1)]
-            with pytest.raises(ProviderError, match="no request 'other'"):
+            with pytest.raises(ProviderError, match="Desk does not answer the request 'other'"):
                 await session.request("other", {})
         else:
-            with pytest.raises(ProviderError, match="Desk answers no on-demand requests"):
+            with pytest.raises(ProviderError, match="Desk does not answer the request 'quotes'"):
                 await session.request("quotes", {"n": 2})
     finally:
         await attached.stop()
