@@ -24,9 +24,13 @@ from typing import Any
 
 import platformdirs
 
+from ibmon.alerts import KINDS as ALERT_KINDS
+from ibmon.alerts import Rule, parse_rules
 from ibmon.api import ConnectionContext, Provider
 from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
 from ibmon.errors import ConfigError
+from ibmon.history.settings import KEYS as HISTORY_KEYS
+from ibmon.history.settings import HistorySettings, read_settings
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
@@ -39,7 +43,7 @@ DEFAULT_THEME = "ibmon-dark"
 COMMAND_TIMEOUT = 10.0
 
 TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "layout", "time_format", "timezone", "plugin_dirs",
-                  "disabled_plugins", "read_only", "keys", "connections")
+                  "disabled_plugins", "read_only", "keys", "connections", *HISTORY_KEYS, "alerts")
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
 DEFAULT_LAYOUT = "auto"
@@ -142,6 +146,9 @@ class Config:
     read_only: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     connections: list[ConnectionConfig] = field(default_factory=list)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    #: The `[[alerts]]` rules (ibmon.alerts).
+    alerts: list[Rule] = field(default_factory=list)
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -221,6 +228,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         connection = _connection(index, raw, host, config.refresh_seconds, seen, problems, plain_secrets)
         if connection is not None:
             config.connections.append(connection)
+    config.history = read_settings(doc, problems, path.parent if path is not None else None)
+    config.alerts = parse_rules(doc.get("alerts"), [c.name for c in config.connections], problems)
     # the screens bound on the dashboard are those of the providers the connections name
     named = [host.providers[raw["provider"]] for raw in raw_connections
              if isinstance(raw.get("provider"), str) and raw["provider"] in host.providers]
@@ -541,6 +550,19 @@ def template(host: PluginHost) -> str:
         "disabled_plugins = []",
         "# true: quick actions that change an account are disabled everywhere.",
         "read_only = false",
+        "# History (SQLite in the platform data folder): false keeps none; history_path moves the file.",
+        "history = true",
+        "# history_path = \"/path/to/history.sqlite3\"",
+        "# Days of history kept.",
+        "retention_days = 90",
+        "",
+        "# Alert rules: kind, threshold, and optionally window, connection, account, symbol, currency,",
+        "# hysteresis (percent of the threshold, default 5), bell, command (gets the alert as JSON on stdin).",
+        "# Kinds: " + ", ".join(ALERT_KINDS) + ".",
+        "# [[alerts]]",
+        '# name = "Margin floor"',
+        '# kind = "margin_level_below"',
+        "# threshold = 150",
         "",
         "# Key bindings by id (several keys separated by commas). Defaults shown.",
         "[keys]",
