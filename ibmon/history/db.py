@@ -254,6 +254,12 @@ class HistoryDB:
                                (connection, kind, key, key)).fetchall()
         return [row[0] for row in rows]
 
+    def find_windows(self, connection: str) -> list[str]:
+        """The lead windows recorded for `connection`, the narrowest ("today"-like, fewest days) first."""
+        rows = self.db.execute("SELECT key FROM series WHERE connection = ? AND kind = 'leads'", (connection,))
+        windows = [row[0] for row in rows]
+        return sorted(windows, key=lambda w: (w != "today", len(w), w))
+
     def connections(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT DISTINCT connection FROM series ORDER BY 1")]
 
@@ -369,3 +375,17 @@ class _Transaction:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+
+
+def read_series(path: Path, connection: str, kind: str, key: str, since: float,
+                until: float | None = None) -> list[Sample]:
+    """The points of one account ("account", id or number), symbol ("symbol", name) or lead window
+    ("leads", window) from `since` on, read from the file at `path`. Raises HistoryError."""
+    db = HistoryDB.open(path, readonly=True)
+    try:
+        series = db.find_series(connection, kind, key)
+        return db.samples(kind, series, since, until) if series else []
+    except sqlite3.Error as exc:
+        raise HistoryError(describe(path, exc)) from None
+    finally:
+        db.close()

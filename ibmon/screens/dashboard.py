@@ -31,6 +31,7 @@ from ibmon.keymap import core_binding
 from ibmon.layout import Want, share_lines
 from ibmon.screens.first_run import Welcome
 from ibmon.widgets.accounts import AccountsTable
+from ibmon.widgets.alert_badge import AlertBadge
 from ibmon.widgets.health_bar import HealthBar
 from ibmon.widgets.key_bar import KeyBar
 from ibmon.widgets.lead_funnel import LeadFunnel
@@ -66,6 +67,8 @@ class DashboardScreen(Screen):
         core_binding("next_panel", "app.focus_next", short="Panel", show=False),
         core_binding("previous_panel", "app.focus_previous", show=False),
         core_binding("toggle_health", "toggle_health", short="Status", show=False),
+        core_binding("history", "history", short="History", show=False),
+        core_binding("alerts", "alerts", short="Alerts", show=False),
     ]
     #: What stays on screen beside a maximised panel: the status line and the keys.
     ALLOW_IN_MAXIMIZED_VIEW = "#bottom"
@@ -93,9 +96,9 @@ class DashboardScreen(Screen):
         first_run = self.ibmon.first_run
         if first_run is not None:
             yield Welcome(first_run, self.ibmon.key_display("quit"), id="welcome")
-        accounts = AccountsTable(self.store, id="accounts")
+        accounts = AccountsTable(self.store, self.ibmon.history, id="accounts")
         accounts.border_title = "Balances"
-        ticks = TickBoard(self.store, id="ticks")
+        ticks = TickBoard(self.store, self.ibmon.history, id="ticks")
         ticks.border_title = "Ticks"
         positions = PositionsTable(self.store, id="positions")
         positions.border_title = "Positions"
@@ -109,6 +112,7 @@ class DashboardScreen(Screen):
             yield positions
         yield leads
         with Vertical(id="bottom"):
+            yield AlertBadge(self.ibmon.alerts, self.ibmon.key_display("alerts"), id="alert-badge")
             yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
             yield KeyBar("read-only" if self.ibmon.read_only else "", id="keys")
 
@@ -120,6 +124,7 @@ class DashboardScreen(Screen):
         self.market = self.query_one("#market", Container)
         self.health = self.query_one(HealthBar)
         self.keys = self.query_one(KeyBar)
+        self.badge = self.query_one(AlertBadge)
         self.second_timer = self.set_interval(1.0, self.every_second)
         self.frame()
         self.update_status()
@@ -166,7 +171,7 @@ class DashboardScreen(Screen):
         """Share the lines between the panels again; apply it only when it changed."""
         if not self.is_mounted:
             return
-        bottom = self.health.lines + self.keys.outer_size.height
+        bottom = self.badge.lines + self.health.lines + self.keys.outer_size.height
         self._toasts_above(bottom)
         if self.maximized is not None or self.ibmon.first_run is not None:
             return
@@ -275,6 +280,8 @@ class DashboardScreen(Screen):
 
     def every_second(self) -> None:
         self.update_status()
+        self.accounts.refresh_history()
+        self.badge.update_alerts()
         self.ticks.refresh_ages()
         self.relayout()
         self.ibmon.check_terminal()
@@ -336,6 +343,12 @@ class DashboardScreen(Screen):
             return
         name = picked.connection if picked and picked.connection in offering else offering[0]
         self.ibmon.open_provider_screen(name, spec_id)
+
+    def action_history(self) -> None:
+        self.ibmon.open_history(self.focused if isinstance(self.focused, LiveTable) else None)
+
+    def action_alerts(self) -> None:
+        self.ibmon.open_alerts()
 
     def action_toggle_health(self) -> None:
         self._health_toggled = True

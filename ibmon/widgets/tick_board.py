@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from operator import attrgetter
+from typing import Any
 
 from ibmon.model import Tick, format_age
 from ibmon.store import Store
@@ -25,9 +26,11 @@ AGE = len(COLUMNS) - 1
 class TickBoard(LiveTable):
     """Rows keyed by (connection, symbol), sorted by symbol then connection."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, store: Store, history: Any = None, **kwargs) -> None:
         super().__init__(COLUMNS, empty_text="no quotes yet", **kwargs)
         self.store = store
+        #: History (ibmon.history.History) when there is one: the trend starts with earlier minutes' closes.
+        self.history = history
         self._last: dict[tuple[str, str], tuple[Tick, tuple[str, str]]] = {}
 
     def apply(self, changed: Iterable[tuple[str, object]], now: float | None = None) -> None:
@@ -58,10 +61,14 @@ class TickBoard(LiveTable):
         cells: list[Cell] = [
             symbol, conn, (number(tick.bid), role), (number(tick.ask), role),
             number(tick.ask - tick.bid), direction,
-            (sparkline(self.store.history(conn, "mid", symbol)), "accent"),
+            (sparkline(self._trend(conn, symbol)), "accent"),
             (_age(tick, now_ms), "muted"),
         ]
         self.set_row(key, cells, (symbol, conn), record=tick)
+
+    def _trend(self, conn: str, symbol: str) -> list:
+        live = self.store.history(conn, "mid", symbol)
+        return self.history.trend(conn, "mid", symbol, live) if self.history is not None else live
 
     def refresh_ages(self, now: float | None = None) -> None:
         """Once a second: rewrite the age of rows whose age text changed (only those repaint)."""
