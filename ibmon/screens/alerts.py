@@ -81,6 +81,10 @@ class AlertsScreen(Screen[None]):
         self.query_one("#alerts-title", Static).update(Text(title))
         self._detail()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # enter on a row: acknowledge it
+        self.action_acknowledge()
+
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._detail()
 

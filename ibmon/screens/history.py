@@ -86,7 +86,7 @@ class HistoryScreen(Screen[None]):
         ranges = "  ".join(f"[{i + 1}] {name}" if i != self.range_index else f"▶{i + 1} {name}"
                            for i, (name, _seconds) in enumerate(RANGES))
         fields = FIELDS[target.kind]
-        more = f"   f: next figure ({', '.join(f.replace('_', ' ') for f in fields)})" if len(fields) > 1 else ""
+        more = "   f: next figure" if len(fields) > 1 else ""
         self.query_one("#history-ranges", Static).update(Text(ranges + more))
 
     def action_range(self, index: int) -> None:

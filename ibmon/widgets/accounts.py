@@ -31,8 +31,8 @@ COLUMNS = (
     *(Column(label, 8, "decimal", value=attrgetter(name), drop=DROP.get(name, 0)) for label, name in MONEY_COLUMNS),
     Column("Level %", 7, "decimal", value=attrgetter("margin_level"), drop=5),
     Column("Profit", 8, "decimal", value=attrgetter("profit"), drop=2),
-    Column("Day", 8, "decimal", value=attrgetter("day_change"), drop=7),
-    Column("Trend", 10, sortable=False, drop=6),
+    Column("Day", 8, "decimal", value=attrgetter("day_change"), drop=6),
+    Column("Trend", 10, sortable=False, drop=7),
 )
 FIRST_MONEY, PROFIT, DAY_CHANGE = 3, 8, 9
 

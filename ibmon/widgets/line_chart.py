@@ -62,43 +62,43 @@ class LineChart(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.points: list[tuple[float, float]] = []
-        self.start = self.end = 0.0
+        self.chart_points: list[tuple[float, float]] = []
+        self.t_start = self.t_end = 0.0
         self.value_text: Callable[[float], str] = lambda v: f"{v:g}"
         self.time_text: Callable[[float], str] = lambda t: f"{t:g}"
         self.empty_text = "no history for this range yet"
         self._lines: list[str] = []
-        self._size = (0, 0)
+        self._drawn_for = (0, 0)
 
     def show(self, points: list[tuple[float, float]], start: float, end: float, *,
              value_text: Callable[[float], str] | None = None, time_text: Callable[[float], str] | None = None,
              empty_text: str | None = None) -> None:
-        self.points, self.start, self.end = points, start, end
+        self.chart_points, self.t_start, self.t_end = points, start, end
         self.value_text = value_text or self.value_text
         self.time_text = time_text or self.time_text
         self.empty_text = empty_text or self.empty_text
-        self._size = (0, 0)
+        self._drawn_for = (0, 0)
         self.refresh()
 
     def _draw(self) -> list[str]:
         width, height = self.size.width, self.size.height
-        if (width, height) == self._size:
+        if (width, height) == self._drawn_for:
             return self._lines
-        self._size = (width, height)
-        if not self.points or height < 2:
+        self._drawn_for = (width, height)
+        if not self.chart_points or height < 2:
             self._lines = [self.empty_text[:width]]
             return self._lines
-        values = [v for _t, v in self.points]
+        values = [v for _t, v in self.chart_points]
         low, high = min(values), max(values)
         top, bottom = self.value_text(high), self.value_text(low)
         gutter = max(len(top), len(bottom)) + 1
         rows = height - 1
-        chart = braille_lines(self.points, width - gutter, rows, start=self.start, end=self.end, low=low, high=high)
+        chart = braille_lines(self.chart_points, width - gutter, rows, start=self.t_start, end=self.t_end, low=low, high=high)
         lines = []
         for y, row in enumerate(chart):
             label = top if y == 0 else bottom if y == rows - 1 else ""
             lines.append(f"{label:>{gutter - 1}} {row}")
-        first, last = self.time_text(self.start), self.time_text(self.end)
+        first, last = self.time_text(self.t_start), self.time_text(self.t_end)
         room = max(0, width - gutter - len(first) - len(last))
         lines.append(" " * gutter + first + " " * room + last)
         self._lines = [line[:width] for line in lines]
@@ -107,5 +107,5 @@ class LineChart(Widget):
     def render_line(self, y: int) -> Strip:
         lines = self._draw()
         text = lines[y] if y < len(lines) else ""
-        style = Style.parse(self.app.current_theme.accent or "") if self.points and y < len(lines) - 1 else None
+        style = Style.parse(self.app.current_theme.accent or "") if self.chart_points and y < len(lines) - 1 else None
         return Strip([Segment(text.ljust(self.size.width), style)])
