@@ -129,8 +129,11 @@ class AlertMonitor:
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self, notify: Notify, bell: Callable[[], None]) -> None:
-        self._notify, self._bell = notify, bell
-        self.hooks = HookRunner(notify)
+        def masked(message: str, title: str, severity: str) -> None:  # the figures may hold a provider's echo
+            notify(redact(message), redact(title), severity)
+
+        self._notify, self._bell = masked, bell
+        self.hooks = HookRunner(masked)
         self.engine = AlertEngine(self.rules, self.store)
         if self.rules:
             self._handle = asyncio.get_running_loop().call_later(self.interval, self._every_interval)
