@@ -109,6 +109,10 @@ class HistoryWriter:
                 except (sqlite3.Error, OSError) as exc:
                     self._fail(describe(self.path, exc))
                     stop = True
+                except Exception as exc:  # a record it cannot write: history stops, the app does not
+                    log.exception("history writer failed")
+                    self._fail(f"history stopped: cannot write to {self.path} ({type(exc).__name__}: {exc})")
+                    stop = True
                 for item in batch:
                     if isinstance(item, tuple) and item[0] == "flush":
                         item[1].set()
