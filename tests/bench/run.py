@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_framing  # noqa: E402
+import bench_history  # noqa: E402
 import bench_import  # noqa: E402
 import bench_rest  # noqa: E402
 import bench_safe  # noqa: E402
@@ -26,6 +27,7 @@ SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", b
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
 SUITES += (("safe", bench_safe.run),)
+SUITES += (("history", bench_history.run),)
 
 
 def machine() -> dict:
