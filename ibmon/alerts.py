@@ -22,7 +22,7 @@ from typing import Any
 
 from ibmon.history.recorder import money_moves, narrowest
 from ibmon.history.settings import duration_seconds
-from ibmon.model import Account, HealthState, LeadCounts
+from ibmon.model import Account, HealthState, LeadCounts, Position
 from ibmon.options import did_you_mean, quoted
 from ibmon.store import Store
 
@@ -322,26 +322,17 @@ class AlertEngine:
         for connection, key in watcher.drain("position"):
             position = store.positions.get(connection, {}).get(key)  # type: ignore[call-overload]
             for index in rules.get("position", ()):
-                rule = self.rules[index]
-                if not self._in_scope(rule, connection):
-                    continue
-                if position is None:
-                    self._gone(index, connection, key, now, changes)
-                    continue
-                number = store.account_number(connection, position.account)
-                if rule.account not in (None, position.account, number) or rule.symbol not in (None, position.symbol):
-                    continue
-                if rule.currency not in (None, position.currency) or position.profit is None:
-                    continue
-                subject = f"{number} {position.symbol} #{position.id}"
-                self._update(index, connection, key, subject, -position.profit, now, changes, position.currency)
+                self._position(index, connection, key, position, now, changes)
         for connection, symbol in watcher.drain("tick"):
             tick = store.ticks.get(connection, {}).get(symbol)  # type: ignore[call-overload]
             for index in rules.get("symbol", ()):
                 rule = self.rules[index]
-                if tick is None or not self._in_scope(rule, connection) or rule.symbol not in (None, symbol):
+                if not self._in_scope(rule, connection) or rule.symbol not in (None, symbol):
                     continue
-                self._point(index, connection, symbol, str(symbol), (tick.bid + tick.ask) / 2, now)
+                if tick is None:
+                    self._gone(index, connection, symbol, now, changes)
+                else:
+                    self._point(index, connection, symbol, str(symbol), (tick.bid + tick.ask) / 2, now)
         for connection, window in watcher.drain("leads"):
             self._lead_counts(connection, str(window), now)
         watcher.drain("health")
@@ -379,6 +370,21 @@ class AlertEngine:
             equity = account.equity if account.equity is not None else account.balance
             if equity is not None:
                 self._point(index, connection, account_id, subject, equity, now)
+
+    def _position(self, index: int, connection: str, key: Any, position: Position | None, now: float,
+                  changes: list[Alert]) -> None:
+        rule = self.rules[index]
+        if not self._in_scope(rule, connection):
+            return
+        if position is None:
+            self._gone(index, connection, key, now, changes)
+            return
+        number = self.store.account_number(connection, position.account)
+        if rule.account not in (None, position.account, number) or rule.symbol not in (None, position.symbol):
+            return
+        if rule.currency in (None, position.currency) and position.profit is not None:
+            subject = f"{number} {position.symbol} #{position.id}"
+            self._update(index, connection, key, subject, -position.profit, now, changes, position.currency)
 
     def _lead_counts(self, connection: str, window: str, now: float) -> None:
         windows = self.store.leads.get(connection, {})
