@@ -579,6 +579,7 @@ class IbmonApp(FailureHook):
             ("Refresh all connections", "Poll every polling connection now", self.action_refresh),
             ("Help: keys in force", "Show the bindings after your [keys] remapping", self.action_help),
             ("Show plugin failures", "Which plugins failed to load, and why", self.show_plugin_failures),
+            ("Alerts", "Active and recent alerts; acknowledge them", self.open_alerts),
             ("Quit", "Stop every connection and exit", self.exit),
         ]
         for name, conn in self.runtime.connections.items():

@@ -125,7 +125,10 @@ class History:
         """In the writer's thread, before the first write: what the dashboard shows from history."""
         loaded = (db.recent_trends(TREND_POINTS), db.day_baselines(self._day), db.open_positions())
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loaded, *loaded)
+            try:
+                self._loop.call_soon_threadsafe(self._loaded, *loaded)
+            except RuntimeError:  # the app ended before the file was read
+                pass
 
     def _loaded(self, trends: dict, baselines: dict, open_positions: set) -> None:
         self._trends = trends

@@ -99,6 +99,10 @@ class HistoryWriter:
         except (sqlite3.Error, OSError) as exc:
             self._fail(describe(self.path, exc))
             return
+        except Exception as exc:  # whatever else: history is off, the app goes on
+            log.exception("history could not start")
+            self._fail(f"history could not start on {self.path} ({type(exc).__name__}: {exc})")
+            return
         try:
             while True:
                 batch = self._take()
