@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ibmon.mapping import Rejected
@@ -36,8 +37,20 @@ from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.options import Option, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
+    from textual.screen import Screen
+
     from ibmon.simkit import Control
     from ibmon.store import Store
+
+
+def __getattr__(name: str) -> Any:
+    # `__all__` (what `ibmon.sdk` re-exports) is worked out when asked for, so every name this module
+    # defines or takes from another ibmon module is public without being listed here as well.
+    if name == "__all__":
+        return sorted(key for key, value in globals().items()
+                      if not key.startswith("_") and key != "TYPE_CHECKING" and not isinstance(value, ModuleType)
+                      and getattr(value, "__module__", "ibmon").startswith("ibmon"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Sink(Protocol):
@@ -148,7 +161,7 @@ class ScreenSpec:
 
     id: str
     title: str
-    factory: Callable[[ScreenContext], Any]
+    factory: Callable[[ScreenContext], Screen]
     key: str | None = None
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ from textual.screen import Screen
 
 from ibmon.api import Action, Command, ScreenContext, ScreenSpec
 from ibmon.bindings import Keys, resolve_keys
-from ibmon.config import DEFAULT_LAYOUT, DEFAULT_TIME_FORMAT, LAYOUTS
+from ibmon.config import DEFAULT_LAYOUT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
@@ -41,12 +41,13 @@ from ibmon.plugins import PluginHost
 from ibmon.safe import safe_text
 from ibmon.screens.confirm import ConfirmScreen
 from ibmon.screens.dashboard import PROBLEM_TIMEOUT, DashboardScreen, Selection
+from ibmon.widgets.format import when
 from ibmon.screens.first_run import FirstRun
 from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
-from ibmon.textual_seams import FailureHook, add_binding
+from ibmon.textual_seams import FailureHook, add_binding, crop_partial_updates
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
@@ -84,6 +85,7 @@ class IbmonApp(FailureHook):
                  panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None,
                  history: Any = None, alerts: Any = None) -> None:
         super().__init__()
+        crop_partial_updates()  # an SSH link carries the cells that changed, not whole lines
         #: What the dashboard remembers (ibmon.history.History) and the alert rules it watches
         #: (ibmon.alerting.AlertMonitor); None when off.
         self.history = history
@@ -306,8 +308,8 @@ class IbmonApp(FailureHook):
 
     @staticmethod
     def format_time(at: float) -> str:
-        """A notification's time, as times read everywhere (local time with its zone)."""
-        return time.strftime(DEFAULT_TIME_FORMAT, time.localtime(at))
+        """A notification's time, in the configured time format like every time on screen."""
+        return when(at)
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say which key quits (Textual's own message is markup, which ibmon shows literally)."""

@@ -99,6 +99,7 @@ def build_parser() -> Parser:
     init = config_action("init", "write a commented template")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     config_action("check", "validate and list every problem: whatever `ibmon run` would refuse")
+    config_action("reference", "every top-level setting and every installed provider's options (Markdown)")
 
     command("themes", "available themes and broken theme files")
 
@@ -412,6 +413,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         cfg.write_private(path, cfg.template(host))
         say(f"wrote {path} (one commented example per provider: {', '.join(sorted(host.providers)) or 'none'})")
         return 0
+    if args.config_command == "reference":
+        return cmd_config_reference(args, path)
     from ibmon.themes import discover_themes
 
     config, host = _load(args, required=True)
@@ -427,6 +430,20 @@ def cmd_config(args: argparse.Namespace) -> int:
     rules = len(config.alerts)
     print(f"config OK: {count} connection{'' if count == 1 else 's'}"
           + (f", {rules} alert rule{'' if rules == 1 else 's'}" if rules else ""))
+    return 0
+
+
+def cmd_config_reference(args: argparse.Namespace, path: Path) -> int:
+    """The reference of the plugins this config loads (its plugin_dirs too); an unreadable config
+    leaves the built-in ones."""
+    from ibmon import reference
+
+    try:
+        doc = cfg.read_document(path, required=False)
+    except ConfigError:
+        doc = {}
+    _settings, host = cfg.load_plugins(doc, path, args.plugin_dir)
+    say(reference.document(host.providers))
     return 0
 
 

@@ -18,6 +18,7 @@ import shlex
 import stat
 import subprocess
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,7 @@ from ibmon.alerts import Rule, parse_rules
 from ibmon.api import ConnectionContext, Provider
 from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
 from ibmon.errors import ConfigError
-from ibmon.history.settings import KEYS as HISTORY_KEYS
-from ibmon.history.settings import HistorySettings, read_settings
+from ibmon.history.settings import DEFAULT_RETENTION_DAYS, HistorySettings, read_settings
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
@@ -38,12 +38,9 @@ from ibmon.safe import safe_text
 from ibmon.secrets import Secret
 
 ENV_CONFIG = "IBMON_CONFIG"
-DEFAULT_REFRESH_SECONDS = 5.0
 DEFAULT_THEME = "ibmon-dark"
 COMMAND_TIMEOUT = 10.0
 
-TOP_LEVEL_KEYS = ("refresh_seconds", "theme", "layout", "time_format", "timezone", "plugin_dirs",
-                  "disabled_plugins", "read_only", "keys", "connections", *HISTORY_KEYS, "alerts")
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
 DEFAULT_LAYOUT = "auto"
@@ -84,6 +81,73 @@ def read_document(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 # -- top-level settings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A top-level key of the config, declared once: validation, `ibmon config init`'s template and
+    the reference (`ibmon config reference`, the README) are all made from `SETTINGS`.
+
+    `type` is the TOML type as the reference names it. `check(value)` says what is wrong with a
+    value (the rest of a sentence that starts with the key's name), or None; a setting without one
+    is checked by a step of its own (plugin loading, [keys], [[connections]])."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+
+
+def _theme_name(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else "must be a theme name (a string)"
+
+
+def _layout(value: Any) -> str | None:
+    return None if value in LAYOUTS else f"must be one of {', '.join(LAYOUTS)}, not {value!r}"
+
+
+def _time_format(value: Any) -> str | None:
+    if isinstance(value, str) and "%" in value:
+        return None
+    return f'must be a strftime pattern such as "{DEFAULT_TIME_FORMAT}", not {value!r}'
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+SETTINGS = (
+    Setting("theme", "str", DEFAULT_THEME, "Theme name (`ibmon themes` lists them).", _theme_name),
+    Setting("layout", "str", DEFAULT_LAYOUT,
+            f"Arrangement of the dashboard's panels: {', '.join(LAYOUTS)} (auto: by the terminal's size).",
+            _layout),
+    Setting("time_format", "str", DEFAULT_TIME_FORMAT, "How times read everywhere (strftime; %Z is the zone's name).",
+            _time_format),
+    Setting("timezone", "str", DEFAULT_TIMEZONE,
+            'The zone times are shown in: "local" (the system\'s) or a name such as "Europe/Warsaw".',
+            lambda value: timezone_problem(value)),
+    Setting("plugin_dirs", "list", [], "Folders of single-file plugins (relative to the config file's folder)."),
+    Setting("disabled_plugins", "list", [], "Plugins not to load, by name (`ibmon plugins` lists them)."),
+    Setting("read_only", "bool", False, "true: quick actions that change an account are disabled everywhere.",
+            _boolean),
+    Setting("history", "bool", True, "Keep history (SQLite in the platform data folder): false keeps none."),
+    Setting("history_path", "str", "",
+            "The history file (empty: history.sqlite3 in the platform data folder; relative to the config's folder)."),
+    Setting("retention_days", "int", DEFAULT_RETENTION_DAYS, "Days of history kept (1 to 3650)."),
+    Setting("keys", "table", {}, 'Key bindings by id: `binding = "keys"` (several keys separated by commas).'),
+    Setting("alerts", "array of tables", [],
+            "One [[alerts]] table per alert rule: kind, threshold, and optionally window, connection, account, "
+            "symbol, currency, hysteresis, bell, command, command_timeout."),
+    Setting("connections", "array of tables", [],
+            "One [[connections]] table per connection: name, provider, the provider's options."),
+)
+TOP_LEVEL_KEYS = tuple(setting.name for setting in SETTINGS)
+#: Keys that did something once: still accepted, with a warning saying what to use instead.
+OBSOLETE_KEYS = {
+    "refresh_seconds": 'each connection refreshes as its provider\'s own option says (e.g. "poll_seconds" in '
+                       "[[connections]]; `ibmon config reference` lists them): remove the key",
+}
 
 
 @dataclass
@@ -135,8 +199,9 @@ class ConnectionConfig:
 
 @dataclass
 class Config:
+    """The validated config: the top-level settings (`SETTINGS`) with their defaults filled in."""
+
     path: Path | None = None
-    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     theme: str = DEFAULT_THEME
     layout: str = DEFAULT_LAYOUT
     time_format: str = DEFAULT_TIME_FORMAT
@@ -146,6 +211,7 @@ class Config:
     read_only: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     connections: list[ConnectionConfig] = field(default_factory=list)
+    #: `history`, `history_path`, `retention_days` (ibmon.history.settings).
     history: HistorySettings = field(default_factory=HistorySettings)
     #: The `[[alerts]]` rules (ibmon.alerts).
     alerts: list[Rule] = field(default_factory=list)
@@ -175,43 +241,22 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     problems = config.problems
     problems.extend(settings.problems)
     for key in doc:
-        if key not in TOP_LEVEL_KEYS:
+        if key in OBSOLETE_KEYS:
+            config.warnings.append(f"key {quoted(key)} is obsolete and ignored: {OBSOLETE_KEYS[key]}")
+        elif key not in TOP_LEVEL_KEYS:
             problems.append(f'unknown top-level key {quoted(key)}{did_you_mean(key, TOP_LEVEL_KEYS)}')
-
-    refresh = doc.get("refresh_seconds", DEFAULT_REFRESH_SECONDS)
-    if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or refresh <= 0:
-        problems.append(f'key "refresh_seconds" must be a positive number of seconds, not {refresh!r}')
-    else:
-        config.refresh_seconds = float(refresh)
-    theme = doc.get("theme", DEFAULT_THEME)
-    if not isinstance(theme, str) or not theme:
-        problems.append('key "theme" must be a theme name (a string)')
-    elif "theme" in doc and (why := theme_problem(theme, host)):
+    for setting in SETTINGS:
+        if setting.check is not None:
+            value = doc.get(setting.name, setting.default)
+            problem = setting.check(value)
+            if problem:
+                problems.append(f"key {quoted(setting.name)} {problem}")
+            else:
+                setattr(config, setting.name, value)
+    theme = doc.get("theme")
+    if isinstance(theme, str) and theme and (why := theme_problem(theme, host)):  # a name, but none we know
         problems.append(why)
-    else:
-        config.theme = theme
-    layout = doc.get("layout", DEFAULT_LAYOUT)
-    if layout not in LAYOUTS:
-        problems.append(f'key "layout" must be one of {", ".join(LAYOUTS)}, not {layout!r}')
-    else:
-        config.layout = layout
-    time_format = doc.get("time_format", DEFAULT_TIME_FORMAT)
-    if not isinstance(time_format, str) or "%" not in time_format:
-        problems.append(f'key "time_format" must be a strftime pattern such as "{DEFAULT_TIME_FORMAT}", '
-                        f'not {time_format!r}')
-    else:
-        config.time_format = time_format
-    zone = doc.get("timezone", DEFAULT_TIMEZONE)
-    zone_problem = timezone_problem(zone)
-    if zone_problem:
-        problems.append(f'key "timezone" {zone_problem}')
-    else:
-        config.timezone = zone
-    read_only = doc.get("read_only", False)
-    if not isinstance(read_only, bool):
-        problems.append('key "read_only" must be true or false')
-    else:
-        config.read_only = read_only
+        config.theme = DEFAULT_THEME
     raw_keys = doc.get("keys", {})
     if not isinstance(raw_keys, dict):
         problems.append('[keys] must be a table of binding id = "keys"')
@@ -225,7 +270,7 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         raw_connections = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_connections, start=1):
-        connection = _connection(index, raw, host, config.refresh_seconds, seen, problems, plain_secrets)
+        connection = _connection(index, raw, host, seen, problems, plain_secrets)
         if connection is not None:
             config.connections.append(connection)
     config.history = read_settings(doc, problems, path.parent if path is not None else None)
@@ -281,8 +326,8 @@ def theme_problem(name: str, host: PluginHost) -> str | None:
             f'own such as {" or ".join(list(BUILTIN_THEMES)[:2])}')
 
 
-def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_seconds: float,
-                seen: set[str], problems: list[str], plain_secrets: list[str]) -> ConnectionConfig | None:
+def _connection(index: int, raw: dict[str, Any], host: PluginHost, seen: set[str], problems: list[str],
+                plain_secrets: list[str]) -> ConnectionConfig | None:
     name = raw.get("name")
     provider_name = raw.get("provider")
     label = quoted(name) if isinstance(name, str) and name.strip() else f"#{index}"
@@ -325,7 +370,6 @@ def _connection(index: int, raw: dict[str, Any], host: PluginHost, refresh_secon
         if option is not None and option.secret and isinstance(value, str):
             plain_secrets.append(f'{where} key "{key}"')
     options_raw, unresolved = _resolve_references(provider, options_raw, where, problems)
-    _default_poll_interval(provider, options_raw, refresh_seconds)
     # a key whose reference failed has its problem already: do not call it missing as well
     declared = [option for option in provider.options if option.name not in unresolved]
     values, option_problems = check_options(declared, provider.rules, options_raw, where)
@@ -346,13 +390,6 @@ def _poll_timeout(raw: dict[str, Any], where: str, problems: list[str]) -> float
                         f'(how long a whole refresh may take), not {value!r}')
         return None
     return float(value)
-
-
-def _default_poll_interval(provider: Provider, options: dict[str, Any], refresh_seconds: float) -> None:
-    """A provider whose `poll_seconds` has no default of its own polls at the config's refresh_seconds."""
-    option = provider.option("poll_seconds")
-    if option is not None and option.default is None and "poll_seconds" not in options:
-        options["poll_seconds"] = refresh_seconds if option.type == "float" else int(refresh_seconds)
 
 
 def _known_providers(host: PluginHost) -> str:
@@ -534,43 +571,19 @@ def template(host: PluginHost) -> str:
     lines = [
         "# ibmon config. `ibmon config check` validates it; `ibmon config path` prints where it lives.",
         "# Any connection option may be a secret reference: { env = \"VAR\" } or { command = \"pass show x\" }.",
-        "",
-        "# Default poll interval (seconds) for providers without their own.",
-        f"refresh_seconds = {DEFAULT_REFRESH_SECONDS:g}",
-        "# Theme name (`ibmon themes` lists them).",
-        f'theme = "{DEFAULT_THEME}"',
-        f"# Arrangement of the dashboard's panels: {', '.join(LAYOUTS)}.",
-        f'layout = "{DEFAULT_LAYOUT}"',
-        "# How times read (strftime) and in which zone (\"local\" or a name such as \"Europe/Warsaw\").",
-        f'time_format = "{DEFAULT_TIME_FORMAT}"',
-        f'timezone = "{DEFAULT_TIMEZONE}"',
-        "# Folders of single-file plugins (relative to this file's folder).",
-        "plugin_dirs = []",
-        "# Plugins not to load, by name (`ibmon plugins` lists them).",
-        "disabled_plugins = []",
-        "# true: quick actions that change an account are disabled everywhere.",
-        "read_only = false",
-        "# History (SQLite in the platform data folder): false keeps none; history_path moves the file.",
-        "history = true",
-        "# history_path = \"/path/to/history.sqlite3\"",
-        "# Days of history kept.",
-        "retention_days = 90",
-        "",
-        "# Alert rules: kind, threshold, and optionally window, connection, account, symbol, currency,",
-        "# hysteresis (percent of the threshold, default 5), bell, command (gets the alert as JSON on stdin).",
-        "# Kinds: " + ", ".join(ALERT_KINDS) + ".",
-        "# [[alerts]]",
-        '# name = "Margin floor"',
-        '# kind = "margin_level_below"',
-        "# threshold = 150",
-        "",
-        "# Key bindings by id (several keys separated by commas). Defaults shown.",
-        "[keys]",
     ]
+    for setting in SETTINGS:
+        if setting.type not in ("table", "array of tables"):  # [keys] and [[connections]] follow
+            lines += ["", f"# {setting.help}", _toml_line(setting.name, setting.default)]
+    keys = next(setting for setting in SETTINGS if setting.name == "keys")
+    lines += ["", f"# {keys.help} Defaults shown.", "[keys]"]
     for binding, (keys, description) in CORE_BINDINGS.items():
         lines.append(f'# {binding} = "{keys}"  # {description}')
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
+    alerts = next(setting for setting in SETTINGS if setting.name == "alerts")
+    lines += ["", f"# {alerts.help}", "# Kinds: " + ", ".join(ALERT_KINDS) + ".", "# [[alerts]]", '# name = "Margin floor"', '# kind = "margin_level_below"', "# threshold = 150",
+              '# command = "notify-send ibmon"  # gets the alert as JSON on stdin']
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

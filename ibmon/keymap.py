@@ -6,7 +6,10 @@ Provider screens get the id `screen.<id>` with the key their ScreenSpec suggests
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 #: id -> (default keys, description). Keys use Textual's names, several separated by commas.
 CORE_BINDINGS: dict[str, tuple[str, str]] = {
@@ -40,8 +43,10 @@ SCREEN_PREFIX = "screen."
 
 
 def core_binding(binding_id: str, action: str, *, show: bool = True, short: str | None = None,
-                 priority: bool = False) -> Binding:
+                 priority: bool = False) -> "Binding":
     """A Textual binding for one of ibmon's ids, with its default keys and description."""
+    from textual.binding import Binding  # here: light commands (config, plugins) never load Textual
+
     keys, description = CORE_BINDINGS[binding_id]
     return Binding(keys, action, short or description, show=show, id=binding_id, priority=priority,
                    tooltip=description)

@@ -11,10 +11,15 @@ release that changes one fails there rather than in front of a user.
   node that already exists; `BindingsMap.bind()` takes no id.
 * `character_key(character)`: the name Textual gives a one-character key ("?" is question_mark),
   as it does for a keymap, so two spellings of one key are seen as one.
+* `crop_partial_updates()`: Textual writes a partial update of a line from the left edge of each
+  widget on it to the end of the changed span, so a price changing at the right of a table re-sends
+  the whole line before it. Cropped at the start as well, a terminal (an SSH link) gets the cells
+  that changed and little else.
 """
 
 from __future__ import annotations
 
+from rich.control import Control
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -41,3 +46,30 @@ def add_binding(node: DOMNode, binding: Binding) -> None:
 def character_key(character: str) -> str:
     """Textual's name for the key that types `character` (what `App.set_keymap` binds)."""
     return _character_to_key(character)
+
+
+def crop_partial_updates() -> None:
+    """Make Textual's partial screen updates start at the changed span, not at the widget's edge."""
+    from textual._compositor import ChopsUpdate
+
+    if getattr(ChopsUpdate.render_segments, "crops_start", False):
+        return
+
+    def render_segments(update: ChopsUpdate, console) -> str:
+        out: list[str] = []
+        last_y = update.spans[-1][0]
+        for y, x1, x2 in update.spans:  # x2 exclusive
+            for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items()):
+                if strip is None or x >= x2 or end <= x1:
+                    continue
+                start, stop = max(x, x1), min(end, x2)
+                if (start, stop) != (x, end):
+                    strip = strip.crop(start - x, stop - x)
+                out.append(Control.move_to(start, y).segment.text)
+                out.append(strip.render(console))
+            if y != last_y:
+                out.append("\n")
+        return "".join(out)
+
+    render_segments.crops_start = True  # type: ignore[attr-defined]
+    ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]

@@ -92,6 +92,25 @@ def test_config_check_lists_problems_or_says_ok(env, capsys, monkeypatch):
     assert captured.out.strip() == "config OK: 1 connection" and "t0ken-value" not in captured.err
 
 
+def test_config_check_says_refresh_seconds_is_obsolete_and_what_to_use(env, capsys):
+    env.write_text(f'refresh_seconds = 5\nplugin_dirs = ["{SUPPORT}"]\n')
+    assert main(["config", "check"]) == 0
+    captured = capsys.readouterr()
+    [warning] = captured.err.splitlines()
+    assert warning.startswith('ibmon: warning: key "refresh_seconds" is obsolete and ignored: ')
+    assert '"poll_seconds"' in warning and captured.out.strip() == "config OK: 0 connections"
+
+
+def test_config_reference_lists_the_settings_and_the_installed_providers(env, capsys):
+    env.write_text(f'plugin_dirs = ["{SUPPORT}"]\n')
+    assert main(["config", "reference"]) == 0
+    out = capsys.readouterr().out
+    assert "| `theme` | str | `\"ibmon-dark\"` |" in out and "| `read_only` | bool | `false` |" in out
+    assert "### `example`" in out and "| `url` |" in out  # the plugin the config's plugin_dirs loads
+    env.write_text("not = [toml")
+    assert main(["config", "reference"]) == 0 and "| `layout` |" in capsys.readouterr().out
+
+
 def test_config_actions_take_the_common_options_after_them_too(env, tmp_path, capsys, monkeypatch):
     other = tmp_path / "other.toml"
     assert main(["config", "path", "--config", str(other)]) == 0
@@ -122,7 +141,7 @@ def test_every_command_and_config_action_takes_the_common_options_after_it():
                         isinstance(a, argparse._SubParsersAction) for a in child._actions) else [(*prefix, name)]
 
     found = list(commands(cli.build_parser()))
-    assert ("config", "check") in found and ("sim",) in found and len(found) == 11
+    assert ("config", "reference") in found and ("sim",) in found and len(found) == 12
     for argv in found:
         args = cli.build_parser().parse_args(["--config", "before.toml", *argv, "--config", "after.toml",
                                               "--read-only", "--plugin-dir", "p"])

@@ -17,7 +17,6 @@ from ibmon.secrets import Secret, redact
 SUPPORT = Path(__file__).parent / "support"
 
 GOOD = """
-refresh_seconds = 2
 theme = "ibmon-light"
 [keys]
 refresh = "ctrl+r"
@@ -41,7 +40,7 @@ def test_a_good_config_resolves_env_secrets_and_keeps_them_hidden(example_host, 
     monkeypatch.setenv("IBMON_TEST_TOKEN", "tok-from-the-environment")
     config = validate(example_host, GOOD, tmp_path)
     assert config.problems == [] and config.warnings == []
-    assert (config.refresh_seconds, config.theme, config.keys) == (2.0, "ibmon-light", {"refresh": "ctrl+r"})
+    assert (config.theme, config.keys) == ("ibmon-light", {"refresh": "ctrl+r"})
     [conn] = config.connections
     token = conn.options["token"]
     assert isinstance(token, Secret) and token.reveal() == "tok-from-the-environment"
@@ -54,7 +53,7 @@ def test_a_good_config_resolves_env_secrets_and_keeps_them_hidden(example_host, 
 def test_every_mistake_is_reported_at_once_one_line_each(example_host, tmp_path, monkeypatch):
     monkeypatch.delenv("IBMON_MISSING_VAR", raising=False)
     text = """
-refresh_secs = 5
+them = "ibmon-light"
 [keys]
 refrsh = "ctrl+r"
 [[connections]]
@@ -80,7 +79,7 @@ token = "another-plain-token"
     config = validate(example_host, text, tmp_path)
     assert config.connections == []
     expected = [
-        'unknown top-level key "refresh_secs" (did you mean "refresh_seconds"?)',
+        'unknown top-level key "them" (did you mean "theme"?)',
         '[keys]: unknown binding id "refrsh" (did you mean "refresh"?)',
         'connection "A" (example): unknown key "tokn" (did you mean "token"?)',
         'connection "A" (example): key "symbols" must be a list of strings, not a string',
@@ -121,7 +120,7 @@ def test_each_connection_mistake_has_its_message(example_host, tmp_path, entry, 
 
 
 @pytest.mark.parametrize("text, message", [
-    ('refresh_seconds = 0', 'key "refresh_seconds" must be a positive number of seconds, not 0'),
+    ('theme = 3', 'key "theme" must be a theme name (a string)'),
     ('read_only = "no"', 'key "read_only" must be true or false'),
     ('plugin_dirs = "plugins"', 'key "plugin_dirs" must be a list of strings'),
     ('[keys]\nquit = 5', '[keys]: "quit" must be keys as a string'),
@@ -230,12 +229,10 @@ def test_provider_of_a_failed_plugin_is_unavailable_not_a_mistake(tmp_path, monk
     assert config.runnable() == []
 
 
-def test_poll_seconds_without_a_default_takes_refresh_seconds(tmp_path, monkeypatch):
+def test_refresh_seconds_is_obsolete_a_warning_that_names_what_to_use_and_changes_nothing(tmp_path, monkeypatch):
     monkeypatch.delenv("IBMON_PLUGINS", raising=False)
     (tmp_path / "slow.py").write_text(
-        "from ibmon import hookimpl\n"
-        "from ibmon.api import Provider\n"
-        "from ibmon.options import Option\n"
+        "from ibmon.sdk import Option, Provider, hookimpl\n"
         "@hookimpl\n"
         "def ibmon_providers(register):\n"
         "    register(Provider('slow', 'Slow', connect=None, options=(Option('poll_seconds', 'float'),)))\n")
@@ -245,7 +242,33 @@ def test_poll_seconds_without_a_default_takes_refresh_seconds(tmp_path, monkeypa
                     '[[connections]]\nname = "b"\nprovider = "slow"\npoll_seconds = 1.5\n')
     config, _host = cfg.load(path, required=True)
     assert config.problems == []
-    assert [c.options["poll_seconds"] for c in config.connections] == [7.0, 1.5]
+    [warning] = config.warnings
+    assert warning.startswith('key "refresh_seconds" is obsolete and ignored: ') and '"poll_seconds"' in warning
+    assert [c.options["poll_seconds"] for c in config.connections] == [None, 1.5]
+    assert not hasattr(config, "refresh_seconds")
+
+
+def test_every_top_level_key_is_declared_once_and_drives_the_check(example_host, tmp_path):
+    names = [setting.name for setting in cfg.SETTINGS]
+    assert len(names) == len(set(names)) and cfg.TOP_LEVEL_KEYS == tuple(names)
+    assert names[-1] == "connections" and not set(cfg.OBSOLETE_KEYS) & set(names)
+    defaults = cfg.Config()
+    for setting in cfg.SETTINGS:
+        assert setting.help.strip() and setting.type
+        if setting.check is not None:
+            assert setting.check(setting.default) is None, setting.name  # the default passes its own check
+            assert getattr(defaults, setting.name) == setting.default, setting.name
+            problems = validate(example_host, f"{setting.name} = {{ a = 1 }}\n", tmp_path).problems
+            assert len(problems) == 1 and problems[0].startswith(f'key "{setting.name}" '), problems
+
+
+def test_the_template_writes_every_setting_with_its_default(example_host):
+    written = tomllib.loads(cfg.template(example_host))
+    plain = [s for s in cfg.SETTINGS if s.type not in ("table", "array of tables")]
+    assert written == {**{s.name: s.default for s in plain}, "keys": {}}
+    text = cfg.template(example_host)
+    assert all(f"# {s.help}" in text for s in cfg.SETTINGS if s.name != "connections")
+    assert "refresh_seconds" not in text
 
 
 def test_template_lists_every_option_and_validates_once_filled_in(example_host, tmp_path, monkeypatch):

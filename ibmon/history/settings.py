@@ -39,7 +39,7 @@ def read_settings(doc: dict[str, Any], problems: list[str], base: Path | None = 
         enabled = True
     path = None
     raw = doc.get("history_path")
-    if raw is not None:
+    if raw is not None and raw != "":  # empty: the platform data folder
         if not isinstance(raw, str) or not raw.strip():
             problems.append('key "history_path" must be a file path (a non-empty string)')
         else:

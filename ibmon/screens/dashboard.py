@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual import events
 from textual.app import ComposeResult
@@ -41,7 +42,10 @@ from ibmon.widgets.selection import Selection
 from ibmon.widgets.tick_board import TickBoard
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ibmon.app import IbmonApp
+    from ibmon.api import Action, ScreenSpec
+    from ibmon.feeds import Connection, FeedRuntime
+    from ibmon.screens.first_run import FirstRun
+    from ibmon.store import Store
 
 log = logging.getLogger("ibmon.app")
 
@@ -55,6 +59,47 @@ HEADER_LINES = 1
 SCROLLBAR = 1
 #: How many times more of the contested rows a panel gets than the balances panel.
 WEIGHTS = {"accounts": 1, "ticks": 2, "positions": 2, "leads": 1}
+
+
+@runtime_checkable
+class DashboardHost(Protocol):
+    """What the dashboard needs of the app that shows it (the app is one; the dashboard does not
+    import the app, which imports the dashboard): the data, the user's settings, and the app's ways
+    to act on a selected row and to open provider screens."""
+
+    store: Store
+    runtime: FeedRuntime
+    read_only: bool
+    #: The config's `layout` (one of config.LAYOUTS).
+    panel_layout: str
+    #: Set when there is no config to show (the dashboard then explains how to start).
+    first_run: FirstRun | None
+    #: History (ibmon.history.History) and the alert monitor (ibmon.alerting.AlertMonitor), or None.
+    history: Any
+    alerts: Any
+
+    def connection_titles(self) -> dict[str, str]: ...
+
+    def key_display(self, binding_id: str) -> str: ...
+
+    def check_terminal(self) -> None: ...
+
+    def action_with_key(self, picked: Selection, key: str) -> Action | None: ...
+
+    async def perform_action(self, connection: str, action: Action, target: Any,
+                             check: Callable[[], str | None] | None = None) -> None: ...
+
+    async def quick_actions(self, picked: Selection) -> None: ...
+
+    async def pick_provider_screen(self, connection: str) -> None: ...
+
+    def screen_specs(self, conn: Connection) -> list[ScreenSpec]: ...
+
+    def open_provider_screen(self, connection: str, spec_id: str) -> None: ...
+
+    def open_history(self, panel: Any) -> None: ...
+
+    def open_alerts(self) -> None: ...
 
 
 class DashboardScreen(Screen):
@@ -75,7 +120,7 @@ class DashboardScreen(Screen):
     #: Escape reaches the focused panel first (its filter), then `back` leaves the maximised view.
     ESCAPE_TO_MINIMIZE = False
 
-    def __init__(self, app: "IbmonApp") -> None:
+    def __init__(self, app: DashboardHost) -> None:
         super().__init__(id="dashboard")
         self.ibmon = app
         self.store = app.store
@@ -273,7 +318,7 @@ class DashboardScreen(Screen):
             log.exception("%s", reason)
             if reason not in self._reported:
                 self._reported.add(reason)
-                self.ibmon.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
+                self.app.notify(reason, severity="error", timeout=PROBLEM_TIMEOUT)
 
     def on_live_table_view_changed(self, event: LiveTable.ViewChanged) -> None:
         self.relayout()  # a filter narrowed the rows, or its line came or went
@@ -309,8 +354,8 @@ class DashboardScreen(Screen):
             if problem:
                 self.app.notify(problem, title=f"{action.title} — {picked.connection}", severity="warning")
                 return
-            self.ibmon.run_worker(self.ibmon.perform_action(picked.connection, action, picked.target,
-                                                            check=picked.problem),
+            self.app.run_worker(self.ibmon.perform_action(picked.connection, action, picked.target,
+                                                          check=picked.problem),
                                   group="actions", exit_on_error=False)
 
     def action_quick_actions(self) -> None:
@@ -322,7 +367,7 @@ class DashboardScreen(Screen):
         if problem:
             self.app.notify(problem, title="Quick actions", severity="warning")
             return
-        self.ibmon.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
+        self.app.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
 
     def action_provider_screen(self) -> None:
         picked = self.selection()
@@ -330,8 +375,8 @@ class DashboardScreen(Screen):
         if len(connections) != 1:
             self.app.notify("Select a row of the connection whose screen you want.", severity="warning")
             return
-        self.ibmon.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
-                              exit_on_error=False)
+        self.app.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
+                            exit_on_error=False)
 
     def action_open_screen(self, spec_id: str) -> None:
         """`screen.<id>`: the selected row's connection if it offers that screen, else the first that does."""

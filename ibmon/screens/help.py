@@ -17,6 +17,7 @@ from ibmon.safe import safe_rich
 from ibmon.screens.sheet import Sheet
 from ibmon.widgets.format import COMPUTED, MISSING
 from ibmon.widgets.health_bar import MARKERS, MEANINGS
+from ibmon.widgets.live_table import ASCENDING, DESCENDING
 from ibmon.widgets.tick_board import DOWN, FLAT, UP
 
 #: Marks the tables use, beside the status line's (see `legend_rows`).
@@ -26,6 +27,11 @@ TABLE_MARKS = (
              "first, scaled from lowest to highest"),
     (COMPUTED, "a figure ibmon worked out (e.g. equity from open positions), not one the provider sent"),
     (MISSING, "the provider does not report this figure"),
+    ("Σ", "a total of the rows shown (after the filter), per currency"),
+    ("+?", "a partial total: some rows shown have no figure for this column"),
+    (f"{ASCENDING} {DESCENDING}", "the column the panel is sorted by, ascending or descending (o, O, or click the header)"),
+    ("/", "the panel's filter: only rows containing the typed text are shown"),
+    ("…", "text cut to fit; narrow screens drop the least needed columns first (z shows more)"),
 )
 
 

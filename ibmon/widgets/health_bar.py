@@ -11,6 +11,7 @@ line stay as they are, so an idle terminal over SSH gets next to nothing.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from rich.style import Style
@@ -161,8 +162,17 @@ class HealthBar(Widget):
         text.append(safe_text(name), style=self._style("health-bar--name"))
 
     def _detail_lines(self, text: Text, now: float) -> None:
+        """A line per connection, by name; with more than MAX_LINES connections, the troubled ones
+        first and a last line counting the rest by state (a thousand connections cost 12 lines)."""
         titles = self.titles()
-        for index, name in enumerate(sorted(self.store.health)):
+        names = sorted(self.store.health)
+        rest: list[str] = []
+        if len(names) > MAX_LINES:
+            health = self.store.health
+            names.sort(key=lambda n: (TROUBLE.index(health[n].state) if health[n].state in TROUBLE
+                                      else len(TROUBLE), n))
+            names, rest = names[:MAX_LINES - 1], names[MAX_LINES - 1:]
+        for index, name in enumerate(names):
             if index:
                 text.append("\n")
             self._marker(text, name)
@@ -172,6 +182,11 @@ class HealthBar(Widget):
             text.append("  ")
             text.append(self._detail(name, now),
                         style=self._style(f"health-bar--{self.store.health[name].state.value}"))
+        if rest:
+            counts = Counter(self.store.health[name].state for name in rest)
+            text.append(f"\n+{len(rest)} more: ", style="bold")
+            text.append(", ".join(f"{counts[state]} {state.value}" for state in HealthState if counts[state]),
+                        style="dim")
 
     def _compact_line(self, text: Text, now: float) -> None:
         """Markers and names; a failing connection first, with why, and the key for details."""
@@ -192,7 +207,13 @@ class HealthBar(Widget):
             names = [n for n in names if n != name]
             if names:
                 text.append("  │  ", style="dim")
+        room = self.content_region.width or 10**6
         for index, name in enumerate(names):
+            left = len(names) - index
+            more = f"  +{left} more"
+            if left > 1 and text.cell_len + len(name) + 4 + len(more) > room:  # the rest would be cut
+                text.append(more, style="bold")
+                break
             text.append("  " if index else "")
             self._marker(text, name)
 

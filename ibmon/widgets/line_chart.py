@@ -67,7 +67,7 @@ class LineChart(Widget):
         self.value_text: Callable[[float], str] = lambda v: f"{v:g}"
         self.time_text: Callable[[float], str] = lambda t: f"{t:g}"
         self.empty_text = "no history for this range yet"
-        self._lines: list[str] = []
+        self.drawn_lines: list[str] = []
         self._drawn_for = (0, 0)
 
     def show(self, points: list[tuple[float, float]], start: float, end: float, *,
@@ -83,11 +83,11 @@ class LineChart(Widget):
     def _draw(self) -> list[str]:
         width, height = self.size.width, self.size.height
         if (width, height) == self._drawn_for:
-            return self._lines
+            return self.drawn_lines
         self._drawn_for = (width, height)
         if not self.chart_points or height < 2:
-            self._lines = [self.empty_text[:width]]
-            return self._lines
+            self.drawn_lines = [self.empty_text[:width]]
+            return self.drawn_lines
         values = [v for _t, v in self.chart_points]
         low, high = min(values), max(values)
         top, bottom = self.value_text(high), self.value_text(low)
@@ -101,8 +101,8 @@ class LineChart(Widget):
         first, last = self.time_text(self.t_start), self.time_text(self.t_end)
         room = max(0, width - gutter - len(first) - len(last))
         lines.append(" " * gutter + first + " " * room + last)
-        self._lines = [line[:width] for line in lines]
-        return self._lines
+        self.drawn_lines = [line[:width] for line in lines]
+        return self.drawn_lines
 
     def render_line(self, y: int) -> Strip:
         lines = self._draw()

@@ -26,8 +26,9 @@ lines (`Totals`) and, while a filter is typed or set, the filter line.
 from __future__ import annotations
 
 import bisect
+import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -61,6 +62,9 @@ FILTER_LIMIT = 100
 MIN_CUT = 4
 #: Total lines are shown only where they leave room for more rows than this.
 MIN_ROWS = 2
+#: While rows are only updated, a column narrows at most this often: a price flickering between
+#: four and five digits would otherwise re-lay the whole table (a full repaint) on every tick.
+NARROW_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,10 @@ class LiveTable(ScrollView, can_focus=True):
         self._dropped = [False] * count
         self._fractions = [0] * count
         self._regrid = True
+        #: Natural widths and decimal places last laid out, held against narrowing (NARROW_SECONDS)
+        #: until rows go, the view changes, or the time has passed.
+        self._held: tuple[list[int], list[int]] | None = None
+        self._held_at = 0.0
         self._rows: dict[Hashable, _Row] = {}
         #: Every row, in display order; `_order` is the rows the filter lets through (the same list
         #: while there is no filter).
@@ -257,12 +265,17 @@ class LiveTable(ScrollView, can_focus=True):
         #: Rows set or removed since the last commit, with the cells they had before (None: new).
         self._remeasure: dict[Hashable, tuple[Cell, ...] | None] = {}
         self._dirty: set[Hashable] = set()
+        #: Of the dirty rows, those where only some cells changed (their column indexes): only those
+        #: cells are repainted, which is what keeps the bytes sent to a terminal low.
+        self._dirty_cells: dict[Hashable, set[int]] = {}
         self._shift_from: int | None = None
         self._batching = 0
         self._strips: dict[Hashable, Strip] = {}
         self._header: Strip | None = None
         self._footer: list[tuple[Cell, ...]] = []
         self._footer_strips: list[Strip] | None = None
+        #: (line, column) of total cells that read differently since the last commit.
+        self._footer_changed: set[tuple[int, int]] = set()
         #: The totals the footer lines were last built from.
         self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
@@ -284,6 +297,8 @@ class LiveTable(ScrollView, can_focus=True):
         self.rows_rendered = 0
         #: Commits that refreshed at least one line.
         self.frames_painted = 0
+        #: Cells (character columns) of row lines handed to the compositor to repaint.
+        self.cells_refreshed = 0
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -368,6 +383,7 @@ class LiveTable(ScrollView, can_focus=True):
             self._count(None, False, row)
         else:
             old_key, old_matches, old_record = row.sort_key, row.matches, row.record
+            old_cells, old_role = row.cells, row.role
             row.base, row.cells, row.role, row.record = base, safe, role, record
             row.sort_key = self._sort_key_of(row)
             if self._terms:
@@ -378,7 +394,10 @@ class LiveTable(ScrollView, can_focus=True):
             elif row.sort_key != old_key or row.matches != old_matches:
                 self._unorder(key, old_key, old_matches)
                 self._pending[key] = row.sort_key
-            self._dirty.add(key)
+            if key in self._pending or role != old_role or len(old_cells) != len(safe):
+                self._mark(key)
+            else:
+                self._mark(key, {i for i, (was, now) in enumerate(zip(old_cells, safe)) if was != now})
             self._count(old_record, old_matches, row)
         self._strips.pop(key, None)
         if not self._batching:
@@ -393,9 +412,11 @@ class LiveTable(ScrollView, can_focus=True):
         if key not in self._remeasure:
             self._remeasure[key] = row.cells
         self._texts.pop(key, None)
+        self._held = None
         self._count(row.record, row.matches, None)
         self._strips.pop(key, None)
         self._dirty.discard(key)
+        self._dirty_cells.pop(key, None)
         if not self._batching:
             self._commit()
 
@@ -405,6 +426,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._order = self._all if not self._terms else []
         self._pending.clear()
         self._dirty.clear()
+        self._dirty_cells.clear()
         self._strips.clear()
         for widths in (*self._cell_widths, *self._fraction_widths):
             widths.counts.clear()
@@ -415,9 +437,33 @@ class LiveTable(ScrollView, can_focus=True):
             if totals is not None:
                 totals.reset(())
         self._regrid = True
+        self._held = None
         self._shift_from = 0
         if not self._batching:
             self._commit()
+
+    def _mark(self, key: Hashable, columns: set[int] | None = None) -> None:
+        """Row `key` needs repainting: the whole line, or only the cells of `columns`."""
+        if columns is None:
+            self._dirty_cells.pop(key, None)
+            self._dirty.add(key)
+        elif key not in self._dirty:
+            self._dirty.add(key)
+            self._dirty_cells[key] = set(columns)
+        elif key in self._dirty_cells:  # already dirty in some cells (else: the whole line already)
+            self._dirty_cells[key] |= columns
+
+    def _cell_spans(self) -> list[tuple[int, int] | None]:
+        """Per column: where its cells start on a line and how wide they are (None: dropped)."""
+        spans: list[tuple[int, int] | None] = []
+        x = 0
+        for width, dropped in zip(self._widths, self._dropped):
+            if dropped:
+                spans.append(None)
+                continue
+            spans.append((x, width))
+            x += width + GAP
+        return spans
 
     def _measure(self) -> None:
         """Count the widths of the cells set since the last commit, column by column (the cells they
@@ -520,6 +566,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._keep_cursor()
         shift_from, self._shift_from = self._shift_from, None
         dirty, self._dirty = self._dirty, set()
+        dirty_cells, self._dirty_cells = self._dirty_cells, {}
         if not self.is_mounted:
             return
         if (self._cursor_key is not None and top <= old_index < top + visible
@@ -532,21 +579,49 @@ class LiveTable(ScrollView, can_focus=True):
         top, visible = self._visible_rows()
         width = self.scrollable_content_region.width
         painted = False
-        if footer or (self._prompt_lines() and (shift_from is not None or dirty)):
+        if footer == 1 and not self._prompt_lines():
+            painted |= self._refresh_footer_cells()
+        elif footer or (self._prompt_lines() and (shift_from is not None or dirty)):
             self._refresh_footer()
             painted = True
         if shift_from is not None and shift_from < top + visible:
             start = max(shift_from, top)
             self.refresh(Region(0, start - top + 1, width, top + visible - start))
+            self.cells_refreshed += width * (top + visible - start)
             painted = True
             dirty = {key for key in dirty if (self.index_of(key) or 0) < start}
+        spans = self._cell_spans() if dirty_cells else []
         for key in dirty:
             index = self.index_of(key)
-            if index is not None and top <= index < top + visible:
-                self.refresh(Region(0, index - top + 1, width, 1))
+            if index is None or not top <= index < top + visible:
+                continue
+            y = index - top + 1
+            columns = dirty_cells.get(key)
+            if columns is None:
+                self.refresh(Region(0, y, width, 1))
+                self.cells_refreshed += width
                 painted = True
+                continue
+            painted |= self._refresh_cells(y, columns, spans)
         if painted:
             self.frames_painted += 1
+
+    def _refresh_cells(self, y: int, columns: Iterable[int], spans: list[tuple[int, int] | None]) -> bool:
+        """Repaint the cells of `columns` on line `y` of the view (scrolled sideways as rows are)."""
+        width = self.scrollable_content_region.width
+        scroll_x = int(self.scroll_offset.x)
+        painted = False
+        for column in columns:
+            span = spans[column]
+            if span is None:
+                continue
+            x, cells = span[0] - scroll_x, span[1]
+            cells, x = cells + min(0, x), max(0, x)
+            if cells > 0 and x < width:
+                self.refresh(Region(x, y, min(cells, width - x), 1))
+                self.cells_refreshed += min(cells, width - x)
+                painted = True
+        return painted
 
     def _visible_rows(self) -> tuple[int, int]:
         """First visible row index and how many rows fit between the header and the footer."""
@@ -578,6 +653,14 @@ class LiveTable(ScrollView, can_focus=True):
                 for line in self._footer:
                     width = max(width, width_of(text_of(line[index])))
             widths.append(width)
+        now = time.monotonic()
+        if self._held is not None and now - self._held_at < NARROW_SECONDS:
+            held_widths, held_fractions = self._held
+            widths = [max(w, h) for w, h in zip(widths, held_widths)]
+            self._fractions = [max(f, h) for f, h in zip(self._fractions, held_fractions)]
+        else:
+            self._held_at = now
+        self._held = (list(widths), list(self._fractions))
         return widths
 
     def _layout(self) -> bool:
@@ -586,6 +669,7 @@ class LiveTable(ScrollView, can_focus=True):
         first), then cut text down to `MIN_CUT`; a number is never cut. True when the layout changed
         (every row is then redrawn)."""
         self._regrid = False
+        fractions = list(self._fractions)
         natural = self._natural_widths()
         room = self.scrollable_content_region.width if self.is_mounted else 0
         dropped = [False] * len(natural)
@@ -603,7 +687,7 @@ class LiveTable(ScrollView, can_focus=True):
                 dropped[index] = True
                 widths = _cut(natural, comfortable, room, dropped)
             widths = _cut(widths, [MIN_CUT if text else w for text, w in zip(texts, widths)], room, dropped)
-        if widths == self._widths and dropped == self._dropped:
+        if widths == self._widths and dropped == self._dropped and fractions == self._fractions:
             return False
         self._widths, self._dropped = widths, dropped
         self._content_width = self._total_width()
@@ -675,6 +759,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._strips.clear()
         self._header = None
         self._regrid = True
+        self._held = None
         self._shift_from = 0
         self._commit()
         if self.is_mounted:
@@ -865,6 +950,9 @@ class LiveTable(ScrollView, can_focus=True):
         resized = len(lines) != len(self._footer)
         if resized or self._footer_too_wide(lines):
             self._regrid = True
+        else:
+            self._footer_changed = {(line, column) for line, (old, new) in enumerate(zip(self._footer, lines))
+                                    for column, (was, now) in enumerate(zip(old, new)) if was != now}
         self._footer = lines
         self._footer_strips = None
         return 2 if resized else 1
@@ -890,11 +978,26 @@ class LiveTable(ScrollView, can_focus=True):
         fits = max(1, room // 3) if room > MIN_ROWS else 0
         return min(len(self._footer), fits) + prompt
 
+    def _refresh_footer_cells(self) -> bool:
+        """Repaint the total cells that changed on the total lines shown (a line cut into the
+        "more totals" summary names currencies only, which a change of the same lines keeps)."""
+        changed, self._footer_changed = self._footer_changed, set()
+        height = self.scrollable_content_region.height
+        shown = self._footer_shown(height)
+        whole = shown - (1 if len(self._footer) > shown else 0)  # lines drawn as total lines
+        spans = self._cell_spans()
+        painted = False
+        for line in sorted({line for line, _ in changed if line < whole}):
+            painted |= self._refresh_cells(height - shown + line, [c for l, c in changed if l == line], spans)
+        return painted
+
     def _refresh_footer(self) -> None:
         height = self.scrollable_content_region.height
         shown = self._footer_shown(height)
         if shown:
-            self.refresh(Region(0, height - shown, self.scrollable_content_region.width, shown))
+            width = self.scrollable_content_region.width
+            self.refresh(Region(0, height - shown, width, shown))
+            self.cells_refreshed += width * shown
 
     # -- cursor ----------------------------------------------------------------------------------
 
@@ -956,7 +1059,7 @@ class LiveTable(ScrollView, can_focus=True):
             index = min(self._cursor_index, len(self._order) - 1)
         self._cursor_key = self._order[index][1]
         self._cursor_index = index
-        self._dirty.add(self._cursor_key)
+        self._mark(self._cursor_key)
         self._strips.pop(self._cursor_key, None)
         self.post_message(self.CursorMoved(self, self._cursor_key))
 
@@ -976,7 +1079,7 @@ class LiveTable(ScrollView, can_focus=True):
             for changed in (old, key):
                 if changed in self._rows:
                     self._strips.pop(changed, None)
-                    self._dirty.add(changed)
+                    self._mark(changed)
         self.post_message(self.CursorMoved(self, key))
 
     def _scroll_to_index(self, index: int) -> None:
@@ -1071,7 +1174,7 @@ class LiveTable(ScrollView, can_focus=True):
         width = max(self._content_width, self.scrollable_content_region.width)
         if width > self._content_width:
             segments.append(Segment(" " * (width - self._content_width), row_style))
-        return Strip(segments, width)
+        return Strip(segments, width).simplify()  # one style run per look: fewer bytes to a terminal
 
     def _row_strip(self, key: Hashable) -> Strip:
         strip = self._strips.get(key)

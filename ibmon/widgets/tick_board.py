@@ -21,6 +21,7 @@ COLUMNS = (
 )
 UP, DOWN, FLAT = ("▲", "up"), ("▼", "down"), ("·", "muted")
 AGE = len(COLUMNS) - 1
+TREND = AGE - 1
 
 
 class TickBoard(LiveTable):
@@ -58,29 +59,32 @@ class TickBoard(LiveTable):
         self._last[key] = (tick, direction)
         conn, symbol = key
         role = direction[1] if direction is not FLAT else ""
+        shown = self.get_cells(key)  # the trend moves once a second (refresh_ages), not per quote
         cells: list[Cell] = [
             symbol, conn, (number(tick.bid), role), (number(tick.ask), role),
             number(tick.ask - tick.bid), direction,
-            (sparkline(self._trend(conn, symbol)), "accent"),
+            shown[TREND] if shown is not None else self._trend(key),
             (_age(tick, now_ms), "muted"),
         ]
         self.set_row(key, cells, (symbol, conn), record=tick)
 
-    def _trend(self, conn: str, symbol: str) -> list:
+    def _trend(self, key: tuple[str, str]) -> Cell:
+        conn, symbol = key
         live = self.store.history(conn, "mid", symbol)
-        return self.history.trend(conn, "mid", symbol, live) if self.history is not None else live
+        return (sparkline(self.history.trend(conn, "mid", symbol, live) if self.history is not None else live), "accent")
 
     def refresh_ages(self, now: float | None = None) -> None:
-        """Once a second: rewrite the age of rows whose age text changed (only those repaint)."""
+        """Once a second: rewrite the age and the trend of rows where they changed (only those
+        cells repaint)."""
         now_ms = (time.time() if now is None else now) * 1000
         with self.batch():
             for key, (tick, _direction) in self._last.items():
                 cells = self.get_cells(key)
                 if cells is None:
                     continue
-                age = (_age(tick, now_ms), "muted")
-                if cells[AGE] != age:
-                    self.set_row(key, (*cells[:AGE], age), (key[1], key[0]), record=tick)
+                trend, age = self._trend(key), (_age(tick, now_ms), "muted")
+                if cells[TREND] != trend or cells[AGE] != age:
+                    self.set_row(key, (*cells[:TREND], trend, age), (key[1], key[0]), record=tick)
 
 
 def _age(tick: Tick, now_ms: float) -> str:

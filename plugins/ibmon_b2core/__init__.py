@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, ScreenSpec, Session, Simulator
-from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option, one_of
+from ibmon.sdk import (REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, ConnectionContext, Option, Provider, ScreenSpec,
+                       Session, Simulator, hookimpl, one_of)
 
 NAME = "b2core"
 TITLE = "B2Core IB accounts"

@@ -12,11 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ibmon.errors import AuthError, ProviderError
-from ibmon.http import HttpClient, Token, TokenRenewal, basic_auth, error_text, login_refused
-from ibmon.money import loads
-from ibmon.paging import Walk, Walked, WalkLimits
-from ibmon.secrets import Secret
+from ibmon.sdk import (AuthError, HttpClient, ProviderError, Secret, Token, TokenRenewal, Walk, WalkLimits, Walked,
+                       basic_auth, error_text, loads, login_refused)
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx

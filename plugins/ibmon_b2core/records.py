@@ -5,9 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ibmon.errors import ProviderError
-from ibmon.model import Account, extra
-from ibmon.money import dec, dec_or_none
+from ibmon.sdk import Account, ProviderError, dec, dec_or_none, extra
 
 ACCOUNT_TYPES = {
     0: "default",

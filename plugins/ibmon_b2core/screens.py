@@ -22,11 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from ibmon.api import Action, ScreenContext
-from ibmon.errors import ProviderError, describe_exception
-from ibmon.money import dec_or_none
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import money
+from ibmon.sdk import Action, ProviderError, ScreenContext, dec_or_none, describe_exception, safe_text
+from ibmon.sdk.ui import money, safe_rich
 
 from .client import B2CoreError
 from .records import ACCOUNT_TYPES, MONEY_FIELDS, to_account, type_name, yes_no

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, Session, Sink
-from ibmon.mapping import map_each, map_one
-from ibmon.model import Account
-from ibmon.paging import WalkLimits
+from ibmon.sdk import Account, Action, ConnectionContext, Session, Sink, WalkLimits, map_each, map_one
 
 from .client import B2CoreClient
 from .records import account_key, facts, to_account

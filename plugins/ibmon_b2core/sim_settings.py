@@ -1,6 +1,6 @@
 """What the B2Core simulator can be told (`ibmon sim b2core --set KEY=VALUE`, `--help` lists them)."""
 
-from ibmon.options import Option
+from ibmon.sdk import Option
 from ibmon.simkit import FAULT_SETTINGS, SEED, TLS_SETTINGS
 
 SETTINGS = (

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenContext, ScreenSpec, Session, Simulator
-from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
+from ibmon.sdk import (REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, ConnectionContext, Option, Provider,
+                       RunningSimulator, ScreenContext, ScreenSpec, Session, Simulator, hookimpl)
 
 OPTIONS = (
     Option("base_url", "url", required=True, help="the CRM's address ([domain] in the API document)",

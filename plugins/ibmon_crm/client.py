@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ibmon.errors import AuthError, ProviderError
-from ibmon.http import HttpClient, Token, TokenRenewal, error_text, login_refused
-from ibmon.money import loads
-from ibmon.paging import Walk, WalkLimits
-from ibmon.secrets import Secret, reveal
+from ibmon.sdk import (AuthError, HttpClient, ProviderError, Secret, Token, TokenRenewal, Walk, WalkLimits,
+                       error_text, loads, login_refused, reveal)
 
 from ibmon_crm import records
 

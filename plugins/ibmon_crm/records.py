@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon.money import dec, dec_or_none
+from ibmon.sdk import dec, dec_or_none
 
 
 @dataclass(frozen=True, slots=True)

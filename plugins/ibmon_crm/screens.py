@@ -20,10 +20,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static, TabbedContent, TabPane
 
-from ibmon.api import ScreenContext
-from ibmon.errors import describe_exception
-from ibmon.safe import safe_rich
-from ibmon.widgets.format import MISSING, money, number, when
+from ibmon.sdk import ScreenContext, describe_exception
+from ibmon.sdk.ui import MISSING, money, number, safe_rich, when
 
 from ibmon_crm import client as api
 from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction

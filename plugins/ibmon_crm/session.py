@@ -13,9 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from ibmon.api import ConnectionContext, Session, Sink
-from ibmon.model import LeadCounts
-from ibmon.paging import WalkLimits
+from ibmon.sdk import ConnectionContext, LeadCounts, Session, Sink, WalkLimits
 
 from ibmon_crm import client as api
 from ibmon_crm.client import CrmClient

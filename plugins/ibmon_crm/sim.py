@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ibmon.api import RunningSimulator
+from ibmon.sdk import RunningSimulator
 from ibmon.simkit import (Faults, HttpControl, HttpSimulator, check_settings, json_body, json_reply, on_loop,
                           text_reply, tls_context)
 

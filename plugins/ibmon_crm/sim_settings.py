@@ -1,6 +1,6 @@
 """What the Impact CRM simulator can be told (`ibmon sim crm --set KEY=VALUE`, `--help` lists them)."""
 
-from ibmon.options import Option
+from ibmon.sdk import Option
 from ibmon.simkit import FAULT_SETTINGS, TLS_SETTINGS
 
 API_KEY = "sim-crm-api-key-6f1c2a"

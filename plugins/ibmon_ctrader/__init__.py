@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon import hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
-from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, Option
+from ibmon.sdk import (REQUEST_TIMEOUT, TLS_VERIFY, WALK_LIMITS, ConnectionContext, Option, Provider,
+                       RunningSimulator, ScreenSpec, Session, Simulator, hookimpl)
 
 NAME = "ctrader"
 TITLE = "cTrader (Spotware Connect)"

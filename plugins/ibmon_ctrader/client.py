@@ -16,11 +16,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ibmon.errors import AuthError, ProviderError
-from ibmon.http import HttpClient, error_text
-from ibmon.money import loads
-from ibmon.paging import Walk, Walked, WalkLimits
-from ibmon.secrets import Secret
+from ibmon.sdk import AuthError, HttpClient, ProviderError, Secret, Walk, WalkLimits, Walked, error_text, loads
 
 #: Cursor endpoints under /connect/tradingaccounts/{id}/ (the API pages deals and cash flow by 25,
 #: positions and pending orders by 750 unless `limit` says otherwise).

@@ -11,9 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from ibmon.mapping import Rejected, map_each
-from ibmon.model import Account, Position, Tick, extra
-from ibmon.money import dec, dec_or_none, from_cents
+from ibmon.sdk import Account, Position, Rejected, Tick, dec, dec_or_none, extra, from_cents, map_each
 
 #: Account fields ibmon derives from the open positions rather than reads.
 COMPUTED = frozenset({"equity", "profit"})

@@ -17,12 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static, TabbedContent, TabPane
 
-from ibmon.api import ScreenContext
-from ibmon.errors import describe_exception
-from ibmon.model import Account
-from ibmon.money import from_cents
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import when
+from ibmon.sdk import Account, ScreenContext, describe_exception, from_cents, safe_text
+from ibmon.sdk.ui import safe_rich, when
 
 from ibmon_ctrader.client import CursorKind
 

@@ -8,12 +8,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, Session, Sink
-from ibmon.errors import AuthError, ProviderError
-from ibmon.mapping import Rejected, map_each, map_one
-from ibmon.model import Account, Tick
-from ibmon.money import dec, from_cents
-from ibmon.paging import WalkLimits
+from ibmon.sdk import (Account, Action, AuthError, ConnectionContext, ProviderError, Rejected, Session, Sink, Tick,
+                       WalkLimits, dec, from_cents, map_each, map_one)
 
 from ibmon_ctrader import records
 from ibmon_ctrader.client import CTraderClient

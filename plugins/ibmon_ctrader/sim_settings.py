@@ -1,6 +1,6 @@
 """What the cTrader simulator can be told (`ibmon sim ctrader --set KEY=VALUE`, `--help` lists them)."""
 
-from ibmon.options import Option
+from ibmon.sdk import Option
 from ibmon.simkit import FAULT_SETTINGS, SEED, TLS_SETTINGS
 
 DEFAULT_TOKEN = "ctrader-sim-token-3f9c2a7e51"

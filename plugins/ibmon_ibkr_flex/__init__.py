@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ibmon import __version__, hookimpl
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
-from ibmon.options import REQUEST_TIMEOUT, TLS_VERIFY, Option
+from ibmon.sdk import (__version__, REQUEST_TIMEOUT, TLS_VERIFY, ConnectionContext, Option, Provider,
+                       RunningSimulator, ScreenSpec, Session, Simulator, hookimpl)
 
 PROVIDER = "ibkr_flex"
 TITLE = "IBKR Flex"

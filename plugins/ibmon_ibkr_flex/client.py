@@ -16,9 +16,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ibmon.errors import ProviderError, RateLimited
-from ibmon.http import USER_AGENT, HttpClient, ReplyTooLarge, error_text
-from ibmon.secrets import Secret
+from ibmon.sdk import USER_AGENT, HttpClient, ProviderError, RateLimited, ReplyTooLarge, Secret, error_text
 
 from ibmon_ibkr_flex.codes import error_for, handling
 from ibmon_ibkr_flex.ratelimit import Clock, RateLimiter, Sleep, limiter_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ibmon.errors import AuthError, ProviderError, RateLimited
+from ibmon.sdk import AuthError, ProviderError, RateLimited
 
 #: wait: not ready yet, ask again after a growing delay; busy: too many requests, wait longer;
 #: auth: the token is refused (the user must make a new one); fatal: the query or set-up is wrong,

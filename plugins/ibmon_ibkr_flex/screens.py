@@ -15,10 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from ibmon.api import ScreenContext
-from ibmon.model import format_age
-from ibmon.safe import safe_rich, safe_text
-from ibmon.widgets.format import MISSING, money, number, when
+from ibmon.sdk import ScreenContext, format_age, safe_text
+from ibmon.sdk.ui import MISSING, money, number, safe_rich, when
 
 from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.session import NAV_SECTIONS

@@ -14,10 +14,8 @@ import time
 from functools import partial
 from typing import Any
 
-from ibmon.api import ConnectionContext, Session, Sink
-from ibmon.errors import ProviderError
-from ibmon.mapping import Rejected, map_each, map_one
-from ibmon.model import Account, Position, extra
+from ibmon.sdk import (Account, ConnectionContext, Position, ProviderError, Rejected, Session, Sink, extra,
+                       map_each, map_one)
 
 from ibmon_ibkr_flex.client import FlexClient
 from ibmon_ibkr_flex.statement import FlexPosition, FlexReport, FlexStatement

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ibmon.api import RunningSimulator
+from ibmon.sdk import RunningSimulator
 from ibmon.simkit import Faults, HttpControl, HttpSimulator, check_settings, on_loop, text_reply, tls_context
 
 from ibmon_ibkr_flex.codes import CODES

@@ -1,6 +1,6 @@
 """What the Flex simulator can be told (`ibmon sim ibkr_flex --set KEY=VALUE`, `--help` lists them)."""
 
-from ibmon.options import Option
+from ibmon.sdk import Option
 from ibmon.simkit import FAULT_SETTINGS, SEED, TLS_SETTINGS
 
 from ibmon_ibkr_flex.dates import DATE_STYLES, SEPARATORS

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from ibmon.errors import ProviderError
+from ibmon.sdk import ProviderError
 
 from ibmon_ibkr_flex.dates import join_date_time, parse_date, parse_datetime
 

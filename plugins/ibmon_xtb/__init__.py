@@ -7,13 +7,11 @@ the client, the simulator and the screen are imported when first used.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ibmon import hookimpl
-from collections.abc import Mapping
-
-from ibmon.api import ConnectionContext, Provider, RunningSimulator, ScreenSpec, Session, Simulator
-from ibmon.options import TLS_VERIFY, Option
+from ibmon.sdk import (TLS_VERIFY, ConnectionContext, Option, Provider, RunningSimulator, ScreenSpec, Session,
+                       Simulator, hookimpl)
 
 #: The byte pipes an xAPI URL may name (ibmon_xtb.transport): a plain or TLS socket (ssl:// is tls://),
 #: or a WebSocket.

@@ -18,8 +18,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from ibmon.errors import ProviderError
-from ibmon.secrets import MASK, Secret, redact
+from ibmon.sdk import MASK, ProviderError, Secret, redact
 
 from ibmon_xtb.errors import CommandTooLarge, ConnectionLost, error_from_reply
 from ibmon_xtb.framing import FrameError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ibmon.errors import AuthError, ProviderError
+from ibmon.sdk import AuthError, ProviderError
 
 #: What the user can do about the codes worth a hint (the server's description is always shown).
 HINTS = {

@@ -20,10 +20,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ibmon.api import ScreenContext
-from ibmon.errors import describe_exception
-from ibmon.money import dec_or_none
-from ibmon.safe import safe_rich, safe_text
+from ibmon.sdk import ScreenContext, dec_or_none, describe_exception, safe_text
+from ibmon.sdk.ui import safe_rich
 
 from ibmon_xtb.session import Bar, XtbSession
 

@@ -20,11 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon.api import Action, ConnectionContext, Session, Sink
-from ibmon.errors import ConfigError, ProviderError, describe_exception
-from ibmon.mapping import Rejected, map_one
-from ibmon.model import Account, Position, Tick, extra
-from ibmon.money import dec, dec_or_none
+from ibmon.sdk import (Account, Action, ConfigError, ConnectionContext, Position, ProviderError, Rejected, Session,
+                       Sink, Tick, dec, dec_or_none, describe_exception, extra, map_one)
 
 from ibmon_xtb.client import PACING, PING_INTERVAL, MainConnection, StreamConnection
 from ibmon_xtb.errors import ConnectionLost

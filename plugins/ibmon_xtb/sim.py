@@ -26,8 +26,7 @@ from typing import Any, AsyncIterator
 
 from aiohttp import WSMsgType, web
 
-from ibmon.api import RunningSimulator
-from ibmon.errors import ConfigError
+from ibmon.sdk import ConfigError, RunningSimulator
 from ibmon.simkit import Control, HttpSimulator, check_settings, on_loop, tls_context
 
 from ibmon_xtb.sim_market import MAX_CANDLES, PERIODS, Instrument, Market, Trade, User, now_ms, time_string

@@ -1,6 +1,6 @@
 """What the xAPI simulator can be told (`ibmon sim xtb --set KEY=VALUE`, `--help` lists them)."""
 
-from ibmon.options import Option
+from ibmon.sdk import Option
 from ibmon.simkit import SEED, TLS_SETTINGS
 
 DEFAULT_USERS = {"1000123": "xtb-demo-password", "1000456": "second-demo-password"}

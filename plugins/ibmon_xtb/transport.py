@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ibmon.secrets import redact
+from ibmon.sdk import redact
 
 from ibmon_xtb import SCHEMES
 from ibmon_xtb.errors import ConnectionLost

@@ -84,13 +84,13 @@ async def run_bare(url: str, count: int) -> dict:
     return {"received": received, "seconds": elapsed, "per_second": received / elapsed}
 
 
-async def run_ibmon(url: str, count: int, seconds: float) -> dict:
+def ibmon_app(url: str):
+    """The dashboard on the benchmark feed plugin reading `url`: (app, store, connection)."""
     from ibmon.app import IbmonApp
     from ibmon.feeds import FeedRuntime
     from ibmon.plugins import PluginHost
     from ibmon.store import Store
     from ibmon.testing import make_context
-    from ibmon.widgets.tick_board import TickBoard
 
     host = PluginHost()
     host.load(plugin_dirs=[HERE], only=["benchfeed_plugin"], entry_points=False)
@@ -98,6 +98,13 @@ async def run_ibmon(url: str, count: int, seconds: float) -> dict:
     store = Store()
     runtime = FeedRuntime(store)
     conn = runtime.add(provider, make_context(provider, name="bench", url=url))
+    return IbmonApp(runtime, host), store, conn
+
+
+async def run_ibmon(url: str, count: int, seconds: float) -> dict:
+    from ibmon.widgets.tick_board import TickBoard
+
+    app, store, conn = ibmon_app(url)
     meter = Meter()
     original = TickBoard._row_strip
 
@@ -110,7 +117,6 @@ async def run_ibmon(url: str, count: int, seconds: float) -> dict:
         return original(board, key)
 
     TickBoard._row_strip = row_strip
-    app = IbmonApp(runtime, host)
     async with app.run_test(size=SIZE) as pilot:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         deadline = wall0 + seconds
@@ -127,10 +133,42 @@ async def run_ibmon(url: str, count: int, seconds: float) -> dict:
             "latencies_ms": meter.latencies_ms, "frames": meter.frames}
 
 
-async def run_datatable(url: str, count: int, seconds: float) -> dict:
+def datatable_app(url: str, on_tick=None):
+    """The baseline: the same stream into a Textual DataTable with update_cell. `on_tick(symbol,
+    sent_ns)` is called for each tick applied."""
     from textual.app import App
     from textual.widgets import DataTable
     from websockets.asyncio.client import connect
+
+    class TableApp(App):
+        def compose(self):
+            yield DataTable()
+
+        def on_mount(self) -> None:
+            self.table = self.query_one(DataTable)
+            self.bid, self.ask = self.table.add_columns("Bid", "Ask")
+            self.run_worker(self.read(), exclusive=True)
+
+        async def read(self) -> None:
+            async with connect(url, compression=None, max_queue=None) as ws:
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if "end" in message:
+                        break
+                    symbol = message["symbol"]
+                    if symbol not in self.table.rows:
+                        self.table.add_row(message["bid"], message["ask"], key=symbol)
+                    else:
+                        self.table.update_cell(symbol, self.bid, message["bid"])
+                        self.table.update_cell(symbol, self.ask, message["ask"])
+                    if on_tick is not None:
+                        on_tick(symbol, message["sent_ns"])
+
+    return TableApp()
+
+
+async def run_datatable(url: str, count: int, seconds: float) -> dict:
+    from textual.widgets import DataTable
 
     meter = Meter()
     original = DataTable._render_line_in_row
@@ -143,32 +181,12 @@ async def run_datatable(url: str, count: int, seconds: float) -> dict:
     DataTable._render_line_in_row = render_line_in_row
     received = 0
 
-    class TableApp(App):
-        def compose(self):
-            yield DataTable()
+    def applied(symbol: str, sent_ns: int) -> None:
+        nonlocal received
+        received += 1
+        meter.applied(symbol, sent_ns)
 
-        def on_mount(self) -> None:
-            self.table = self.query_one(DataTable)
-            self.bid, self.ask = self.table.add_columns("Bid", "Ask")
-            self.run_worker(self.read(), exclusive=True)
-
-        async def read(self) -> None:
-            nonlocal received
-            async with connect(url, compression=None, max_queue=None) as ws:
-                async for raw in ws:
-                    message = json.loads(raw)
-                    if "end" in message:
-                        break
-                    symbol = message["symbol"]
-                    if symbol not in self.table.rows:
-                        self.table.add_row(message["bid"], message["ask"], key=symbol)
-                    else:
-                        self.table.update_cell(symbol, self.bid, message["bid"])
-                        self.table.update_cell(symbol, self.ask, message["ask"])
-                    received += 1
-                    meter.applied(symbol, message["sent_ns"])
-
-    app = TableApp()
+    app = datatable_app(url, applied)
     async with app.run_test(size=SIZE) as pilot:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         deadline = wall0 + seconds

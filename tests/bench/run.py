@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_framing  # noqa: E402
 import bench_history  # noqa: E402
 import bench_import  # noqa: E402
+import bench_pty  # noqa: E402
 import bench_rest  # noqa: E402
 import bench_safe  # noqa: E402
 import bench_screen  # noqa: E402
@@ -26,7 +27,7 @@ import bench_ticks  # noqa: E402
 SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", bench_screen.run),
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
-SUITES += (("safe", bench_safe.run),)
+SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run))
 SUITES += (("history", bench_history.run),)
 
 

@@ -21,6 +21,11 @@ def test_plugin_api_imports_without_textual_or_network_libraries():
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
+def test_the_plugin_sdk_imports_without_textual_or_network_libraries():
+    loaded = _modules_after("import ibmon.sdk, ibmon.sdk.ui")
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
 def test_hookimpl_marker_is_available_from_the_package():
     loaded = _modules_after("from ibmon import hookimpl; assert hookimpl.project_name == 'ibmon'")
     assert "textual" not in loaded

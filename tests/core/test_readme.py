@@ -20,3 +20,13 @@ def test_readme_shows_the_two_commands():
     text = README.read_text()
     assert "ibmon demo" in text
     assert "pytest" in text
+
+
+def test_readme_settings_reference_matches_the_declared_settings():
+    from ibmon.config import SETTINGS
+
+    text = README.read_text()
+    start = text.index(reference.SETTINGS_BEGIN)
+    end = text.index(reference.SETTINGS_END) + len(reference.SETTINGS_END)
+    assert text[start:end] == reference.settings_markdown(), "README settings are stale: run python -m ibmon.reference"
+    assert all(f"| `{setting.name}` |" in text[start:end] for setting in SETTINGS)

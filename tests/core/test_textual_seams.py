@@ -4,6 +4,7 @@ ibmon relies on. A Textual release that renames or reroutes one fails here."""
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 from textual.app import App, ComposeResult
@@ -12,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label
 
-from ibmon.textual_seams import FailureHook, add_binding, character_key
+from ibmon.textual_seams import FailureHook, add_binding, character_key, crop_partial_updates
 
 
 class Failing(Screen):
@@ -127,3 +128,30 @@ async def test_character_key_names_a_key_as_the_keymap_binds_it():
         [active] = [a.binding for a in app.screen.active_bindings.values() if a.binding.id == "test.mark"]
         assert active.key == character_key("?") == "question_mark"
         assert character_key("/") == "slash" and character_key("a") == "a"
+
+
+class TwoLabels(App):
+    def compose(self) -> ComposeResult:
+        yield Label("left " * 10, id="left")
+
+
+async def test_a_partial_update_of_a_cell_at_the_right_writes_from_that_cell_only():
+    """The update Textual would write for a one-cell refresh at column 40 of a 50-cell label starts
+    there (a cursor move to column 41) and carries one cell, not the 40 before it."""
+    from rich.console import Console
+    from textual.geometry import Region
+
+    crop_partial_updates()
+    app = TwoLabels()
+    async with app.run_test(size=(80, 5)) as pilot:
+        await pilot.pause()
+        label = app.query_one("#left")
+        compositor = app.screen._compositor
+        compositor.render_partial_update()  # drop what is pending
+        label.refresh(Region(40, 0, 1, 1))
+        compositor.update_widgets({label})
+        update = compositor.render_partial_update()
+        assert update is not None and "spans" in vars(update) and "chop_ends" in vars(update)
+        text = update.render_segments(Console(width=80, color_system="truecolor", force_terminal=True))
+        assert text.startswith("\x1b[1;41H")
+        assert re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text) == "l"  # "left left ..."[40]

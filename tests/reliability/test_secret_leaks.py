@@ -91,7 +91,7 @@ def connections(sims: SimulatorHost) -> list[dict]:
         {**xtb, "name": "xtb ok", "user_id": "1000123", "password": XTB_OK},
         {**xtb, "name": "xtb bad password", "user_id": "1000456", "password": XTB_BAD},
         {**xtb, "name": "xtb refused", "url": f"tcp://{dead}", "stream_url": f"tcp://{dead}", "password": XTB_REFUSED},
-        {**ct, "name": "ctrader ok", "access_token": CT_OK, "timeout": 2.0, "poll_seconds": 0.5},
+        {**ct, "name": "ctrader ok", "access_token": CT_OK, "timeout": 4.0, "poll_seconds": 0.5},
         {**ct, "name": "ctrader bad token", "access_token": CT_BAD},
         {**ct, "name": "ctrader refused", "base_url": f"http://{dead}", "access_token": CT_REFUSED},
         {**b2, "name": "b2core ok", "poll_seconds": 0.5},
@@ -121,7 +121,7 @@ async def test_snapshot_json_text_and_debug_log_hold_no_secret(sims, debug_home,
 
     async def snapshot(*flags: str) -> str:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ibmon", "--config", str(config), "snapshot", "--timeout", "6", *flags,
+            sys.executable, "-m", "ibmon", "--config", str(config), "snapshot", "--timeout", "12", *flags,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=debug_home.env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 1, err.decode()  # the broken connections fail the snapshot
@@ -200,8 +200,8 @@ async def test_dashboard_screen_notifications_health_and_log_hold_no_secret(sims
             control.set_faults(error_rate=0.0)
         capture("server errors")
 
-        ct.set_faults(delay=3.0)  # replies slower than the 2 s request deadline
-        await until("ctrader ok", lambda h: failing(h) and "no answer within 2 s" in h.detail)
+        ct.set_faults(delay=6.0)  # replies slower than the 4 s request deadline
+        await until("ctrader ok", lambda h: failing(h) and "no answer within 4 s" in h.detail)
         ct.set_faults(delay=0.0)
         capture("timeouts")
 

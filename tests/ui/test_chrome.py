@@ -130,9 +130,10 @@ async def test_help_explains_the_status_marks_and_the_trend_column():
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_text = app.screen.help_text()
-        for mark in ("●", "◐", "○", "◌", "✖", "–", "▲ ▼ ·", "▁▃▅▇", "≈"):
+        for mark in ("●", "◐", "○", "◌", "✖", "–", "▲ ▼ ·", "▁▃▅▇", "≈", "Σ", "+?", "▲ ▼", "/", "…"):
             assert f"\n{mark}  " in f"\n{help_text}", mark
-        assert "maximize" in help_text and "notifications" in help_text
+        for binding in ("maximize", "notifications", "filter", "sort", "sort_reverse"):
+            assert binding in help_text
         assert "status: error" in screen_text(app) or "status: live" in screen_text(app)
 
 
@@ -175,3 +176,23 @@ async def test_the_book_connection_is_named_on_the_status_line():
     async with app.run_test(size=(80, 24)) as pilot:
         await filled(pilot, app)
         assert f"● {CONNECTION}" in screen_text(app)
+
+
+async def test_with_many_connections_the_status_line_shows_the_troubled_first_and_counts_the_rest():
+    from ibmon.widgets.health_bar import MAX_LINES
+
+    app = book_app(keys={"toggle_health": "f2"})
+    async with app.run_test(size=(120, 30)) as pilot:  # under 34 lines: the compact status line
+        await filled(pilot, app)
+        for n in range(40):
+            app.store.set_health(f"desk{n:02}", Health(HealthState.LIVE))
+        app.store.set_health("zz-broken", Health(HealthState.ERROR, detail="login refused"))
+        status = app.dashboard.health
+        await until(pilot, lambda: "+" in screen_text(app).split("\n")[status.region.y])
+        compact = screen_text(app).split("\n")[status.region.y]
+        assert compact.startswith(" ✖ zz-broken") and compact.rstrip().endswith("more")
+        await pilot.press("f2")
+        await until(pilot, lambda: status.region.height == MAX_LINES)
+        lines = screen_text(app).split("\n")[status.region.y:status.region.bottom]
+        assert lines[0].startswith(" ✖ zz-broken")
+        assert lines[-1].strip() == f"+{42 - (MAX_LINES - 1)} more: {42 - (MAX_LINES - 1)} live"

@@ -85,11 +85,11 @@ def _screened_runtime(screen_key: str):
 
 
 async def test_a_screen_keeps_its_declared_key_or_yields_one_the_core_bindings_hold():
-    runtime, orders = _screened_runtime("o")
+    runtime, orders = _screened_runtime("k")
     app = IbmonApp(runtime, load_host())
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: runtime.connections["O"].session is not None)
-        await pilot.press("o")
+        await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, orders))
 
     runtime, orders = _screened_runtime("r")  # refresh's key: the screen yields it

@@ -9,7 +9,7 @@ from ibmon.app import IbmonApp
 from ibmon.model import Position, Tick
 from ibmon.widgets.live_table import LiveTable
 
-from ui_support import load_host, make_runtime, until
+from ui_support import load_host, make_runtime, screen_text, until
 
 
 def tick(symbol: str, bid: str) -> Tick:
@@ -19,7 +19,7 @@ def tick(symbol: str, bid: str) -> Tick:
 async def settled(pilot, table: LiveTable) -> None:
     """Let the frame and the compositor run, then zero the counters."""
     await pilot.pause(0.1)
-    table.rows_repainted = table.rows_rendered = table.frames_painted = 0
+    table.rows_repainted = table.rows_rendered = table.frames_painted = table.cells_refreshed = 0
 
 
 async def test_a_tick_repaints_its_row_only_and_ticks_coalesce_per_frame():
@@ -52,6 +52,58 @@ async def test_a_tick_repaints_its_row_only_and_ticks_coalesce_per_frame():
         await pilot.pause(0.1)
         assert board.rows_repainted == 3  # two changed rows, no neighbour
         assert board.get_cells(("c", "SYM07"))[5] == ("▼", "down")
+
+
+async def test_a_tick_repaints_only_the_cells_that_changed_and_a_moved_row_its_whole_line():
+    runtime = make_runtime()
+    store = runtime.store
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(200, 60)) as pilot:
+        dash = app.dashboard
+        dash.second_timer.pause()
+        board = dash.ticks
+        for n in range(20):
+            store.set_tick("c", tick(f"SYM{n:02d}", "1.10000"))
+        await until(pilot, lambda: board.row_count == 20)
+        store.set_tick("c", tick("SYM07", "1.10001"))
+        await until(pilot, lambda: board.get_cells(("c", "SYM07"))[2][0] == "1.10001")
+        await settled(pilot, board)
+        before = board.get_cells(("c", "SYM07"))
+
+        store.set_tick("c", tick("SYM07", "1.10002"))  # same direction: bid, ask and the trend change
+        await until(pilot, lambda: board.cells_refreshed > 0)
+        await pilot.pause(0.1)
+        after = board.get_cells(("c", "SYM07"))
+        changed = [i for i, (was, now) in enumerate(zip(before, after)) if was != now]
+        assert changed and len(changed) < len(after)
+        assert board.cells_refreshed == sum(board.column_widths[i] for i in changed)
+        assert "1.10002" in next(line for line in screen_text(app).split("\n") if "SYM07" in line)
+        line_width = board.scrollable_content_region.width
+
+        board.sort_by(2)  # sorted by bid: a changed bid moves its row, whose line repaints whole
+        await settled(pilot, board)
+        store.set_tick("c", tick("SYM03", "1.20000"))
+        await until(pilot, lambda: board.cells_refreshed > 0)
+        await pilot.pause(0.1)
+        assert board.cells_refreshed >= line_width
+
+
+async def test_a_changed_total_repaints_its_cells_and_the_changed_row_not_the_total_lines():
+    runtime = make_runtime()
+    store = runtime.store
+    app = IbmonApp(runtime, load_host())
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = app.dashboard.positions
+        positions = [Position("A", f"{n:03d}", "EURUSD", "buy", Decimal("1"), profit=Decimal(n), currency="USD")
+                     for n in range(5)]
+        store.replace_positions("c", positions)
+        await until(pilot, lambda: table.row_count == 5 and "10.00" in screen_text(app))
+        await settled(pilot, table)
+        store.set_position("c", Position("A", "002", "EURUSD", "buy", Decimal("1"), profit=Decimal("2.5"), currency="USD"))
+        await until(pilot, lambda: "10.50" in screen_text(app))  # the total of the profit column
+        await pilot.pause(0.1)
+        profit = [c.label for c in table.columns].index("Profit")
+        assert table.cells_refreshed == 2 * table.column_widths[profit]  # the row's cell and the total's
 
 
 async def test_ten_thousand_positions_update_one_row_at_a_time():
