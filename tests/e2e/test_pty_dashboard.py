@@ -87,7 +87,8 @@ def test_a_resized_terminal_shows_what_a_fresh_start_at_that_size_shows(tmp_path
         assert resized.wait_exit() == 0
     finally:
         resized.close()
-    fresh = Terminal(argv, env, size=(80, 24))
+    # a data folder of its own: history would start the fresh run's trends with the first run's points
+    fresh = Terminal(argv, terminal_env(tmp_path / "fresh", "static_book"), size=(80, 24))
     try:
         fresh_small = settled_screen(fresh, r"30 open")
         fresh.send(b"q")
