@@ -134,8 +134,8 @@ class AlertMonitor:
 
         self._notify, self._bell = masked, bell
         self.hooks = HookRunner(masked)
-        self.engine = AlertEngine(self.rules, self.store)
-        if self.rules:
+        if self.rules:  # no rules: no watcher collecting changes nobody reads
+            self.engine = AlertEngine(self.rules, self.store)
             self._handle = asyncio.get_running_loop().call_later(self.interval, self._every_interval)
 
     async def stop(self) -> None:

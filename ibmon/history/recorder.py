@@ -75,6 +75,8 @@ class History:
         self.problem: str | None = None
         #: Bumped when trends or day baselines change (panels then show their rows again).
         self.version = 0
+        #: Seconds the event loop spent recording (the benchmark reports it).
+        self.loop_seconds = 0.0
         self._notify: Callable[[str], None] = lambda message: None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
@@ -108,12 +110,17 @@ class History:
         await asyncio.to_thread(self.writer.stop)
 
     def _every_interval(self) -> None:
+        started = time.perf_counter()
         try:
             self.record()
         except Exception:  # a record it cannot write must not stop the recording of others
             log.exception("history: cannot record a change")
+        self.loop_seconds += time.perf_counter() - started
         if self.problem is None and self._loop is not None:
             self._handle = self._loop.call_later(self.interval, self._every_interval)
+        elif self._watcher is not None:  # history is off: stop collecting changes for it
+            self.store.unwatch(self._watcher)
+            self._watcher = None
 
     def _problem(self, message: str) -> None:
         """From the writer's thread: say it once; the dashboard runs on without history."""

@@ -48,6 +48,8 @@ class HistoryWriter:
         self.failed: str | None = None
         self.dropped = 0
         self.written = 0
+        #: CPU seconds the writer's thread used, once it ended (the benchmark reports it).
+        self.cpu_seconds = 0.0
         self._thread: threading.Thread | None = None
         self._last_account: dict[int, tuple[str | None, ...]] = {}
         #: Open bar per symbol series: [minute, open, high, low, close], and those changed since the last batch.
@@ -124,6 +126,7 @@ class HistoryWriter:
                     return
         finally:
             db.close()
+            self.cpu_seconds = time.thread_time()
 
     def _fail(self, message: str) -> None:
         self.failed = message

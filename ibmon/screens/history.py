@@ -63,6 +63,8 @@ class HistoryScreen(Screen[None]):
         self.range_index = 0
         self.field_index = FIRST_FIELD[target.kind]
         self.samples: list[Sample] = []
+        #: The (start, end) times of the points shown, once read.
+        self.shown_range: tuple[float, float] | None = None
 
     @property
     def field(self) -> str:
@@ -117,17 +119,18 @@ class HistoryScreen(Screen[None]):
         self.app.call_from_thread(self._loaded, samples, since, now)
 
     def _loaded(self, samples: list[Sample], since: float, now: float) -> None:
-        self.samples, self.since, self.now = samples, since, now
+        self.samples, self.shown_range = samples, (since, now)
         self._draw()
 
     def _draw(self) -> None:
-        if not hasattr(self, "since"):
+        if self.shown_range is None:
             return
+        since, now = self.shown_range
         values = [(s.t, s.values[self.field]) for s in self.samples if s.values.get(self.field) is not None]
         points = [(t, float(v)) for t, v in values]
         seconds = RANGES[self.range_index][1]
         clock = "%H:%M" if seconds <= 86400 else "%m-%d %H:%M"
-        self.query_one(LineChart).show(points, self.since, self.now, value_text=_short,
+        self.query_one(LineChart).show(points, since, now, value_text=_short,
                                        time_text=lambda t: time.strftime(clock, time.localtime(t)))
         if not values:
             self._summary(f"No {self.field.replace('_', ' ')} recorded in the last {RANGES[self.range_index][0]}.")

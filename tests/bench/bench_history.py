@@ -72,6 +72,8 @@ def writer_cost(quick: bool) -> dict:
         "history_on": on, "history_off": off,
         "cpu_share_added": round(on["cpu_share"] - off["cpu_share"], 3),
         "p99_ms_added": round(on["p99_ms"] - off["p99_ms"], 1),
+        "writer_thread_cpu_share": on.get("writer_thread_cpu_share"),
+        "recorder_loop_share": on.get("recorder_loop_share"),
     }
 
 
@@ -162,6 +164,8 @@ def main() -> None:
             result["history_rows_written"] = history.writer.written
             result["history_dropped"] = history.writer.dropped
             result["history_problem"] = history.problem
+            result["writer_thread_cpu_share"] = round(history.writer.cpu_seconds / result["seconds"], 4)
+            result["recorder_loop_share"] = round(history.loop_seconds / result["seconds"], 4)
     print(json.dumps(result))
 
 
