@@ -83,9 +83,14 @@ class IbmonApp(FailureHook):
     def __init__(self, runtime: FeedRuntime, host: PluginHost, *, theme: str = DEFAULT_THEME,
                  keys: dict[str, str] | None = None, read_only: bool = False,
                  user_themes_dir: Path | None = None, startup_problems: Sequence[str] = (),
-                 panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None) -> None:
+                 panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None,
+                 history: Any = None, alerts: Any = None) -> None:
         super().__init__()
         crop_partial_updates()  # an SSH link carries the cells that changed, not whole lines
+        #: What the dashboard remembers (ibmon.history.History) and the alert rules it watches
+        #: (ibmon.alerting.AlertMonitor); None when off.
+        self.history = history
+        self.alerts = alerts
         self.runtime = runtime
         self.host = host
         self.store = runtime.store
@@ -193,6 +198,7 @@ class IbmonApp(FailureHook):
         self._apply_start_theme()
         self.runtime.notify_handler = self._runtime_notice
         await self.runtime.start()
+        self._start_memory()
         self._bind_provider_screens()
         self._apply_keymap()
         self._report_problems()
@@ -200,8 +206,40 @@ class IbmonApp(FailureHook):
 
     async def on_unmount(self) -> None:
         self.runtime.notify_handler = None
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self.history is not None:
+            await self.history.stop()
         await self.runtime.stop()
         self._exit_guard.uninstall()
+
+    # -- history and alerts ----------------------------------------------------------------------
+
+    def _start_memory(self) -> None:
+        if self.history is not None:
+            self.history.start(lambda message: self.notify(message, title="History", severity="error",
+                                                           timeout=PROBLEM_TIMEOUT))
+        if self.alerts is not None:
+            self.alerts.start(lambda message, title, severity: self.notify(message, title=title, severity=severity),
+                              self.bell)
+
+    def open_history(self, panel: Any) -> None:
+        from ibmon.screens.history import HistoryScreen, target_of
+
+        target = target_of(panel, self.store)
+        if target is None:
+            self.notify("Select an account, a quote, a position or a lead window first.", severity="warning")
+            return
+        history = self.history
+        off = "history = false in the config" if history is None else history.problem
+        self.push_screen(HistoryScreen(target, None if off else history.path, off))
+
+    def open_alerts(self) -> None:
+        from ibmon.alerting import AlertMonitor
+        from ibmon.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen(self.alerts or AlertMonitor([], self.store)))
 
     def _apply_start_theme(self) -> None:
         fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
@@ -548,6 +586,7 @@ class IbmonApp(FailureHook):
             ("Refresh all connections", "Poll every polling connection now", self.action_refresh),
             ("Help: keys in force", "Show the bindings after your [keys] remapping", self.action_help),
             ("Show plugin failures", "Which plugins failed to load, and why", self.show_plugin_failures),
+            ("Alerts", "Active and recent alerts; acknowledge them", self.open_alerts),
             ("Quit", "Stop every connection and exit", self.exit),
         ]
         for name, conn in self.runtime.connections.items():

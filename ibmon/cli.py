@@ -112,6 +112,19 @@ def build_parser() -> Parser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; any other needs [serve] password and TLS)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)")
+    history = command("history", "print a recorded series: an account's, a symbol's or the lead funnel's")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.add_argument("--connection", metavar="NAME", help="the connection's name (required)")
+    what = history.add_mutually_exclusive_group()
+    what.add_argument("--account", metavar="ID", help="an account, by its id or number")
+    what.add_argument("--symbol", metavar="S", help="a symbol (one-minute bars, hourly after a day)")
+    what.add_argument("--leads", nargs="?", const="", metavar="WINDOW",
+                      help="the lead funnel's counts (of WINDOW; default: the narrowest recorded)")
+    history.add_argument("--since", metavar="AGE", default="1d", help='how far back: "90m", "1d", "7d" (default 1d)')
+
+    alerts = command("alerts", "recent and active alerts, from history")
+    alerts.add_argument("--json", action="store_true", help="machine-readable output")
+    alerts.add_argument("--limit", metavar="N", type=int, default=50, help="alerts listed at most (default 50)")
     return parser
 
 
@@ -202,9 +215,10 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
     for connection in config.runnable() if attach is None else ():
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
+    history, alerts = _memory(config, runtime.store)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
                    startup_problems=tuple(problems), panel_layout=config.layout,
-                   first_run=FirstRun(*welcome) if welcome else None)
+                   first_run=FirstRun(*welcome) if welcome else None, history=history, alerts=alerts)
     # Textual prints an unhandled exception's traceback (with local variables) when the app ends:
     # keep it off the terminal, in a redacted crash log.
     report = io.StringIO()
@@ -216,6 +230,19 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
         error(f"the dashboard stopped on an unexpected error{where}")
         return app.return_code or 1
     return app.return_code or 0
+
+
+def _memory(config: cfg.Config, store: Any) -> tuple[Any, Any]:
+    """The history recorder (None when `history = false`) and the alert monitor of `config`."""
+    from ibmon.alerting import AlertMonitor
+    from ibmon.history import History
+    from ibmon.widgets.format import time_format
+
+    settings = config.history
+    history = None
+    if settings.enabled:
+        history = History(store, settings.resolved_path(), settings.retention_days, zone=time_format().tzinfo)
+    return history, AlertMonitor(config.alerts, store, history=history)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -299,6 +326,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ibmon.history.settings import default_path as default_history_path
     from ibmon.simulators import SimulatorHost
 
     path = _path(args)
@@ -317,7 +347,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # is written anywhere, and a mistake in the user's file does not keep the demo from opening.
         demo_doc = {key: value for key, value in doc.items() if key != "connections"}
         demo_doc["connections"] = sims.connections()
+        from ibmon.demo_alerts import DEMO_RULES
+
+        demo_doc["alerts"] = DEMO_RULES  # the user's rules name the user's connections
         config = cfg.build_config(demo_doc, host, None, settings)
+        config.history = replace(config.history, path=default_history_path(demo=True))  # simulated books apart
         problems = [*unreadable, *sims.failure_lines(), *config.problems, *config.unavailable(),
                     *config.warnings]
         return _run_dashboard(config, host, args.read_only, problems)
@@ -470,7 +504,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     if problems:
         return 1
     count = len(config.connections)
-    print(f"config OK: {count} connection{'' if count == 1 else 's'}")
+    rules = len(config.alerts)
+    print(f"config OK: {count} connection{'' if count == 1 else 's'}"
+          + (f", {rules} alert rule{'' if rules == 1 else 's'}" if rules else ""))
     return 0
 
 
@@ -518,6 +554,99 @@ def cmd_serve(args: argparse.Namespace) -> int:
     collector = serve.own_collector(_collect_runtime(config, host, read_only), read_only=read_only)
     return serve.serve(config.serve, sessions, args.host, args.port, say, collector=collector)
 
+def _history_file(args: argparse.Namespace) -> Path:
+    config, _host = _load(args, required=False)
+    problems = [p for p in config.problems if "history" in p or "retention_days" in p]
+    if problems:
+        raise ConfigError(problems)
+    if not config.history.enabled:
+        raise IbmonError("history is off (history = false in the config): nothing is recorded")
+    return config.history.resolved_path()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ibmon.history import HistoryDB, HistoryError
+    from ibmon.history.settings import duration_seconds
+
+    if not args.connection or (args.account is None and args.symbol is None and args.leads is None):
+        raise IbmonError("history needs --connection NAME and one of --account ID, --symbol S or --leads")
+    seconds = duration_seconds(args.since)
+    if seconds is None:
+        raise IbmonError(f'--since takes an age such as "90m", "1d" or "7d", not {args.since!r}')
+    path = _history_file(args)
+    since = time.time() - seconds
+    kind, key = ("account", args.account) if args.account else ("symbol", args.symbol) if args.symbol else \
+        ("leads", args.leads)
+    try:
+        db = HistoryDB.open(path, readonly=True)
+        try:
+            if kind == "leads" and not key:
+                windows = db.find_windows(args.connection)
+                key = windows[0] if windows else ""
+            series = db.find_series(args.connection, kind, key)
+            if not series:
+                known = ", ".join(db.connections()) or "none yet"
+                raise IbmonError(f"no {kind} {key!r} recorded for connection {args.connection!r} "
+                                 f"(connections in history: {known})")
+            samples = db.samples(kind, series, since)
+        finally:
+            db.close()
+    except HistoryError as exc:
+        raise IbmonError(str(exc)) from None
+    if args.json:
+        document = {"connection": args.connection, "kind": kind, "key": key, "since": _iso(since),
+                    "points": [{"time": _iso(s.t), **s.values} for s in samples]}
+        print(safe_json(redact(json.dumps(document, default=_decimal_text, indent=2))))
+        return 0
+    for sample in samples:
+        values = "  ".join(f"{name}={'—' if value is None else _decimal_text(value)}" for name, value in sample.values.items())
+        say(f"{_iso(sample.t)}  {values}")
+    if not samples:
+        say(f"no points since {_iso(since)}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from ibmon.history import HistoryDB, HistoryError
+
+    path = _history_file(args)
+    try:
+        db = HistoryDB.open(path, readonly=True)
+        try:
+            rows = db.alerts(max(1, args.limit))
+        finally:
+            db.close()
+    except HistoryError as exc:
+        raise IbmonError(str(exc)) from None
+    for row in rows:
+        row["state"] = "active" if row["cleared_at"] is None else "cleared"
+        for name in ("fired_at", "cleared_at"):
+            row[name] = _iso(row[name]) if row[name] is not None else None
+    if args.json:
+        document = {"active": [r for r in rows if r["state"] == "active"],
+                    "recent": [r for r in rows if r["state"] == "cleared"]}
+        print(safe_json(redact(json.dumps(document, indent=2))))
+        return 0
+    if not rows:
+        say("no alerts recorded")
+    for row in rows:
+        ended = f" until {row['cleared_at']}" if row["cleared_at"] else ""
+        say(f"{row['state'].upper():7} {row['fired_at']}{ended}  {row['rule']}: {row['connection']} {row['subject']} "
+            f"at {row['figure']} (threshold {row['threshold']} {row['unit']})".rstrip())
+    return 0
+
+
+def _iso(t: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal_text(value: Any) -> str:
+    from decimal import Decimal
+
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
 
 COMMANDS = {
     "run": cmd_run,
@@ -530,4 +659,6 @@ COMMANDS = {
     "collect": cmd_collect,
     "attach": cmd_attach,
     "serve": cmd_serve,
+    "history": cmd_history,
+    "alerts": cmd_alerts,
 }

@@ -24,10 +24,13 @@ from typing import Any
 
 import platformdirs
 
+from ibmon.alerts import KINDS as ALERT_KINDS
+from ibmon.alerts import Rule, parse_rules
 from ibmon.api import ConnectionContext, Provider
 from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
 from ibmon.desk import AttachSettings, CollectSettings, read_desk
 from ibmon.errors import ConfigError
+from ibmon.history.settings import DEFAULT_RETENTION_DAYS, HistorySettings, read_settings
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
@@ -134,12 +137,19 @@ SETTINGS = (
     Setting("attach_token", "str", None, "The collector's token: a secret reference such as { env = \"VAR\" } "
             "(default: $IBMON_ATTACH_TOKEN)."),
     Setting("attach_ca", "str", None, "A CA file that signed the collector's certificate (for a private CA)."),
+    Setting("history", "bool", True, "Keep history (SQLite in the platform data folder): false keeps none."),
+    Setting("history_path", "str", "",
+            "The history file (empty: history.sqlite3 in the platform data folder; relative to the config's folder)."),
+    Setting("retention_days", "int", DEFAULT_RETENTION_DAYS, "Days of history kept (1 to 3650)."),
     Setting("keys", "table", {}, 'Key bindings by id: `binding = "keys"` (several keys separated by commas).'),
     Setting("collect", "table", {}, "`ibmon collect`: listen, port, tls_cert, tls_key, token, read_only_token "
             "(off loopback TLS and a token are required)."),
     Setting("serve", "table", {},
             "`ibmon serve`: `password` (a secret reference), `tls_cert` and `tls_key` (PEM files), "
             "`idle_minutes` (default 30)."),
+    Setting("alerts", "array of tables", [],
+            "One [[alerts]] table per alert rule: kind, threshold, and optionally window, connection, account, "
+            "symbol, currency, hysteresis, bell, command, command_timeout."),
     Setting("connections", "array of tables", [],
             "One [[connections]] table per connection: name, provider, the provider's options."),
 )
@@ -217,6 +227,10 @@ class Config:
     attach: AttachSettings | None = None
     #: The `[serve]` table (`ibmon serve`), its password reference not yet resolved.
     serve: ServeSettings = field(default_factory=ServeSettings)
+    #: `history`, `history_path`, `retention_days` (ibmon.history.settings).
+    history: HistorySettings = field(default_factory=HistorySettings)
+    #: The `[[alerts]]` rules (ibmon.alerts).
+    alerts: list[Rule] = field(default_factory=list)
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -278,6 +292,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         connection = _connection(index, raw, host, seen, problems, plain_secrets)
         if connection is not None:
             config.connections.append(connection)
+    config.history = read_settings(doc, problems, path.parent if path is not None else None)
+    config.alerts = parse_rules(doc.get("alerts"), [c.name for c in config.connections], problems)
     # the screens bound on the dashboard are those of the providers the connections name
     named = [host.providers[raw["provider"]] for raw in raw_connections
              if isinstance(raw.get("provider"), str) and raw["provider"] in host.providers]
@@ -544,6 +560,9 @@ def template(host: PluginHost) -> str:
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
     serve = next(setting for setting in SETTINGS if setting.name == "serve")
     lines += ["", f"# {serve.help}", *SERVE_TEMPLATE]
+    alerts = next(setting for setting in SETTINGS if setting.name == "alerts")
+    lines += ["", f"# {alerts.help}", "# Kinds: " + ", ".join(ALERT_KINDS) + ".", "# [[alerts]]", '# name = "Margin floor"', '# kind = "margin_level_below"', "# threshold = 150",
+              '# command = "notify-send ibmon"  # gets the alert as JSON on stdin']
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

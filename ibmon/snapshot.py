@@ -3,7 +3,8 @@
 The JSON shape is a contract other tools rely on: money as decimal strings exactly as the provider
 sent it, tick times in Unix milliseconds, leads as the widest window; fields are only ever added
 (an account's "number" and a position's "account_number" are how the user knows the account, as the
-dashboard shows it; a position's "currency" is its profit's). The text form is for people: the
+dashboard shows it; a position's "currency" is its profit's; "alerts" lists the `[[alerts]]` rules
+that fire on the snapshot's figures: the kinds that need a window of change need a running dashboard). The text form is for people: the
 same exact figures, times in the configured time format. Secrets never appear: errors
 are redacted and only provider-neutral records are written. Provider strings reach the terminal
 safely: the text form shows them through `safe_text`, the JSON form escapes what a terminal would
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
+from ibmon.alerts import AlertEngine
 from ibmon.config import Config
 from ibmon.feeds import FeedRuntime
 from ibmon.model import Account, LeadCounts, Position, Tick
@@ -38,6 +41,7 @@ async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dic
     """The snapshot document of every enabled connection of `config`."""
     store = Store()
     runtime = FeedRuntime(store, watchdog_interval=None)
+    engine = AlertEngine(config.alerts, store)
     enabled = [c for c in config.connections if c.enabled]
     for connection in enabled:
         if connection.unavailable is None:
@@ -59,7 +63,14 @@ async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dic
             error = conn.first_error or conn.last_error
             ok, error = False, error or f"no complete picture within {timeout:g} s (timed out)"
         reports.append(connection_report(connection.name, connection.provider, ok, error, StoreView(store)))
-    return {"generated_at": _utc_now(), "connections": reports}
+    engine.evaluate(time.time())
+    alerts = [redact_json(alert.as_json()) for alert in engine.active()]
+    engine.close()
+    return {"generated_at": _utc_now(), "connections": reports, "alerts": alerts}
+
+
+def redact_json(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: redact(value) if isinstance(value, str) else value for key, value in document.items()}
 
 
 def _utc_now() -> str:
@@ -146,6 +157,11 @@ def to_text(document: dict[str, Any], times: TimeFormat | None = None) -> str:
             lines.append(f"  leads {safe_text(leads['from'])} .. {safe_text(leads['to'])}: {leads['leads']} leads, "
                          f"{leads['registrations']} registrations, {leads['transactions']} transactions")
         blocks.append("\n".join(lines))
+    alerts = document.get("alerts") or []
+    if alerts:
+        blocks.append("\n".join([f"{len(alerts)} active alert(s):"] + [
+            f"  {safe_text(a['rule'])}: {safe_text(a['connection'])} {safe_text(a['subject'])} at {a['figure']} "
+            f"({safe_text(a['rule_text'])})" for a in alerts]))
     return redact("\n\n".join(blocks))
 
 

@@ -31,7 +31,8 @@ from ibmon.errors import describe_exception
 from ibmon.keymap import core_binding
 from ibmon.layout import Want, share_lines
 from ibmon.screens.first_run import Welcome
-from ibmon.widgets.accounts import AccountsTable
+from ibmon.widgets.accounts import AccountRow, AccountsTable
+from ibmon.widgets.alert_badge import AlertBadge
 from ibmon.widgets.health_bar import HealthBar
 from ibmon.widgets.key_bar import KeyBar
 from ibmon.widgets.lead_funnel import LeadFunnel
@@ -74,6 +75,9 @@ class DashboardHost(Protocol):
     panel_layout: str
     #: Set when there is no config to show (the dashboard then explains how to start).
     first_run: FirstRun | None
+    #: History (ibmon.history.History) and the alert monitor (ibmon.alerting.AlertMonitor), or None.
+    history: Any
+    alerts: Any
 
     def connection_titles(self) -> dict[str, str]: ...
 
@@ -94,6 +98,10 @@ class DashboardHost(Protocol):
 
     def open_provider_screen(self, connection: str, spec_id: str, selected: Any = None) -> None: ...
 
+    def open_history(self, panel: Any) -> None: ...
+
+    def open_alerts(self) -> None: ...
+
 
 class DashboardScreen(Screen):
     """Four panels across all connections, the status line and the keys."""
@@ -105,6 +113,8 @@ class DashboardScreen(Screen):
         core_binding("next_panel", "app.focus_next", short="Panel", show=False),
         core_binding("previous_panel", "app.focus_previous", show=False),
         core_binding("toggle_health", "toggle_health", short="Status", show=False),
+        core_binding("history", "history", short="History", show=False),
+        core_binding("alerts", "alerts", short="Alerts", show=False),
     ]
     #: What stays on screen beside a maximised panel: the status line and the keys.
     ALLOW_IN_MAXIMIZED_VIEW = "#bottom"
@@ -132,9 +142,9 @@ class DashboardScreen(Screen):
         first_run = self.ibmon.first_run
         if first_run is not None:
             yield Welcome(first_run, self.ibmon.key_display("quit"), id="welcome")
-        accounts = AccountsTable(self.view, id="accounts")
+        accounts = AccountsTable(self.view, self.ibmon.history, id="accounts")
         accounts.border_title = "Balances"
-        ticks = TickBoard(self.view, id="ticks")
+        ticks = TickBoard(self.view, self.ibmon.history, id="ticks")
         ticks.border_title = "Ticks"
         positions = PositionsTable(self.view, id="positions")
         positions.border_title = "Positions"
@@ -148,6 +158,7 @@ class DashboardScreen(Screen):
             yield positions
         yield leads
         with Vertical(id="bottom"):
+            yield AlertBadge(self.ibmon.alerts, self.ibmon.key_display("alerts"), id="alert-badge")
             yield HealthBar(self.view, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
             yield KeyBar("read-only" if self.ibmon.read_only else "", id="keys")
 
@@ -159,6 +170,7 @@ class DashboardScreen(Screen):
         self.market = self.query_one("#market", Container)
         self.health = self.query_one(HealthBar)
         self.keys = self.query_one(KeyBar)
+        self.badge = self.query_one(AlertBadge)
         self.second_timer = self.set_interval(1.0, self.every_second)
         self.frame()
         self.update_status()
@@ -205,7 +217,7 @@ class DashboardScreen(Screen):
         """Share the lines between the panels again; apply it only when it changed."""
         if not self.is_mounted:
             return
-        bottom = self.health.lines + self.keys.outer_size.height
+        bottom = self.badge.lines + self.health.lines + self.keys.outer_size.height
         self._toasts_above(bottom)
         if self.maximized is not None or self.ibmon.first_run is not None:
             return
@@ -314,6 +326,8 @@ class DashboardScreen(Screen):
 
     def every_second(self) -> None:
         self.update_status()
+        self.accounts.refresh_history()
+        self.badge.update_alerts()
         self.ticks.refresh_ages()
         self.relayout()
         self.ibmon.check_terminal()
@@ -361,7 +375,8 @@ class DashboardScreen(Screen):
         focused = self.focused
         if not isinstance(focused, LiveTable) or focused.cursor_key is None:
             return None
-        return focused.get_record(focused.cursor_key)
+        record = focused.get_record(focused.cursor_key)
+        return record.account if isinstance(record, AccountRow) else record  # the account, not its row
 
     def action_provider_screen(self) -> None:
         """The selected row's connection's screen, opened on the selected record."""
@@ -385,6 +400,12 @@ class DashboardScreen(Screen):
         name = picked.connection if picked and picked.connection in offering else offering[0]
         selected = self.selected_record() if picked and picked.connection == name else None
         self.ibmon.open_provider_screen(name, spec_id, selected)
+
+    def action_history(self) -> None:
+        self.ibmon.open_history(self.focused if isinstance(self.focused, LiveTable) else None)
+
+    def action_alerts(self) -> None:
+        self.ibmon.open_alerts()
 
     def action_toggle_health(self) -> None:
         self._health_toggled = True

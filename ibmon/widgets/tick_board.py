@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from operator import attrgetter
+from typing import Any
 
 from ibmon.model import Tick, format_age
 from ibmon.store import StoreView
@@ -26,9 +27,11 @@ TREND = AGE - 1
 class TickBoard(LiveTable):
     """Rows keyed by (connection, symbol), sorted by symbol then connection."""
 
-    def __init__(self, view: StoreView, **kwargs) -> None:
+    def __init__(self, view: StoreView, history: Any = None, **kwargs) -> None:
         super().__init__(COLUMNS, empty_text="no quotes yet", **kwargs)
         self.view = view
+        #: History (ibmon.history.History) when there is one: the trend starts with earlier minutes' closes.
+        self.history = history
         self._last: dict[tuple[str, str], tuple[Tick, tuple[str, str]]] = {}
 
     def apply(self, changed: Iterable[tuple[str, object]], now: float | None = None) -> None:
@@ -66,7 +69,9 @@ class TickBoard(LiveTable):
         self.set_row(key, cells, (symbol, conn), record=tick)
 
     def _trend(self, key: tuple[str, str]) -> Cell:
-        return (sparkline(self.view.history(key[0], "mid", key[1])), "accent")
+        conn, symbol = key
+        live = self.view.history(conn, "mid", symbol)
+        return (sparkline(self.history.trend(conn, "mid", symbol, live) if self.history is not None else live), "accent")
 
     def refresh_ages(self, now: float | None = None) -> None:
         """Once a second: rewrite the age and the trend of rows where they changed (only those

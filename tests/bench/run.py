@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_attach  # noqa: E402
 import bench_framing  # noqa: E402
+import bench_history  # noqa: E402
 import bench_import  # noqa: E402
 import bench_pty  # noqa: E402
 import bench_rest  # noqa: E402
@@ -27,7 +28,8 @@ import bench_ticks  # noqa: E402
 SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", bench_screen.run),
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
-SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("attach", bench_attach.run))
+SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("attach", bench_attach.run),
+           ("history", bench_history.run))
 
 
 def machine() -> dict:
