@@ -315,7 +315,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     for warning in [*config.warnings, *config.unavailable(), *_plugin_problems(host)]:
         warn(warning)
     read_only = args.read_only or config.read_only
-    collector = Collector(_collect_runtime(config, host, read_only), config.collect, read_only=read_only)
+    runtime = _collect_runtime(config, host, read_only)
+    history, alerts = _memory(config, runtime.store)
+    collector = Collector(runtime, config.collect, read_only=read_only, history=history, alerts=alerts)
 
     def announce(url: str) -> None:
         print(f"ibmon collect: serving {url}/metrics and {url.replace('http', 'ws', 1)}/attach"

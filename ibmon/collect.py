@@ -28,8 +28,9 @@ import logging
 import signal
 import ssl
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -119,8 +120,15 @@ class Collector:
     """Serves one runtime's store. `start()` returns the base URL it listens on."""
 
     def __init__(self, runtime: FeedRuntime, settings: CollectSettings, *, read_only: bool = False,
-                 alerts_active: Callable[[], dict[str, int]] | None = None) -> None:
+                 alerts_active: Callable[[], dict[str, int]] | None = None, history: Any = None,
+                 alerts: Any = None) -> None:
         self.runtime = runtime
+        #: History (ibmon.history.History) and alert rules (ibmon.alerting.AlertMonitor) kept by the
+        #: collector itself, on its own store; what they say goes to its log.
+        self.history = history
+        self.alerts = alerts
+        if alerts is not None and alerts_active is None:
+            alerts_active = partial(_active_by_kind, alerts)
         self.store = runtime.store
         self.settings = settings
         self.read_only = read_only
@@ -147,6 +155,10 @@ class Collector:
         if problems:  # the config check says so too; never serve in the clear off loopback
             raise ProviderError(problems[0])
         await self.runtime.start()
+        if self.history is not None:
+            self.history.start(lambda message: log.error("history: %s", message))
+        if self.alerts is not None:
+            self.alerts.start(lambda message, title, severity: log.warning("alert %s: %s", title, message), lambda: None)
         self._watcher = self.store.watch(self._changed)
         self._flush()
         app = web.Application(client_max_size=MAX_CLIENT_FRAME)
@@ -181,6 +193,10 @@ class Collector:
             await self._runner.cleanup()
         if self._watcher is not None:
             self.store.unwatch(self._watcher)
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self.history is not None:
+            await self.history.stop()
         await self.runtime.stop()
 
     # -- logins ----------------------------------------------------------------------------------
@@ -408,6 +424,11 @@ class Collector:
             raise ProviderError("no such connection or request")
         records = await self.runtime.request(connection, name, params)
         return "", [[type(record).__name__, to_data(record)] for record in records[:MAX_RECORDS]]
+
+
+def _active_by_kind(alerts: Any) -> dict[str, int]:
+    """Active alerts counted by rule kind (the `ibmon_alerts_active` series)."""
+    return dict(Counter(alert.rule.kind for alert in alerts.active()))
 
 
 def _result(ident: int, ok: bool, message: str, records: list[Any] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Money leaves `Decimal` only here, as Prometheus's float (about 15 significant di
 figures stay in `ibmon snapshot --json` and on the attach endpoint.
 
 Counters of reconnects and errors come from the health changes the collector sees (`saw_health`).
-`alerts_active` is where the alerts engine plugs in its count of active alerts by severity.
+`alerts_active` is where the alert monitor plugs in its count of active alerts by rule kind.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ STAGES = ("leads", "registrations", "transactions")
 
 class StoreMetrics:
     """A prometheus_client collector over one store. `providers()` maps connection → provider name;
-    `alerts_active()` (the alerts engine's hook) gives active alerts by severity."""
+    `alerts_active()` (the alerts engine's hook) gives active alerts by rule kind."""
 
     def __init__(self, store: Store, providers: Callable[[], dict[str, str]],
                  clock: Callable[[], float] = time.monotonic,
@@ -73,10 +73,10 @@ class StoreMetrics:
         yield from self._leads(store, providers)
         yield from self._connections(store, providers)
         if self.alerts_active is not None:
-            active = GaugeMetricFamily("ibmon_alerts_active", "Alerts active now, by severity",
-                                       labels=("severity",))
-            for severity, count in sorted(self.alerts_active().items()):
-                active.add_metric((severity,), count)
+            active = GaugeMetricFamily("ibmon_alerts_active", "Alerts active now, by rule kind",
+                                       labels=("kind",))
+            for kind, count in sorted(self.alerts_active().items()):
+                active.add_metric((kind,), count)
             yield active
 
     def _accounts(self, store: Store, providers: dict[str, str]) -> Iterator[Metric]:

@@ -35,7 +35,7 @@ def test_accounts_ticks_leads_and_connections_become_bounded_series():
     store.touch("Desk")
     now[0] = 112.5
     metrics = StoreMetrics(store, lambda: {"Desk": "example"}, clock=lambda: now[0],
-                           alerts_active=lambda: {"warning": 2})
+                           alerts_active=lambda: {"margin_level_below": 2})
     found = samples(metrics)
 
     (equity,) = found["ibmon_account_equity"]
@@ -49,10 +49,10 @@ def test_accounts_ticks_leads_and_connections_become_bounded_series():
     assert found["ibmon_connection_up"][0].value == 1
     assert {s.labels["state"] for s in found["ibmon_connection_state"] if s.value == 1} == {"live"}
     assert found["ibmon_connection_seconds_since_data"][0].value == 12.5
-    assert found["ibmon_alerts_active"][0].labels == {"severity": "warning"}
+    assert found["ibmon_alerts_active"][0].labels == {"kind": "margin_level_below"}
     every_label = {name for series in found.values() for s in series for name in s.labels}
     assert every_label <= {"connection", "provider", "account", "currency", "symbol", "window", "stage", "state",
-                           "severity"}
+                           "kind"}
     assert not any("p-1" in str(s.labels) for series in found.values() for s in series)
 
 
@@ -68,3 +68,38 @@ def test_reconnects_and_errors_are_counted_once_per_health_change():
     assert found["ibmon_connection_errors_total"][0].value == 2
     assert found["ibmon_connection_reconnects_total"][0].value == 1
     assert "ibmon_alerts_active" not in found  # no alerts engine: no figure rather than a false 0
+
+
+async def test_the_collector_keeps_its_own_alert_rules_and_counts_the_active_ones():
+    import asyncio
+
+    from ibmon.alerting import AlertMonitor
+    from ibmon.alerts import parse_rules
+    from ibmon.api import ConnectionContext, Provider, Session
+    from ibmon.collect import Collector
+    from ibmon.desk import CollectSettings
+    from ibmon.feeds import FeedRuntime
+
+    class Thin(Session):
+        async def stream(self, sink) -> None:
+            sink.account(Account("A1", Decimal("1000"), "USD", equity=Decimal("900"), margin_level=Decimal("80")))
+            sink.ready()
+            await asyncio.Event().wait()
+
+    problems: list[str] = []
+    rules = parse_rules([{"name": "Margin floor", "kind": "margin_level_below", "threshold": 100}], ["Desk"], problems)
+    assert problems == []
+    runtime = FeedRuntime(Store())
+    runtime.add(Provider(name="thin", title="Thin", connect=lambda ctx: Thin()), ConnectionContext("Desk", "thin", {}))
+    alerts = AlertMonitor(rules, runtime.store, interval=0.05)
+    collector = Collector(runtime, CollectSettings(port=0), alerts=alerts)
+    await collector.start()
+    try:
+        for _ in range(100):
+            if alerts.active():
+                break
+            await asyncio.sleep(0.05)
+        found = samples(collector.metrics)
+        assert [(s.labels, s.value) for s in found["ibmon_alerts_active"]] == [({"kind": "margin_level_below"}, 1)]
+    finally:
+        await collector.stop()
