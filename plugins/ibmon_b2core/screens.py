@@ -27,7 +27,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from ibmon.sdk import Account, Action, ActionResult, HealthState, ProviderError, ScreenContext, describe_exception, safe_text
-from ibmon.sdk.ui import money, safe_rich
+from ibmon.sdk.ui import money, safe_rich, watch_store
 
 from .client import B2CoreError
 from .records import ACCOUNT_TYPES, AccountDetail, NewAccount, facts
@@ -177,7 +177,7 @@ class AccountsScreen(Screen):
         self.message = ""
         self.message_is_error = False
         self._preselect = ctx.selected.id if isinstance(ctx.selected, Account) else None
-        self._watcher = ctx.view.watch(kinds=("account", "health"), on_change=self._store_changed)
+        self._watcher = watch_store(self, ctx.view, ("account", "health"), self.load_accounts)
 
     def compose(self) -> ComposeResult:
         yield Static(safe_rich(f"B2Core accounts · {self.ctx.connection}"), id="title")
@@ -204,10 +204,6 @@ class AccountsScreen(Screen):
         self.ctx.view.unwatch(self._watcher)
 
     # -- the store -------------------------------------------------------------------------------
-
-    def _store_changed(self) -> None:
-        if self.is_attached:
-            self.call_later(self.load_accounts)
 
     def load_accounts(self) -> None:
         """The connection's accounts from the store, into the table (when they changed)."""

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from ibmon.sdk import Account, Position, ScreenContext, dec_or_none, format_age, safe_text
-from ibmon.sdk.ui import MISSING, money, number, safe_rich, when
+from ibmon.sdk.ui import MISSING, money, number, safe_rich, watch_store, when
 
 from ibmon_ibkr_flex.dates import as_eastern
 from ibmon_ibkr_flex.kinds import STATEMENT, Statement
@@ -53,7 +53,7 @@ class FlexScreen(Screen):
         self._wanted = selected.id if isinstance(selected, Account) else \
             selected.account if isinstance(selected, Position) else None
         self._shown: tuple[Statement, tuple] | None = None
-        self._watcher = ctx.view.watch(kinds=(STATEMENT.name, "position"), on_change=self._changed)
+        self._watcher = watch_store(self, ctx.view, (STATEMENT.name, "position"), self.refresh_view)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header", classes="line title")
@@ -84,10 +84,6 @@ class FlexScreen(Screen):
 
     def on_unmount(self) -> None:
         self.ctx.view.unwatch(self._watcher)
-
-    def _changed(self) -> None:
-        if self.is_attached:
-            self.call_later(self.refresh_view)
 
     # -- actions ---------------------------------------------------------------------------------
 

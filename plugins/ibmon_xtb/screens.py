@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ibmon.sdk import Position, ScreenContext, Tick, describe_exception, safe_text
-from ibmon.sdk.ui import safe_rich
+from ibmon.sdk.ui import safe_rich, watch_store
 
 from ibmon_xtb.kinds import CANDLE, Candle, ClosedTrade, SymbolInfo
 
@@ -111,7 +111,7 @@ class XtbScreen(Screen):
         self._watching: str | None = None
         selected = ctx.selected  # a tick or a position selected on the dashboard opens its chart
         self._selected_symbol = selected.symbol if isinstance(selected, (Tick, Position)) else None
-        self._candles = ctx.view.watch(kinds=(CANDLE.name,), on_change=self._candles_arrived)
+        self._candles = watch_store(self, ctx.view, (CANDLE.name,), self._show_candles)
 
     def compose(self) -> ComposeResult:
         yield Static(safe_rich(f"XTB · {self.ctx.connection}"), id="xtb-title")
@@ -206,10 +206,6 @@ class XtbScreen(Screen):
             self._status(f"Chart of {symbol}: {describe_exception(exc)}", error=True)
             return
         self._status(f"{symbol}: {len(bars)} candles, following the candle stream")
-
-    def _candles_arrived(self) -> None:
-        if self.is_attached:
-            self.call_later(self._show_candles)
 
     def _show_candles(self) -> None:
         """The charted symbol's latest candle, from the store."""

@@ -106,7 +106,7 @@ def open_screen(ctx: ScreenContext) -> Any:
     from textual.screen import Screen
     from textual.widgets import Static
 
-    from ibmon.sdk.ui import safe_rich
+    from ibmon.sdk.ui import safe_rich, watch_store
 
     class NotesScreen(Screen):
         BINDINGS = [("h", "ask('notes.history')", "History"), ("f", "ask('notes.fail')", "Fail"),
@@ -115,7 +115,7 @@ def open_screen(ctx: ScreenContext) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.ctx = ctx
-            self.watcher = ctx.view.watch(kinds=(NOTE.name,), on_change=lambda: self.call_later(self.show))
+            self.watcher = watch_store(self, ctx.view, (NOTE.name,), self.show)
 
         def compose(self) -> ComposeResult:
             yield Static("", id="notes")
