@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ibmon.api import ConnectionContext, Provider, RequestSpec, Session
 from ibmon.attach import AttachRuntime
+from ibmon.attach_wire import PROTOCOL
 from ibmon.collect import Collector
 from ibmon.desk import AttachSettings, CollectSettings
 from ibmon.errors import ProviderError
@@ -61,7 +62,7 @@ async def serve(handler) -> tuple[web.AppRunner, str]:
     return runner, f"ws://127.0.0.1:{port}/attach"
 
 
-def full(records: list, protocol: int = 1) -> str:
+def full(records: list, protocol: int = PROTOCOL) -> str:
     return json.dumps({"t": "full", "protocol": protocol, "role": "full", "facts": [], "seen": {"Desk": 1.5},
                        "connections": [{"name": "Desk", "provider": "example", "title": "Ex\x1b[2J", "actions": []}],
                        "records": records, "health": [["Desk", {"state": "live"}]]})
@@ -100,7 +101,7 @@ async def test_a_collector_of_another_protocol_is_named():
     await runtime.start()
     try:
         await eventually(lambda: runtime.store.state(runtime.link_name) is HealthState.RECONNECTING)
-        assert "attach protocol 99, this dashboard 1" in runtime.store.health[runtime.link_name].detail
+        assert f"attach protocol 99, this dashboard {PROTOCOL}" in runtime.store.health[runtime.link_name].detail
     finally:
         await runtime.stop()
         await runner.cleanup()
@@ -133,7 +134,10 @@ async def test_on_demand_requests_run_on_the_collector(answers):
     runtime.add(provider, ConnectionContext("Desk", "quoting", {}))
     collector = Collector(runtime, CollectSettings(port=0))
     base = await collector.start()
-    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"))
+    # the dashboard's own provider declares the request: whether it is answered is the collector's to say
+    here = Provider(name="quoting", title="Quoting", connect=lambda ctx: Quoting(True), requests=(quotes,))
+    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"),
+                             providers={"quoting": here})
     await attached.start()
     try:
         await eventually(lambda: attached.store.accounts.get("Desk"))
