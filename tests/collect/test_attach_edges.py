@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from aiohttp import web
 
-from ibmon.api import ConnectionContext, Provider, RequestSpec, Session
+from ibmon.api import Action, ConnectionContext, Provider, RequestSpec, Session
 from ibmon.attach import AttachRuntime
 from ibmon.attach_wire import PROTOCOL
 from ibmon.collect import Collector
@@ -151,6 +152,64 @@ async def test_on_demand_requests_run_on_the_collector(answers):
         else:
             with pytest.raises(ProviderError, match="Desk does not answer the request 'quotes'"):
                 await session.request("quotes", {"n": 2})
+    finally:
+        await attached.stop()
+        await collector.stop()
+
+
+@dataclass(frozen=True)
+class Order:
+    """What a provider screen's form passes to a connection action."""
+
+    symbol: str
+    volume: Decimal
+
+
+class Ordering(Session):
+    """Streams one account; its connection action "order" takes an `Order` (its form)."""
+
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+
+    async def stream(self, sink) -> None:
+        sink.account(GOOD)
+        sink.ready()
+        await asyncio.Event().wait()
+
+    def actions(self) -> list[Action]:
+        async def run(order: Order) -> str:
+            self.orders.append(order)
+            return f"ordered {order.volume} {order.symbol}"
+
+        async def ping(_target) -> str:
+            return "pong"
+
+        return [Action(id="order", title="Order", target="connection", run=run, form=Order,
+                       available=lambda target: isinstance(target, Order)),
+                Action(id="ping", title="Ping", target="connection", run=ping, mutating=False)]
+
+
+async def test_a_screens_form_travels_to_the_collectors_connection_action():
+    session = Ordering()
+    runtime = FeedRuntime(Store())
+    provider = Provider(name="ordering", title="Ordering", connect=lambda ctx: session)
+    runtime.add(provider, ConnectionContext("Desk", "ordering", {}))
+    collector = Collector(runtime, CollectSettings(port=0))
+    base = await collector.start()
+    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"),
+                             providers={"ordering": provider})
+    await attached.start()
+    try:
+        await eventually(lambda: attached.store.accounts.get("Desk"))
+        order, ping = attached.connections["Desk"].session.actions()
+        message = await attached.run_action("Desk", order, Order("GOLD", Decimal("0.10")))
+        assert message == "ordered 0.10 GOLD" and session.orders == [Order("GOLD", Decimal("0.10"))]
+        with pytest.raises(ProviderError, match="Ping takes no values"):
+            await attached.run_action("Desk", ping, Order("GOLD", Decimal("1")))
+        with pytest.raises(ProviderError, match="cannot be sent to the collector"):
+            await attached.run_action("Desk", order, {"symbol": "GOLD"})
+        assert await attached.run_action("Desk", ping, None) == "pong"
+        assert len(session.orders) == 1
     finally:
         await attached.stop()
         await collector.stop()
