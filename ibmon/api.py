@@ -143,6 +143,9 @@ class Action:
     `ProviderError` shows the error instead. Actions that change anything (`mutating`) ask for confirmation first
     with `confirm(target)`'s question; when `typed_confirmation` is set the user must type the text
     it returns (e.g. an account number) to proceed. Mutating actions are off in read-only mode.
+    `form` is the frozen dataclass a provider screen passes as the target of a connection action
+    (a form's values): declared, it lets the screen of an attached dashboard run the action on its
+    collector (the values travel as that class's fields, `ibmon.records`).
     """
 
     id: str
@@ -154,6 +157,7 @@ class Action:
     available: Callable[[Any], bool] | None = None
     typed_confirmation: Callable[[Any], str] | None = None
     key: str | None = None
+    form: type | None = None
 
     def is_available(self, target: Any) -> bool:
         return self.available is None or bool(self.available(target))

@@ -120,6 +120,8 @@ class IbmonApp(FailureHook):
         self._provider_screens: weakref.WeakKeyDictionary[Screen, tuple[str, str, str | None]] = \
             weakref.WeakKeyDictionary()
         self._failed_screens: weakref.WeakSet[Screen] = weakref.WeakSet()
+        #: The `screen.<id>` bindings added to the dashboard so far.
+        self._bound_screens: set[str] = set()
         self._exit_guard = ExitGuard(self.contain_exit)
 
     # -- containment of provider screens ---------------------------------------------------------
@@ -197,6 +199,7 @@ class IbmonApp(FailureHook):
         self.sub_title = "read-only" if self.read_only else ""
         self._apply_start_theme()
         self.runtime.notify_handler = self._runtime_notice
+        self.runtime.connections_changed = self._connections_changed
         await self.runtime.start()
         self._start_memory()
         self._bind_provider_screens()
@@ -206,6 +209,7 @@ class IbmonApp(FailureHook):
 
     async def on_unmount(self) -> None:
         self.runtime.notify_handler = None
+        self.runtime.connections_changed = None
         if self.alerts is not None:
             await self.alerts.stop()
         if self.history is not None:
@@ -543,8 +547,16 @@ class IbmonApp(FailureHook):
         providers, on the keys `resolve_keys` gives them (the user's, else the suggested one)."""
         dashboard = self.dashboard
         for binding_id, (spec, keys) in self.resolved_keys().screens.items():
-            add_binding(dashboard, Binding(keys, f"open_screen({spec.id!r})", spec.title, show=False,
-                                           id=binding_id, tooltip=f"Open {spec.title}"))
+            if binding_id not in self._bound_screens:
+                self._bound_screens.add(binding_id)
+                add_binding(dashboard, Binding(keys, f"open_screen({spec.id!r})", spec.title, show=False,
+                                               id=binding_id, tooltip=f"Open {spec.title}"))
+
+    def _connections_changed(self) -> None:
+        """New connections while running (an attached dashboard's, from its collector): bind the
+        keys of their providers' screens."""
+        self._bind_provider_screens()
+        self._apply_keymap()
 
     async def pick_provider_screen(self, connection: str, selected: Any = None) -> None:
         conn = self.runtime.connections.get(connection)

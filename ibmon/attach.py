@@ -6,6 +6,12 @@ checked as the sink checks a session's), and offers the collector's connections 
 actions, which run on the collector (under its read-only policy and the token's). Refreshes and
 on-demand requests are forwarded the same way.
 
+A mirrored connection whose provider is installed here (`providers`, by provider name) is that
+provider's: its title, record kinds, requests and screens, with the options the collector sent
+(never its secrets). Records of a plugin's kind are taken only for such a connection, decoded with
+the local provider's own class; any other kind is refused, and the refusals are counted on the
+link's status line. A provider not installed here shows its built-in records only, without screens.
+
 The link is itself a line on the status bar ("collector HOST:PORT"): live, or reconnecting with
 backoff like any connection. While it is down the mirrored connections show as stale and keep what
 they last showed; a reconnect brings a fresh full picture.
@@ -14,21 +20,23 @@ they last showed; a reconnect brings a fresh full picture.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import ssl
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from ibmon.api import Action, ConnectionContext, Provider, Session
-from ibmon.attach_wire import (MAX_FRAME, PROTOCOL, TABLES, read_health, read_key, read_record, remove, replace_all,
-                               put, wire_key)
+from ibmon.attach_wire import (MAX_FRAME, PROTOCOL, TARGET_KINDS, read_health, read_key, read_kind, read_record,
+                               wire_key)
 from ibmon.desk import AttachSettings
 from ibmon.errors import ProviderError, describe_exception
 from ibmon.feeds import Connection, FeedRuntime
 from ibmon.model import RECORD_KINDS, Health, HealthState
-from ibmon.records import RecordError, from_data
+from ibmon.records import RecordError, from_data, to_data
 from ibmon.secrets import reveal
 from ibmon.store import Store
 from ibmon.validate import MAX_TEXT
@@ -43,42 +51,53 @@ CALL_SECONDS = 120.0
 OPEN_SECONDS = 15.0
 #: Remote connections taken from one collector.
 MAX_CONNECTIONS = 1000
+#: Record kinds whose first refusal is logged (every refusal is counted).
+MAX_LOGGED_KINDS = 100
 
 
 class RemoteSession(Session):
-    """A collector's connection as the app sees it: its quick actions run on the collector."""
+    """A collector's connection as the app sees it: its quick actions and requests run on the collector."""
 
-    def __init__(self, runtime: "AttachRuntime", connection: str, actions: list[Action]) -> None:
+    def __init__(self, runtime: "AttachRuntime", connection: str, provider: Provider, actions: list[Action]) -> None:
         self.runtime = runtime
         self.connection = connection
+        self.provider = provider
         self._actions = actions
 
     def actions(self) -> list[Action]:
         return list(self._actions)
 
     async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
-        """An on-demand request, answered by the collector's session of this connection."""
+        """An on-demand request, answered by the collector's session of this connection; its records
+        decoded as the local provider declares the request (the runtime then checks each one)."""
+        spec = self.provider.request(name)
+        if spec is None:
+            raise ProviderError(f"{self.connection} does not answer the request {name[:60]!r} here")
         reply = await self.runtime.call({"t": "request", "connection": self.connection, "name": name,
                                          "params": params})
-        classes = {kind.cls.__name__: kind.cls for kind in RECORD_KINDS.values()}
         records = []
-        for item in reply.get("records", []):
-            if not (isinstance(item, list) and len(item) == 2 and item[0] in classes):
-                raise ProviderError(f"{name}: the collector answered a record this dashboard does not know")
+        for item in _items(reply.get("records")):
             try:
-                records.append(from_data(classes[item[0]], item[1]))
+                records.append(from_data(spec.kind.record, item))
             except RecordError as exc:
-                raise ProviderError(f"{name}: {exc}") from None
+                raise ProviderError(f"{name}: the collector answered a record this dashboard cannot read: "
+                                    f"{exc}") from None
         return records
 
 
 class AttachRuntime(FeedRuntime):
     """The app's runtime when it shows a collector's store (see the module's docstring)."""
 
-    def __init__(self, store: Store, settings: AttachSettings, *, read_only: bool = False, **kwargs: Any) -> None:
+    def __init__(self, store: Store, settings: AttachSettings, *, read_only: bool = False,
+                 providers: Mapping[str, Provider] | None = None, **kwargs: Any) -> None:
         super().__init__(store, watchdog_interval=None, stall_seconds=None, **kwargs)
         self.settings = settings
         self.read_only = read_only
+        #: The providers installed here, by name (`PluginHost.providers`).
+        self.providers = dict(providers or {})
+        #: Records refused since attaching (a kind this dashboard does not know, or a bad record).
+        self.refused = 0
+        self._refused_kinds: set[str] = set()
         parts = urlsplit(settings.url)
         self.link_name = f"collector {parts.hostname}" + (f":{parts.port}" if parts.port else "")
         #: (connection, kind, key) → {action id: [available, question, typed confirmation]}
@@ -191,26 +210,26 @@ class AttachRuntime(FeedRuntime):
         self._connections(connections)
         self.facts.clear()
         self._facts(message.get("facts"))
-        records: dict[tuple[str, str], dict[Any, Any]] = {}
-        bad = 0
+        records: dict[tuple[str, str], list[Any]] = {}
+        self.refused = 0
         for item in _items(message.get("records")):
-            try:
-                kind, connection, record = self._record(item)
-            except RecordError as exc:
-                bad += 1
-                log.warning("%s: refused a record: %s", self.link_name, exc)
-                continue
-            records.setdefault((kind.name, connection), {})[kind.key_of(record)] = record
+            found = self._record(item)
+            if found is not None:
+                kind, connection, record = found
+                records.setdefault((kind.name, connection), []).append(record)
         for gone in [name for name in self.store.health if name not in self.connections and name != self.link_name]:
             self.store.remove_connection(gone)
-        for name in self.connections:
-            for kind in TABLES:
-                replace_all(self.store, name, kind, records.get((kind, name), {}))
+        for name, conn in self.connections.items():
+            for kind in conn.kinds.values():
+                self.store.replace(kind, name, records.get((kind.name, name), ()))
         self._health(message.get("health"))
         self._seen(message.get("seen"))
         self.attempt = 0
-        detail = f"{len(self.connections)} connections" + (f" · {bad} records refused (see the log)" if bad else "")
-        self._publish(HealthState.LIVE, detail)
+        self._publish_live()
+
+    def _publish_live(self) -> None:
+        refused = f" · {self.refused} records refused (see the log)" if self.refused else ""
+        self._publish(HealthState.LIVE, f"{len(self.connections)} connections{refused}")
 
     def _connections(self, described: list[Any]) -> None:
         fresh: dict[str, Connection] = {}
@@ -219,13 +238,42 @@ class AttachRuntime(FeedRuntime):
                 raise ProviderError("the collector described a connection without a readable name")
             name = item["name"]
             read_only = self.read_only or item.get("read_only") is not False
-            provider = Provider(name=item["provider"], title=item.get("title") if _text(item.get("title")) else name,
-                                connect=_not_here)
-            conn = Connection(self, ConnectionContext(name, provider.name, {}, read_only=read_only), provider)
-            conn.session = RemoteSession(self, name, self._actions(name, item.get("actions")))
+            provider = self._provider(item)
+            options = self._options(name, provider, item.get("options"))
+            conn = Connection(self, ConnectionContext(name, provider.name, options, read_only=read_only), provider)
+            self.register_kinds(conn)
+            conn.session = RemoteSession(self, name, provider, self._actions(name, item.get("actions")))
             conn.ready = True
             fresh[name] = conn
+        before = {name: conn.provider for name, conn in self.connections.items()}
         self.connections = fresh
+        if before != {name: conn.provider for name, conn in fresh.items()} and self.connections_changed is not None:
+            self.connections_changed()
+
+    def _provider(self, item: dict[str, Any]) -> Provider:
+        """The locally installed provider of a described connection (it never connects from here),
+        else one that knows only the built-in kinds."""
+        local = self.providers.get(item["provider"])
+        if local is not None:
+            return dataclasses.replace(local, connect=_not_here)
+        return Provider(name=item["provider"], title=item["title"] if _text(item.get("title")) else item["name"],
+                        connect=_not_here)
+
+    def _options(self, connection: str, provider: Provider, sent: Any) -> dict[str, Any]:
+        """The non-secret options the collector sent, checked against the local declaration (a value
+        it refuses is replaced by the default); secret options are never taken, whatever is sent."""
+        sent = sent if isinstance(sent, dict) else {}
+        options: dict[str, Any] = {}
+        for option in provider.options:
+            if option.secret:
+                continue
+            value, problem = option.check(sent[option.name]) if option.name in sent else (option.default, None)
+            if problem:
+                log.warning("%s: option %s from the collector %s: using the default", connection, option.name,
+                            problem[:MAX_TEXT])
+                value = option.default
+            options[option.name] = value
+        return options
 
     def _actions(self, connection: str, described: Any) -> list[Action]:
         actions = []
@@ -253,32 +301,46 @@ class AttachRuntime(FeedRuntime):
             return False if index == 0 else default
         return default if index == 1 and not entry[1] else entry[index]
 
-    def _record(self, item: Any) -> tuple[Any, str, Any]:
-        if not isinstance(item, list) or len(item) != 3 or item[1] not in self.connections:
-            raise RecordError("not [kind, known connection, record]")
-        kind, record = read_record(item[0], item[2])
-        return kind, item[1], record
+    def _record(self, item: Any) -> tuple[Any, str, Any] | None:
+        """(kind, connection, record) of a [kind, connection, record] off the wire; None, counted and
+        logged, when it is refused: an unknown connection, a kind its provider here does not declare,
+        or a record that does not fit."""
+        try:
+            if not isinstance(item, list) or len(item) != 3 or item[1] not in self.connections:
+                raise RecordError("not [kind, known connection, record]")
+            kind = read_kind(self.connections[item[1]].kinds, item[0])
+            return kind, item[1], read_record(kind, item[2])
+        except RecordError as exc:
+            self.refused += 1
+            shown = item[0] if isinstance(item, list) and item and isinstance(item[0], str) else "?"
+            if shown[:60] not in self._refused_kinds and len(self._refused_kinds) < MAX_LOGGED_KINDS:
+                self._refused_kinds.add(shown[:60])  # the first refusal of each kind is logged, all counted
+                log.warning("%s: refused a record: %s", self.link_name, exc)
+            return None
 
     def _changes(self, message: dict[str, Any]) -> None:
+        refused = self.refused
         for item in _items(message.get("put")):
-            try:
-                kind, connection, record = self._record(item)
-            except RecordError as exc:
-                log.warning("%s: refused a record: %s", self.link_name, exc)
-                continue
-            put(self.store, kind.name, connection, record)
+            found = self._record(item)
+            if found is not None:
+                self.store.put(*found)
         for item in _items(message.get("gone")):
-            if isinstance(item, list) and len(item) == 3 and item[0] in TABLES and item[1] in self.connections:
-                key = read_key(RECORD_KINDS[item[0]], item[2])
-                if key is not None:
-                    remove(self.store, item[0], item[1], key)
-                    self.facts.pop((item[1], item[0], key), None)
+            conn = self.connections.get(item[1]) if isinstance(item, list) and len(item) == 3 \
+                and isinstance(item[1], str) else None
+            kind = conn.kinds.get(item[0]) if conn is not None and isinstance(item[0], str) else None
+            key = read_key(kind, item[2]) if kind is not None else None
+            if key is not None:
+                self.store.remove(kind, item[1], key)
+                self.facts.pop((item[1], item[0], key), None)
         self._facts(message.get("facts"))
         self._health(message.get("health"))
+        if self.refused != refused:
+            self._publish_live()
 
     def _facts(self, items: Any) -> None:
         for item in _items(items):
-            if not (isinstance(item, list) and len(item) == 4 and item[1] in TABLES and isinstance(item[3], dict)):
+            if not (isinstance(item, list) and len(item) == 4 and item[1] in TARGET_KINDS
+                    and isinstance(item[3], dict)):
                 continue
             key = read_key(RECORD_KINDS[item[1]], item[2])
             facts = {aid: [bool(v[0]), _bounded(v[1]), _bounded(v[2]) or None]
@@ -328,9 +390,14 @@ class AttachRuntime(FeedRuntime):
         return reply
 
     async def _run_action(self, connection: str, action: str, target_kind: str, target: Any) -> str:
-        key = None if target is None else wire_key(RECORD_KINDS[target_kind].key_of(target))
-        reply = await self.call({"t": "action", "connection": connection, "action": action,
-                                 "kind": target_kind, "key": key})
+        message = {"t": "action", "connection": connection, "action": action, "kind": target_kind, "key": None}
+        if target_kind != "connection":
+            message["key"] = wire_key(RECORD_KINDS[target_kind].key_of(target))
+        elif target is not None:  # what a provider screen passes (a form's values): its `Action.form`
+            if not dataclasses.is_dataclass(target) or isinstance(target, type):
+                raise ProviderError("this action's values cannot be sent to the collector")
+            message["value"] = to_data(target)
+        reply = await self.call(message)
         return _bounded(reply.get("message"))
 
     def refresh(self, name: str | None = None) -> None:

@@ -209,7 +209,7 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
     if attach is not None:
         from ibmon.attach import AttachRuntime
 
-        runtime: FeedRuntime = AttachRuntime(Store(), attach, read_only=read_only)
+        runtime: FeedRuntime = AttachRuntime(Store(), attach, read_only=read_only, providers=host.providers)
     else:
         runtime = FeedRuntime(Store())
     for connection in config.runnable() if attach is None else ():

@@ -36,14 +36,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ibmon.api import Action
-from ibmon.attach_wire import (MAX_CLIENT_FRAME, PROTOCOL, TABLES, TARGET_KINDS, current, every_record,
-                               health_data, read_key, wire_key)
+from ibmon.attach_wire import (MAX_CLIENT_FRAME, PROTOCOL, TARGET_KINDS, every_record, health_data, options_data,
+                               read_key, wire_key)
 from ibmon.desk import CollectSettings
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, describe_exception
 from ibmon.feeds import FeedRuntime
 from ibmon.metrics import CONTENT_TYPE_LATEST, StoreMetrics
 from ibmon.model import RECORD_KINDS
-from ibmon.records import to_data
+from ibmon.records import RecordError, from_data, to_data
 from ibmon.secrets import redact, reveal
 from ibmon.store import Watcher
 from ibmon.validate import MAX_RECORDS
@@ -268,9 +268,10 @@ class Collector:
                 "name": name, "provider": conn.provider.name, "title": conn.provider.title,
                 "read_only": bool(self.read_only or conn.context.read_only or client.role != "full"),
                 "actions": [{"id": a.id, "title": a.title, "target": a.target, "mutating": a.mutating,
-                             "key": a.key} for a in self.actions_of(name)]})
+                             "key": a.key} for a in self.actions_of(name)],
+                "options": options_data(conn.public_options())})
         return {"t": "full", "protocol": PROTOCOL, "role": client.role, "connections": connections,
-                "records": [[kind, conn, to_data(record)] for kind, conn, record in every_record(self.store)],
+                "records": list(every_record(self.store)),
                 "health": [[conn, health_data(health, now)] for conn, health in self.store.health.items()],
                 "seen": {conn: now - at for conn, at in self.store.last_data.items()},
                 "facts": [[conn, kind, wire_key(key), facts] for (conn, kind, key), facts in self.facts.items()]}
@@ -290,9 +291,9 @@ class Collector:
         watcher.rearm()
         now = self.clock()
         put, gone, facts = [], [], []
-        for kind in TABLES:
-            for conn, key in watcher.drain(kind):  # type: ignore[arg-type]
-                record = current(self.store, kind, conn, key)
+        for kind in list(self.store.kinds):  # the built-in kinds and every plugin's
+            for conn, key in watcher.drain(kind):
+                record = self.store.get(kind, conn, key)
                 if record is None:
                     gone.append([kind, conn, wire_key(key)])
                     self.facts.pop((conn, kind, key), None)
@@ -405,16 +406,28 @@ class Collector:
             raise ProviderError(f"{action.title} is disabled: this attach token is read-only")
         if action.mutating and self.read_only:
             raise ProviderError(f"{action.title} is disabled: the collector is read-only")
-        target = None
+        target = self._form(action, message.get("value"))
         if kind != "connection":
             key = read_key(RECORD_KINDS[kind], message.get("key"))
-            target = current(self.store, kind, connection, key) if key is not None else None
+            target = self.store.get(kind, connection, key) if key is not None else None
             if target is None:
                 raise ProviderError(f"that {kind} is no longer there")
         if not action.is_available(target):
             raise ProviderError(f"{action.title} does not apply to that {kind} now")
         log.info("%s: running %s for the dashboard from %s", connection, action.title, client.address)
         return await self.runtime.run_action(connection, action, target), []
+
+    @staticmethod
+    def _form(action: Action, value: Any) -> Any:
+        """The values a dashboard's provider screen passed to a connection action, as its `form`."""
+        if value is None or action.target != "connection":
+            return None
+        if action.form is None:
+            raise ProviderError(f"{action.title} takes no values")
+        try:
+            return from_data(action.form, value)
+        except RecordError as exc:
+            raise ProviderError(f"{action.title}: {exc}") from None
 
     async def _request(self, message: dict[str, Any]) -> tuple[str, list[Any]]:
         """An on-demand request, run as the runtime runs any (`FeedRuntime.request`: declared by the
@@ -423,7 +436,7 @@ class Collector:
         if not isinstance(connection, str) or not isinstance(name, str) or not isinstance(params, dict):
             raise ProviderError("no such connection or request")
         records = await self.runtime.request(connection, name, params)
-        return "", [[type(record).__name__, to_data(record)] for record in records[:MAX_RECORDS]]
+        return "", [to_data(record) for record in records[:MAX_RECORDS]]
 
 
 def _active_by_kind(alerts: Any) -> dict[str, int]:

@@ -261,6 +261,12 @@ class Connection:
     def name(self) -> str:
         return self.context.name
 
+    def public_options(self) -> dict[str, Any]:
+        """Its options without the secret ones (what its screens, and attached dashboards, get)."""
+        secret = {option.name for option in self.provider.options if option.secret}
+        return {key: value for key, value in self.context.options.items()
+                if key not in secret and not isinstance(value, Secret)}
+
     @property
     def poll_timeout(self) -> float | None:
         """The connection key `poll_timeout` if set, else the session's own."""
@@ -400,6 +406,9 @@ class FeedRuntime:
         self.watchdog_interval = watchdog_interval
         self.connections: dict[str, Connection] = {}
         self.notify_handler: Callable[[str, str, str], None] | None = None
+        #: Called when the set of connections changes while running (an attached dashboard learns
+        #: its collector's): the app binds the keys of their screens then.
+        self.connections_changed: Callable[[], None] | None = None
         self._watchdog: asyncio.Task | None = None
         self._started = False
         #: Which connection each task runs plugin code for (read by the stall monitor's thread).
@@ -412,12 +421,7 @@ class FeedRuntime:
     def add(self, provider: Provider, context: ConnectionContext, *, enabled: bool = True) -> Connection:
         conn = Connection(self, context, provider, enabled=enabled)
         self.connections[context.name] = conn
-        for kind in provider.kinds:
-            try:
-                self.store.register(kind)
-            except ValueError as exc:  # the same name declared twice: this connection's kinds are off
-                log.warning("%s: %s", context.name, exc)
-                conn.kinds.pop(kind.name, None)
+        self.register_kinds(conn)
         if enabled:
             conn.publish(HealthState.CONNECTING)
         else:
@@ -426,6 +430,15 @@ class FeedRuntime:
         if self._started and enabled:
             self._launch(conn)
         return conn
+
+    def register_kinds(self, conn: Connection) -> None:
+        """Make the store know the kinds of `conn`'s provider."""
+        for kind in conn.provider.kinds:
+            try:
+                self.store.register(kind)
+            except ValueError as exc:  # the same name declared twice: this connection's kinds are off
+                log.warning("%s: %s", conn.name, exc)
+                conn.kinds.pop(kind.name, None)
 
     async def start(self) -> None:
         self._started = True
@@ -689,9 +702,7 @@ class FeedRuntime:
                        actions: Callable[[], list[Action]] | None = None, selected: Any = None) -> ScreenContext:
         """What a provider screen of `connection` gets: no session, no writable store."""
         conn = self.connections[connection]
-        secret = {option.name for option in conn.provider.options if option.secret}
-        options = {key: value for key, value in conn.context.options.items()
-                   if key not in secret and not isinstance(value, Secret)}
+        options = conn.public_options()
         session = conn.session
 
         def listed() -> list[Action]:

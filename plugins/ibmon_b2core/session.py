@@ -100,7 +100,7 @@ class B2CoreSession(Session):
                 result = ActionResult(f"{result.message} ({created.currency})", result.records)
             return result
 
-        return Action(id="b2core.create", title="Add account", target="connection", run=run,
+        return Action(id="b2core.create", title="Add account", target="connection", run=run, form=NewAccount,
                       available=lambda target: isinstance(target, NewAccount),
                       confirm=lambda new: f"Add account {new.number} on {new.platform_name} "
                                           f"for profile {new.profile_id}?")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from aiohttp import web
 
-from ibmon.api import ConnectionContext, Provider, RequestSpec, Session
+from ibmon.api import Action, ConnectionContext, Provider, RequestSpec, Session
 from ibmon.attach import AttachRuntime
+from ibmon.attach_wire import PROTOCOL
 from ibmon.collect import Collector
 from ibmon.desk import AttachSettings, CollectSettings
 from ibmon.errors import ProviderError
@@ -61,7 +63,7 @@ async def serve(handler) -> tuple[web.AppRunner, str]:
     return runner, f"ws://127.0.0.1:{port}/attach"
 
 
-def full(records: list, protocol: int = 1) -> str:
+def full(records: list, protocol: int = PROTOCOL) -> str:
     return json.dumps({"t": "full", "protocol": protocol, "role": "full", "facts": [], "seen": {"Desk": 1.5},
                        "connections": [{"name": "Desk", "provider": "example", "title": "Ex\x1b[2J", "actions": []}],
                        "records": records, "health": [["Desk", {"state": "live"}]]})
@@ -100,7 +102,7 @@ async def test_a_collector_of_another_protocol_is_named():
     await runtime.start()
     try:
         await eventually(lambda: runtime.store.state(runtime.link_name) is HealthState.RECONNECTING)
-        assert "attach protocol 99, this dashboard 1" in runtime.store.health[runtime.link_name].detail
+        assert f"attach protocol 99, this dashboard {PROTOCOL}" in runtime.store.health[runtime.link_name].detail
     finally:
         await runtime.stop()
         await runner.cleanup()
@@ -133,7 +135,10 @@ async def test_on_demand_requests_run_on_the_collector(answers):
     runtime.add(provider, ConnectionContext("Desk", "quoting", {}))
     collector = Collector(runtime, CollectSettings(port=0))
     base = await collector.start()
-    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"))
+    # the dashboard's own provider declares the request: whether it is answered is the collector's to say
+    here = Provider(name="quoting", title="Quoting", connect=lambda ctx: Quoting(True), requests=(quotes,))
+    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"),
+                             providers={"quoting": here})
     await attached.start()
     try:
         await eventually(lambda: attached.store.accounts.get("Desk"))
@@ -147,6 +152,64 @@ async def test_on_demand_requests_run_on_the_collector(answers):
         else:
             with pytest.raises(ProviderError, match="Desk does not answer the request 'quotes'"):
                 await session.request("quotes", {"n": 2})
+    finally:
+        await attached.stop()
+        await collector.stop()
+
+
+@dataclass(frozen=True)
+class Order:
+    """What a provider screen's form passes to a connection action."""
+
+    symbol: str
+    volume: Decimal
+
+
+class Ordering(Session):
+    """Streams one account; its connection action "order" takes an `Order` (its form)."""
+
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+
+    async def stream(self, sink) -> None:
+        sink.account(GOOD)
+        sink.ready()
+        await asyncio.Event().wait()
+
+    def actions(self) -> list[Action]:
+        async def run(order: Order) -> str:
+            self.orders.append(order)
+            return f"ordered {order.volume} {order.symbol}"
+
+        async def ping(_target) -> str:
+            return "pong"
+
+        return [Action(id="order", title="Order", target="connection", run=run, form=Order,
+                       available=lambda target: isinstance(target, Order)),
+                Action(id="ping", title="Ping", target="connection", run=ping, mutating=False)]
+
+
+async def test_a_screens_form_travels_to_the_collectors_connection_action():
+    session = Ordering()
+    runtime = FeedRuntime(Store())
+    provider = Provider(name="ordering", title="Ordering", connect=lambda ctx: session)
+    runtime.add(provider, ConnectionContext("Desk", "ordering", {}))
+    collector = Collector(runtime, CollectSettings(port=0))
+    base = await collector.start()
+    attached = AttachRuntime(Store(), AttachSettings(url=base.replace("http", "ws") + "/attach"),
+                             providers={"ordering": provider})
+    await attached.start()
+    try:
+        await eventually(lambda: attached.store.accounts.get("Desk"))
+        order, ping = attached.connections["Desk"].session.actions()
+        message = await attached.run_action("Desk", order, Order("GOLD", Decimal("0.10")))
+        assert message == "ordered 0.10 GOLD" and session.orders == [Order("GOLD", Decimal("0.10"))]
+        with pytest.raises(ProviderError, match="Ping takes no values"):
+            await attached.run_action("Desk", ping, Order("GOLD", Decimal("1")))
+        with pytest.raises(ProviderError, match="cannot be sent to the collector"):
+            await attached.run_action("Desk", order, {"symbol": "GOLD"})
+        assert await attached.run_action("Desk", ping, None) == "pong"
+        assert len(session.orders) == 1
     finally:
         await attached.stop()
         await collector.stop()
