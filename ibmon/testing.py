@@ -307,3 +307,7 @@ def simulator_in_thread(start: Callable[..., Any], host: str = "127.0.0.1",
             loop.run(running.stop())
     finally:
         loop.stop()
+
+
+# The plugin contract (ibmon.contract): public here, where a plugin's tests look for their tools.
+from ibmon.contract import ContractReport, check_plugin_contract  # noqa: E402,F401
