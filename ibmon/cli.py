@@ -86,6 +86,16 @@ def build_parser() -> Parser:
     plugins = command("plugins", "installed plugins and their status")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
+    plugin = command("plugin", "write a plugin of your own")
+    plugin_sub = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True, parser_class=Parser)
+    new = plugin_sub.add_parser("new", help="a new installable provider plugin, from ibmon's template",
+                                description="Write a complete provider plugin distribution (provider, session, "
+                                            "simulator, screen, tests) into DIR/ibmon-NAME.")
+    _add_common_options(new, top=False)  # its name is checked against the plugins those options load
+    new.add_argument("name", metavar="NAME", help="the provider's name: lower-case letters, digits and _")
+    new.add_argument("--dir", metavar="PATH", default=".", help="where to create the folder (default: here)")
+    new.add_argument("--title", metavar="TEXT", default=None, help="the provider's title (default: from NAME)")
+
     config = command("config", "config path, template and validation")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True,
                                        parser_class=Parser)
@@ -476,6 +486,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plugin(args: argparse.Namespace) -> int:
+    from ibmon.plugin_kit import check_name, new_plugin
+
+    check_name(args.name)
+    _config, host = _load(args, required=False)
+    if args.name in host.providers:
+        raise ConfigError(f'a provider named "{args.name}" is installed already (plugin '
+                          f'"{host.plugin_of(args.name)}"): choose another name')
+    target = new_plugin(args.name, Path(args.dir), args.title)
+    say(f"wrote {target}")
+    say(f"next: pip install -e '{target}[test]'; ibmon demo --only {args.name}; python -m pytest {target}")
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     path = _path(args)
     if args.config_command == "path":
@@ -656,6 +680,7 @@ COMMANDS = {
     "sim": cmd_sim,
     "snapshot": cmd_snapshot,
     "plugins": cmd_plugins,
+    "plugin": cmd_plugin,
     "config": cmd_config,
     "themes": cmd_themes,
     "collect": cmd_collect,

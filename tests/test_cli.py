@@ -142,9 +142,11 @@ def test_every_command_and_config_action_takes_the_common_options_after_it():
 
     found = list(commands(cli.build_parser()))
     assert ("config", "reference") in found and ("sim",) in found and ("collect",) in found \
-        and ("serve",) in found and ("history",) in found and len(found) == 15
+        and ("serve",) in found and ("history",) in found and ("plugin", "new") in found and len(found) == 16
+    positional = {("plugin", "new"): ["acme"]}
     for argv in found:
-        args = cli.build_parser().parse_args(["--config", "before.toml", *argv, "--config", "after.toml",
+        args = cli.build_parser().parse_args(["--config", "before.toml", *argv, *positional.get(argv, []),
+                                              "--config", "after.toml",
                                               "--read-only", "--plugin-dir", "p"])
         assert (args.config, args.read_only, args.plugin_dir) == ("after.toml", True, ["p"]), argv
 
