@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_b2core  # noqa: E402
+import bench_connections  # noqa: E402
 import bench_framing  # noqa: E402
 import bench_import  # noqa: E402
 import bench_pty  # noqa: E402
@@ -27,7 +28,8 @@ import bench_ticks  # noqa: E402
 SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", bench_screen.run),
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
-SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("b2core", bench_b2core.run))
+SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("b2core", bench_b2core.run),
+           ("connections", bench_connections.run))
 
 
 def machine() -> dict:
