@@ -23,6 +23,7 @@ store and the screen nothing.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -113,11 +114,8 @@ class Walk(Generic[P]):
         while True:
             page, following = await self._fetch(cursor)
             records = self._records_of(page)
-            if self._repeats(records, pages, keys):
-                self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+            if not self._counted(records, pages, keys):
                 return
-            self.pages += 1
-            self.records += len(records)
             yield page
             if following is None or self._capped():
                 return
@@ -127,6 +125,15 @@ class Walk(Generic[P]):
                 return
             cursors.add(mark)
             cursor = following
+
+    def _counted(self, records: Sequence[Any], pages: set[int], keys: set[Hashable]) -> bool:
+        """Count a page's records in; False (noting it) when the server sent the page again."""
+        if self._repeats(records, pages, keys):
+            self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+            return False
+        self.pages += 1
+        self.records += len(records)
+        return True
 
     def _capped(self) -> bool:
         """Whether a bound stops the walk here (noting which), with more pages to read."""
@@ -194,11 +201,8 @@ class OffsetWalk(Walk[P]):
         while self.pages < 2 or total is None or self.concurrency == 1:
             page, following = await self._sequential_fetch(offset)
             records = self._records_of(page)
-            if self._repeats(records, pages, keys):
-                self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+            if not self._counted(records, pages, keys):
                 return
-            self.pages += 1
-            self.records += len(records)
             yield page
             if following is None or self._capped():
                 return
@@ -225,11 +229,8 @@ class OffsetWalk(Walk[P]):
                     at = running.pop(task)
                     page = task.result()
                     records = self._records_of(page)
-                    if self._repeats(records, pages, keys):
-                        self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+                    if not self._counted(records, pages, keys):
                         return
-                    self.pages += 1
-                    self.records += len(records)
                     yield page
                     gap = at + len(records)
                     if records and len(records) < step and gap < total and gap not in queue \
@@ -253,9 +254,11 @@ class Changes:
     the keys not seen are dropped and `end` answers True, and the caller replaces the whole list
     with `records()` (which also settles the rejections of records that are gone).
 
-    An item listed twice on one page is delivered as a `Rejected` the second time; one already read
-    on an earlier page of the same poll is skipped (offset paging over a list that shifted sends it
-    again). Items without a key are converted and delivered every time.
+    An item listed twice on one page is left to the whole list: `end` answers True while any is (and
+    once more after), and `records()` then lists it twice, so the sink keeps the first one and
+    reports the second as it does in any replace-all call. One already read on an earlier page of
+    the same poll is skipped (offset paging over a list that shifted sends it again). Items without
+    a key are converted and delivered every time.
     """
 
     def __init__(self, convert: Callable[[Any], Any], key: Callable[[Any], Hashable | None]) -> None:
@@ -264,28 +267,36 @@ class Changes:
         self._marks: dict[Hashable, int] = {}
         self._records: dict[Hashable, Any] = {}
         self._seen: set[Hashable] = set()
+        #: Keys listed twice on a page: in the read before this one, and in this one.
+        self._twice: set[Hashable] = set()
+        self._twice_now: set[Hashable] = set()
 
     def __len__(self) -> int:
         return len(self._records)
 
     def begin(self) -> None:
         self._seen = set()
+        self._twice_now = set()
 
     def fresh(self, items: Iterable[Any]) -> list[Any]:
         """The records of `items` that are new or changed since they were last handed on."""
         out: list[Any] = []
-        on_page: set[Hashable] = set()
+        keyed = []
         for item in items:
             try:
                 key = self._key(item)
             except Exception:  # the converter names what is wrong with the item
                 key = None
+            keyed.append((key, item))
+        counts = Counter(key for key, _ in keyed)
+        on_page: set[Hashable] = set()
+        for key, item in keyed:
             if key is None:
                 out.append(map_one(self._convert, item))
                 continue
+            twice = counts[key] > 1
             if key in on_page:
-                out.append(Rejected("listed twice in one refresh (the first one counts)", key))
-                self._marks.pop(key, None)  # the next poll hands it on again, settling this
+                self._twice_now.add(key)
                 continue
             on_page.add(key)
             if key in self._seen:
@@ -297,22 +308,31 @@ class Changes:
             record = map_one(self._convert, item, key=self._key)
             self._marks[key] = mark
             self._records[key] = record
-            out.append(record)
+            if not twice:  # a key listed twice reaches the sink with the whole list
+                out.append(record)
         return out
 
     def end(self, complete: bool) -> bool:
-        """After a complete read, forget the keys it did not list; True when there were any."""
+        """After a complete read, forget the keys it did not list. True when the caller should
+        replace the whole list with `records()`: keys are gone, or one listed twice before is not now."""
+        settle = bool(self._twice or self._twice_now)
+        self._twice = self._twice_now
         if not complete:
-            return False
+            return settle
         gone = self._records.keys() - self._seen
         for key in gone:
             del self._records[key]
             self._marks.pop(key, None)
-        return bool(gone)
+        return bool(gone) or settle
 
     def records(self) -> list[Any]:
-        """The current record of every key (a `Rejected` where the item could not be converted)."""
-        return list(self._records.values())
+        """The current record of every key (a `Rejected` where the item could not be converted),
+        and a second entry for each key listed twice in the last read."""
+        twice = [Rejected(TWICE, key) for key in self._twice if key in self._records]
+        return [*self._records.values(), *twice]
+
+
+TWICE = "listed twice in one refresh (the first one counts)"
 
 
 def fingerprint(item: Any) -> int:

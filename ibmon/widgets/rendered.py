@@ -17,19 +17,19 @@ class Rendered(Widget):
     def __init__(self, renderable: RenderableType, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.renderable = renderable
-        self._width = -1
-        self._lines: list[Strip] = []
+        self._drawn_width = -1
+        self._drawn: list[Strip] = []
         #: Times the renderable was rendered (for tests).
         self.renders = 0
 
     def lines(self, width: int) -> list[Strip]:
-        if width != self._width:
+        if width != self._drawn_width:
             console = self.app.console
             options = console.options.update(width=max(1, width), height=None, highlight=False)
-            self._lines = [Strip(line, width) for line in console.render_lines(self.renderable, options, pad=True)]
-            self._width = width
+            self._drawn = [Strip(line, width) for line in console.render_lines(self.renderable, options, pad=True)]
+            self._drawn_width = width
             self.renders += 1
-        return self._lines
+        return self._drawn
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self.lines(width))

@@ -232,12 +232,17 @@ def test_a_bad_item_becomes_rejected_once_and_counts_again_when_it_is_fixed():
     assert read(tracker, [{"id": "7", "v": 1}]) == ([("7", 1)], False)
 
 
-def test_an_item_twice_on_one_page_is_rejected_and_handed_on_again_next_time():
+def test_an_item_twice_on_one_page_is_left_to_the_whole_list_until_it_is_listed_once_again():
     tracker = changes()
-    item = {"id": "1", "v": 1}
-    records, _ = read(tracker, [item, {"id": "1", "v": 2}])
-    assert records[0] == ("1", 1) and isinstance(records[1], Rejected) and "twice" in records[1].reason
-    assert read(tracker, [item]) == ([("1", 1)], False)  # settles the duplicate's rejection
+    item, copy = {"id": "1", "v": 1}, {"id": "1", "v": 2}
+    assert read(tracker, [item, copy, {"id": "2", "v": 2}]) == ([("2", 2)], True)
+    *records, second = tracker.records()  # the first one counts: it comes before the second
+    assert records == [("1", 1), ("2", 2)] and second.key == "1" and "twice" in second.reason
+    assert read(tracker, [{"id": "1", "v": 5}, copy])[1] is True  # still twice: the whole list again
+    assert ("1", 5) in tracker.records()
+    assert read(tracker, [{"id": "1", "v": 5}]) == ([], True)  # listed once: the whole list settles it
+    assert not any(isinstance(r, Rejected) for r in tracker.records())
+    assert read(tracker, [{"id": "1", "v": 5}]) == ([], False)
 
 
 def test_an_item_read_again_on_a_later_page_is_skipped():
