@@ -20,27 +20,38 @@ torn down (cancelled: the session's finally-blocks close its sockets) and reconn
 checked at the sink (`ibmon.validate`): a bad one is rejected on its own; map provider items with
 `ibmon.mapping.map_each` / `map_one` so one bad item never stops the others.
 
-Sessions offer quick actions (`actions()`). A provider declares its own screens (`Provider.screens`)
-and the rules across its options (`Provider.rules`) statically, so both are known without
-connecting: `ibmon config check` checks `[keys]` and the rules exactly as the app's start does.
+Records travel as kinds (`RecordKind`): the built-in account, position, tick and leads, and any a
+provider declares (`Provider.kinds`, named "<provider>.<what>") and writes with `sink.put` /
+`sink.replace` / `sink.remove`. The store is the only road for live data: no session keeps a sink
+beyond the `stream`/`poll` call it was given, and screens read live state from `ScreenContext.view`.
+Data that is not live state (a page of history, a candle range, one account's detail) is asked of
+the session with `Session.request(name, params)`, declared as `RequestSpec`s on the provider; a
+screen calls `ctx.request(name, **params)`, which the runtime bounds and checks.
+
+Sessions offer quick actions (`actions()`); an action that learns fresh records returns them in an
+`ActionResult`, and the host puts them through the connection's sink. A provider declares its own
+screens (`Provider.screens`) and the rules across its options (`Provider.rules`) statically, so both
+are known without connecting: `ibmon config check` checks `[keys]` and the rules exactly as the
+app's start does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ibmon.mapping import Rejected
-from ibmon.model import Account, LeadCounts, Position, Tick
+from ibmon.model import Account, Health, HealthState, LeadCounts, Position, RecordKind, Tick  # noqa: F401 (public)
 from ibmon.options import Option, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from textual.screen import Screen
 
     from ibmon.simkit import Control
-    from ibmon.store import Store
+    from ibmon.store import StoreView
+
 
 
 def __getattr__(name: str) -> Any:
@@ -82,6 +93,16 @@ class Sink(Protocol):
     def leads(self, counts: LeadCounts | Rejected) -> None:
         """Set the lead funnel counts of one window."""
 
+    def put(self, kind: str | RecordKind, record: Any) -> None:
+        """Set one record of `kind` (a built-in kind's name, or one the provider declared)."""
+
+    def replace(self, kind: str | RecordKind, records: Iterable[Any], scope: Any = None) -> None:
+        """Replace the connection's records of `kind`; with `scope`, only those whose scope field
+        (`RecordKind.scope`, e.g. the account of a position) has that value."""
+
+    def remove(self, kind: str | RecordKind, key: Any) -> None:
+        """Remove one record of `kind` by its key."""
+
     def ready(self) -> None:
         """The first full picture (accounts, positions, ticks...) has been delivered."""
 
@@ -115,9 +136,11 @@ class ConnectionContext:
 class Action:
     """A quick action on a record of the dashboard or a provider screen.
 
-    `target` says what it acts on: a `Position`, an `Account`, or the connection (None is passed).
-    `run(target)` performs it and returns the message to show the user; raising `ProviderError`
-    shows the error instead. Actions that change anything (`mutating`) ask for confirmation first
+    `target` says what it acts on: a `Position`, an `Account`, or the connection (None is passed,
+    or what a provider screen passes, e.g. a form's values). `run(target)` performs it and returns
+    the message to show the user, or an `ActionResult` with the records the provider answered with
+    (the host puts them through the connection's sink, so they show at once); raising
+    `ProviderError` shows the error instead. Actions that change anything (`mutating`) ask for confirmation first
     with `confirm(target)`'s question; when `typed_confirmation` is set the user must type the text
     it returns (e.g. an account number) to proceed. Mutating actions are off in read-only mode.
     """
@@ -125,7 +148,7 @@ class Action:
     id: str
     title: str
     target: Literal["position", "account", "connection"]
-    run: Callable[[Any], Awaitable[str]]
+    run: Callable[[Any], Awaitable["str | ActionResult"]]
     confirm: Callable[[Any], str] | None = None
     mutating: bool = True
     available: Callable[[Any], bool] | None = None
@@ -140,14 +163,79 @@ class Action:
 
 
 @dataclass(frozen=True)
+class ActionResult:
+    """What an action may return instead of a message: the message, and the records it learnt
+    (`records`: each of a kind the connection may write, told apart by its class) and the ones
+    it ended (`removed`: (kind name, key) pairs). The host checks and stores them as the sink
+    does."""
+
+    message: str
+    records: tuple[Any, ...] = ()
+    removed: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "records", tuple(self.records))
+        object.__setattr__(self, "removed", tuple(self.removed))
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """An on-demand request a provider's sessions answer (`Session.request`): data that is not
+    live state, such as a page of deal history or one account's detail.
+
+    `record` is the class of what it returns (a list of them; a `RecordKind` to return records of
+    a kind); `params` declares what it takes (name, type, default, help), checked before the
+    session sees them; `timeout` bounds it (seconds)."""
+
+    name: str
+    record: type | RecordKind
+    help: str = ""
+    params: tuple[Option, ...] = ()
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or not all(c.isalnum() or c in "_-." for c in self.name):
+            raise ValueError(f"RequestSpec name must be letters, digits, _, - or ., not {self.name!r}")
+        params = tuple(self.params) if isinstance(self.params, (list, tuple)) else self.params
+        if not isinstance(params, tuple) or not all(isinstance(p, Option) for p in params):
+            raise TypeError(f"RequestSpec {self.name!r}: params must be a tuple of Option")
+        object.__setattr__(self, "params", params)
+        if not isinstance(self.record, RecordKind):
+            if not isinstance(self.record, type):
+                raise TypeError(f"RequestSpec {self.name!r}: record must be a dataclass type or a RecordKind")
+            object.__setattr__(self, "record", RecordKind(self.name, self.record, ()))
+
+    @property
+    def kind(self) -> RecordKind:
+        """What its records are checked as."""
+        return self.record  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
 class ScreenContext:
-    """Handed to a provider screen factory: the connection, its session, the shared store, and a
-    way to run actions through the host (which confirms and reports them)."""
+    """Handed to a provider screen factory: everything a screen may use, and no session.
+
+    `connection` and `title` (the provider's) name it; `options` are the connection's options
+    without its secrets; `view` reads the store (live state: records, health, watchers);
+    `request(name, **params)` asks the session for on-demand data through the runtime (bounded,
+    errors as `ProviderError`); `actions()` lists the connection's quick actions and
+    `run_action(action, target)` runs one through the host (which confirms and reports it);
+    `selected` is the dashboard's selected record when the screen was opened with it (an
+    `Account`, `Position` or `Tick` of this connection), else None."""
 
     connection: str
-    session: "Session"
-    store: "Store"
+    provider: str
+    title: str
+    options: Mapping[str, Any]
+    view: "StoreView"
+    requester: Callable[[str, dict[str, Any]], Awaitable[list[Any]]]
+    actions: Callable[[], list[Action]]
     run_action: Callable[[Action, Any], Awaitable[None]]
+    selected: Any = None
+
+    async def request(self, name: str, **params: Any) -> list[Any]:
+        """The records the session answers `name` with (raises ProviderError)."""
+        return await self.requester(name, params)
 
 
 @dataclass(frozen=True)
@@ -207,6 +295,13 @@ class Session:
     def actions(self) -> list[Action]:
         return []
 
+    async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
+        """Answer one of the provider's declared requests (`Provider.requests`) with records of its
+        class; `params` are checked against its declaration, defaults filled in."""
+        from ibmon.errors import ProviderError
+
+        raise ProviderError(f"this connection does not answer {name!r}")
+
     @property
     def is_streaming(self) -> bool:
         return type(self).stream is not Session.stream
@@ -223,7 +318,9 @@ class Provider:
     `options` is what a connection of this provider takes; `rules` check across them (see
     `ibmon.options`: `one_of`, `requires`, or any callable returning problem lines): a connection
     breaking one is refused by `ibmon config check` and at start alike, so `connect()` never needs
-    to refuse options. `screens` are the provider's own screens."""
+    to refuse options. `screens` are the provider's own screens; `kinds` the record kinds its
+    sessions write beside the built-in ones (each named "<provider name>.<what>"); `requests` the
+    on-demand requests its sessions answer."""
 
     name: str
     title: str
@@ -232,10 +329,13 @@ class Provider:
     description: str = ""
     rules: tuple[Rule, ...] = ()
     screens: tuple[ScreenSpec, ...] = ()
+    kinds: tuple[RecordKind, ...] = ()
+    requests: tuple[RequestSpec, ...] = ()
 
     def __post_init__(self) -> None:
         # a plugin's declaration is checked when it registers, so a mistake fails that plugin alone
-        for label, items, kind in (("options", self.options, Option), ("screens", self.screens, ScreenSpec)):
+        for label, items, kind in (("options", self.options, Option), ("screens", self.screens, ScreenSpec),
+                                   ("kinds", self.kinds, RecordKind), ("requests", self.requests, RequestSpec)):
             items = tuple(items) if isinstance(items, (list, tuple)) else items
             if not isinstance(items, tuple) or not all(isinstance(item, kind) for item in items):
                 raise TypeError(f"Provider {self.name!r}: {label} must be a tuple of {kind.__name__}")
@@ -244,6 +344,21 @@ class Provider:
         if not isinstance(rules, tuple) or not all(callable(rule) for rule in rules):
             raise TypeError(f"Provider {self.name!r}: rules must be a tuple of callables")
         object.__setattr__(self, "rules", rules)
+        from ibmon.validate import check_record_type
+
+        for kind in self.kinds:
+            if not kind.name.startswith(f"{self.name}."):
+                raise ValueError(f"Provider {self.name!r}: kind {kind.name!r} must be named "
+                                 f"\"{self.name}.<what>\"")
+            check_record_type(kind.record)
+        for request in self.requests:
+            check_record_type(request.kind.record)
+
+    def kind(self, name: str) -> RecordKind | None:
+        return next((k for k in self.kinds if k.name == name), None)
+
+    def request(self, name: str) -> RequestSpec | None:
+        return next((r for r in self.requests if r.name == name), None)
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)
@@ -282,7 +397,8 @@ class Simulator:
 @dataclass(frozen=True)
 class Command:
     """A command palette entry. `run(app)` receives the running ibmon app (may be a coroutine
-    function); `app.store`, `app.notify()` and `app.push_screen()` are the stable parts to use."""
+    function); `app.view` (a read-only `StoreView`), `app.notify()` and `app.push_screen()` are
+    the stable parts to use."""
 
     title: str
     run: Callable[[Any], Any]

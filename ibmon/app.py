@@ -28,7 +28,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from ibmon.api import Action, Command, ScreenContext, ScreenSpec
+from ibmon.api import Action, Command, ScreenSpec
 from ibmon.bindings import Keys, resolve_keys
 from ibmon.config import DEFAULT_LAYOUT, LAYOUTS
 from ibmon.containment import ExitGuard, modules_involved, owning_screen, the_error
@@ -47,6 +47,7 @@ from ibmon.screens.help import HelpScreen, legend_rows
 from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
+from ibmon.store import StoreView
 from ibmon.textual_seams import FailureHook, add_binding, crop_partial_updates
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
@@ -82,12 +83,19 @@ class IbmonApp(FailureHook):
     def __init__(self, runtime: FeedRuntime, host: PluginHost, *, theme: str = DEFAULT_THEME,
                  keys: dict[str, str] | None = None, read_only: bool = False,
                  user_themes_dir: Path | None = None, startup_problems: Sequence[str] = (),
-                 panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None) -> None:
+                 panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None,
+                 history: Any = None, alerts: Any = None) -> None:
         super().__init__()
         crop_partial_updates()  # an SSH link carries the cells that changed, not whole lines
+        #: What the dashboard remembers (ibmon.history.History) and the alert rules it watches
+        #: (ibmon.alerting.AlertMonitor); None when off.
+        self.history = history
+        self.alerts = alerts
         self.runtime = runtime
         self.host = host
         self.store = runtime.store
+        #: What screens, widgets and plugin commands read the store through (no writes).
+        self.view = StoreView(self.store)
         self.read_only = read_only
         #: How the dashboard arranges its panels (the config's `layout`: one of config.LAYOUTS).
         self.panel_layout = panel_layout
@@ -190,6 +198,7 @@ class IbmonApp(FailureHook):
         self._apply_start_theme()
         self.runtime.notify_handler = self._runtime_notice
         await self.runtime.start()
+        self._start_memory()
         self._bind_provider_screens()
         self._apply_keymap()
         self._report_problems()
@@ -197,8 +206,40 @@ class IbmonApp(FailureHook):
 
     async def on_unmount(self) -> None:
         self.runtime.notify_handler = None
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self.history is not None:
+            await self.history.stop()
         await self.runtime.stop()
         self._exit_guard.uninstall()
+
+    # -- history and alerts ----------------------------------------------------------------------
+
+    def _start_memory(self) -> None:
+        if self.history is not None:
+            self.history.start(lambda message: self.notify(message, title="History", severity="error",
+                                                           timeout=PROBLEM_TIMEOUT))
+        if self.alerts is not None:
+            self.alerts.start(lambda message, title, severity: self.notify(message, title=title, severity=severity),
+                              self.bell)
+
+    def open_history(self, panel: Any) -> None:
+        from ibmon.screens.history import HistoryScreen, target_of
+
+        target = target_of(panel, self.store)
+        if target is None:
+            self.notify("Select an account, a quote, a position or a lead window first.", severity="warning")
+            return
+        history = self.history
+        off = "history = false in the config" if history is None else history.problem
+        self.push_screen(HistoryScreen(target, None if off else history.path, off))
+
+    def open_alerts(self) -> None:
+        from ibmon.alerting import AlertMonitor
+        from ibmon.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen(self.alerts or AlertMonitor([], self.store)))
 
     def _apply_start_theme(self) -> None:
         fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
@@ -505,7 +546,7 @@ class IbmonApp(FailureHook):
             add_binding(dashboard, Binding(keys, f"open_screen({spec.id!r})", spec.title, show=False,
                                            id=binding_id, tooltip=f"Open {spec.title}"))
 
-    async def pick_provider_screen(self, connection: str) -> None:
+    async def pick_provider_screen(self, connection: str, selected: Any = None) -> None:
         conn = self.runtime.connections.get(connection)
         specs = self.screen_specs(conn) if conn else []
         if not specs:
@@ -517,16 +558,18 @@ class IbmonApp(FailureHook):
                 "Screens", connection, [Choice(spec.title, spec.id) for spec in specs]))
             if spec_id is None:
                 return
-        self.open_provider_screen(connection, spec_id)
+        self.open_provider_screen(connection, spec_id, selected)
 
-    def open_provider_screen(self, connection: str, spec_id: str) -> None:
+    def open_provider_screen(self, connection: str, spec_id: str, selected: Any = None) -> None:
+        """Open a declared screen of `connection`; `selected` is the dashboard's selected record
+        (the screen opens on it)."""
         conn = self.runtime.connections.get(connection)
         spec = next((s for s in self.screen_specs(conn) if s.id == spec_id), None) if conn else None
         if conn is None or conn.session is None or spec is None:
             self.notify(f"{connection} has no screen {spec_id!r}.", severity="warning")
             return
-        context = ScreenContext(connection=connection, session=conn.session, store=self.store,
-                                run_action=partial(self._screen_run_action, connection))
+        context = self.runtime.screen_context(connection, self.view, partial(self._screen_run_action, connection),
+                                              actions=partial(self.session_actions, conn), selected=selected)
         try:
             screen = spec.factory(context)
             self._provider_screens[screen] = (connection, spec.title, self.host.plugin_of(conn.provider.name))
@@ -543,6 +586,7 @@ class IbmonApp(FailureHook):
             ("Refresh all connections", "Poll every polling connection now", self.action_refresh),
             ("Help: keys in force", "Show the bindings after your [keys] remapping", self.action_help),
             ("Show plugin failures", "Which plugins failed to load, and why", self.show_plugin_failures),
+            ("Alerts", "Active and recent alerts; acknowledge them", self.open_alerts),
             ("Quit", "Stop every connection and exit", self.exit),
         ]
         for name, conn in self.runtime.connections.items():

@@ -102,6 +102,29 @@ def build_parser() -> Parser:
     config_action("reference", "every top-level setting and every installed provider's options (Markdown)")
 
     command("themes", "available themes and broken theme files")
+
+    command("collect", "run the connections without a terminal; serve /metrics and /attach")
+    attach = command("attach", "the dashboard on a collector's store (`ibmon collect`)")
+    attach.add_argument("url", metavar="URL", nargs="?", default=None,
+                        help="the collector's attach endpoint, e.g. ws://127.0.0.1:9464/attach "
+                             "(default: attach_url in the config)")
+    serve = command("serve", "the dashboard in a browser (settings: the config's [serve] table)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; any other needs [serve] password and TLS)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)")
+    history = command("history", "print a recorded series: an account's, a symbol's or the lead funnel's")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.add_argument("--connection", metavar="NAME", help="the connection's name (required)")
+    what = history.add_mutually_exclusive_group()
+    what.add_argument("--account", metavar="ID", help="an account, by its id or number")
+    what.add_argument("--symbol", metavar="S", help="a symbol (one-minute bars, hourly after a day)")
+    what.add_argument("--leads", nargs="?", const="", metavar="WINDOW",
+                      help="the lead funnel's counts (of WINDOW; default: the narrowest recorded)")
+    history.add_argument("--since", metavar="AGE", default="1d", help='how far back: "90m", "1d", "7d" (default 1d)')
+
+    alerts = command("alerts", "recent and active alerts, from history")
+    alerts.add_argument("--json", action="store_true", help="machine-readable output")
+    alerts.add_argument("--limit", metavar="N", type=int, default=50, help="alerts listed at most (default 50)")
     return parser
 
 
@@ -170,8 +193,9 @@ def _plugin_problems(host: PluginHost) -> list[str]:
 
 
 def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, problems: list[str],
-                   welcome: tuple[Path, bool] | None = None) -> int:
-    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to."""
+                   welcome: tuple[Path, bool] | None = None, attach: Any = None) -> int:
+    """`welcome`: (config path, whether the file is missing) when there is nothing to connect to;
+    `attach`: the collector to show (`ibmon.desk.AttachSettings`) instead of the config's connections."""
     from rich.console import Console
 
     from ibmon.app import IbmonApp  # Textual only from here on
@@ -182,13 +206,19 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
 
     read_only = read_only or config.read_only
     use_time_format(config.time_format, config.timezone)
-    runtime = FeedRuntime(Store())
-    for connection in config.runnable():
+    if attach is not None:
+        from ibmon.attach import AttachRuntime
+
+        runtime: FeedRuntime = AttachRuntime(Store(), attach, read_only=read_only)
+    else:
+        runtime = FeedRuntime(Store())
+    for connection in config.runnable() if attach is None else ():
         runtime.add(host.providers[connection.provider], connection.context(read_only),
                     enabled=connection.enabled)
+    history, alerts = _memory(config, runtime.store)
     app = IbmonApp(runtime, host, theme=config.theme, keys=config.keys, read_only=read_only,
                    startup_problems=tuple(problems), panel_layout=config.layout,
-                   first_run=FirstRun(*welcome) if welcome else None)
+                   first_run=FirstRun(*welcome) if welcome else None, history=history, alerts=alerts)
     # Textual prints an unhandled exception's traceback (with local variables) when the app ends:
     # keep it off the terminal, in a redacted crash log.
     report = io.StringIO()
@@ -200,6 +230,19 @@ def _run_dashboard(config: cfg.Config, host: PluginHost, read_only: bool, proble
         error(f"the dashboard stopped on an unexpected error{where}")
         return app.return_code or 1
     return app.return_code or 0
+
+
+def _memory(config: cfg.Config, store: Any) -> tuple[Any, Any]:
+    """The history recorder (None when `history = false`) and the alert monitor of `config`."""
+    from ibmon.alerting import AlertMonitor
+    from ibmon.history import History
+    from ibmon.widgets.format import time_format
+
+    settings = config.history
+    history = None
+    if settings.enabled:
+        history = History(store, settings.resolved_path(), settings.retention_days, zone=time_format().tzinfo)
+    return history, AlertMonitor(config.alerts, store, history=history)
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -216,11 +259,78 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         warn(warning)
     problems = [*config.unavailable(), *config.warnings]  # the app reports failed plugins itself
+    if config.attach is not None:
+        return _run_dashboard(config, host, args.read_only, problems, attach=_attach_settings(config, None))
     welcome = (path, missing) if missing or not config.connections else None
     return _run_dashboard(config, host, args.read_only, problems, welcome)
 
 
+def _attach_settings(config: cfg.Config, url: str | None) -> Any:
+    """The collector to attach to: `url` (else the config's attach_url), with the config's token and
+    CA, or the token in $IBMON_ATTACH_TOKEN (never on the command line, where `ps` shows it)."""
+    from ibmon.desk import ENV_ATTACH_TOKEN, AttachSettings, url_problem
+    from ibmon.secrets import Secret
+
+    settings = config.attach or AttachSettings(url="")
+    if url is not None:
+        why = url_problem(url)
+        if why:
+            raise ConfigError(f"URL {why}")
+        settings = AttachSettings(url=url, token=settings.token, ca=settings.ca)
+    if not settings.url:
+        raise ConfigError("say which collector: `ibmon attach ws://HOST:PORT/attach`, or attach_url in the config")
+    if settings.token is None and os.environ.get(ENV_ATTACH_TOKEN):
+        settings = AttachSettings(url=settings.url, token=Secret(os.environ[ENV_ATTACH_TOKEN]), ca=settings.ca)
+    return settings
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    config, host = _load(args, required=False)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    return _run_dashboard(config, host, args.read_only, list(config.warnings),
+                          attach=_attach_settings(config, args.url))
+
+
+def _collect_runtime(config: cfg.Config, host, read_only: bool):
+    """The configured connections, run for a collector (`ibmon collect`, `ibmon serve`)."""
+    from ibmon.feeds import FeedRuntime
+    from ibmon.store import Store
+
+    if not config.runnable():
+        raise IbmonError("no connection to collect: add [[connections]] to the config")
+    runtime = FeedRuntime(Store())
+    for connection in config.runnable():
+        runtime.add(host.providers[connection.provider], connection.context(read_only),
+                    enabled=connection.enabled)
+    return runtime
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from ibmon.collect import Collector, serve
+
+    config, host = _load(args, required=True)
+    config.raise_problems()
+    for warning in [*config.warnings, *config.unavailable(), *_plugin_problems(host)]:
+        warn(warning)
+    read_only = args.read_only or config.read_only
+    runtime = _collect_runtime(config, host, read_only)
+    history, alerts = _memory(config, runtime.store)
+    collector = Collector(runtime, config.collect, read_only=read_only, history=history, alerts=alerts)
+
+    def announce(url: str) -> None:
+        print(f"ibmon collect: serving {url}/metrics and {url.replace('http', 'ws', 1)}/attach"
+              + (" (read-only)" if read_only else ""), flush=True)
+
+    asyncio.run(serve(collector, announce))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ibmon.history.settings import default_path as default_history_path
     from ibmon.simulators import SimulatorHost
 
     path = _path(args)
@@ -239,7 +349,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # is written anywhere, and a mistake in the user's file does not keep the demo from opening.
         demo_doc = {key: value for key, value in doc.items() if key != "connections"}
         demo_doc["connections"] = sims.connections()
+        from ibmon.demo_alerts import DEMO_RULES
+
+        demo_doc["alerts"] = DEMO_RULES  # the user's rules name the user's connections
         config = cfg.build_config(demo_doc, host, None, settings)
+        config.history = replace(config.history, path=default_history_path(demo=True))  # simulated books apart
         problems = [*unreadable, *sims.failure_lines(), *config.problems, *config.unavailable(),
                     *config.warnings]
         return _run_dashboard(config, host, args.read_only, problems)
@@ -392,7 +506,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     if problems:
         return 1
     count = len(config.connections)
-    print(f"config OK: {count} connection{'' if count == 1 else 's'}")
+    rules = len(config.alerts)
+    print(f"config OK: {count} connection{'' if count == 1 else 's'}"
+          + (f", {rules} alert rule{'' if rules == 1 else 's'}" if rules else ""))
     return 0
 
 
@@ -423,6 +539,117 @@ def cmd_themes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ibmon import serve
+
+    config, host = _load(args, required=True)
+    config.raise_problems()
+    for warning in config.warnings:
+        warn(warning)
+    read_only = args.read_only or config.read_only
+
+    def sessions(url: str) -> serve.SessionCommand:
+        return serve.session_command(url, _path(args), read_only=read_only, plugin_dirs=args.plugin_dir)
+
+    if config.attach is not None:  # a running collector: every browser session attaches to it
+        return serve.serve(config.serve, sessions, args.host, args.port, say, attach_url=config.attach.url)
+    collector = serve.own_collector(_collect_runtime(config, host, read_only), read_only=read_only)
+    return serve.serve(config.serve, sessions, args.host, args.port, say, collector=collector)
+
+def _history_file(args: argparse.Namespace) -> Path:
+    config, _host = _load(args, required=False)
+    problems = [p for p in config.problems if "history" in p or "retention_days" in p]
+    if problems:
+        raise ConfigError(problems)
+    if not config.history.enabled:
+        raise IbmonError("history is off (history = false in the config): nothing is recorded")
+    return config.history.resolved_path()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ibmon.history import HistoryDB, HistoryError
+    from ibmon.history.settings import duration_seconds
+
+    if not args.connection or (args.account is None and args.symbol is None and args.leads is None):
+        raise IbmonError("history needs --connection NAME and one of --account ID, --symbol S or --leads")
+    seconds = duration_seconds(args.since)
+    if seconds is None:
+        raise IbmonError(f'--since takes an age such as "90m", "1d" or "7d", not {args.since!r}')
+    path = _history_file(args)
+    since = time.time() - seconds
+    kind, key = ("account", args.account) if args.account else ("symbol", args.symbol) if args.symbol else \
+        ("leads", args.leads)
+    try:
+        db = HistoryDB.open(path, readonly=True)
+        try:
+            if kind == "leads" and not key:
+                windows = db.find_windows(args.connection)
+                key = windows[0] if windows else ""
+            series = db.find_series(args.connection, kind, key)
+            if not series:
+                known = ", ".join(db.connections()) or "none yet"
+                raise IbmonError(f"no {kind} {key!r} recorded for connection {args.connection!r} "
+                                 f"(connections in history: {known})")
+            samples = db.samples(kind, series, since)
+        finally:
+            db.close()
+    except HistoryError as exc:
+        raise IbmonError(str(exc)) from None
+    if args.json:
+        document = {"connection": args.connection, "kind": kind, "key": key, "since": _iso(since),
+                    "points": [{"time": _iso(s.t), **s.values} for s in samples]}
+        print(safe_json(redact(json.dumps(document, default=_decimal_text, indent=2))))
+        return 0
+    for sample in samples:
+        values = "  ".join(f"{name}={'—' if value is None else _decimal_text(value)}" for name, value in sample.values.items())
+        say(f"{_iso(sample.t)}  {values}")
+    if not samples:
+        say(f"no points since {_iso(since)}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from ibmon.history import HistoryDB, HistoryError
+
+    path = _history_file(args)
+    try:
+        db = HistoryDB.open(path, readonly=True)
+        try:
+            rows = db.alerts(max(1, args.limit))
+        finally:
+            db.close()
+    except HistoryError as exc:
+        raise IbmonError(str(exc)) from None
+    for row in rows:
+        row["state"] = "active" if row["cleared_at"] is None else "cleared"
+        for name in ("fired_at", "cleared_at"):
+            row[name] = _iso(row[name]) if row[name] is not None else None
+    if args.json:
+        document = {"active": [r for r in rows if r["state"] == "active"],
+                    "recent": [r for r in rows if r["state"] == "cleared"]}
+        print(safe_json(redact(json.dumps(document, indent=2))))
+        return 0
+    if not rows:
+        say("no alerts recorded")
+    for row in rows:
+        ended = f" until {row['cleared_at']}" if row["cleared_at"] else ""
+        say(f"{row['state'].upper():7} {row['fired_at']}{ended}  {row['rule']}: {row['connection']} {row['subject']} "
+            f"at {row['figure']} (threshold {row['threshold']} {row['unit']})".rstrip())
+    return 0
+
+
+def _iso(t: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal_text(value: Any) -> str:
+    from decimal import Decimal
+
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 COMMANDS = {
     "run": cmd_run,
     "demo": cmd_demo,
@@ -431,4 +658,9 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "config": cmd_config,
     "themes": cmd_themes,
+    "collect": cmd_collect,
+    "attach": cmd_attach,
+    "serve": cmd_serve,
+    "history": cmd_history,
+    "alerts": cmd_alerts,
 }

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-import subprocess
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,18 +24,23 @@ from typing import Any
 
 import platformdirs
 
+from ibmon.alerts import KINDS as ALERT_KINDS
+from ibmon.alerts import Rule, parse_rules
 from ibmon.api import ConnectionContext, Provider
 from ibmon.bindings import flatten_keys, resolve_keys, screen_bindings
+from ibmon.desk import AttachSettings, CollectSettings, read_desk
 from ibmon.errors import ConfigError
+from ibmon.history.settings import DEFAULT_RETENTION_DAYS, HistorySettings, read_settings
 from ibmon.keymap import CORE_BINDINGS
 from ibmon.options import Option, check_options, did_you_mean, quoted, rule_summary
 from ibmon.plugins import PluginHost
+from ibmon.references import REFERENCE_KINDS, is_reference, resolve_reference
 from ibmon.safe import safe_text
 from ibmon.secrets import Secret
+from ibmon.serve.settings import TEMPLATE as SERVE_TEMPLATE, ServeSettings, read_serve_table
 
 ENV_CONFIG = "IBMON_CONFIG"
 DEFAULT_THEME = "ibmon-dark"
-COMMAND_TIMEOUT = 10.0
 
 #: Arrangements of the dashboard's panels (`layout`); "auto" picks one by the terminal's size.
 LAYOUTS = ("auto", "stacked", "side-by-side")
@@ -47,7 +51,6 @@ DEFAULT_TIMEZONE = "local"
 CONNECTION_KEYS = ("name", "provider", "enabled", "read_only", "poll_timeout")
 #: Bounds of a connection's `poll_timeout` (seconds a whole poll may take).
 POLL_TIMEOUT_RANGE = (1.0, 86400.0)
-REFERENCE_KINDS = ("env", "command")
 
 
 def default_path() -> Path:
@@ -128,7 +131,25 @@ SETTINGS = (
     Setting("disabled_plugins", "list", [], "Plugins not to load, by name (`ibmon plugins` lists them)."),
     Setting("read_only", "bool", False, "true: quick actions that change an account are disabled everywhere.",
             _boolean),
+    # A desk (ibmon.desk checks these): `ibmon collect` serves, dashboards attach.
+    Setting("attach_url", "str", None, "The collector `ibmon run` attaches to instead of connecting itself "
+            '(ws://127.0.0.1:9464/attach, or wss:// off the machine).'),
+    Setting("attach_token", "str", None, "The collector's token: a secret reference such as { env = \"VAR\" } "
+            "(default: $IBMON_ATTACH_TOKEN)."),
+    Setting("attach_ca", "str", None, "A CA file that signed the collector's certificate (for a private CA)."),
+    Setting("history", "bool", True, "Keep history (SQLite in the platform data folder): false keeps none."),
+    Setting("history_path", "str", "",
+            "The history file (empty: history.sqlite3 in the platform data folder; relative to the config's folder)."),
+    Setting("retention_days", "int", DEFAULT_RETENTION_DAYS, "Days of history kept (1 to 3650)."),
     Setting("keys", "table", {}, 'Key bindings by id: `binding = "keys"` (several keys separated by commas).'),
+    Setting("collect", "table", {}, "`ibmon collect`: listen, port, tls_cert, tls_key, token, read_only_token "
+            "(off loopback TLS and a token are required)."),
+    Setting("serve", "table", {},
+            "`ibmon serve`: `password` (a secret reference), `tls_cert` and `tls_key` (PEM files), "
+            "`idle_minutes` (default 30)."),
+    Setting("alerts", "array of tables", [],
+            "One [[alerts]] table per alert rule: kind, threshold, and optionally window, connection, account, "
+            "symbol, currency, hysteresis, bell, command, command_timeout."),
     Setting("connections", "array of tables", [],
             "One [[connections]] table per connection: name, provider, the provider's options."),
 )
@@ -201,6 +222,15 @@ class Config:
     read_only: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     connections: list[ConnectionConfig] = field(default_factory=list)
+    #: `ibmon collect`'s [collect] table, and the collector `ibmon run` attaches to (ibmon.desk).
+    collect: CollectSettings = field(default_factory=CollectSettings)
+    attach: AttachSettings | None = None
+    #: The `[serve]` table (`ibmon serve`), its password reference not yet resolved.
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    #: `history`, `history_path`, `retention_days` (ibmon.history.settings).
+    history: HistorySettings = field(default_factory=HistorySettings)
+    #: The `[[alerts]]` rules (ibmon.alerts).
+    alerts: list[Rule] = field(default_factory=list)
     #: Mistakes the user must fix (one line each).
     problems: list[str] = field(default_factory=list)
     #: Things worth saying that do not stop ibmon (e.g. file permissions).
@@ -243,11 +273,14 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
     if isinstance(theme, str) and theme and (why := theme_problem(theme, host)):  # a name, but none we know
         problems.append(why)
         config.theme = DEFAULT_THEME
+    config.collect, config.attach = read_desk(doc, path.parent if path is not None else None, problems)
     raw_keys = doc.get("keys", {})
     if not isinstance(raw_keys, dict):
         problems.append('[keys] must be a table of binding id = "keys"')
         raw_keys = {}
     keys = flatten_keys(raw_keys, problems)
+    config.serve, serve_problems = read_serve_table(doc.get("serve"), path.parent if path else None)
+    problems.extend(serve_problems)
 
     plain_secrets: list[str] = []
     raw_connections = doc.get("connections", [])
@@ -259,6 +292,8 @@ def build_config(doc: dict[str, Any], host: PluginHost, path: Path | None = None
         connection = _connection(index, raw, host, seen, problems, plain_secrets)
         if connection is not None:
             config.connections.append(connection)
+    config.history = read_settings(doc, problems, path.parent if path is not None else None)
+    config.alerts = parse_rules(doc.get("alerts"), [c.name for c in config.connections], problems)
     # the screens bound on the dashboard are those of the providers the connections name
     named = [host.providers[raw["provider"]] for raw in raw_connections
              if isinstance(raw.get("provider"), str) and raw["provider"] in host.providers]
@@ -404,10 +439,6 @@ def _why_no_provider(provider_name: str, host: PluginHost) -> str | None:
 # -- secret references -------------------------------------------------------------------------
 
 
-def is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in REFERENCE_KINDS
-
-
 def _resolve_references(provider: Provider, raw: dict[str, Any], where: str,
                         problems: list[str]) -> tuple[dict[str, Any], set[str]]:
     """Replace `{ env = ... }` / `{ command = ... }` by the value they yield (a Secret for secret
@@ -448,48 +479,6 @@ def _typed(option: Option, text: str) -> Any:
         except tomllib.TOMLDecodeError:
             return text  # apply_options then says what type it should be
     return text
-
-
-def resolve_reference(ref: dict[str, Any]) -> tuple[str, str | None]:
-    """(value, None) or ("", problem). Problems never include the value or the command's output."""
-    kind, target = next(iter(ref.items()))
-    if not isinstance(target, str) or not target.strip():
-        return "", f'{{ {kind} = ... }} needs a non-empty string'
-    if kind == "env":
-        value = os.environ.get(target)
-        if value is None:
-            return "", f"environment variable {target} is not set"
-        if not value:
-            return "", f"environment variable {target} is empty"
-        return value, None
-    return _run_command(target)
-
-
-def _run_command(command: str) -> tuple[str, str | None]:
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        return "", f"cannot parse command ({exc})"
-    if not argv:
-        return "", "the command is empty"
-    program = argv[0]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-    except FileNotFoundError:
-        return "", f'command "{program}" not found'
-    except PermissionError:
-        return "", f'command "{program}" is not executable'
-    except subprocess.TimeoutExpired:
-        return "", f'command "{program}" did not finish within {COMMAND_TIMEOUT:g} s'
-    except OSError as exc:
-        return "", f'command "{program}" could not run ({exc.strerror or type(exc).__name__})'
-    if done.returncode != 0:
-        return "", f'command "{program}" failed with exit status {done.returncode}'
-    value = done.stdout.strip()
-    if not value:
-        return "", f'command "{program}" printed nothing'
-    return value, None
 
 
 def permission_warning(path: Path, plain_secrets: list[str]) -> str | None:
@@ -557,14 +546,23 @@ def template(host: PluginHost) -> str:
         "# Any connection option may be a secret reference: { env = \"VAR\" } or { command = \"pass show x\" }.",
     ]
     for setting in SETTINGS:
-        if setting.type not in ("table", "array of tables"):  # [keys] and [[connections]] follow
-            lines += ["", f"# {setting.help}", _toml_line(setting.name, setting.default)]
+        if setting.type == "table" and setting.name != "keys":  # a commented table: [collect]
+            lines += ["", f"# {setting.help}", f"# [{setting.name}]"]
+        if setting.type in ("table", "array of tables"):  # [keys] and [[connections]] follow
+            continue
+        line = _toml_line(setting.name, setting.default) if setting.default is not None else f'# {setting.name} = ""'
+        lines += ["", f"# {setting.help}", line]
     keys = next(setting for setting in SETTINGS if setting.name == "keys")
     lines += ["", f"# {keys.help} Defaults shown.", "[keys]"]
     for binding, (keys, description) in CORE_BINDINGS.items():
         lines.append(f'# {binding} = "{keys}"  # {description}')
     for binding, spec in screen_bindings(host.providers[name] for name in sorted(host.providers)).items():
         lines.append(f'# {_toml_line(binding, spec.key or "")}  # open {safe_text(spec.title, 80)}')
+    serve = next(setting for setting in SETTINGS if setting.name == "serve")
+    lines += ["", f"# {serve.help}", *SERVE_TEMPLATE]
+    alerts = next(setting for setting in SETTINGS if setting.name == "alerts")
+    lines += ["", f"# {alerts.help}", "# Kinds: " + ", ".join(ALERT_KINDS) + ".", "# [[alerts]]", '# name = "Margin floor"', '# kind = "margin_level_below"', "# threshold = 150",
+              '# command = "notify-send ibmon"  # gets the alert as JSON on stdin']
     if not host.providers:
         lines += ["", "# No provider is registered: install a plugin (`ibmon plugins` lists them)."]
     for name in sorted(host.providers):

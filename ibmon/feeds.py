@@ -26,17 +26,21 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
-from ibmon.api import MIN_POLL_INTERVAL, Action, ConnectionContext, Provider, Session
+from ibmon.api import MIN_POLL_INTERVAL, Action, ActionResult, ConnectionContext, Provider, RequestSpec, \
+    ScreenContext, Session
 from ibmon.errors import PLUGIN_FAILURES, ProviderError, RateLimited, describe_exception
 from ibmon.mapping import Rejected
 from ibmon.model import (ACCOUNT, LEADS, POSITION, RECORD_KINDS, TICK, Account, Health, HealthState, LeadCounts,
                          Position, RecordKind, Tick)
-from ibmon.options import TLS_OFF_NOTE, TLS_VERIFY
+from ibmon.options import TLS_OFF_NOTE, TLS_VERIFY, check_options
+from ibmon.secrets import Secret
 from ibmon.stalls import STALL_SECONDS, StallMonitor
-from ibmon.store import Store
-from ibmon.validate import MAX_TEXT, checked, key_of, label, screen_all
+from ibmon.store import Store, StoreView
+from ibmon.validate import MAX_RECORDS, MAX_TEXT, checked, key_of, label, screen_all
 
 log = logging.getLogger("ibmon.feeds")
 
@@ -47,6 +51,8 @@ T = TypeVar("T")
 STOP_SECONDS = 5.0
 #: How long "blocked the app for N s" stays on a health line after the stall.
 STALL_NOTE_SECONDS = 600.0
+#: Records (and removals) one ActionResult may carry.
+MAX_RESULT_RECORDS = 1000
 
 
 def as_failure(exc: BaseException) -> BaseException:
@@ -80,7 +86,9 @@ class Backoff:
 
 
 class ConnectionSink:
-    """The `Sink` a session writes to: checks every record, stamps the connection's name and liveness."""
+    """The `Sink` a session writes to: checks every record, stamps the connection's name and liveness.
+
+    It writes the built-in kinds and the kinds its connection's provider declared, nothing else."""
 
     __slots__ = ("_conn", "_store", "_touch", "_name")
 
@@ -90,20 +98,47 @@ class ConnectionSink:
         self._touch = conn.saw_data
         self._name = conn.name
 
-    def account(self, account: Account | Rejected) -> None:
+    # -- the generic calls -----------------------------------------------------------------------
+
+    def put(self, kind: str | RecordKind, record: Any) -> None:
         self._touch()
-        if (record := self._screen(ACCOUNT, account)) is not None:
-            self._store.set_account(self._name, record)
+        if (known := self._kind(kind, "put")) is not None and (stored := self._screen(known, record)) is not None:
+            self._store.put(known, self._name, stored)
+
+    def replace(self, kind: str | RecordKind, records: Iterable[Any], scope: Any = None) -> None:
+        self._touch()
+        known = self._kind(kind, "replace")
+        if known is None:
+            return
+        if scope is not None and (known.scope is None or not isinstance(scope, str)):
+            why = "takes no scope" if known.scope is None else f"scope must be text, got {type(scope).__name__}"
+            self._conn.reject(known, None, f"replace: {known.name} {why}")
+            return
+        current = self._store.tables[known.name].get(self._name, {})
+        fresh = self._screen_all(known, records, current, scope)
+        self._store.replace(known, self._name, fresh, scope)
+
+    def remove(self, kind: str | RecordKind, key: Any) -> None:
+        self._touch()
+        known = self._kind(kind, "remove")
+        if known is None:
+            return
+        if key_of(known, Rejected("", key)) is None:
+            self._conn.reject(known, None, f"remove: not a readable {known.name} key: {type(key).__name__}")
+            return
+        self._conn.accept(known, key)
+        self._store.remove(known, self._name, key)
+
+    # -- the built-in kinds' shorthand -----------------------------------------------------------
+
+    def account(self, account: Account | Rejected) -> None:
+        self.put(ACCOUNT, account)
 
     def accounts(self, accounts: Iterable[Account | Rejected]) -> None:
-        self._touch()
-        current = self._store.accounts.get(self._name, {})
-        self._store.replace_accounts(self._name, self._screen_all(ACCOUNT, accounts, current, None))
+        self.replace(ACCOUNT, accounts)
 
     def position(self, position: Position | Rejected) -> None:
-        self._touch()
-        if (record := self._screen(POSITION, position)) is not None:
-            self._store.set_position(self._name, record)
+        self.put(POSITION, position)
 
     def position_closed(self, account: str, position_id: str) -> None:
         self._touch()
@@ -113,26 +148,20 @@ class ConnectionSink:
                                               f"and {type(position_id).__name__}")
             return
         self._conn.accept(POSITION, key)
-        self._store.remove_position(self._name, account, position_id)
+        self._store.remove(POSITION, self._name, key)
 
     def positions(self, positions: Iterable[Position | Rejected], *, account: str | None = None) -> None:
         self._touch()
         if account is not None and not isinstance(account, str):
             self._conn.reject(POSITION, None, f"positions: account must be text, got {type(account).__name__}")
             return
-        current = self._store.positions.get(self._name, {})
-        fresh = self._screen_all(POSITION, positions, current, account)
-        self._store.replace_positions(self._name, fresh, account)
+        self.replace(POSITION, positions, account)
 
     def tick(self, tick: Tick | Rejected) -> None:
-        self._touch()
-        if (record := self._screen(TICK, tick)) is not None:
-            self._store.set_tick(self._name, record)
+        self.put(TICK, tick)
 
     def leads(self, counts: LeadCounts | Rejected) -> None:
-        self._touch()
-        if (record := self._screen(LEADS, counts)) is not None:
-            self._store.set_leads(self._name, record)
+        self.put(LEADS, counts)
 
     def ready(self) -> None:
         self._touch()
@@ -149,6 +178,16 @@ class ConnectionSink:
 
     # -- the check -------------------------------------------------------------------------------
 
+    def _kind(self, kind: Any, call: str) -> RecordKind | None:
+        """The kind `kind` names, if this connection may write it; else reported, None."""
+        name = kind.name if isinstance(kind, RecordKind) else kind
+        known = self._conn.kinds.get(name) if isinstance(name, str) else None
+        if known is None or (isinstance(kind, RecordKind) and kind != known):
+            shown = str(name)[:60] if isinstance(name, str) else type(kind).__name__
+            self._conn.reject("unknown kind", shown, f"{call}: not a kind this connection declares")
+            return None
+        return known
+
     def _screen(self, kind: RecordKind, record: Any) -> Any:
         """The record to store (`record`, or it with over-long text cut), or None when it may not
         be stored: then it is reported on the connection."""
@@ -161,11 +200,27 @@ class ConnectionSink:
         return None
 
     def _screen_all(self, kind: RecordKind, records: Iterable[Any], current: dict[Any, Any],
-                    account: str | None) -> list[Any]:
+                    scope: Any) -> list[Any]:
         fresh, rejected = screen_all(kind, records, current)
-        in_scope = None if account is None else (lambda key: key is None or key[0] == account)
+        in_scope = None if scope is None else (lambda key: key is None or kind.in_scope(key, scope))
         self._conn.settle_rejections(kind, rejected, in_scope)
         return fresh
+
+    def put_result(self, result: ActionResult) -> None:
+        """An action's records: each stored as its class's kind, each removal done."""
+        by_class: dict[type, list[RecordKind]] = {}
+        for known in self._conn.kinds.values():
+            by_class.setdefault(known.record, []).append(known)
+        for record in result.records[:MAX_RESULT_RECORDS]:
+            matches = by_class.get(type(record), [])
+            if len(matches) == 1:
+                self.put(matches[0], record)
+            else:
+                self._conn.reject("action result", type(record).__name__[:60],
+                                  "no kind of this connection has this class" if not matches
+                                  else "several kinds have this class")
+        for kind, key in result.removed[:MAX_RESULT_RECORDS]:
+            self.remove(kind, key)
 
 
 @dataclass(eq=False)
@@ -196,6 +251,11 @@ class Connection:
     stream_deadline: asyncio.Timeout | None = None
     _ready_this_attempt: bool = False
     _problem_notes: tuple[str, ...] = ()
+    #: The kinds its sink writes: the built-in ones and its provider's.
+    kinds: dict[str, RecordKind] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.kinds = {**RECORD_KINDS, **{kind.name: kind for kind in self.provider.kinds}}
 
     @property
     def name(self) -> str:
@@ -253,7 +313,7 @@ class Connection:
             notes.append(f"blocked the app for {self.stall[1]:.1f} s")
         if self.rejected:
             (kind, key), why = next(iter(self.rejected.items()))
-            example = f"{label(RECORD_KINDS[kind], key)}: {_short(why)}"
+            example = f"{label(kind, key)}: {_short(why)}"
             count = len(self.rejected)
             notes.append(f"rejected {example}" if count == 1 else
                          f"{count} records rejected ({example}; see the log)")
@@ -263,8 +323,8 @@ class Connection:
 
     # -- rejected records and stalls -------------------------------------------------------------
 
-    def reject(self, kind: RecordKind, key: Any, reason: str) -> None:
-        slot = (kind.name, key)
+    def reject(self, kind: RecordKind | str, key: Any, reason: str) -> None:
+        slot = (kind if isinstance(kind, str) else kind.name, key)
         if self.rejected.get(slot) != reason:
             self.rejected[slot] = reason
             log.warning("%s: rejected %s: %s", self.name, label(kind, key), reason)
@@ -352,6 +412,12 @@ class FeedRuntime:
     def add(self, provider: Provider, context: ConnectionContext, *, enabled: bool = True) -> Connection:
         conn = Connection(self, context, provider, enabled=enabled)
         self.connections[context.name] = conn
+        for kind in provider.kinds:
+            try:
+                self.store.register(kind)
+            except ValueError as exc:  # the same name declared twice: this connection's kinds are off
+                log.warning("%s: %s", context.name, exc)
+                conn.kinds.pop(kind.name, None)
         if enabled:
             conn.publish(HealthState.CONNECTING)
         else:
@@ -560,18 +626,81 @@ class FeedRuntime:
                 conn.refresh_requested.set()
 
     async def run_action(self, connection: str, action: Action, target: Any) -> str:
-        """Run a quick action; errors come back as ProviderError with a redacted message."""
+        """Run a quick action; errors come back as ProviderError with a redacted message. The
+        records of an `ActionResult` go through the connection's sink; its message is returned."""
         conn = self.connections[connection]
         if action.mutating and conn.context.read_only:
             raise ProviderError(f"{connection} is read-only: {action.title} is disabled")
-        task = self._own(conn, asyncio.create_task(contained(lambda: action.run(target)),
-                                                   name=f"action:{connection}"), keep=False)
+        result = await self._contained(conn, f"action:{connection}", lambda: action.run(target), action.title)
+        if isinstance(result, ActionResult):
+            ConnectionSink(conn, self.store).put_result(result)
+            return result.message
+        return result
+
+    async def request(self, connection: str, name: str, params: dict[str, Any]) -> list[Any]:
+        """Ask a connection's session for one of its provider's declared requests: params checked
+        against the declaration, bounded by its timeout, every record checked as its kind (a bad
+        one is left out and logged). Every failure is a ProviderError naming the request."""
+        conn = self.connections.get(connection)
+        if conn is None or conn.session is None:
+            raise ProviderError(f"{connection} is not connected")
+        spec = conn.provider.request(name) if isinstance(name, str) else None
+        if spec is None:
+            raise ProviderError(f"{connection} does not answer the request {str(name)[:60]!r}")
+        values, problems = check_options(spec.params, (), dict(params), f"request {name}")
+        if problems:
+            raise ProviderError("; ".join(problems))
+        session = conn.session
+        try:
+            async with asyncio.timeout(spec.timeout):
+                answer = await self._contained(conn, f"request:{connection}",
+                                               lambda: session.request(name, values), name)
+        except TimeoutError:
+            raise ProviderError(f"{name}: no answer within {spec.timeout:g} s") from None
+        return self._checked_answer(conn, spec, answer)
+
+    def _checked_answer(self, conn: Connection, spec: RequestSpec, answer: Any) -> list[Any]:
+        if not isinstance(answer, (list, tuple)):
+            raise ProviderError(f"{spec.name}: the session answered {type(answer).__name__}, not a list of records")
+        records, dropped = [], []
+        for index, record in enumerate(answer[:MAX_RECORDS]):
+            stored, why = checked(spec.kind, record)
+            if why is None:
+                records.append(stored)
+            else:
+                dropped.append(f"record {index + 1}: {why}")
+        if len(answer) > MAX_RECORDS:
+            dropped.append(f"more than {MAX_RECORDS} records: the rest were left out")
+        if dropped:
+            log.warning("%s: %s: %d record(s) left out (%s)", conn.name, spec.name, len(dropped), _short(dropped[0]))
+        return records
+
+    async def _contained(self, conn: Connection, task_name: str, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """Plugin code in a task of its own (named for the stall monitor); failures as ProviderError."""
+        task = self._own(conn, asyncio.create_task(contained(call), name=task_name), keep=False)
         try:
             return await task
         except ProviderError:
             raise
         except Exception as exc:
-            raise ProviderError(f"{action.title} failed: {describe_exception(exc)}") from None
+            raise ProviderError(f"{what} failed: {describe_exception(exc)}") from None
+
+    def screen_context(self, connection: str, view: StoreView, run_action: Callable[[Action, Any], Awaitable[None]],
+                       actions: Callable[[], list[Action]] | None = None, selected: Any = None) -> ScreenContext:
+        """What a provider screen of `connection` gets: no session, no writable store."""
+        conn = self.connections[connection]
+        secret = {option.name for option in conn.provider.options if option.secret}
+        options = {key: value for key, value in conn.context.options.items()
+                   if key not in secret and not isinstance(value, Secret)}
+        session = conn.session
+
+        def listed() -> list[Action]:
+            return list(session.actions()) if session is not None else []
+
+        return ScreenContext(connection=connection, provider=conn.provider.name, title=conn.provider.title,
+                             options=MappingProxyType(options), view=view,
+                             requester=partial(self.request, connection), actions=actions or listed,
+                             run_action=run_action, selected=selected)
 
     def notify(self, connection: str, message: str, severity: str) -> None:
         if self.notify_handler is not None:

@@ -25,6 +25,8 @@ CORE_BINDINGS: dict[str, tuple[str, str]] = {
     "toggle_health": ("h", "Show or hide connection details (the status line)"),
     "maximize": ("z", "Maximise the focused panel, or back to every panel"),
     "notifications": ("n", "Recent notifications, newest first"),
+    "history": ("g", "History chart of the selected account, symbol or lead window"),
+    "alerts": ("exclamation_mark", "Alerts: active and recent, acknowledge them"),
     "back": ("escape", "Close the current screen, or leave a maximised panel"),
     # Bindings of each panel (ibmon.widgets.live_table), remappable like the others.
     "filter": ("slash", "Filter the rows of the focused panel as you type"),
@@ -35,7 +37,7 @@ CORE_BINDINGS: dict[str, tuple[str, str]] = {
 #: The dashboard's footer shows the keys in this order, as many as fit its width; bindings of the
 #: focused panel (filter, sort) are among them when they are in force.
 FOOTER_PRIORITY = ("help", "quit", "action", "maximize", "filter", "sort", "provider_screen",
-                   "toggle_health", "notifications", "refresh", "next_panel", "palette")
+                   "toggle_health", "notifications", "alerts", "history", "refresh", "next_panel", "palette")
 
 SCREEN_PREFIX = "screen."
 

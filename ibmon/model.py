@@ -6,6 +6,7 @@ new record written to the store, so a widget can compare identities to know what
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from dataclasses import dataclass, field
@@ -113,23 +114,60 @@ class LeadCounts:
 
 @dataclass(frozen=True)
 class RecordKind:
-    """A kind of record a session reports: `name` as the store and messages say it, the class, and
-    the fields that identify one record within a connection. The sink checks every record against
-    its class's declared field types (`ibmon.validate`)."""
+    """A kind of record sessions report and the store keeps: `name` as the store, watchers and
+    messages say it ("account", or "<provider>.<what>" for a plugin's own kind, e.g. "xtb.candle"),
+    `record` its frozen dataclass, `key` the fields that identify one record within a connection,
+    `title` how screens name it, and `scope` the key field a scoped replace-all selects on
+    (positions are replaced per "account").
+
+    The sink checks every record against the dataclass's declared field types (`ibmon.validate`):
+    str, int, bool, Decimal, Literal, `X | None`, tuples and frozensets of those, (str, str) pairs
+    and nested frozen dataclasses of the same. A plugin declares its kinds on its `Provider`."""
 
     name: str
-    cls: type
+    record: type
     key: tuple[str, ...]
+    title: str = ""
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or \
+                not all(c.isalnum() or c in "_-." for c in self.name):
+            raise ValueError(f"RecordKind name must be letters, digits, _, - or ., not {self.name!r}")
+        if not isinstance(self.record, type) or not dataclasses.is_dataclass(self.record):
+            raise TypeError(f"RecordKind {self.name!r}: record must be a dataclass type")
+        key = (self.key,) if isinstance(self.key, str) else tuple(self.key)
+        names = {f.name for f in dataclasses.fields(self.record)}
+        missing = [k for k in key if k not in names]
+        if missing:
+            raise ValueError(f"RecordKind {self.name!r}: key field(s) {', '.join(missing)} not in "
+                             f"{self.record.__name__}")
+        if self.scope is not None and self.scope not in key:
+            raise ValueError(f"RecordKind {self.name!r}: scope {self.scope!r} must be one of its key fields")
+        object.__setattr__(self, "key", key)
+
+    @property
+    def cls(self) -> type:
+        """The record class (the older name of `record`)."""
+        return self.record
 
     def key_of(self, record: Any) -> Any:
         values = tuple(getattr(record, name) for name in self.key)
         return values[0] if len(values) == 1 else values
 
+    def in_scope(self, key: Any, scope: Any) -> bool:
+        """Whether a record of this kind with `key` belongs to `scope` (None: everything does)."""
+        if scope is None or self.scope is None:
+            return True
+        parts = key if isinstance(key, tuple) else (key,)
+        return parts[self.key.index(self.scope)] == scope
 
-ACCOUNT = RecordKind("account", Account, ("id",))
-POSITION = RecordKind("position", Position, ("account", "id"))
-TICK = RecordKind("tick", Tick, ("symbol",))
-LEADS = RecordKind("leads", LeadCounts, ("window",))
+
+ACCOUNT = RecordKind("account", Account, ("id",), "accounts")
+POSITION = RecordKind("position", Position, ("account", "id"), "positions", scope="account")
+TICK = RecordKind("tick", Tick, ("symbol",), "ticks")
+LEADS = RecordKind("leads", LeadCounts, ("window",), "lead counts")
+#: The built-in kinds, by name (a plugin's own kinds are declared on its Provider).
 RECORD_KINDS = {kind.name: kind for kind in (ACCOUNT, POSITION, TICK, LEADS)}
 
 

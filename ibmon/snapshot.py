@@ -3,7 +3,8 @@
 The JSON shape is a contract other tools rely on: money as decimal strings exactly as the provider
 sent it, tick times in Unix milliseconds, leads as the widest window; fields are only ever added
 (an account's "number" and a position's "account_number" are how the user knows the account, as the
-dashboard shows it; a position's "currency" is its profit's). The text form is for people: the
+dashboard shows it; a position's "currency" is its profit's; "alerts" lists the `[[alerts]]` rules
+that fire on the snapshot's figures: the kinds that need a window of change need a running dashboard). The text form is for people: the
 same exact figures, times in the configured time format. Secrets never appear: errors
 are redacted and only provider-neutral records are written. Provider strings reach the terminal
 safely: the text form shows them through `safe_text`, the JSON form escapes what a terminal would
@@ -14,16 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
+from ibmon.alerts import AlertEngine
 from ibmon.config import Config
 from ibmon.feeds import FeedRuntime
 from ibmon.model import Account, LeadCounts, Position, Tick
 from ibmon.plugins import PluginHost
 from ibmon.safe import safe_json, safe_text
 from ibmon.secrets import redact
-from ibmon.store import Store
+from ibmon.store import Store, StoreView
 from ibmon.widgets.format import TimeFormat, time_format
 
 ACCOUNT_FIELDS = ("id", "number", "currency", "balance", "equity", "margin", "free_margin", "margin_level",
@@ -38,6 +41,7 @@ async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dic
     """The snapshot document of every enabled connection of `config`."""
     store = Store()
     runtime = FeedRuntime(store, watchdog_interval=None)
+    engine = AlertEngine(config.alerts, store)
     enabled = [c for c in config.connections if c.enabled]
     for connection in enabled:
         if connection.unavailable is None:
@@ -58,27 +62,34 @@ async def take_snapshot(config: Config, host: PluginHost, timeout: float) -> dic
         else:
             error = conn.first_error or conn.last_error
             ok, error = False, error or f"no complete picture within {timeout:g} s (timed out)"
-        reports.append(connection_report(connection.name, connection.provider, ok, error, store))
-    return {"generated_at": _utc_now(), "connections": reports}
+        reports.append(connection_report(connection.name, connection.provider, ok, error, StoreView(store)))
+    engine.evaluate(time.time())
+    alerts = [redact_json(alert.as_json()) for alert in engine.active()]
+    engine.close()
+    return {"generated_at": _utc_now(), "connections": reports, "alerts": alerts}
+
+
+def redact_json(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: redact(value) if isinstance(value, str) else value for key, value in document.items()}
 
 
 def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def connection_report(name: str, provider: str, ok: bool, error: str | None, store: Store) -> dict[str, Any]:
-    accounts = sorted(store.accounts.get(name, {}).values(), key=lambda a: a.id)
-    positions = sorted(store.positions.get(name, {}).values(), key=lambda p: p.key)
-    ticks = sorted(store.ticks.get(name, {}).values(), key=lambda t: t.symbol)
+def connection_report(name: str, provider: str, ok: bool, error: str | None, view: StoreView) -> dict[str, Any]:
+    accounts = sorted(view.records("account", name).values(), key=lambda a: a.id)
+    positions = sorted(view.records("position", name).values(), key=lambda p: p.key)
+    ticks = sorted(view.records("tick", name).values(), key=lambda t: t.symbol)
     return {
         "name": name,
         "provider": provider,
         "ok": ok,
         "error": redact(error) if error else None,
         "accounts": [_account(a) for a in accounts],
-        "positions": [_position(p, store.account_number(name, p.account)) for p in positions],
+        "positions": [_position(p, view.account_number(name, p.account)) for p in positions],
         "ticks": [_tick(t) for t in ticks],
-        "leads": _leads(store.leads.get(name, {}).values()),
+        "leads": _leads(view.records("leads", name).values()),
     }
 
 
@@ -146,6 +157,11 @@ def to_text(document: dict[str, Any], times: TimeFormat | None = None) -> str:
             lines.append(f"  leads {safe_text(leads['from'])} .. {safe_text(leads['to'])}: {leads['leads']} leads, "
                          f"{leads['registrations']} registrations, {leads['transactions']} transactions")
         blocks.append("\n".join(lines))
+    alerts = document.get("alerts") or []
+    if alerts:
+        blocks.append("\n".join([f"{len(alerts)} active alert(s):"] + [
+            f"  {safe_text(a['rule'])}: {safe_text(a['connection'])} {safe_text(a['subject'])} at {a['figure']} "
+            f"({safe_text(a['rule_text'])})" for a in alerts]))
     return redact("\n\n".join(blocks))
 
 

@@ -1,51 +1,71 @@
-"""The state: the latest value per key for every connection, change tracking and bounded history.
+"""The state: the latest record per kind, connection and key, change tracking and bounded history.
 
-Sessions write through the feed runtime's sink; widgets read at frame rate. A widget asks for a
-`Watcher` and, each frame, `drain()`s the keys changed since its last frame, so it repaints only
-those rows. Every write is applied (ticks are never dropped); coalescing happens in the watcher's
-sets, where many ticks of one symbol between two frames leave one key.
+Sessions write through the feed runtime's sink (`ibmon.feeds.ConnectionSink`), which checks every
+record first; everything else reads through a `StoreView`, which has no way to write. A reader asks
+for a `Watcher` and, each frame, `drain()`s the keys changed since its last frame, so it repaints
+only those rows. Every write is applied (ticks are never dropped); coalescing happens in the
+watcher's sets, where many ticks of one symbol between two frames leave one key.
+
+Kinds: the built-in ones (account, position, tick, leads) are known from the start; a plugin's own
+kinds (`Provider.kinds`) are registered when a connection of that provider is added. Health is a
+kind of its own too ("health", key None), written only by the runtime.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
-from ibmon.model import Account, Health, HealthState, LeadCounts, Position, Tick
+from ibmon.model import ACCOUNT, LEADS, POSITION, RECORD_KINDS, TICK, Account, Health, HealthState, LeadCounts, \
+    Position, RecordKind, Tick
 
 Kind = Literal["account", "position", "tick", "leads", "health"]
-KINDS: tuple[Kind, ...] = ("account", "position", "tick", "leads", "health")
+#: The built-in kinds and health, which every watcher knows from the start.
+KINDS: tuple[str, ...] = ("account", "position", "tick", "leads", "health")
+HEALTH = "health"
 
 #: Points kept per sparkline series.
 HISTORY_POINTS = 120
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 class Watcher:
     """The changes one reader has not seen yet: per kind, a set of (connection, key).
 
-    `on_change` is called once when a change arrives after `rearm()` (a reader schedules its next
-    frame there, so nothing runs while nothing changes). A new watcher starts signalled: its owner
-    owes it a first read, and rearms when it reads.
+    `kinds` limits what it collects (None: every kind, a plugin's own ones included). `on_change`
+    is called once when a change arrives after `rearm()` (a reader schedules its next frame there,
+    so nothing runs while nothing changes). A new watcher starts signalled: its owner owes it a
+    first read, and rearms when it reads.
     """
 
-    __slots__ = ("pending", "on_change", "signalled")
+    __slots__ = ("pending", "on_change", "signalled", "kinds")
 
-    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
-        self.pending: dict[str, set[tuple[str, object]]] = {kind: set() for kind in KINDS}
+    def __init__(self, on_change: Callable[[], None] | None = None,
+                 kinds: Iterable[str] | None = None) -> None:
+        self.kinds: frozenset[str] | None = None if kinds is None else frozenset(kinds)
+        self.pending: defaultdict[str, set[tuple[str, object]]] = defaultdict(set)
+        for kind in KINDS if self.kinds is None else self.kinds:
+            self.pending[kind] = set()
         self.on_change = on_change
         self.signalled = True
+
+    def wants(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
     def rearm(self) -> None:
         """Call `on_change` again at the next change."""
         self.signalled = False
 
-    def drain(self, kind: Kind) -> set[tuple[str, object]]:
-        changed = self.pending[kind]
-        if changed:
-            self.pending[kind] = set()
+    def drain(self, kind: str) -> set[tuple[str, object]]:
+        changed = self.pending.get(kind)
+        if not changed:
+            return set()
+        self.pending[kind] = set()
         return changed
 
     def has_changes(self) -> bool:
@@ -53,11 +73,18 @@ class Watcher:
 
 
 class Store:
+    """The writable state. Only the feed runtime writes it; hand readers `StoreView(store)`."""
+
     def __init__(self, history_points: int = HISTORY_POINTS, clock=time.monotonic) -> None:
-        self.accounts: dict[str, dict[str, Account]] = {}
-        self.positions: dict[str, dict[tuple[str, str], Position]] = {}
-        self.ticks: dict[str, dict[str, Tick]] = {}
-        self.leads: dict[str, dict[str, LeadCounts]] = {}
+        #: The registered kinds by name: the built-in ones, then each provider's own.
+        self.kinds: dict[str, RecordKind] = dict(RECORD_KINDS)
+        #: kind name -> connection -> key -> record.
+        self.tables: dict[str, dict[str, dict[Any, Any]]] = {name: {} for name in self.kinds}
+        # the built-in tables by their older names (the same dicts)
+        self.accounts: dict[str, dict[str, Account]] = self.tables["account"]
+        self.positions: dict[str, dict[tuple[str, str], Position]] = self.tables["position"]
+        self.ticks: dict[str, dict[str, Tick]] = self.tables["tick"]
+        self.leads: dict[str, dict[str, LeadCounts]] = self.tables["leads"]
         #: The counts before the latest update, per window (for "change since the previous poll").
         self.previous_leads: dict[str, dict[str, LeadCounts]] = {}
         self.health: dict[str, Health] = {}
@@ -68,26 +95,42 @@ class Store:
         self._watchers: list[Watcher] = []
         self._clock = clock
 
+    # -- kinds -----------------------------------------------------------------------------------
+
+    def register(self, kind: RecordKind) -> None:
+        """Know a plugin's kind. The same declaration again is fine; another one under a taken name
+        raises ValueError."""
+        known = self.kinds.get(kind.name)
+        if known is not None:
+            if known != kind:
+                raise ValueError(f"record kind {kind.name!r} is already declared differently")
+            return
+        self.kinds[kind.name] = kind
+        self.tables[kind.name] = {}
+
     # -- readers ---------------------------------------------------------------------------------
 
-    def watch(self, on_change: Callable[[], None] | None = None) -> Watcher:
-        """A new watcher that sees every key present now as changed, then every later change."""
-        watcher = Watcher(on_change)
-        for conn, items in self.accounts.items():
-            watcher.pending["account"].update((conn, key) for key in items)
-        for conn, items in self.positions.items():
-            watcher.pending["position"].update((conn, key) for key in items)
-        for conn, items in self.ticks.items():
-            watcher.pending["tick"].update((conn, key) for key in items)
-        for conn, items in self.leads.items():
-            watcher.pending["leads"].update((conn, key) for key in items)
-        watcher.pending["health"].update((conn, None) for conn in self.health)
+    def watch(self, on_change: Callable[[], None] | None = None,
+              kinds: Iterable[str] | None = None) -> Watcher:
+        """A new watcher that sees every key present now as changed, then every later change
+        (of `kinds` only, when given)."""
+        watcher = Watcher(on_change, kinds)
+        for name, table in self.tables.items():
+            if watcher.wants(name):
+                pending = watcher.pending[name]
+                for conn, items in table.items():
+                    pending.update((conn, key) for key in items)
+        if watcher.wants(HEALTH):
+            watcher.pending[HEALTH].update((conn, None) for conn in self.health)
         self._watchers.append(watcher)
         return watcher
 
     def unwatch(self, watcher: Watcher) -> None:
         if watcher in self._watchers:
             self._watchers.remove(watcher)
+
+    def get(self, kind: str, connection: str, key: Any) -> Any:
+        return self.tables.get(kind, {}).get(connection, {}).get(key)
 
     def history(self, connection: str, kind: str, key: str) -> list[Decimal]:
         """The recent values of a series: ("equity", account id) or ("mid", symbol)."""
@@ -106,9 +149,11 @@ class Store:
 
     # -- writers ---------------------------------------------------------------------------------
 
-    def _changed(self, kind: Kind, connection: str, key: object) -> None:
+    def _changed(self, kind: str, connection: str, key: object) -> None:
         item = (connection, key)
         for watcher in self._watchers:
+            if watcher.kinds is not None and kind not in watcher.kinds:
+                continue
             watcher.pending[kind].add(item)
             if not watcher.signalled:
                 watcher.signalled = True
@@ -128,79 +173,152 @@ class Store:
         elif series[-1] != value:
             series.append(value)
 
+    def _stored(self, kind: str, connection: str, key: Any, record: Any) -> None:
+        """What the built-in kinds keep beside the record: sparkline series, previous lead counts."""
+        if kind == "account":
+            self._record(connection, "equity", key, record.equity if record.equity is not None else record.balance)
+        elif kind == "tick":
+            self.tick_count += 1
+            self._record(connection, "mid", key, (record.bid + record.ask) / 2)
+        elif kind == "leads":
+            self._record(connection, "leads", key, Decimal(record.leads))
+
     def touch(self, connection: str) -> None:
         self.last_data[connection] = self._clock()
 
+    def put(self, kind: RecordKind, connection: str, record: Any) -> None:
+        """Set one (checked) record."""
+        key = kind.key_of(record)
+        table = self.tables[kind.name].setdefault(connection, {})
+        if kind.name == "leads":
+            before = table.get(key)
+            if before is not None:
+                self.previous_leads.setdefault(connection, {})[key] = before
+        table[key] = record
+        self._stored(kind.name, connection, key, record)
+        self._changed(kind.name, connection, key)
+
+    def remove(self, kind: RecordKind, connection: str, key: Any) -> None:
+        if self.tables[kind.name].get(connection, {}).pop(key, None) is not None:
+            self._changed(kind.name, connection, key)
+
+    def replace(self, kind: RecordKind, connection: str, records: Iterable[Any], scope: Any = None) -> None:
+        """The connection's records of `kind` (within `scope`, see `RecordKind.in_scope`) are
+        exactly `records`: the others go, changed ones are set."""
+        current = self.tables[kind.name].setdefault(connection, {})
+        fresh = {kind.key_of(record): record for record in records}
+        for key in [k for k in current if k not in fresh and kind.in_scope(k, scope)]:
+            del current[key]
+            self._changed(kind.name, connection, key)
+        for key, record in fresh.items():
+            if current.get(key) != record:
+                self.put(kind, connection, record)
+
+    # the built-in kinds' writers by their older names
+
     def set_account(self, connection: str, account: Account) -> None:
-        self.accounts.setdefault(connection, {})[account.id] = account
-        self._record(connection, "equity", account.id,
-                     account.equity if account.equity is not None else account.balance)
-        self._changed("account", connection, account.id)
+        self.put(ACCOUNT, connection, account)
 
     def replace_accounts(self, connection: str, accounts: Iterable[Account]) -> None:
-        current = self.accounts.setdefault(connection, {})
-        fresh = {account.id: account for account in accounts}
-        for gone in current.keys() - fresh.keys():
-            del current[gone]
-            self._changed("account", connection, gone)
-        for account in fresh.values():
-            if current.get(account.id) != account:
-                self.set_account(connection, account)
+        self.replace(ACCOUNT, connection, accounts)
 
     def set_position(self, connection: str, position: Position) -> None:
-        self.positions.setdefault(connection, {})[position.key] = position
-        self._changed("position", connection, position.key)
+        self.put(POSITION, connection, position)
 
     def remove_position(self, connection: str, account: str, position_id: str) -> None:
-        key = (account, position_id)
-        if self.positions.get(connection, {}).pop(key, None) is not None:
-            self._changed("position", connection, key)
+        self.remove(POSITION, connection, (account, position_id))
 
     def replace_positions(self, connection: str, positions: Iterable[Position],
                           account: str | None = None) -> None:
-        current = self.positions.setdefault(connection, {})
-        fresh = {position.key: position for position in positions}
-        scope = [key for key in current if account is None or key[0] == account]
-        for key in scope:
-            if key not in fresh:
-                del current[key]
-                self._changed("position", connection, key)
-        for key, position in fresh.items():
-            if current.get(key) != position:
-                current[key] = position
-                self._changed("position", connection, key)
+        self.replace(POSITION, connection, positions, account)
 
     def set_tick(self, connection: str, tick: Tick) -> None:
-        self.tick_count += 1
-        self.ticks.setdefault(connection, {})[tick.symbol] = tick
-        self._record(connection, "mid", tick.symbol, (tick.bid + tick.ask) / 2)
-        self._changed("tick", connection, tick.symbol)
+        self.put(TICK, connection, tick)
 
     def set_leads(self, connection: str, counts: LeadCounts) -> None:
-        windows = self.leads.setdefault(connection, {})
-        before = windows.get(counts.window)
-        if before is not None:
-            self.previous_leads.setdefault(connection, {})[counts.window] = before
-        windows[counts.window] = counts
-        self._record(connection, "leads", counts.window, Decimal(counts.leads))
-        self._changed("leads", connection, counts.window)
+        self.put(LEADS, connection, counts)
 
     def set_health(self, connection: str, health: Health) -> None:
         self.health[connection] = health
-        self._changed("health", connection, None)
+        self._changed(HEALTH, connection, None)
 
     def state(self, connection: str) -> HealthState | None:
         health = self.health.get(connection)
         return health.state if health else None
 
     def remove_connection(self, connection: str) -> None:
-        for kind, table in (("account", self.accounts), ("position", self.positions),
-                            ("tick", self.ticks), ("leads", self.leads)):
+        for kind, table in self.tables.items():
             for key in table.pop(connection, {}):
-                self._changed(kind, connection, key)  # type: ignore[arg-type]
+                self._changed(kind, connection, key)
         self.previous_leads.pop(connection, None)
         self.last_data.pop(connection, None)
         if self.health.pop(connection, None) is not None:
-            self._changed("health", connection, None)
+            self._changed(HEALTH, connection, None)
         for key in [k for k in self._history if k[0] == connection]:
             del self._history[key]
+
+
+class StoreView:
+    """What readers get of the store: every record, health and series, and watchers; no writes.
+
+    Mappings it returns are read-only views of the live state (read them in the event loop; copy
+    what you keep)."""
+
+    __slots__ = ("__store",)
+
+    def __init__(self, store: Store) -> None:
+        self.__store = store
+
+    def kinds(self) -> dict[str, RecordKind]:
+        """Every registered kind by name."""
+        return dict(self.__store.kinds)
+
+    def get(self, kind: str, connection: str, key: Any) -> Any:
+        """One record, or None."""
+        return self.__store.get(kind, connection, key)
+
+    def records(self, kind: str, connection: str | None = None) -> Mapping[Any, Any]:
+        """A connection's records of `kind` by key (read-only); without a connection, every
+        connection's, by (connection, key)."""
+        table = self.__store.tables.get(kind, {})
+        if connection is not None:
+            items = table.get(connection)
+            return MappingProxyType(items) if items is not None else _EMPTY
+        return {(conn, key): record for conn, items in table.items() for key, record in items.items()}
+
+    def connections(self) -> list[str]:
+        """Every connection the store has a health record of."""
+        return self.__store.connections()
+
+    def health(self, connection: str) -> Health | None:
+        return self.__store.health.get(connection)
+
+    def last_data(self, connection: str) -> float | None:
+        """When data last arrived (monotonic seconds), or None."""
+        return self.__store.last_data.get(connection)
+
+    def history(self, connection: str, series: str, key: str) -> list[Decimal]:
+        """The recent values of a sparkline series: ("equity", account id), ("mid", symbol) or
+        ("leads", window)."""
+        return self.__store.history(connection, series, key)
+
+    def previous(self, kind: str, connection: str, key: Any) -> Any:
+        """The record before the latest update (kept for lead counts only), or None."""
+        if kind != "leads":
+            return None
+        return self.__store.previous_leads.get(connection, {}).get(key)
+
+    def account_number(self, connection: str, account_id: str) -> str:
+        """How the user knows an account (`Account.number`); its id while there is no record of it."""
+        return self.__store.account_number(connection, account_id)
+
+    @property
+    def tick_count(self) -> int:
+        return self.__store.tick_count
+
+    def watch(self, kinds: Iterable[str] | None = None, on_change: Callable[[], None] | None = None) -> Watcher:
+        """A watcher of `kinds` (None: all): first every key present now, then every change."""
+        return self.__store.watch(on_change, kinds)
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self.__store.unwatch(watcher)

@@ -5,6 +5,13 @@
     task = asyncio.create_task(session.stream(sink))
     await sink.wait_ready()
     assert sink.account_records["12345"].balance == Decimal("1000.00")
+
+A provider screen is tested with `ScreenHarness`: the session writes through the runtime's own sink
+into a real store, and the screen gets the `ScreenContext` the app would give it:
+
+    harness = ScreenHarness(provider, session)
+    await harness.poll()
+    await app.push_screen(MyScreen(harness.context(selected=account)))
 """
 
 from __future__ import annotations
@@ -34,14 +41,21 @@ def make_context(provider: Provider, name: str = "test", read_only: bool = False
                              poll_timeout=poll_timeout)
 
 
+#: The built-in kinds' shorthand calls of a sink, by kind name.
+_SHORTHAND = {"account": "account", "position": "position", "tick": "tick", "leads": "leads"}
+
+
 class RecordingSink:
     """A Sink that keeps what it is told, for assertions: the latest records by key in
-    `account_records`, `position_records`, `ticks` and `lead_records`.
+    `account_records`, `position_records`, `ticks` and `lead_records`, and a provider's own kinds
+    (pass them as `kinds`) by kind name and key in `records`.
 
     Records are checked as the app's sink checks them: a rejected one is not kept (a replace-all
     keeps its previous version) and `rejections` holds (kind, key, reason) of every rejection."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Iterable[RecordKind] = ()) -> None:
+        self.kinds: dict[str, RecordKind] = {kind.name: kind for kind in kinds}
+        self.records: dict[str, dict[Any, Any]] = {name: {} for name in self.kinds}
         self.account_records: dict[str, Account] = {}
         self.position_records: dict[tuple[str, str], Position] = {}
         self.ticks: dict[str, Tick] = {}
@@ -108,6 +122,53 @@ class RecordingSink:
             self.lead_records[counts.window] = counts
             self._poke()
 
+    def _own_kind(self, kind: str | RecordKind, call: str) -> RecordKind | None:
+        """A declared kind (passed as `kinds`), or None: then the rejection is recorded, as the
+        host's sink refuses a kind the provider did not declare."""
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        if name not in self.kinds:
+            self.rejections.append(("unknown kind", name, f"{call}: not a kind this connection declares"))
+            self._poke()
+            return None
+        return self.kinds[name]
+
+    def put(self, kind: str | RecordKind, record: Any) -> None:
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        if name in _SHORTHAND:
+            getattr(self, _SHORTHAND[name])(record)
+        elif (known := self._own_kind(kind, "put")) is not None and \
+                (record := self._accepted(known, record)) is not None:
+            self.records[known.name][known.key_of(record)] = record
+            self._poke()
+
+    def replace(self, kind: str | RecordKind, records: Iterable[Any], scope: Any = None) -> None:
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        if name == "account":
+            self.accounts(records)
+            return
+        if name == "position":
+            self.positions(records, account=scope)
+            return
+        known = self._own_kind(kind, "replace")
+        if known is None:
+            return
+        current = self.records[known.name]
+        fresh = self._screen_all(known, records, current)
+        kept = {key: r for key, r in current.items() if not known.in_scope(key, scope)}
+        kept.update((known.key_of(r), r) for r in fresh)
+        self.records[known.name] = kept
+        self._poke()
+
+    def remove(self, kind: str | RecordKind, key: Any) -> None:
+        name = kind if isinstance(kind, str) else getattr(kind, "name", None)
+        builtin = {"account": self.account_records, "position": self.position_records, "tick": self.ticks,
+                   "leads": self.lead_records}
+        if name in builtin:
+            builtin[name].pop(key, None)
+        elif (known := self._own_kind(kind, "remove")) is not None:
+            self.records[known.name].pop(key, None)
+        self._poke()
+
     def ready(self) -> None:
         self.ready_count += 1
         self._ready.set()
@@ -148,6 +209,55 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0,
                 pass
         else:
             await asyncio.sleep(interval)
+
+
+class ScreenHarness:
+    """One connection of `provider` driven by `session` on a real Store and feed runtime (not
+    started), for testing a provider screen without the whole app: `sink` writes as the runtime's
+    sink does (await `session.poll(harness.sink)`), `context()` is the ScreenContext the app would
+    hand the screen (requests go through the runtime). `run_action` stands in for the host's
+    confirm-run-report flow; by default actions run through the runtime unconfirmed and their
+    messages (or errors) are kept in `reports`."""
+
+    def __init__(self, provider: Provider, session: Any, name: str = "test",
+                 run_action: Callable[[Any, Any], Any] | None = None, **options: Any) -> None:
+        from ibmon.feeds import ConnectionSink, FeedRuntime
+        from ibmon.store import Store, StoreView
+
+        self.store = Store()
+        self.view = StoreView(self.store)
+        self.runtime = FeedRuntime(self.store, watchdog_interval=None, stall_seconds=None)
+        context = session.ctx if isinstance(getattr(session, "ctx", None), ConnectionContext) else \
+            make_context(provider, name=name, **options)
+        self.connection = self.runtime.add(provider, context)
+        self.connection.session = session
+        self.name = context.name
+        self.sink = ConnectionSink(self.connection, self.store)
+        self.reports: list[str] = []
+        self._run_action = run_action or self._run
+
+    async def _run(self, action: Any, target: Any) -> None:
+        from ibmon.errors import ProviderError
+
+        try:
+            self.reports.append(await self.runtime.run_action(self.name, action, target))
+        except ProviderError as exc:
+            self.reports.append(exc.message)
+
+    def context(self, selected: Any = None) -> Any:
+        return self.runtime.screen_context(self.name, self.view, self._run_action, selected=selected)
+
+    async def poll(self) -> None:
+        """One poll of the session into the store, as the runtime runs it: a failure goes on the
+        connection's health line (and its records stay)."""
+        from ibmon.errors import PLUGIN_FAILURES
+
+        try:
+            await self.connection.session.poll(self.sink)
+        except PLUGIN_FAILURES as exc:
+            self.connection.failed(exc)
+        else:
+            self.sink.ready()
 
 
 @contextlib.contextmanager

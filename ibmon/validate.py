@@ -1,10 +1,12 @@
 """The check every record passes before the store: driven by the record classes' declared field types.
 
-For each record class (`ibmon.model.RECORD_KINDS`) the field annotations are read once and turned into
-one check per field: text is a `str` of at most `MAX_TEXT` characters, money a finite `Decimal`
+For each record class (the built-in `ibmon.model.RECORD_KINDS` and every kind a plugin declares) the
+field annotations are read once and turned into one check per field: text is a `str` of at most `MAX_TEXT` characters, money a finite `Decimal`
 within `ibmon.money`'s bounds, an `int` a count (non-negative, at most `MAX_COUNT`), a `Literal` one
 of its values, a `tuple[...]` / `frozenset[...]` at most `MAX_ITEMS` items each checked in turn, and
-`X | None` either None or an X. A new record class with these kinds of fields is checked as is.
+`X | None` either None or an X, a nested frozen dataclass each of its fields in turn. A new record
+class with these kinds of fields is checked as is; `check_record_type` refuses one with any other
+field type when its kind is declared.
 
     problem(ACCOUNT, account)  -> "balance: not a finite number: NaN" or None
     screen_all(ACCOUNT, accounts, shown_now) -> (accounts to store, {account id: reason})
@@ -42,9 +44,18 @@ def problem(kind: RecordKind, record: Any) -> str | None:
     """Why `record` may not be stored as a `kind` record ("field: reason"), or None when it may."""
     if isinstance(record, Rejected):
         return record.reason
-    if type(record) is not kind.cls and not isinstance(record, kind.cls):
-        return f"not {_article(kind.cls.__name__)} (got {type(record).__name__})"
-    for name, check in _schema(kind.cls):
+    return _problem_of(kind.record, record)
+
+
+def check_record_type(cls: type) -> None:
+    """Raise TypeError naming the field when `cls` has a field type the check cannot read."""
+    _schema(cls)
+
+
+def _problem_of(cls: type, record: Any) -> str | None:
+    if type(record) is not cls and not isinstance(record, cls):
+        return f"not {_article(cls.__name__)} (got {type(record).__name__})"
+    for name, check in _schema(cls):
         try:
             value = getattr(record, name)
         except AttributeError:
@@ -115,12 +126,13 @@ def screen_all(kind: RecordKind, records: Iterable[Any],
     return list(fresh.values()), rejected
 
 
-def label(kind: RecordKind, key: Any) -> str:
+def label(kind: RecordKind | str, key: Any) -> str:
     """How messages name a record: "account 12345", "position 12345/678", "tick EURUSD"."""
+    name = kind if isinstance(kind, str) else kind.name
     if key is None:
-        return f"{kind.name} (no readable id)"
-    text = "/".join(key) if isinstance(key, tuple) else key
-    return f"{kind.name} {text if len(text) <= 60 else text[:57] + '...'}"
+        return f"{name} (no readable id)"
+    text = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+    return f"{name} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 # -- building the checks from the annotations ------------------------------------------------------
@@ -130,7 +142,13 @@ def _schema(cls: type) -> tuple[tuple[str, Check], ...]:
     schema = _schemas.get(cls)
     if schema is None:
         hints = typing.get_type_hints(cls)
-        schema = _schemas[cls] = tuple((f.name, _check_for(hints[f.name])) for f in dataclasses.fields(cls))
+        checks = []
+        for f in dataclasses.fields(cls):
+            try:
+                checks.append((f.name, _check_for(hints[f.name])))
+            except TypeError as exc:
+                raise TypeError(f"{cls.__name__}.{f.name}: {exc}") from None
+        schema = _schemas[cls] = tuple(checks)
     return schema
 
 
@@ -138,6 +156,9 @@ def _check_for(hint: Any) -> Check:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is str:
         return _text
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        _schema(hint)  # a nested record: its own fields are checked the same way
+        return lambda value, cls=hint: _problem_of(cls, value)
     if hint is bool:
         return lambda value: None if type(value) is bool else f"expected true or false, got {_type(value)}"
     if hint is int:
@@ -190,6 +211,8 @@ def _clipped(record: Any, key: tuple[str, ...]) -> Any:
 def _clip(value: Any) -> Any:
     if isinstance(value, str):
         return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _clipped(value, ())
     if isinstance(value, (tuple, frozenset)) and len(value) <= MAX_ITEMS:
         items = [_clip(item) for item in value]
         if any(new is not old for new, old in zip(items, value)):

@@ -32,6 +32,16 @@ def pytest_unconfigure(config):
         shutil.rmtree(_home, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _secrets_of_the_test_only():
+    """Secrets a test makes up are forgotten after it: one made-up "short" must not mask the word in
+    every later test's messages (wider fixtures' secrets, made before, stay)."""
+    from ibmon.testing import secrets_kept_apart
+
+    with secrets_kept_apart():
+        yield
+
+
 @pytest.fixture(scope="session")
 def test_home() -> Path:
     """The temporary folder that holds every test's platform folders."""

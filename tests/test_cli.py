@@ -141,7 +141,8 @@ def test_every_command_and_config_action_takes_the_common_options_after_it():
                         isinstance(a, argparse._SubParsersAction) for a in child._actions) else [(*prefix, name)]
 
     found = list(commands(cli.build_parser()))
-    assert ("config", "reference") in found and ("sim",) in found and len(found) == 10
+    assert ("config", "reference") in found and ("sim",) in found and ("collect",) in found \
+        and ("serve",) in found and ("history",) in found and len(found) == 15
     for argv in found:
         args = cli.build_parser().parse_args(["--config", "before.toml", *argv, "--config", "after.toml",
                                               "--read-only", "--plugin-dir", "p"])

@@ -14,7 +14,7 @@ from ibmon.model import Account, LeadCounts, Position
 from ibmon.plugins import PluginHost
 from ibmon.simulators import SimulatorHost
 from ibmon.snapshot import _leads, connection_report, to_json, to_text
-from ibmon.store import Store
+from ibmon.store import Store, StoreView
 
 SUPPORT = Path(__file__).parent / "support"
 TOKEN = "example-secret-token"  # what the example simulator accepts
@@ -137,7 +137,7 @@ def test_decimals_keep_their_digits_without_exponents():
     store = Store()
     store.set_account("C", Account(id="1", balance=Decimal("0.000000000000000000"), equity=Decimal("1E+2"),
                                    profit=Decimal("-0.0000001"), currency="BTC"))
-    report = connection_report("C", "p", True, None, store)
+    report = connection_report("C", "p", True, None, StoreView(store))
     account = json.loads(to_json({"generated_at": "x", "connections": [report]}))["connections"][0]["accounts"][0]
     assert (account["balance"], account["equity"], account["profit"]) == ("0.000000000000000000", "100", "-0.0000001")
     text = to_text({"generated_at": "x", "connections": [report]})
@@ -149,7 +149,7 @@ def test_accounts_read_by_their_number_as_on_the_dashboard():
     store.set_account("C", Account(id="5010002", balance=Decimal("1"), currency="USD", name="3100002"))
     store.set_position("C", Position("5010002", "7", "EURUSD", "buy", Decimal("1"), profit=Decimal("2"), currency="USD"))
     store.set_position("C", Position("999", "8", "GOLD", "sell", Decimal("1")))  # its account is not known
-    report = connection_report("C", "p", True, None, store)
+    report = connection_report("C", "p", True, None, StoreView(store))
     assert [(a["id"], a["number"]) for a in report["accounts"]] == [("5010002", "3100002")]
     assert [(p["account"], p["account_number"], p["currency"]) for p in report["positions"]] == \
         [("5010002", "3100002", "USD"), ("999", "999", None)]

@@ -31,7 +31,8 @@ from ibmon.errors import describe_exception
 from ibmon.keymap import core_binding
 from ibmon.layout import Want, share_lines
 from ibmon.screens.first_run import Welcome
-from ibmon.widgets.accounts import AccountsTable
+from ibmon.widgets.accounts import AccountRow, AccountsTable
+from ibmon.widgets.alert_badge import AlertBadge
 from ibmon.widgets.health_bar import HealthBar
 from ibmon.widgets.key_bar import KeyBar
 from ibmon.widgets.lead_funnel import LeadFunnel
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ibmon.api import Action, ScreenSpec
     from ibmon.feeds import Connection, FeedRuntime
     from ibmon.screens.first_run import FirstRun
-    from ibmon.store import Store
+    from ibmon.store import StoreView
 
 log = logging.getLogger("ibmon.app")
 
@@ -69,13 +70,17 @@ class DashboardHost(Protocol):
     import the app, which imports the dashboard): the data, the user's settings, and the app's ways
     to act on a selected row and to open provider screens."""
 
-    store: Store
+    #: The store, read-only.
+    view: StoreView
     runtime: FeedRuntime
     read_only: bool
     #: The config's `layout` (one of config.LAYOUTS).
     panel_layout: str
     #: Set when there is no config to show (the dashboard then explains how to start).
     first_run: FirstRun | None
+    #: History (ibmon.history.History) and the alert monitor (ibmon.alerting.AlertMonitor), or None.
+    history: Any
+    alerts: Any
 
     def connection_titles(self) -> dict[str, str]: ...
 
@@ -90,11 +95,15 @@ class DashboardHost(Protocol):
 
     async def quick_actions(self, picked: Selection) -> None: ...
 
-    async def pick_provider_screen(self, connection: str) -> None: ...
+    async def pick_provider_screen(self, connection: str, selected: Any = None) -> None: ...
 
     def screen_specs(self, conn: Connection) -> list[ScreenSpec]: ...
 
-    def open_provider_screen(self, connection: str, spec_id: str) -> None: ...
+    def open_provider_screen(self, connection: str, spec_id: str, selected: Any = None) -> None: ...
+
+    def open_history(self, panel: Any) -> None: ...
+
+    def open_alerts(self) -> None: ...
 
 
 class DashboardScreen(Screen):
@@ -107,6 +116,8 @@ class DashboardScreen(Screen):
         core_binding("next_panel", "app.focus_next", short="Panel", show=False),
         core_binding("previous_panel", "app.focus_previous", show=False),
         core_binding("toggle_health", "toggle_health", short="Status", show=False),
+        core_binding("history", "history", short="History", show=False),
+        core_binding("alerts", "alerts", short="Alerts", show=False),
     ]
     #: What stays on screen beside a maximised panel: the status line and the keys.
     ALLOW_IN_MAXIMIZED_VIEW = "#bottom"
@@ -116,7 +127,7 @@ class DashboardScreen(Screen):
     def __init__(self, app: DashboardHost) -> None:
         super().__init__(id="dashboard")
         self.ibmon = app
-        self.store = app.store
+        self.view = app.view
         self.frame_interval = FRAME_INTERVAL
         #: Frames that found changes to show.
         self.frames = 0
@@ -124,7 +135,7 @@ class DashboardScreen(Screen):
         self.frame_timer: Timer | None = None
         self._last_frame = 0.0
         self._health_toggled = False
-        self._watcher = self.store.watch(self._schedule_frame)
+        self._watcher = self.view.watch(on_change=self._schedule_frame)
         self._reported: set[str] = set()
         #: The arrangement last applied (what `relayout` compares against).
         self._plan: tuple | None = None
@@ -134,13 +145,13 @@ class DashboardScreen(Screen):
         first_run = self.ibmon.first_run
         if first_run is not None:
             yield Welcome(first_run, self.ibmon.key_display("quit"), id="welcome")
-        accounts = AccountsTable(self.store, id="accounts")
+        accounts = AccountsTable(self.view, self.ibmon.history, id="accounts")
         accounts.border_title = "Balances"
-        ticks = TickBoard(self.store, id="ticks")
+        ticks = TickBoard(self.view, self.ibmon.history, id="ticks")
         ticks.border_title = "Ticks"
-        positions = PositionsTable(self.store, id="positions")
+        positions = PositionsTable(self.view, id="positions")
         positions.border_title = "Positions"
-        leads = LeadFunnel(self.store, id="leads")
+        leads = LeadFunnel(self.view, id="leads")
         leads.border_title = "Lead funnel"
         for table in (accounts, ticks, positions, leads):
             table.display = first_run is None
@@ -150,7 +161,8 @@ class DashboardScreen(Screen):
             yield positions
         yield leads
         with Vertical(id="bottom"):
-            yield HealthBar(self.store, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
+            yield AlertBadge(self.ibmon.alerts, self.ibmon.key_display("alerts"), id="alert-badge")
+            yield HealthBar(self.view, self.ibmon.connection_titles, self.ibmon.runtime.clock, id="health")
             yield KeyBar("read-only" if self.ibmon.read_only else "", id="keys")
 
     def on_mount(self) -> None:
@@ -161,13 +173,14 @@ class DashboardScreen(Screen):
         self.market = self.query_one("#market", Container)
         self.health = self.query_one(HealthBar)
         self.keys = self.query_one(KeyBar)
+        self.badge = self.query_one(AlertBadge)
         self.second_timer = self.set_interval(1.0, self.every_second)
         self.frame()
         self.update_status()
         self.accounts.focus()
 
     def on_unmount(self) -> None:
-        self.store.unwatch(self._watcher)
+        self.view.unwatch(self._watcher)
 
     @property
     def tables(self) -> tuple[LiveTable, ...]:
@@ -207,7 +220,7 @@ class DashboardScreen(Screen):
         """Share the lines between the panels again; apply it only when it changed."""
         if not self.is_mounted:
             return
-        bottom = self.health.lines + self.keys.outer_size.height
+        bottom = self.badge.lines + self.health.lines + self.keys.outer_size.height
         self._toasts_above(bottom)
         if self.maximized is not None or self.ibmon.first_run is not None:
             return
@@ -329,6 +342,8 @@ class DashboardScreen(Screen):
 
     def every_second(self) -> None:
         self.update_status()
+        self.accounts.refresh_history()
+        self.badge.update_alerts()
         self.ticks.refresh_ages()
         self.relayout()
         self.ibmon.check_terminal()
@@ -371,13 +386,23 @@ class DashboardScreen(Screen):
             return
         self.app.run_worker(self.ibmon.quick_actions(picked), group="actions", exit_on_error=False)
 
+    def selected_record(self) -> Any:
+        """The record under the focused panel's cursor (an account, position, tick...), or None."""
+        focused = self.focused
+        if not isinstance(focused, LiveTable) or focused.cursor_key is None:
+            return None
+        record = focused.get_record(focused.cursor_key)
+        return record.account if isinstance(record, AccountRow) else record  # the account, not its row
+
     def action_provider_screen(self) -> None:
+        """The selected row's connection's screen, opened on the selected record."""
         picked = self.selection()
         connections = [picked.connection] if picked else list(self.ibmon.runtime.connections)
         if len(connections) != 1:
             self.app.notify("Select a row of the connection whose screen you want.", severity="warning")
             return
-        self.app.run_worker(self.ibmon.pick_provider_screen(connections[0]), group="screens",
+        selected = self.selected_record() if picked else None
+        self.app.run_worker(self.ibmon.pick_provider_screen(connections[0], selected), group="screens",
                             exit_on_error=False)
 
     def action_open_screen(self, spec_id: str) -> None:
@@ -389,7 +414,14 @@ class DashboardScreen(Screen):
             self.app.notify(f"No connection offers the screen {spec_id!r}.", severity="warning")
             return
         name = picked.connection if picked and picked.connection in offering else offering[0]
-        self.ibmon.open_provider_screen(name, spec_id)
+        selected = self.selected_record() if picked and picked.connection == name else None
+        self.ibmon.open_provider_screen(name, spec_id, selected)
+
+    def action_history(self) -> None:
+        self.ibmon.open_history(self.focused if isinstance(self.focused, LiveTable) else None)
+
+    def action_alerts(self) -> None:
+        self.ibmon.open_alerts()
 
     def action_toggle_health(self) -> None:
         self._health_toggled = True

@@ -21,10 +21,10 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ibmon.model import HealthState
+from ibmon.model import Health, HealthState
 from ibmon.safe import safe_text
 from ibmon.secrets import redact
-from ibmon.store import Store
+from ibmon.store import StoreView
 
 #: Characters of a connection's health detail (error texts come from providers).
 DETAIL_LIMIT = 500
@@ -69,10 +69,10 @@ class HealthBar(Widget):
     }
     """
 
-    def __init__(self, store: Store, titles: Callable[[], dict[str, str]],
+    def __init__(self, view: StoreView, titles: Callable[[], dict[str, str]],
                  clock: Callable[[], float] = time.monotonic, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.store = store
+        self.view = view
         self.titles = titles
         self.clock = clock
         self.compact = False
@@ -141,10 +141,15 @@ class HealthBar(Widget):
         except KeyError:
             return Style()
 
+    def _health(self, name: str) -> Health:
+        health = self.view.health(name)
+        assert health is not None  # every listed connection has one
+        return health
+
     def build(self) -> Text:
         now = self.clock()
         text = Text(no_wrap=True, overflow="ellipsis")
-        if not self.store.health:
+        if not self.view.connections():
             text.append("no connections configured", style="italic")
         elif self.compact:
             self._compact_line(text, now)
@@ -153,11 +158,11 @@ class HealthBar(Widget):
         return text
 
     def _detail(self, name: str, now: float) -> str:
-        health = self.store.health[name]
-        return safe_text(redact(health.describe(now, self.store.last_data.get(name))), DETAIL_LIMIT)
+        health = self._health(name)
+        return safe_text(redact(health.describe(now, self.view.last_data(name))), DETAIL_LIMIT)
 
     def _marker(self, text: Text, name: str) -> None:
-        state = self.store.health[name].state
+        state = self._health(name).state
         text.append(f"{MARKERS[state]} ", style=self._style(f"health-bar--{state.value}"))
         text.append(safe_text(name), style=self._style("health-bar--name"))
 
@@ -165,12 +170,11 @@ class HealthBar(Widget):
         """A line per connection, by name; with more than MAX_LINES connections, the troubled ones
         first and a last line counting the rest by state (a thousand connections cost 12 lines)."""
         titles = self.titles()
-        names = sorted(self.store.health)
+        names = sorted(self.view.connections())
         rest: list[str] = []
         if len(names) > MAX_LINES:
-            health = self.store.health
-            names.sort(key=lambda n: (TROUBLE.index(health[n].state) if health[n].state in TROUBLE
-                                      else len(TROUBLE), n))
+            states = {n: self._health(n).state for n in names}
+            names.sort(key=lambda n: (TROUBLE.index(states[n]) if states[n] in TROUBLE else len(TROUBLE), n))
             names, rest = names[:MAX_LINES - 1], names[MAX_LINES - 1:]
         for index, name in enumerate(names):
             if index:
@@ -181,18 +185,18 @@ class HealthBar(Widget):
                 text.append(f"  {safe_text(title)}", style="dim")
             text.append("  ")
             text.append(self._detail(name, now),
-                        style=self._style(f"health-bar--{self.store.health[name].state.value}"))
+                        style=self._style(f"health-bar--{self._health(name).state.value}"))
         if rest:
-            counts = Counter(self.store.health[name].state for name in rest)
+            counts = Counter(self._health(name).state for name in rest)
             text.append(f"\n+{len(rest)} more: ", style="bold")
             text.append(", ".join(f"{counts[state]} {state.value}" for state in HealthState if counts[state]),
                         style="dim")
 
     def _compact_line(self, text: Text, now: float) -> None:
         """Markers and names; a failing connection first, with why, and the key for details."""
-        names = sorted(self.store.health)
-        failing = sorted((TROUBLE.index(self.store.health[n].state), n) for n in names
-                         if self.store.health[n].state in TROUBLE)
+        names = sorted(self.view.connections())
+        failing = sorted((TROUBLE.index(self._health(n).state), n) for n in names
+                         if self._health(n).state in TROUBLE)
         if failing:
             name = failing[0][1]
             others = len(failing) - 1
@@ -200,7 +204,7 @@ class HealthBar(Widget):
             self._marker(text, name)
             text.append("  ")
             room = max(8, self.content_region.width - text.cell_len - len(pointer))
-            state = self.store.health[name].state
+            state = self._health(name).state
             text.append(safe_text(self._detail(name, now).split(" · updated ")[0], room),
                         style=self._style(f"health-bar--{state.value}"))
             text.append(pointer, style="bold")

@@ -8,7 +8,7 @@ from datetime import date
 from operator import attrgetter
 
 from ibmon.model import LeadCounts
-from ibmon.store import Store
+from ibmon.store import StoreView
 from ibmon.widgets.format import signed, sign_role
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 
@@ -24,18 +24,18 @@ STAGES = ("leads", "registrations", "transactions")
 class LeadFunnel(LiveTable):
     """Rows keyed (connection, window), narrowest window first."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, view: StoreView, **kwargs) -> None:
         super().__init__(COLUMNS, empty_text="no lead counts", **kwargs)
-        self.store = store
+        self.view = view
 
     def apply(self, changed: Iterable[tuple[str, object]]) -> None:
         with self.batch():
             for conn, window in changed:
-                counts = self.store.leads.get(conn, {}).get(str(window))
+                counts = self.view.get("leads", conn, str(window))
                 if counts is None:
                     self.remove_row((conn, window))
                 else:
-                    self._show(conn, counts, self.store.previous_leads.get(conn, {}).get(counts.window))
+                    self._show(conn, counts, self.view.previous("leads", conn, counts.window))
 
     def _show(self, conn: str, now: LeadCounts, before: LeadCounts | None) -> None:
         cells: list[Cell] = [conn, now.window, f"{now.date_from} → {now.date_to}"]

@@ -12,7 +12,7 @@ from operator import attrgetter
 
 from ibmon.model import Position
 from ibmon.safe import safe_text
-from ibmon.store import Store
+from ibmon.store import StoreView
 from ibmon.widgets.format import MISSING, money, number, sign_role
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.selection import Selection
@@ -33,11 +33,11 @@ SIDES = {"buy": ("buy", "up"), "sell": ("sell", "down")}
 class PositionsTable(LiveTable):
     """Rows keyed by (connection, account id, position id), each holding its Position."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, view: StoreView, **kwargs) -> None:
         totals = Totals([Summed(PROFIT, "profit", signed=True)], currency=attrgetter("currency"),
                         label_column=0, currency_column=CURRENCY, noun=("position", "positions"))
         super().__init__(COLUMNS, empty_text="no open positions", totals=totals, **kwargs)
-        self.store = store
+        self.view = view
         #: The number each (connection, account id) with positions is shown by.
         self._numbers: dict[tuple[str, str], str] = {}
 
@@ -45,7 +45,7 @@ class PositionsTable(LiveTable):
         with self.batch():
             for conn, key in changed:
                 account, position_id = key  # type: ignore[misc]
-                position = self.store.positions.get(conn, {}).get((account, position_id))
+                position = self.view.get("position", conn, (account, position_id))
                 if position is None:
                     self.remove_row((conn, account, position_id))
                 else:
@@ -58,17 +58,17 @@ class PositionsTable(LiveTable):
         """Accounts changed in the store: redraw the positions of those whose number changed."""
         renamed = {(conn, str(account_id)) for conn, account_id in changed
                    if (conn, str(account_id)) in self._numbers
-                   and self._numbers[(conn, str(account_id))] != self.store.account_number(conn, str(account_id))}
+                   and self._numbers[(conn, str(account_id))] != self.view.account_number(conn, str(account_id))}
         if not renamed:
             return
         with self.batch():
             for conn in {conn for conn, _ in renamed}:
-                for (account, _pid), position in self.store.positions.get(conn, {}).items():
+                for (account, _pid), position in self.view.records("position", conn).items():
                     if (conn, account) in renamed:
                         self._show(conn, position)
 
     def _show(self, conn: str, p: Position) -> None:
-        account = self._numbers[(conn, p.account)] = self.store.account_number(conn, p.account)
+        account = self._numbers[(conn, p.account)] = self.view.account_number(conn, p.account)
         cells: list[Cell] = [
             conn, account, p.symbol, SIDES[p.side],
             number(p.volume), number(p.open_price), number(p.current_price), p.currency or MISSING,
@@ -81,7 +81,7 @@ class PositionsTable(LiveTable):
         if self.cursor_key is None:
             return None
         conn, account, position_id = self.cursor_key  # type: ignore[misc]
-        position = self.store.positions.get(conn, {}).get((account, position_id))
+        position = self.view.get("position", conn, (account, position_id))
         return (conn, position) if position is not None else None
 
     def selection(self) -> Selection | None:
@@ -89,9 +89,9 @@ class PositionsTable(LiveTable):
         if picked is None:
             return None
         conn, p = picked
-        number_ = self.store.account_number(conn, p.account)
+        number_ = self.view.account_number(conn, p.account)
         what = f"{safe_text(p.side)} {p.volume} {safe_text(p.symbol)}"
         subject = f"{what} · account {safe_text(number_)} · {safe_text(conn)}"
         return Selection(conn, "position", p, subject,
                          check=partial(self.stale, (conn, p.account, p.id), f"position {what}",
-                                       lambda: p.key in self.store.positions.get(conn, {})))
+                                       lambda: p.key in self.view.records("position", conn)))

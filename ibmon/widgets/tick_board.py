@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from operator import attrgetter
+from typing import Any
 
 from ibmon.model import Tick, format_age
-from ibmon.store import Store
+from ibmon.store import StoreView
 from ibmon.widgets.format import number
 from ibmon.widgets.live_table import Cell, Column, LiveTable
 from ibmon.widgets.sparkline import sparkline
@@ -26,9 +27,11 @@ TREND = AGE - 1
 class TickBoard(LiveTable):
     """Rows keyed by (connection, symbol), sorted by symbol then connection."""
 
-    def __init__(self, store: Store, **kwargs) -> None:
+    def __init__(self, view: StoreView, history: Any = None, **kwargs) -> None:
         super().__init__(COLUMNS, empty_text="no quotes yet", **kwargs)
-        self.store = store
+        self.view = view
+        #: History (ibmon.history.History) when there is one: the trend starts with earlier minutes' closes.
+        self.history = history
         self._last: dict[tuple[str, str], tuple[Tick, tuple[str, str]]] = {}
 
     def apply(self, changed: Iterable[tuple[str, object]], now: float | None = None) -> None:
@@ -36,7 +39,7 @@ class TickBoard(LiveTable):
         now_ms = (time.time() if now is None else now) * 1000
         with self.batch():
             for conn, symbol in changed:
-                tick = self.store.ticks.get(conn, {}).get(symbol)  # type: ignore[call-overload]
+                tick = self.view.get("tick", conn, symbol)
                 key = (conn, symbol)
                 if tick is None:
                     self.remove_row(key)
@@ -66,7 +69,9 @@ class TickBoard(LiveTable):
         self.set_row(key, cells, (symbol, conn), record=tick)
 
     def _trend(self, key: tuple[str, str]) -> Cell:
-        return (sparkline(self.store.history(key[0], "mid", key[1])), "accent")
+        conn, symbol = key
+        live = self.view.history(conn, "mid", symbol)
+        return (sparkline(self.history.trend(conn, "mid", symbol, live) if self.history is not None else live), "accent")
 
     def refresh_ages(self, now: float | None = None) -> None:
         """Once a second: rewrite the age and the trend of rows where they changed (only those

@@ -60,7 +60,10 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any):
 
 @hookimpl
 def ibmon_providers(register):
+    from .records import REQUESTS
+
     register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS, rules=RULES, screens=SCREENS,
+                      requests=REQUESTS,
                       description="Client trading accounts of an IB in B2Broker's B2Core: balances, "
                                   "equity and profit per account, enable/disable, add and delete."))
 

@@ -1,11 +1,13 @@
-"""B2Core account objects as ibmon records, and the names B2Core's numeric codes stand for."""
+"""B2Core account objects as ibmon records, and the names B2Core's numeric codes stand for; the
+record its screen asks for on demand (one account's detail and metrics) and its request."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ibmon.sdk import Account, ProviderError, dec, dec_or_none, extra
+from ibmon.sdk import Account, Option, ProviderError, RequestSpec, dec, dec_or_none, extra
 
 ACCOUNT_TYPES = {
     0: "default",
@@ -86,6 +88,7 @@ def to_account(item: dict[str, Any]) -> Account:
             extra=tuple(pair if pair[0] in OWN_FACTS else shared(pair) for pair in extra(
                 number=item.get("number"),
                 platform=item.get("platformName"),
+                platform_id=item.get("platformId"),
                 group=item.get("platformGroupName"),
                 type=type_name(item.get("type")),
                 environment=item.get("environment"),
@@ -100,3 +103,55 @@ def to_account(item: dict[str, Any]) -> Account:
 
 def facts(account: Account) -> dict[str, str]:
     return dict(account.extra)
+
+
+#: Items of each part of an account's detail (the API's sections are small; a huge one is cut).
+DETAIL_ITEMS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDetail:
+    """One account as GET accounts/{id} (expanded) and its metrics give it: `facts` the account's
+    own text fields, `amounts` its money fields, `metrics` the metrics endpoint's figures and
+    `sections` (section, key, value) of its platform, profile and contacts."""
+
+    account_id: str
+    facts: tuple[tuple[str, str], ...]
+    amounts: tuple[tuple[str, Decimal | None], ...]
+    metrics: tuple[tuple[str, str], ...]
+    sections: tuple[tuple[str, str, str], ...]
+
+
+DETAIL_FACTS = ("number", "platformName", "platformGroupName", "accountId", "profileId", "environment",
+                "currency", "createTime", "updateTime", "uuid")
+
+
+def to_detail(account_id: str, item: dict[str, Any], metrics: dict[str, Any]) -> AccountDetail:
+    if not isinstance(item, dict):
+        raise ProviderError(f"B2Core sent no account object for {account_id}")
+    facts = [(key, str(item[key])) for key in DETAIL_FACTS if item.get(key) is not None]
+    facts += [("type", type_name(item.get("type"))), ("enabled", yes_no(item.get("enabled")) or ""),
+              ("archived", yes_no(item.get("archived")) or "")]
+    sections = [(section, str(key), str(value)) for section in ("platform", "profile", "contacts")
+                if isinstance(item.get(section), dict) for key, value in item[section].items()]
+    return AccountDetail(
+        account_id=account_id, facts=tuple(facts),
+        amounts=tuple((name, money(item, name)) for name in MONEY_FIELDS),
+        metrics=tuple((str(key), str(value)) for key, value in list(metrics.items())[:DETAIL_ITEMS]),
+        sections=tuple(sections[:DETAIL_ITEMS]))
+
+
+REQUESTS = (
+    RequestSpec("b2core.account_detail", AccountDetail, "one account with its platform, profile, contacts "
+                "and metrics", params=(Option("account_id", "str", required=True, help="the accountId"),)),
+)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What the add-account form sends (the target of the b2core.create action)."""
+
+    number: str
+    platform_id: str
+    platform_name: str
+    profile_id: str

@@ -1,9 +1,13 @@
-"""The B2Core screen: client accounts with sort, filters and search; account detail; add and delete.
+"""The B2Core screen: the connection's client accounts with sort, filters and search; account
+detail; add and delete.
 
-Every network call runs in a worker and its failure is shown in place. Changes (enable, disable,
-add, delete) go through `ScreenContext.run_action`, so the host confirms them (typing the account
-number for a delete) and refuses them on read-only connections. Every text from the server is
-shown literally, through `ibmon.safe`.
+The accounts are the connection's account records in the store (what the feed's polls deliver):
+sorting, filters and search work on them locally, so the screen never fetches the list again.
+An account's detail and metrics are asked for on demand (`b2core.account_detail`), in a worker,
+and a failure is shown in place. Changes (enable, disable, add, delete) go through
+`ScreenContext.run_action`, so the host confirms them (typing the account number for a delete)
+and refuses them on read-only connections; the accounts the API answers with reach the store (and
+this screen) at once. Every text from the server is shown literally, through `ibmon.safe`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -22,16 +26,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from ibmon.sdk import Action, ProviderError, ScreenContext, dec_or_none, describe_exception, safe_text
-from ibmon.sdk.ui import money, safe_rich
+from ibmon.sdk import Account, Action, ActionResult, HealthState, ProviderError, ScreenContext, describe_exception, safe_text
+from ibmon.sdk.ui import money, safe_rich, watch_store
 
 from .client import B2CoreError
-from .records import ACCOUNT_TYPES, MONEY_FIELDS, to_account, type_name, yes_no
+from .records import ACCOUNT_TYPES, AccountDetail, NewAccount, facts
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .session import B2CoreSession
-
-#: (column key, heading, how a row shows it, how a row sorts by it)
+#: (column key, heading)
 COLUMNS: list[tuple[str, str]] = [
     ("number", "Number"), ("platform", "Platform"), ("group", "Group"), ("type", "Type"),
     ("environment", "Env"), ("currency", "Cur"), ("balance", "Balance"), ("equity", "Equity"),
@@ -48,34 +49,43 @@ def amount(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,f}"
 
 
-def cell(row: dict[str, Any], key: str) -> Text:
+def value_of(account: Account, key: str) -> str:
+    """The text of column `key` of an account (its facts, as the session read them)."""
+    if key == "currency":
+        return account.currency or ""
+    if key == "number":
+        return facts(account).get("number") or account.number
+    return facts(account).get(key) or ""
+
+
+def cell(account: Account, key: str) -> Text:
     """What the table shows for `key` of an account, as safe text."""
     if key in MONEY_COLUMNS:
-        value = dec_or_none(row.get(key), key)
-        return safe_rich("" if value is None else money(value, row.get("currency")), justify="right")
-    if key == "platform":
-        value = row.get("platformName")
-    elif key == "group":
-        value = row.get("platformGroupName")
-    elif key == "type":
-        value = type_name(row.get("type"))
-    elif key in ("enabled", "archived"):
-        value = yes_no(row.get(key))
-    else:
-        value = row.get(key)
-    return safe_rich(value or "")
+        value = getattr(account, key)
+        return safe_rich("" if value is None else money(value, account.currency), justify="right")
+    return safe_rich(value_of(account, key))
 
 
-def sort_key(key: str) -> Callable[[dict[str, Any]], Any]:
-    def by(row: dict[str, Any]) -> Any:
+def sort_key(key: str) -> Callable[[Account], Any]:
+    def by(account: Account) -> Any:
         if key in MONEY_COLUMNS:
-            return dec_or_none(row.get(key), key) or Decimal(0)
+            return getattr(account, key) or Decimal(0)
         if key == "number":
-            number = str(row.get("number") or "")
+            number = value_of(account, "number")
             return (0, int(number), "") if number.isdigit() else (1, 0, number)
-        return cell(row, key).plain
+        return value_of(account, key)
 
     return by
+
+
+#: The filters: select id -> how an account's value compares with the chosen one.
+FILTERS: dict[str, Callable[[Account, str], bool]] = {
+    "platformId": lambda a, v: facts(a).get("platform_id") == v,
+    "currency": lambda a, v: a.currency == v,
+    "type": lambda a, v: facts(a).get("type") == ACCOUNT_TYPES.get(int(v), f"type {v}"),
+    "archived": lambda a, v: facts(a).get("archived") == ("yes" if v == "1" else "no"),
+    "enabled": lambda a, v: facts(a).get("enabled") == ("yes" if v == "1" else "no"),
+}
 
 
 def platform_options(platforms: dict[str, str]) -> list[tuple[Text, str]]:
@@ -83,22 +93,22 @@ def platform_options(platforms: dict[str, str]) -> list[tuple[Text, str]]:
     return [(safe_rich(name), pid) for name, pid in sorted((str(name), pid) for pid, name in platforms.items())]
 
 
-def currency_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
+def currency_totals(accounts: list[Account]) -> dict[str, dict[str, Decimal]]:
     """Balance, equity and profit summed per currency; different currencies are never added up."""
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in rows:
-        per = totals[row.get("currency") or "?"]
+    for account in accounts:
+        per = totals[account.currency or "?"]
         per["accounts"] += 1
         for name in ("balance", "equity", "profit"):
-            per[name] += dec_or_none(row.get(name), name) or Decimal(0)
+            per[name] += getattr(account, name) or Decimal(0)
     return {currency: dict(values) for currency, values in sorted(totals.items())}
 
 
-def totals_text(rows: list[dict[str, Any]]) -> str:
+def totals_text(accounts: list[Account]) -> str:
     lines = [f"{safe_text(currency)}  {int(values['accounts'])} accounts · "
              f"balance {money(values['balance'], currency)} · equity {money(values['equity'], currency)} · "
              f"profit {money(values['profit'], currency)}"
-             for currency, values in currency_totals(rows).items()]
+             for currency, values in currency_totals(accounts).items()]
     return "\n".join(lines) or "no accounts"
 
 
@@ -107,16 +117,17 @@ async def run_through_host(ctx: ScreenContext, action: Action, target: Any) -> t
     (None, error), or (None, None) when the user declined."""
     outcome: dict[str, Any] = {}
 
-    async def run(value: Any) -> str:
+    async def run(value: Any) -> Any:
         try:
-            outcome["message"] = await action.run(value)
+            result = await action.run(value)
         except ProviderError as exc:
             outcome["error"] = exc
             raise
         except Exception as exc:
             outcome["error"] = ProviderError(f"{action.title} failed: {describe_exception(exc)}")
             raise
-        return outcome["message"]
+        outcome["message"] = result.message if isinstance(result, ActionResult) else result
+        return result
 
     try:
         await ctx.run_action(replace(action, run=run), target)
@@ -125,8 +136,12 @@ async def run_through_host(ctx: ScreenContext, action: Action, target: Any) -> t
     return outcome.get("message"), outcome.get("error")
 
 
+def action_of(ctx: ScreenContext, action_id: str) -> Action:
+    return next(a for a in ctx.actions() if a.id == action_id)
+
+
 class AccountsScreen(Screen):
-    """All client accounts of the connection, as the API lists them."""
+    """All client accounts of the connection, as its polls deliver them."""
 
     DEFAULT_CSS = """
     AccountsScreen #filters { height: auto; }
@@ -140,7 +155,6 @@ class AccountsScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("r", "reload", "Reload"),
         Binding("slash", "search", "Search"),
         Binding("o", "sort", "Sort: next column"),
         Binding("O", "reverse", "Reverse order"),
@@ -153,13 +167,17 @@ class AccountsScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.session: B2CoreSession = ctx.session  # type: ignore[assignment]
-        self.rows: list[dict[str, Any]] = []
-        self.shown: list[dict[str, Any]] = []
+        self.accounts: list[Account] = []
+        self.shown: list[Account] = []
         self.platforms: dict[str, str] = {}
         self.sort_column = "number"
         self.sort_reverse = False
+        #: Times the table was rebuilt from the store.
         self.loads = 0
+        self.message = ""
+        self.message_is_error = False
+        self._preselect = ctx.selected.id if isinstance(ctx.selected, Account) else None
+        self._watcher = watch_store(self, ctx.view, ("account", "health"), self.load_accounts)
 
     def compose(self) -> ComposeResult:
         yield Static(safe_rich(f"B2Core accounts · {self.ctx.connection}"), id="title")
@@ -175,73 +193,88 @@ class AccountsScreen(Screen):
             table.add_column(heading, key=key)
         yield table
         yield Static("", id="totals")
-        yield Static("loading…", id="status")
+        yield Static("waiting for the first poll…", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
         self.load_accounts()
 
-    # -- loading -----------------------------------------------------------------------------------
+    def on_unmount(self) -> None:
+        self.ctx.view.unwatch(self._watcher)
 
-    def filters(self) -> dict[str, Any]:
-        """The connection's own filters, then the screen's selections over them."""
-        chosen = dict(self.session.filters)
-        for select in self.query(Select):
-            if select.id and select.value is not Select.NULL:
-                chosen[select.id] = select.value
-        return chosen
+    # -- the store -------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="load")
-    async def load_accounts(self) -> None:
-        self.set_status("loading…")
-        try:
-            rows = await self.session.client.list_accounts(filters=self.filters())
-        except ProviderError as exc:
-            self.set_status(exc.message, error=True)
-            return
-        self.rows = rows
-        self.loads += 1
-        self._learn_choices(rows)
-        self.refresh_table()
-        self.set_status(self.summary())
+    def load_accounts(self) -> None:
+        """The connection's accounts from the store, into the table (when they changed)."""
+        watcher = self._watcher
+        watcher.rearm()
+        changed = watcher.drain("account")
+        health_changed = watcher.drain("health")
+        if changed or not self.loads:
+            self.accounts = list(self.ctx.view.records("account", self.ctx.connection).values())
+            self.loads += 1
+            self._learn_choices(self.accounts)
+            self.refresh_table()
+        if changed or health_changed or self.loads == 1:
+            self.set_status(self.summary())
 
-    def _learn_choices(self, rows: list[dict[str, Any]]) -> None:
-        """Fill the platform and currency choices from the first list (they do not change often)."""
-        if self.platforms:
-            return
-        self.platforms = {row["platformId"]: row.get("platformName") or row["platformId"]
-                          for row in rows if row.get("platformId")}
-        self.query_one("#platformId", Select).set_options(platform_options(self.platforms))
-        currencies = sorted({str(row["currency"]) for row in rows if row.get("currency")})
-        self.query_one("#currency", Select).set_options([(safe_rich(c), c) for c in currencies])
+    def _learn_choices(self, accounts: list[Account]) -> None:
+        """Fill the platform and currency choices from the accounts seen (they do not change often)."""
+        platforms = {facts(a)["platform_id"]: facts(a).get("platform") or facts(a)["platform_id"]
+                     for a in accounts if facts(a).get("platform_id")}
+        if platforms.keys() - self.platforms.keys():
+            self.platforms.update(platforms)
+            self.query_one("#platformId", Select).set_options(platform_options(self.platforms))
+            currencies = sorted({a.currency for a in accounts if a.currency})
+            self.query_one("#currency", Select).set_options([(safe_rich(c), c) for c in currencies])
+
+    def filters(self) -> dict[str, str]:
+        """The screen's filter selections (the connection's own `filters` narrowed what is polled)."""
+        return {select.id: str(select.value) for select in self.query(Select)
+                if select.id in FILTERS and select.value is not Select.NULL}
 
     def refresh_table(self) -> None:
         table = self.query_one(DataTable)
         search = self.query_one("#search", Input).value.strip()
-        shown = [row for row in self.rows if search in str(row.get("number", ""))]
+        chosen = self.filters()
+        shown = [a for a in self.accounts if search in value_of(a, "number")
+                 and all(FILTERS[name](a, value) for name, value in chosen.items())]
         shown.sort(key=sort_key(self.sort_column), reverse=self.sort_reverse)
         self.shown = shown
-        selected = self.selected_row()
+        selected = self.selected_account()
+        wanted = self._preselect or (selected.id if selected is not None else None)
         table.clear()
-        for row in shown:
-            table.add_row(*(cell(row, key) for key, _ in COLUMNS), key=row["accountId"])
-        if selected is not None:
-            index = next((i for i, row in enumerate(shown) if row["accountId"] == selected["accountId"]), None)
-            if index is not None:
-                table.move_cursor(row=index)
+        for account in shown:
+            table.add_row(*(cell(account, key) for key, _ in COLUMNS), key=account.id)
+        index = next((i for i, a in enumerate(shown) if a.id == wanted), None)
+        if index is not None:
+            table.move_cursor(row=index)
+            self._preselect = None
         self.query_one("#totals", Static).update(safe_rich(totals_text(shown), limit=DETAIL_LIMIT, multiline=True))
 
     def summary(self) -> str:
         order = " (descending)" if self.sort_reverse else ""
-        return f"{len(self.shown)} of {len(self.rows)} accounts · sorted by {self.sort_column}{order}"
+        text = f"{len(self.shown)} of {len(self.accounts)} accounts · sorted by {self.sort_column}{order}"
+        health = self.ctx.view.health(self.ctx.connection)
+        if health is not None and health.state is not HealthState.LIVE:
+            text += f" · {health.describe()}"
+        return f"{self.message} · {text}" if self.message else text
 
     def set_status(self, text: str, *, error: bool = False) -> None:
+        health = self.ctx.view.health(self.ctx.connection)
+        error = error or self.message_is_error or (
+            health is not None and health.state in (HealthState.ERROR, HealthState.RECONNECTING))
         widget = self.query_one("#status", Static)
         widget.update(safe_rich(text))
         widget.set_class(error, "error")
 
-    def selected_row(self) -> dict[str, Any] | None:
+    def say(self, message: str, *, error: bool = False) -> None:
+        """A message of the screen's own (an action's outcome), kept on the status line."""
+        self.message, self.message_is_error = message, error
+        self.set_status(self.summary())
+
+    def selected_account(self) -> Account | None:
         table = self.query_one(DataTable)
         if not self.shown or table.row_count == 0:
             return None
@@ -252,7 +285,8 @@ class AccountsScreen(Screen):
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:
-        self.load_accounts()
+        self.refresh_table()
+        self.set_status(self.summary())
 
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
@@ -269,9 +303,9 @@ class AccountsScreen(Screen):
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
-        row = self.selected_row()
-        if row is not None:
-            self.app.push_screen(AccountDetailScreen(self.session, row))
+        account = self.selected_account()
+        if account is not None:
+            self.app.push_screen(AccountDetailScreen(self.ctx, account))
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         """Sort by `column`; choosing the same column again reverses the order."""
@@ -287,9 +321,6 @@ class AccountsScreen(Screen):
     def action_close(self) -> None:
         self.app.pop_screen()
 
-    def action_reload(self) -> None:
-        self.load_accounts()
-
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
 
@@ -302,26 +333,25 @@ class AccountsScreen(Screen):
         self.sort_by(self.sort_column, reverse=not self.sort_reverse)
 
     def action_switch(self, enable: bool) -> None:
-        row = self.selected_row()
-        if row is None:
+        account = self.selected_account()
+        if account is None:
             return
-        action = next(a for a in self.session.actions() if a.id == f"b2core.{'enable' if enable else 'disable'}")
-        account = to_account(row)
+        action = action_of(self.ctx, f"b2core.{'enable' if enable else 'disable'}")
         if not action.is_available(account):
-            self.set_status(f"account {safe_text(row.get('number'))} is already {'enabled' if enable else 'disabled'}")
+            self.say(f"account {safe_text(value_of(account, 'number'))} is already "
+                     f"{'enabled' if enable else 'disabled'}")
             return
         self.run_change(action, account)
 
     def action_delete(self) -> None:
-        row = self.selected_row()
-        if row is not None:
-            self.run_change(self.session.delete_action(), to_account(row))
+        account = self.selected_account()
+        if account is not None:
+            self.run_change(action_of(self.ctx, "b2core.delete"), account)
 
     def action_add(self) -> None:
         def added(message: str | None) -> None:
             if message:
-                self.set_status(message)
-                self.load_accounts()
+                self.say(message)
 
         self.app.push_screen(AddAccountScreen(self.ctx, dict(self.platforms)), added)
 
@@ -329,10 +359,9 @@ class AccountsScreen(Screen):
     async def run_change(self, action: Action, target: Any) -> None:
         message, error = await run_through_host(self.ctx, action, target)
         if error is not None:
-            self.set_status(error.message, error=True)
+            self.say(error.message, error=True)
         elif message:
-            self.set_status(message)
-            self.load_accounts()
+            self.say(message)
 
 
 class AccountDetailScreen(ModalScreen[None]):
@@ -346,14 +375,14 @@ class AccountDetailScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
-    def __init__(self, session: B2CoreSession, row: dict[str, Any]) -> None:
+    def __init__(self, ctx: ScreenContext, account: Account) -> None:
         super().__init__()
-        self.session = session
-        self.row = row
+        self.ctx = ctx
+        self.account = account
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(self.describe(self.row, None), id="detail")
+            yield Static(self.summary(self.account), id="detail")
             yield Static("loading details…", id="detail-status")
 
     def on_mount(self) -> None:
@@ -363,38 +392,46 @@ class AccountDetailScreen(ModalScreen[None]):
     async def load_detail(self) -> None:
         status = self.query_one("#detail-status", Static)
         try:
-            detail = await self.session.client.account(self.row["accountId"])
-            metrics = await self.session.client.metrics(self.row["accountId"])
-        except ProviderError as exc:
-            status.update(safe_rich(exc.message))
+            [detail] = await self.ctx.request("b2core.account_detail", account_id=self.account.id)
+        except (ProviderError, ValueError) as exc:
+            status.update(safe_rich(exc.message if isinstance(exc, ProviderError) else "no detail answered"))
             status.add_class("error")
             return
-        self.query_one("#detail", Static).update(self.describe(detail, metrics))
+        self.query_one("#detail", Static).update(self.describe(detail))
         status.update("")
 
     @staticmethod
-    def describe(item: dict[str, Any], metrics: dict[str, Any] | None) -> Text:
+    def summary(account: Account) -> Text:
+        """What the store knows of the account, until its detail arrives."""
+        info = facts(account)
+        lines = [f"Account {safe_text(info.get('number'))} · {safe_text(info.get('platform'))} · "
+                 f"{safe_text(info.get('group'))}", f"id {safe_text(account.id)}",
+                 f"currency {safe_text(account.currency)}"]
+        return safe_rich("\n".join(lines), limit=DETAIL_LIMIT, multiline=True)
+
+    @staticmethod
+    def describe(detail: AccountDetail) -> Text:
         """The account as lines of safe text (each value on one line, bounded)."""
+        info = dict(detail.facts)
+
         def get(key: str) -> str:
-            return safe_text(item.get(key))
+            return safe_text(info.get(key))
 
         lines = [f"Account {get('number')} · {get('platformName')} · {get('platformGroupName')}",
                  f"id {get('accountId')} · profile {get('profileId')}",
-                 f"type {safe_text(type_name(item.get('type')))} · {get('environment')} · "
-                 f"enabled {yes_no(item.get('enabled'))} · archived {yes_no(item.get('archived'))}",
+                 f"type {get('type')} · {get('environment')} · enabled {get('enabled')} · archived {get('archived')}",
                  f"currency {get('currency')}", ""]
-        for name in MONEY_FIELDS:
-            lines.append(f"{name:<12} {amount(dec_or_none(item.get(name), name))}")
+        for name, value in detail.amounts:
+            lines.append(f"{name:<12} {amount(value)}")
         lines.append(f"created {get('createTime')} · updated {get('updateTime')}")
-        if item.get("uuid"):
+        if info.get("uuid"):
             lines.append(f"uuid {get('uuid')}")
-        if metrics is not None:
-            lines += ["", "Metrics", *(f"  {safe_text(key)}: {safe_text(value)}" for key, value in metrics.items())]
+        if detail.metrics:
+            lines += ["", "Metrics", *(f"  {safe_text(key)}: {safe_text(value)}" for key, value in detail.metrics)]
         for section in ("platform", "profile", "contacts"):
-            value = item.get(section)
-            if isinstance(value, dict) and value:
-                lines += ["", section.capitalize(),
-                          *(f"  {safe_text(key)}: {safe_text(val)}" for key, val in value.items())]
+            items = [(key, value) for name, key, value in detail.sections if name == section]
+            if items:
+                lines += ["", section.capitalize(), *(f"  {safe_text(key)}: {safe_text(val)}" for key, val in items)]
         return safe_rich("\n".join(lines), limit=DETAIL_LIMIT, multiline=True)
 
 
@@ -413,7 +450,6 @@ class AddAccountScreen(ModalScreen[str | None]):
     def __init__(self, ctx: ScreenContext, platforms: dict[str, str]) -> None:
         super().__init__()
         self.ctx = ctx
-        self.session: B2CoreSession = ctx.session  # type: ignore[assignment]
         self.platforms = platforms
 
     def compose(self) -> ComposeResult:
@@ -471,9 +507,8 @@ class AddAccountScreen(ModalScreen[str | None]):
 
     @work(exclusive=True)
     async def create_account(self, number: str, platform_id: str, profile_id: str) -> None:
-        action = self.session.create_action(number, platform_id, self.platforms.get(platform_id, platform_id),
-                                            profile_id)
-        message, error = await run_through_host(self.ctx, action, None)
+        new = NewAccount(number, platform_id, self.platforms.get(platform_id, platform_id), profile_id)
+        message, error = await run_through_host(self.ctx, action_of(self.ctx, "b2core.create"), new)
         if error is not None:
             fields = error.fields if isinstance(error, B2CoreError) else {}
             self.show_problems({name: " ".join(problems) for name, problems in fields.items()}, error.message)

@@ -1,13 +1,16 @@
-"""The B2Core session: polls every client account, offers account admin actions and its screen."""
+"""The B2Core session: polls every client account, offers account admin actions, answers its
+screen's requests. What an action learns from the API (the changed or created account, a deleted
+one) it returns in an `ActionResult`, so the host shows it at once."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ibmon.sdk import Account, Action, Changes, ConnectionContext, Session, Sink, WalkLimits, map_one
+from ibmon.sdk import (Account, Action, ActionResult, Changes, ConnectionContext, ProviderError, Session, Sink,
+                       WalkLimits, map_one)
 
 from .client import B2CoreClient
-from .records import account_key, facts, to_account
+from .records import NewAccount, account_key, facts, to_account, to_detail
 
 
 class B2CoreSession(Session):
@@ -23,12 +26,10 @@ class B2CoreSession(Session):
             update_method=options["update_method"], verify=options["tls_verify"], timeout=options["timeout"],
             limits=WalkLimits.from_options(options), page_concurrency=int(options["page_concurrency"]),
         )
-        self._sink: Sink | None = None
         self.changes = Changes(to_account, account_key)
 
     async def poll(self, sink: Sink) -> None:
         """Each page's new and changed accounts as it arrives; the whole list only when some are gone."""
-        self._sink = sink
         walk = self.client.walk_accounts(filters=self.filters)
         self.changes.begin()
         async for page in walk:
@@ -41,27 +42,32 @@ class B2CoreSession(Session):
     async def close(self) -> None:
         await self.client.aclose()
 
-    def deliver(self, item: dict[str, Any] | None) -> Account | None:
-        """Show an account the API just answered with, without waiting for the next poll."""
-        if not isinstance(item, dict):
-            return None
-        account = map_one(to_account, item, key=account_key)
-        if self._sink is not None:
-            self._sink.account(account)
-        return account if isinstance(account, Account) else None
+    async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
+        if name == "b2core.account_detail":
+            account_id = params["account_id"]
+            detail = await self.client.account(account_id)
+            return [to_detail(account_id, detail, await self.client.metrics(account_id))]
+        return await super().request(name, params)
+
+    @staticmethod
+    def answered(message: str, item: dict[str, Any] | None) -> ActionResult:
+        """The message, with the account the API just answered with (shown without waiting for
+        the next poll)."""
+        account = map_one(to_account, item, key=account_key) if isinstance(item, dict) else None
+        return ActionResult(message, records=(account,) if isinstance(account, Account) else ())
 
     # -- actions ---------------------------------------------------------------------------------
 
     def actions(self) -> list[Action]:
-        return [self._switch_action(True), self._switch_action(False)]
+        return [self._switch_action(True), self._switch_action(False), self.delete_action(), self.create_action()]
 
     def _switch_action(self, enable: bool) -> Action:
         verb = "enable" if enable else "disable"
 
-        async def run(account: Account) -> str:
+        async def run(account: Account) -> ActionResult:
             number = facts(account).get("number") or account.name or account.id
-            self.deliver(await self.client.update(account.id, number=number, enabled=enable))
-            return f"B2Core account {number} {verb}d"
+            answer = await self.client.update(account.id, number=number, enabled=enable)
+            return self.answered(f"B2Core account {number} {verb}d", answer)
 
         def question(account: Account) -> str:
             info = facts(account)
@@ -77,9 +83,10 @@ class B2CoreSession(Session):
     def delete_action(self) -> Action:
         """Delete an account; the user types its number to confirm."""
 
-        async def run(account: Account) -> str:
+        async def run(account: Account) -> ActionResult:
             await self.client.delete(account.id)
-            return f"B2Core account {facts(account).get('number', account.id)} deleted"
+            return ActionResult(f"B2Core account {facts(account).get('number', account.id)} deleted",
+                                removed=(("account", account.id),))
 
         def number(account: Account) -> str:
             return facts(account).get("number") or account.id
@@ -88,13 +95,21 @@ class B2CoreSession(Session):
                       confirm=lambda a: f"Delete B2Core account {number(a)} from the IB module? This cannot be undone.",
                       typed_confirmation=number)
 
-    def create_action(self, number: str, platform_id: str, platform_name: str, profile_id: str) -> Action:
-        """Add an account (number, platform, profile) to the IB module."""
+    def create_action(self) -> Action:
+        """Add an account to the IB module: the target is the form's `NewAccount` (the screen's)."""
 
-        async def run(_: Any) -> str:
-            created = self.deliver(await self.client.create(number, platform_id, profile_id))
-            return f"B2Core account {number} added" + (f" ({created.currency})" if created and created.currency else "")
+        async def run(new: NewAccount) -> ActionResult:
+            if not isinstance(new, NewAccount):
+                raise ProviderError("Add account needs the account's number, platform and profile")
+            result = self.answered(f"B2Core account {new.number} added",
+                                   await self.client.create(new.number, new.platform_id, new.profile_id))
+            created = result.records[0] if result.records else None
+            if created is not None and created.currency:
+                result = ActionResult(f"{result.message} ({created.currency})", result.records)
+            return result
 
         return Action(id="b2core.create", title="Add account", target="connection", run=run,
-                      confirm=lambda _: f"Add account {number} on {platform_name} for profile {profile_id}?")
+                      available=lambda target: isinstance(target, NewAccount),
+                      confirm=lambda new: f"Add account {new.number} on {new.platform_name} "
+                                          f"for profile {new.profile_id}?")
 

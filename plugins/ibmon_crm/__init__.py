@@ -59,7 +59,10 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
+    from ibmon_crm.pages import REQUESTS
+
     register(Provider(name="crm", title="Impact CRM", connect=connect, options=OPTIONS, screens=SCREENS,
+                      requests=REQUESTS,
                       description="Impact CRM IB integration: lead funnel, registrations, transactions."))
 
 

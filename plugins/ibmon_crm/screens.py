@@ -1,8 +1,10 @@
 """The CRM screen: leads, registrations (with trading accounts), transactions, servers and closed
 positions, over a date range, each list read page by page as the cursor nears its end.
 
-Every request runs in a Textual worker; errors show in the status line of the screen. Every text
-from the CRM is shown literally, through `ibmon.safe`.
+Each page is asked for on demand (`ctx.request`: crm.leads, crm.registrations, crm.transactions,
+crm.positions, crm.servers) in a Textual worker; errors show in the status line of the screen.
+The date range starts as the lead funnel's widest window in the store (the connection's
+lookback). Every text from the CRM is shown literally, through `ibmon.safe`.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static, Tab
 from ibmon.sdk import ScreenContext, describe_exception
 from ibmon.sdk.ui import MISSING, money, number, safe_rich, when
 
-from ibmon_crm import client as api
+from ibmon_crm.pages import MAX_PAGE_ROWS
 from ibmon_crm.records import ClosedPosition, Lead, Registration, Transaction
+from ibmon_crm.session import utc_today
 
 #: Rows left below the cursor when the next page is fetched.
 PREFETCH_MARGIN = 10
 #: The most rows the screen asks for at a time: more than any terminal shows, and quick to lay out
 #: (a DataTable takes about a second to add 1000 rows of eight columns).
-SCREEN_PAGE_SIZE = 200
+SCREEN_PAGE_SIZE = MAX_PAGE_ROWS
 
 
 Cell = str | Text
@@ -80,7 +83,7 @@ class LazyTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._columns = columns
         self._row = row
-        self._pages: AsyncIterator[api.Page[Any]] | None = None
+        self._pages: AsyncIterator[Any] | None = None
         self.total: int | None = None
         self.exhausted = True
         self.loading = False
@@ -89,7 +92,7 @@ class LazyTable(DataTable):
     def on_mount(self) -> None:
         self.add_columns(*self._columns)
 
-    def show(self, pages: AsyncIterator[api.Page[Any]], what: str) -> None:
+    def show(self, pages: AsyncIterator[Any], what: str) -> None:
         """Start over with a new list; fetch its first page."""
         self.workers.cancel_group(self, "pages")
         self._pages = None  # first: clearing moves the cursor, which must not fetch from the old list
@@ -104,7 +107,7 @@ class LazyTable(DataTable):
             self._fetch(self._pages)
 
     @work(group="pages", exit_on_error=False)
-    async def _fetch(self, pages: AsyncIterator[api.Page[Any]]) -> None:
+    async def _fetch(self, pages: AsyncIterator[Any]) -> None:
         try:
             page = await anext(pages)
         except StopAsyncIteration:
@@ -179,11 +182,8 @@ class CrmScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.session = ctx.session
-        today = self.session.today()
-        self.date_to = today
-        self.date_from = today - timedelta(days=int(self.session.options["lookback_days"]) - 1)
-        self.server_tag: str = self.session.options.get("server_tag") or ""
+        self.date_from, self.date_to = self._lookback()
+        self.server_tag: str = ctx.options.get("server_tag") or ""
         self._shown: dict[str, tuple[Any, ...]] = {}  # tab → the filter its table shows
 
     def compose(self) -> ComposeResult:
@@ -217,19 +217,42 @@ class CrmScreen(Screen):
         self.load_servers()
         self.show_tab("leads")
 
+    def _lookback(self) -> tuple[date, date]:
+        """The widest window of the lead funnel in the store, else the lookback up to today (UTC)."""
+        windows = list(self.ctx.view.records("leads", self.ctx.connection).values())
+        if windows:
+            widest = min(windows, key=lambda w: (w.date_from, w.date_to))
+            try:
+                return date.fromisoformat(widest.date_from), date.fromisoformat(widest.date_to)
+            except ValueError:
+                pass
+        today = utc_today()
+        return today - timedelta(days=int(self.ctx.options.get("lookback_days") or 30) - 1), today
+
     # -- what each tab shows ---------------------------------------------------------------------
 
-    def _query(self, tab: str) -> api.Query[Any] | None:
-        first, last = self.date_from, self.date_to
-        if tab == "leads":
-            return api.leads(first, last)
-        if tab == "registrations":
-            return api.registrations(first, last)
-        if tab == "transactions":
-            return api.transactions(first, last, include_fake=self.session.include_fake)
-        if tab == "positions" and self.server_tag:
-            return api.positions(self.server_tag, first, last)
-        return None
+    def _params(self, tab: str) -> dict[str, Any] | None:
+        """The request's parameters for a tab's list (None: the tab cannot list yet)."""
+        params: dict[str, Any] = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
+                                  "page_size": min(int(self.ctx.options.get("page_size") or SCREEN_PAGE_SIZE),
+                                                   SCREEN_PAGE_SIZE)}
+        if tab == "positions":
+            if not self.server_tag:
+                return None
+            params["server_tag"] = self.server_tag
+        return params
+
+    async def _pages(self, tab: str, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """The pages of a tab's list, each asked for when the table wants it."""
+        number = 1
+        while True:
+            answer = await self.ctx.request(f"crm.{tab}", page=number, **params)
+            if not answer:
+                raise ValueError(f"the CRM's {tab} page {number} could not be read")
+            yield answer[0]
+            if answer[0].last:
+                return
+            number += 1
 
     def show_tab(self, tab: str, force: bool = False) -> None:
         if tab == "servers":
@@ -241,27 +264,27 @@ class CrmScreen(Screen):
         if not force and self._shown.get(tab) == wanted:
             self.set_status(table.progress())
             return
-        query = self._query(tab)
-        if query is None:
+        params = self._params(tab)
+        if params is None:
             self.set_status("positions: pick a server (the server list is in the Servers tab)")
             return
         self._shown[tab] = wanted
         span = f"{self.date_from} → {self.date_to}"
         what = f"{tab} {span}" + (f" on {self.server_tag}" if tab == "positions" else "")
-        table.show(self.session.client.pages(query, min(self.session.page_size, SCREEN_PAGE_SIZE)), what)
+        table.show(self._pages(tab, params), what)
         self.set_status(table.progress())
 
     @work(group="servers", exclusive=True, exit_on_error=False)
     async def load_servers(self) -> None:
         try:
-            servers = await self.session.client.servers()
+            servers = await self.ctx.request("crm.servers")
         except Exception as exc:
             self.set_status(f"servers: {describe_exception(exc)}", error=True)
             return
         table = self.query_one("#servers-table", DataTable)
         table.clear()
-        table.add_rows((safe_rich(platform), safe_rich(tag)) for platform, tags in servers.items() for tag in tags)
-        tags = [tag for group in servers.values() for tag in group]
+        table.add_rows((safe_rich(server.platform), safe_rich(server.tag)) for server in servers)
+        tags = [server.tag for server in servers]
         if self.server_tag not in tags:
             self.server_tag = tags[0] if tags else ""
         select = self.query_one("#server", Select)

@@ -12,10 +12,12 @@ import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from ibmon.sdk import ConnectionContext, LeadCounts, Session, Sink, WalkLimits
 
 from ibmon_crm import client as api
+from ibmon_crm import pages
 from ibmon_crm.client import CrmClient
 
 
@@ -109,6 +111,10 @@ class CrmSession(Session):
         result = {name: tuple((currency, kind, value) for (currency, kind), value in sorted(bucket.items()))
                   for name, bucket in totals.items()}
         return result, walk.note
+
+    async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
+        answered = await pages.answer(self.client, name, params, self.include_fake)
+        return answered if answered is not None else await super().request(name, params)
 
     async def close(self) -> None:
         if self._client is not None:

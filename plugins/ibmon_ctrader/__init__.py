@@ -58,7 +58,9 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS,
+    from ibmon_ctrader.history import REQUESTS
+
+    register(Provider(name=NAME, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS, requests=REQUESTS,
                       description="Balances (cents), equity computed from open positions, positions and "
                                   "symbol quotes of every trading account linked to a cTrader ID."))
 

@@ -77,8 +77,8 @@ def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = 
         current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
         currency=currency,
-        extra=extra(swap=_cents_or_none(raw.get("swap"), "swap"),
-                    commission=_cents_or_none(raw.get("commission"), "commission"),
+        extra=extra(swap=cents_or_none(raw.get("swap"), "swap"),
+                    commission=cents_or_none(raw.get("commission"), "commission"),
                     pips=raw.get("profitInPips"), stop_loss=raw.get("stopLoss"),
                     take_profit=raw.get("takeProfit"), opened_ms=raw.get("entryTimestamp"),
                     label=raw.get("label") or None, comment=raw.get("comment") or None),
@@ -105,5 +105,5 @@ def pad(price: Decimal | None, places: int | None) -> Decimal | None:
     return price
 
 
-def _cents_or_none(value: Any, field: str) -> Decimal | None:
+def cents_or_none(value: Any, field: str) -> Decimal | None:
     return None if value is None else from_cents(value, field)

@@ -1,11 +1,12 @@
 """The cTrader screen: deals and cash-flow history over the API's cursor ("load more"), and a
-trendbar chart of a symbol. Network calls run in workers; errors show in place. Every text from the
-server is shown literally, through `ibmon.safe`."""
+trendbar chart of a symbol. The accounts are the connection's account records in the store; the
+history and the bars are asked for on demand (`ctx.request`: ctrader.deals, ctrader.cashflow,
+ctrader.trendbars), in workers; errors show in place. Every text from the server is shown
+literally, through `ibmon.safe`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -17,44 +18,39 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static, TabbedContent, TabPane
 
-from ibmon.sdk import Account, ScreenContext, describe_exception, from_cents, safe_text
+from ibmon.sdk import Account, Position, ScreenContext, Tick, describe_exception, safe_text
 from ibmon.sdk.ui import safe_rich, when
 
-from ibmon_ctrader.client import CursorKind
+from ibmon_ctrader.history import CashFlow, Deal, Trendbar
 
 PAGE = 50
-#: Bars drawn per chart, and how far back that reaches for each period.
+#: Bars drawn per chart.
 BARS = 120
-PERIODS = {"m1": timedelta(minutes=1), "h1": timedelta(hours=1)}
 
 
 def _when(ms: Any) -> str:
     return "" if ms is None else when(ms)
 
 
-def _money(cents: Any) -> str:
-    return "" if cents is None else f"{from_cents(cents):,}"
+def _money(amount: Decimal | None) -> str:
+    return "" if amount is None else f"{amount:,}"
 
 
-def _deal_row(deal: dict[str, Any]) -> tuple[str, ...]:
-    close = deal.get("positionCloseDetails") or {}
-    return (_when(deal.get("executionTimestamp") or deal.get("createTimestamp")), str(deal.get("dealId", "")),
-            str(deal.get("positionId", "")), str(deal.get("tradeSide", "")).lower(), str(deal.get("symbolName", "")),
-            f"{from_cents(deal.get('filledVolume') or deal.get('volume') or 0):,}",
-            str(deal.get("executionPrice", "")), _money(deal.get("commission")),
-            _money(close.get("profit")), _money(close.get("balance")))
+def _deal_row(deal: Deal) -> tuple[str, ...]:
+    return (_when(deal.time), deal.deal_id, deal.position_id, deal.side, deal.symbol, f"{deal.volume:,}",
+            "" if deal.price is None else str(deal.price), _money(deal.commission), _money(deal.profit),
+            _money(deal.balance))
 
 
-def _cashflow_row(entry: dict[str, Any]) -> tuple[str, ...]:
-    return (_when(entry.get("changeTimestamp")), str(entry.get("type", "")).lower(), _money(entry.get("delta")),
-            _money(entry.get("balance")), _money(entry.get("equity")))
+def _cashflow_row(entry: CashFlow) -> tuple[str, ...]:
+    return (_when(entry.time), entry.type, _money(entry.delta), _money(entry.balance), _money(entry.equity))
 
 
 @dataclass
 class History:
-    """One cursor-backed table: what it lists, how a row reads, and where the next page starts."""
+    """One cursor-backed table: the request for its pages, how a row reads, where the next page starts."""
 
-    kind: CursorKind
+    request: str
     table_id: str
     columns: tuple[str, ...]
     row: Any
@@ -88,11 +84,15 @@ class CTraderScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.session = ctx.session
+        selected = ctx.selected
+        #: The account (and symbol) to open on: the record selected on the dashboard, if any.
+        self._account_id = selected.id if isinstance(selected, Account) else \
+            selected.account if isinstance(selected, Position) else None
+        self._symbol = selected.symbol if isinstance(selected, (Tick, Position)) else None
         self.histories = {
-            "deals": History("deals", "deals", ("time (UTC)", "deal", "position", "side", "symbol", "volume",
+            "deals": History("ctrader.deals", "deals", ("time (UTC)", "deal", "position", "side", "symbol", "volume",
                                                 "price", "commission", "profit", "balance"), _deal_row),
-            "cashflow": History("cashflowhistory", "cashflow", ("time (UTC)", "type", "amount", "balance",
+            "cashflow": History("ctrader.cashflow", "cashflow", ("time (UTC)", "type", "amount", "balance",
                                                                 "equity"), _cashflow_row),
         }
 
@@ -122,12 +122,15 @@ class CTraderScreen(Screen):
             self.query_one(f"#{history.table_id}-table", DataTable).add_columns(*history.columns)
         accounts = self._accounts()
         if accounts:
-            self.query_one("#account", Select).value = accounts[0].id
+            ids = [a.id for a in accounts]
+            self.query_one("#account", Select).value = self._account_id if self._account_id in ids else ids[0]
+            if self._symbol and self._account_id is None:  # a tick: open on its chart
+                self.action_tab("chart")
         else:
             self._status("account", "no account yet: waiting for the first poll (r reloads)")
 
     def _accounts(self) -> list[Account]:
-        return list(self.ctx.store.accounts.get(self.ctx.connection, {}).values())
+        return list(self.ctx.view.records("account", self.ctx.connection).values())
 
     def _account_options(self) -> list[tuple[Text, str]]:
         return [(safe_rich(f"{safe_text(a.name or a.id)} · {safe_text(a.currency)} · "
@@ -135,13 +138,13 @@ class CTraderScreen(Screen):
                 for a in self._accounts()]
 
     def _first_symbol(self) -> str:
-        watchlist = getattr(self.session, "watchlist", None) or ["EURUSD"]
-        return watchlist[0]
+        watchlist = self.ctx.options.get("symbols") or ["EURUSD"]
+        return self._symbol or str(watchlist[0])
 
     @property
     def account(self) -> Account | None:
         value = self.query_one("#account", Select).value
-        return self.ctx.store.accounts.get(self.ctx.connection, {}).get(value) if isinstance(value, str) else None
+        return self.ctx.view.get("account", self.ctx.connection, value) if isinstance(value, str) else None
 
     def _status(self, key: str, text: str, error: bool = False) -> None:
         status = self.query_one(f"#{key}-status", Static)
@@ -190,17 +193,21 @@ class CTraderScreen(Screen):
     async def _fetch_page(self, key: str, account_id: str, fresh: bool) -> None:
         history = self.histories[key]
         table = self.query_one(f"#{history.table_id}-table", DataTable)
+        cursor = {} if fresh or history.next is None else {"cursor": history.next}
         try:
-            page = await self.session.client.page(account_id, history.kind, limit=PAGE,
-                                                  cursor=None if fresh else history.next)
+            answer = await self.ctx.request(history.request, account_id=account_id, limit=PAGE, **cursor)
+            if not answer:
+                raise ValueError("the page could not be read")
         except Exception as exc:  # shown in place; the screen stays usable
             self._status(key, describe_exception(exc), error=True)
             return
+        page = answer[0]
+        items = page.deals if key == "deals" else page.entries
         if fresh:
             table.clear()
             history.loaded = 0
-        table.add_rows(tuple(map(safe_rich, history.row(item))) for item in page.items)
-        history.next, history.loaded = page.next, history.loaded + len(page.items)
+        table.add_rows(tuple(map(safe_rich, history.row(item))) for item in items)
+        history.next, history.loaded = page.next, history.loaded + len(items)
         more = "m loads more" if page.next else "no more"
         self._status(key, f"{history.loaded} entries, newest first · {more}")
 
@@ -222,18 +229,18 @@ class CTraderScreen(Screen):
 
     @work(exclusive=True, group="chart")
     async def _fetch_bars(self, account_id: str, symbol: str, period: str) -> None:
-        end = datetime.now(timezone.utc).replace(microsecond=0)
         try:
-            bars = await self.session.client.trendbars(account_id, symbol, period, end - PERIODS[period] * BARS, end)
+            bars: list[Trendbar] = await self.ctx.request("ctrader.trendbars", account_id=account_id, symbol=symbol,
+                                                          period=period, bars=BARS)
         except Exception as exc:
             self.query_one("#sparkline", Sparkline).data = []
             self._status("chart", describe_exception(exc), error=True)
             return
-        closes = [Decimal(str(bar["close"])) for bar in bars]
+        closes = [bar.close for bar in bars]
         # The sparkline only draws; the figures beside it stay exact.
         self.query_one("#sparkline", Sparkline).data = [float(close) for close in closes]
         if closes:
-            self._status("chart", f"{symbol} {period} · {len(closes)} bars since {_when(bars[0]['timestamp'])} UTC · "
+            self._status("chart", f"{symbol} {period} · {len(closes)} bars since {_when(bars[0].time)} UTC · "
                                   f"last {closes[-1]} · high {max(closes)} · low {min(closes)}")
         else:
             self._status("chart", f"{symbol} {period}: no bars in the last {BARS} periods")
@@ -248,7 +255,7 @@ class CTraderScreen(Screen):
 
     def action_demo(self, action_id: str) -> None:
         account = self.account
-        action = next((a for a in self.session.actions() if a.id == action_id), None)
+        action = next((a for a in self.ctx.actions() if a.id == action_id), None)
         if account is None or action is None:
             return
         if not action.is_available(account):

@@ -11,7 +11,7 @@ from typing import Any
 from ibmon.sdk import (Account, Action, AuthError, ConnectionContext, ProviderError, Rejected, Session, Sink, Tick,
                        WalkLimits, dec, from_cents, map_each, map_one)
 
-from ibmon_ctrader import records
+from ibmon_ctrader import history, records
 from ibmon_ctrader.client import CTraderClient
 
 CENT = Decimal("0.01")
@@ -127,6 +127,12 @@ class CTraderSession(Session):
             notes.append(f"symbols unknown to account {raw_account['accountId']}: {', '.join(unknown)}")
         return map_each(partial(records.tick, at_ms=now_ms), (by_name[name] for name in self.watchlist if name in by_name),
                         key=lambda raw: str(raw["symbolName"]))
+
+    # -- on-demand requests (the screen's) -------------------------------------------------------
+
+    async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
+        answered = await history.answer(self.client, name, params)
+        return answered if answered is not None else await super().request(name, params)
 
     # -- quick actions ---------------------------------------------------------------------------
 

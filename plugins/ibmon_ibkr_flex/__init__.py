@@ -56,7 +56,9 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
-    register(Provider(name=PROVIDER, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS,
+    from ibmon_ibkr_flex.kinds import KINDS
+
+    register(Provider(name=PROVIDER, title=TITLE, connect=connect, options=OPTIONS, screens=SCREENS, kinds=KINDS,
                       description="Interactive Brokers Flex Web Service: NAV, cash, positions and trades "
                                   "from an Activity Flex query."))
 

@@ -1,7 +1,6 @@
-"""The `ibkr_flex` session: one Flex statement per poll, mapped to accounts and positions.
-
-The latest report stays on the session (`report`, `fetched_at`) for the Flex screen: NAV history,
-trades and cash by currency are not part of the shared model.
+"""The `ibkr_flex` session: one Flex statement per poll, mapped to accounts, positions and, for the
+Flex screen, one "ibkr_flex.statement" record per account (NAV history, cash by currency, trades:
+`ibmon_ibkr_flex.kinds`).
 
 A statement without a NAV section (a query without "Net Asset Value (NAV) in Base" or "Change in
 NAV") still shows its cash and positions: the account's balance is unknown (None) and the health
@@ -18,6 +17,7 @@ from ibmon.sdk import (Account, ConnectionContext, Position, ProviderError, Reje
                        map_each, map_one)
 
 from ibmon_ibkr_flex.client import FlexClient
+from ibmon_ibkr_flex.kinds import NAV_POINTS, STATEMENT, TRADES, Cash, NavDay, Statement, Trade
 from ibmon_ibkr_flex.statement import FlexPosition, FlexReport, FlexStatement
 
 
@@ -34,9 +34,6 @@ class FlexSession(Session):
                                  user_agent=options["user_agent"], verify=options["tls_verify"],
                                  timeout=float(options["timeout"]),
                                  max_wait_seconds=float(options["max_wait_seconds"]), **client_settings)
-        self.report: FlexReport | None = None
-        #: Unix time the latest report arrived.
-        self.fetched_at: float | None = None
 
     async def poll(self, sink: Sink) -> None:
         report = await self.client.fetch()
@@ -46,10 +43,11 @@ class FlexSession(Session):
         if all(isinstance(account, Rejected) for account in accounts):  # the query itself is wrong
             raise ProviderError(accounts[0].reason)  # type: ignore[union-attr]
         positions = [position for statement in report.statements for position in positions_of(statement)]
-        self.report = report
-        self.fetched_at = time.time()
+        fetched_ms = int(time.time() * 1000)
         sink.accounts(accounts)
         sink.positions(positions)
+        sink.replace(STATEMENT, map_each(partial(statement_of, fetched_ms=fetched_ms), report.statements,
+                                         key=lambda statement: statement.account_id))
         sink.note(*notes_of(report))
 
     async def close(self) -> None:
@@ -76,6 +74,24 @@ def account_of(statement: FlexStatement) -> Account:
         extra=extra(holder=statement.name, cash=statement.base_cash, type=statement.account_info.get("accountType"),
                     period=period, generated=statement.when_generated) + per_currency,
     )
+
+
+def statement_of(statement: FlexStatement, fetched_ms: int) -> Statement:
+    """The screen's record of one statement: the latest NAV points, cash, the newest trades."""
+    trades = [Trade(when=trade.when.isoformat() if trade.when else None, symbol=trade.symbol,
+                    buy_sell=trade.buy_sell, quantity=trade.quantity, price=trade.price, proceeds=trade.proceeds,
+                    commission=trade.commission, currency=trade.currency)
+              for trade in reversed(statement.trades[-TRADES:])]
+    return Statement(
+        account_id=statement.account_id, name=statement.name, base_currency=statement.base_currency,
+        nav=statement.nav, base_cash=statement.base_cash,
+        from_date=statement.from_date.isoformat() if statement.from_date else None,
+        to_date=statement.to_date.isoformat() if statement.to_date else None,
+        generated=statement.when_generated.isoformat() if statement.when_generated else None,
+        fetched_at=fetched_ms,
+        nav_history=tuple(NavDay(point.day.isoformat(), point.total) for point in statement.nav_history[-NAV_POINTS:]),
+        cash=tuple(Cash(cash.currency, cash.ending_cash, cash.ending_settled_cash) for cash in statement.cash),
+        trades=tuple(trades), trade_count=len(statement.trades))
 
 
 def notes_of(report: FlexReport) -> tuple[str, ...]:
@@ -113,7 +129,7 @@ def position_of(account_id: str, position_id: str, row: FlexPosition) -> Positio
         profit=row.unrealized_pnl,
         currency=row.currency,
         extra=extra(asset=row.asset_category, currency=row.currency, value=row.position_value,
-                    cost_basis=row.cost_basis_money),
+                    cost_basis=row.cost_basis_money, lots=row.lots if row.lots > 1 else None),
     )
 
 

@@ -67,8 +67,10 @@ async def start_simulator(host: str = "127.0.0.1", **settings: Any) -> RunningSi
 
 @hookimpl
 def ibmon_providers(register):
+    from ibmon_xtb.kinds import KINDS, REQUESTS
+
     register(Provider(name="xtb", title="XTB / X Open Hub xAPI", connect=connect, options=OPTIONS, rules=RULES,
-                      screens=SCREENS,
+                      screens=SCREENS, kinds=KINDS, requests=REQUESTS,
                       description="Live balances, ticks and positions over xAPI 2.5 (XTB's own servers "
                                   "closed xAPI on 2025-03-14; X Open Hub white-label servers speak it)."))
 

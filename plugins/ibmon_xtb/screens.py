@@ -1,7 +1,10 @@
 """The XTB screen: symbol search over getAllSymbols, a candle chart of the chosen symbol
 (getChartRangeRequest, then the getCandles stream) and the account's trade history.
 
-Every network call runs in a worker; a failure is shown in place, never raised into the app.
+Everything it asks of the connection goes through `ScreenContext.request` (xtb.symbols, xtb.chart,
+xtb.watch_candles, xtb.trade_history); streamed candles arrive in the store as xtb.candle records,
+which the chart watches. Each request runs in a worker; a failure is shown in place, never raised
+into the app.
 Every text from the server is shown literally, through `ibmon.safe`.
 Keys: type to search, up/down and enter to chart a symbol, tab between panes, escape closes.
 """
@@ -20,14 +23,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ibmon.sdk import ScreenContext, dec_or_none, describe_exception, safe_text
-from ibmon.sdk.ui import safe_rich
+from ibmon.sdk import Position, ScreenContext, Tick, describe_exception, safe_text
+from ibmon.sdk.ui import safe_rich, watch_store
 
-from ibmon_xtb.session import Bar, XtbSession
+from ibmon_xtb.kinds import CANDLE, Candle, ClosedTrade, SymbolInfo
 
 MAX_MATCHES = 200
 CHART_MINUTES = 120
-SIDES = {0: "buy", 1: "sell"}
 
 
 class CandleChart(Widget):
@@ -38,15 +40,15 @@ class CandleChart(Widget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.symbol = ""
-        self.bars: list[Bar] = []
+        self.bars: list[Candle] = []
         self.updates = 0  # candles received from the stream (for the status line and tests)
 
-    def show(self, symbol: str, bars: list[Bar]) -> None:
+    def show(self, symbol: str, bars: list[Candle]) -> None:
         self.symbol, self.bars = symbol, list(bars)
         self.border_title = safe_rich(f"{safe_text(symbol)} · 1 min")
         self.refresh()
 
-    def candle(self, bar: Bar) -> None:
+    def candle(self, bar: Candle) -> None:
         """A streamed candle: replaces the candle of the same minute or adds a new one."""
         if self.bars and self.bars[-1].time == bar.time:
             self.bars[-1] = bar
@@ -104,9 +106,12 @@ class XtbScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.session: XtbSession = ctx.session  # type: ignore[assignment]
-        self.symbols: list[dict[str, Any]] = []
-        self._stop_candles: Any = None
+        self.symbols: list[SymbolInfo] = []
+        #: The symbol whose candles the chart follows (asked with xtb.watch_candles).
+        self._watching: str | None = None
+        selected = ctx.selected  # a tick or a position selected on the dashboard opens its chart
+        self._selected_symbol = selected.symbol if isinstance(selected, (Tick, Position)) else None
+        self._candles = watch_store(self, ctx.view, (CANDLE.name,), self._show_candles)
 
     def compose(self) -> ComposeResult:
         yield Static(safe_rich(f"XTB · {self.ctx.connection}"), id="xtb-title")
@@ -125,7 +130,12 @@ class XtbScreen(Screen):
         history = self.query_one("#xtb-history", DataTable)
         history.border_title = "Trade history (30 days)"
         history.add_columns("Closed", "Symbol", "Side", "Volume", "Open", "Close", "Profit", "Position")
-        self.query_one("#xtb-search", Input).focus()
+        self._show_candles()  # arms the candle watcher
+        search = self.query_one("#xtb-search", Input)
+        search.focus()
+        if self._selected_symbol:
+            search.value = self._selected_symbol
+            self._chart(self._selected_symbol)
         self.run_worker(self._load_symbols(), group="symbols", exclusive=True, exit_on_error=False)
         self.run_worker(self._load_history(), group="history", exclusive=True, exit_on_error=False)
 
@@ -138,7 +148,7 @@ class XtbScreen(Screen):
 
     async def _load_symbols(self) -> None:
         try:
-            self.symbols = sorted(await self.session.all_symbols(), key=lambda s: str(s.get("symbol")))
+            self.symbols = sorted(await self.ctx.request("xtb.symbols"), key=lambda s: s.symbol)
         except Exception as exc:
             self._status(f"Symbols: {describe_exception(exc)}", error=True)
             return
@@ -156,11 +166,10 @@ class XtbScreen(Screen):
     def _filter(self, query: str) -> None:
         words = query.lower().split()
         matches = [s for s in self.symbols
-                   if all(w in f"{s.get('symbol')} {s.get('description')} {s.get('categoryName')}".lower()
-                          for w in words)]
+                   if all(w in f"{s.symbol} {s.description} {s.category}".lower() for w in words)]
         options = self.query_one("#xtb-symbols", OptionList)
         options.clear_options()
-        options.add_options(Option(_symbol_label(s), id=str(s["symbol"])) for s in matches[:MAX_MATCHES])
+        options.add_options(Option(_symbol_label(s), id=s.symbol) for s in matches[:MAX_MATCHES])
         if matches:
             options.highlighted = 0
 
@@ -189,37 +198,50 @@ class XtbScreen(Screen):
         self._status(f"Loading {symbol}…")
         try:
             await self._stop_watching()
-            bars = await self.session.chart(symbol, 1, CHART_MINUTES)
+            bars = await self.ctx.request("xtb.chart", symbol=symbol, minutes=CHART_MINUTES)
             chart.show(symbol, bars)
-            self._stop_candles = await self.session.watch_candles(symbol, chart.candle)
+            await self.ctx.request("xtb.watch_candles", symbol=symbol)
+            self._watching = symbol
         except Exception as exc:
             self._status(f"Chart of {symbol}: {describe_exception(exc)}", error=True)
             return
         self._status(f"{symbol}: {len(bars)} candles, following the candle stream")
 
+    def _show_candles(self) -> None:
+        """The charted symbol's latest candle, from the store."""
+        self._candles.rearm()
+        changed = self._candles.drain(CANDLE.name)
+        chart = self.query_one("#xtb-chart", CandleChart)
+        if (self.ctx.connection, chart.symbol) in changed and chart.symbol == self._watching:
+            candle = self.ctx.view.get(CANDLE.name, self.ctx.connection, chart.symbol)
+            if candle is not None:
+                chart.candle(candle)
+
     async def _stop_watching(self) -> None:
-        stop, self._stop_candles = self._stop_candles, None
-        if stop is not None:
-            await stop()
+        symbol, self._watching = self._watching, None
+        if symbol is not None:
+            try:
+                await self.ctx.request("xtb.stop_candles", symbol=symbol)
+            except Exception:  # the connection is down: nothing to stop
+                pass
 
     # -- history ---------------------------------------------------------------------------------
 
     async def _load_history(self) -> None:
         table = self.query_one("#xtb-history", DataTable)
         try:
-            trades = await self.session.trade_history(30)
+            trades: list[ClosedTrade] = await self.ctx.request("xtb.trade_history", days=30)
         except Exception as exc:
             self._status(f"Trade history: {describe_exception(exc)}", error=True)
             return
         table.clear()
         for trade in trades:
             table.add_row(*map(safe_rich, (
-                trade.get("close_timeString") or "", trade.get("symbol") or "",
-                SIDES.get(trade.get("cmd"), trade.get("cmd")), _text(trade.get("volume")),
-                _text(trade.get("open_price")), _text(trade.get("close_price")),
-                _profit(trade.get("profit")), trade.get("position") or trade.get("order"))))
+                trade.closed, trade.symbol, trade.side, _text(trade.volume), _text(trade.open_price),
+                _text(trade.close_price), _profit(trade.profit), trade.position)))
         # a trade's profit is in the account currency, whatever the symbol is quoted in
-        currency = self.session.currency
+        account = next(iter(self.ctx.view.records("account", self.ctx.connection).values()), None)
+        currency = account.currency if account is not None else None
         table.border_title = safe_rich(f"Trade history (30 days): {len(trades)}"
                                        + (f" · profit in {safe_text(currency, 12)}" if currency else ""))
 
@@ -236,25 +258,25 @@ class XtbScreen(Screen):
         self.dismiss()
 
     async def on_unmount(self) -> None:
+        self.ctx.view.unwatch(self._candles)
         await self._stop_watching()
 
 
-def _symbol_label(symbol: dict[str, Any]) -> Text:
+def _symbol_label(symbol: SymbolInfo) -> Text:
     """One line of the symbol list: name, category, base / quote currency (SYMBOL_RECORD currency and
     currencyProfit: EUR/USD, BTC/USD; one code when they are the same) and description, as safe text."""
     name, category, description, base, quote = (
-        safe_text(symbol.get(key)) for key in ("symbol", "categoryName", "description", "currency", "currencyProfit"))
+        safe_text(value) for value in (symbol.symbol, symbol.category, symbol.description, symbol.currency,
+                                       symbol.currency_profit))
     pair = base if base == quote else f"{base}/{quote}"
     return safe_rich(f"{name:<10} {category:<4} {pair:<7} {description}")
 
 
-def _text(value: Any) -> str:
-    number = dec_or_none(value)
+def _text(number: Decimal | None) -> str:
     return "" if number is None else str(number)
 
 
-def _profit(value: Any) -> Text:
-    number = dec_or_none(value)
+def _profit(number: Decimal | None) -> Text:
     if number is None:
         return Text("")
     return Text(str(number), style="green" if number >= 0 else "red")

@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ibmon.sdk import (Account, Action, ConfigError, ConnectionContext, Position, ProviderError, Rejected, Session,
-                       Sink, Tick, dec, dec_or_none, describe_exception, extra, map_one)
+                       Sink, Tick, dec, dec_or_none, describe_exception, extra, map_each, map_one)
 
 from ibmon_xtb.client import PACING, PING_INTERVAL, MainConnection, StreamConnection
 from ibmon_xtb.errors import ConnectionLost
+from ibmon_xtb.kinds import CANDLE, Candle, ClosedTrade, SymbolInfo
 from ibmon_xtb.transport import check_url
 
 log = logging.getLogger("ibmon.xtb")
@@ -34,17 +33,6 @@ TICK_BATCH = 20  # symbols per getTickPrices request (keeps the command under 1 
 ACCEPTED, REJECTED, ERROR = 3, 4, 0
 TRADE_STATUS_TIMEOUT = 30.0
 STATUS_POLL_AFTER = 1.0  # seconds to wait for the tradeStatus stream before asking tradeTransactionStatus
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One chart candle in prices (the wire sends integers scaled by 10^digits, shifts from open)."""
-
-    time: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
 
 
 class XtbSession(Session):
@@ -72,7 +60,8 @@ class XtbSession(Session):
         self._last_ticks: dict[str, Tick] = {}
         self._statuses: dict[int, dict[str, Any]] = {}  # order -> latest trade status record
         self._status_changed = asyncio.Event()
-        self._candle_listeners: dict[str, list[Callable[[Bar], None]]] = {}
+        #: Symbols whose candles screens follow, with how many screens follow each.
+        self._candles_watched: dict[str, int] = {}
 
     # -- the stream ------------------------------------------------------------------------------
 
@@ -121,7 +110,7 @@ class XtbSession(Session):
             await streaming.subscribe(command)
         for symbol in await watched:
             await streaming.subscribe("getTickPrices", symbol=symbol, minArrivalTime=self.tick_interval_ms)
-        for symbol in self._candle_listeners:
+        for symbol in list(self._candles_watched):
             await streaming.subscribe("getCandles", symbol=symbol)
 
     async def _initial_state(self, main: MainConnection, sink: Sink) -> list[str]:
@@ -172,9 +161,10 @@ class XtbSession(Session):
             self._status_changed = asyncio.Event()
             sink.alive()
         elif command == "candle":
-            for listener in list(self._candle_listeners.get(str(data.get("symbol")), [])):
-                listener(Bar(int(data["ctm"]), dec(data["open"]), dec(data["high"]), dec(data["low"]),
-                             dec(data["close"])))
+            if str(data.get("symbol")) in self._candles_watched:
+                sink.put(CANDLE, map_one(candle_of, data, key=lambda d: str(d["symbol"])))
+            else:
+                sink.alive()
         else:
             sink.alive()
 
@@ -290,7 +280,23 @@ class XtbSession(Session):
                 return polled
         raise ProviderError(f"order {order}: no final status within {TRADE_STATUS_TIMEOUT:g} s: check the platform")
 
-    # -- for the screen --------------------------------------------------------------------------
+    # -- on-demand requests (the screen's) -------------------------------------------------------
+
+    async def request(self, name: str, params: dict[str, Any]) -> list[Any]:
+        if name == "xtb.symbols":
+            return map_each(symbol_of, await self.all_symbols(), key=lambda s: str(s.get("symbol")))
+        if name == "xtb.chart":
+            return await self.chart(params["symbol"], 1, params["minutes"])
+        if name == "xtb.watch_candles":
+            await self.watch_candles(params["symbol"])
+            return []
+        if name == "xtb.stop_candles":
+            await self.stop_candles(params["symbol"])
+            return []
+        if name == "xtb.trade_history":
+            trades = await self.trade_history(params["days"])
+            return map_each(closed_trade_of, trades, key=lambda t: str(t.get("position") or t.get("order")))
+        return await super().request(name, params)
 
     @property
     def currency(self) -> str | None:
@@ -303,7 +309,7 @@ class XtbSession(Session):
             self.symbols = await self._connected().call("getAllSymbols")
         return self.symbols
 
-    async def chart(self, symbol: str, period: int = 1, minutes: int = 120) -> list[Bar]:
+    async def chart(self, symbol: str, period: int = 1, minutes: int = 120) -> list[Candle]:
         end = int(time.time() * 1000)
         info = {"end": end, "period": period, "start": end - minutes * 60000, "symbol": symbol, "ticks": 0}
         data = await self._connected().call("getChartRangeRequest", {"info": info})
@@ -311,29 +317,27 @@ class XtbSession(Session):
         bars = []
         for rate in data.get("rateInfos", []):
             base = dec(rate["open"])
-            bars.append(Bar(int(rate["ctm"]), base / scale, (base + dec(rate["high"])) / scale,
-                            (base + dec(rate["low"])) / scale, (base + dec(rate["close"])) / scale))
+            bars.append(Candle(symbol, int(rate["ctm"]), base / scale, (base + dec(rate["high"])) / scale,
+                               (base + dec(rate["low"])) / scale, (base + dec(rate["close"])) / scale))
         return bars
 
-    async def watch_candles(self, symbol: str, listener: Callable[[Bar], None]) -> Callable[[], Any]:
-        """Follow the getCandles stream of `symbol`; returns an async function that stops it."""
-        listeners = self._candle_listeners.setdefault(symbol, [])
-        listeners.append(listener)
-        if len(listeners) == 1 and self.streaming is not None:
+    async def watch_candles(self, symbol: str) -> None:
+        """Follow the getCandles stream of `symbol`: its candles go into the store (kind xtb.candle)."""
+        self._candles_watched[symbol] = self._candles_watched.get(symbol, 0) + 1
+        if self._candles_watched[symbol] == 1 and self.streaming is not None:
             await self.streaming.subscribe("getCandles", symbol=symbol)
 
-        async def stop() -> None:
-            if listener in listeners:
-                listeners.remove(listener)
-            if not listeners:
-                self._candle_listeners.pop(symbol, None)
-                if self.streaming is not None:
-                    try:
-                        await self.streaming.unsubscribe("stopCandles", symbol=symbol)
-                    except ProviderError:
-                        pass
-
-        return stop
+    async def stop_candles(self, symbol: str) -> None:
+        count = self._candles_watched.get(symbol, 0) - 1
+        if count > 0:
+            self._candles_watched[symbol] = count
+            return
+        self._candles_watched.pop(symbol, None)
+        if self.streaming is not None:
+            try:
+                await self.streaming.unsubscribe("stopCandles", symbol=symbol)
+            except ProviderError:
+                pass
 
     async def trade_history(self, days: int = 30) -> list[dict[str, Any]]:
         end = int(time.time() * 1000)
@@ -348,6 +352,33 @@ class XtbSession(Session):
 def tick_of(quote: dict[str, Any]) -> Tick:
     return Tick(str(quote["symbol"]), dec(quote["bid"], "bid"), dec(quote["ask"], "ask"),
                 int(quote.get("timestamp") or time.time() * 1000))
+
+
+def candle_of(data: dict[str, Any]) -> Candle:
+    return Candle(str(data["symbol"]), int(data["ctm"]), dec(data["open"]), dec(data["high"]), dec(data["low"]),
+                  dec(data["close"]))
+
+
+def symbol_of(raw: dict[str, Any]) -> SymbolInfo:
+    def text(key: str) -> str:
+        value = raw.get(key)
+        return "" if value is None else str(value)
+
+    return SymbolInfo(str(raw["symbol"]), text("categoryName"), text("description"), text("currency"),
+                      text("currencyProfit"))
+
+
+SIDES = {0: "buy", 1: "sell"}
+
+
+def closed_trade_of(trade: dict[str, Any]) -> ClosedTrade:
+    return ClosedTrade(closed=str(trade.get("close_timeString") or ""), symbol=str(trade.get("symbol") or ""),
+                       side=SIDES.get(trade.get("cmd"), str(trade.get("cmd"))),
+                       volume=dec_or_none(trade.get("volume"), "volume"),
+                       open_price=dec_or_none(trade.get("open_price"), "open price"),
+                       close_price=dec_or_none(trade.get("close_price"), "close price"),
+                       profit=dec_or_none(trade.get("profit"), "profit"),
+                       position=str(trade.get("position") or trade.get("order") or ""))
 
 
 def position_id(trade: dict[str, Any]) -> str:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_attach  # noqa: E402
 import bench_b2core  # noqa: E402
 import bench_connections  # noqa: E402
 import bench_framing  # noqa: E402
+import bench_history  # noqa: E402
 import bench_import  # noqa: E402
 import bench_pty  # noqa: E402
 import bench_rest  # noqa: E402
@@ -28,8 +30,13 @@ import bench_ticks  # noqa: E402
 SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", bench_screen.run),
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
+<<<<<<< HEAD
 SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("b2core", bench_b2core.run),
            ("connections", bench_connections.run))
+=======
+SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("attach", bench_attach.run),
+           ("history", bench_history.run))
+>>>>>>> main
 
 
 def machine() -> dict:

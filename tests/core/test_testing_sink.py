@@ -19,3 +19,26 @@ def test_recording_sink_takes_full_refreshes_and_single_records():
     assert set(sink.position_records) == {("A", "3")}
     sink.leads(LeadCounts("7d", "2026-01-01", "2026-01-07", 1, 0, 0))
     assert sink.lead_records["7d"].leads == 1
+
+
+def test_recording_sink_keeps_declared_kinds_and_refuses_others_as_the_host_does():
+    from dataclasses import dataclass
+
+    from ibmon.api import RecordKind
+
+    @dataclass(frozen=True)
+    class Bar:
+        symbol: str
+        close: D
+
+    bars = RecordKind("demo.bar", Bar, "symbol")
+    sink = RecordingSink(kinds=(bars,))
+    sink.put("demo.bar", Bar("EURUSD", D("1.1")))
+    sink.put(bars, Bar("GOLD", D("nan")))  # not finite: rejected, as the host's sink rejects it
+    sink.put("demo.other", Bar("X", D(1)))
+    sink.put("account", Account("1", D("5")))  # the built-in kinds by name reach their shorthand
+    assert sink.records["demo.bar"] == {"EURUSD": Bar("EURUSD", D("1.1"))}
+    assert sink.account_records["1"].balance == D("5")
+    assert [(kind, key) for kind, key, _why in sink.rejections] == [("demo.bar", "GOLD"), ("unknown kind", "demo.other")]
+    sink.replace("demo.bar", [])
+    assert sink.records["demo.bar"] == {}

@@ -58,9 +58,9 @@ def test_demo_at_80x24_shows_positions_and_ticks_and_quits_without_a_traceback(t
     assert LEAVE_ALTERNATE_SCREEN in after and b"Traceback" not in tail and b"Exception" not in tail, tail[-2000:]
 
 
-def book_config(tmp_path: Path) -> Path:
+def book_config(tmp_path: Path, history: bool = True) -> Path:
     config = tmp_path / "config.toml"
-    config.write_text('[[connections]]\nname = "Static"\nprovider = "static_book"\n')
+    config.write_text(f'history = {str(history).lower()}\n[[connections]]\nname = "Static"\nprovider = "static_book"\n')
     config.chmod(0o600)
     return config
 
@@ -73,8 +73,9 @@ def settled_screen(terminal: Terminal, marker: str) -> list[list[tuple]]:
 
 @pytest.mark.e2e
 def test_a_resized_terminal_shows_what_a_fresh_start_at_that_size_shows(tmp_path):
-    """Every cell (character, colours, attributes), so no remnant of the larger screen survives."""
-    argv = [str(IBMON), "--config", str(book_config(tmp_path)), "--plugin-dir", str(SUPPORT)]
+    """Every cell (character, colours, attributes), so no remnant of the larger screen survives.
+    Without history: its trends and the day's change fill in as it is read, at no fixed moment."""
+    argv = [str(IBMON), "--config", str(book_config(tmp_path, history=False)), "--plugin-dir", str(SUPPORT)]
     env = terminal_env(tmp_path, "static_book")
     resized = Terminal(argv, env, size=(160, 33))  # under 34 lines: a one-line status, no ticking ages
     try:

@@ -9,24 +9,28 @@ from decimal import Decimal
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
-from ibmon.api import ScreenContext
+from dataclasses import replace
+
 from ibmon.errors import ProviderError
-from ibmon.store import Store
+from ibmon.testing import ScreenHarness
 from ibmon.widgets.format import money
-from ibmon_b2core.records import ACCOUNT_TYPES
+from ibmon_b2core.records import ACCOUNT_TYPES, REQUESTS
 from ibmon_b2core.screens import AccountDetailScreen, AccountsScreen, AddAccountScreen
-from test_b2core_support import session_for, sim_of, simulator
+from test_b2core_support import PROVIDER, session_for, sim_of, simulator
+
+DECLARED = replace(PROVIDER, requests=REQUESTS)
 
 
 class HostStandIn:
     """What the host does with `ctx.run_action`: ask (typing the text when the action wants it),
-    then run the action and report its message or error."""
+    then run the action through the feed runtime (which stores what it answers) and report."""
 
     def __init__(self, answer: bool = True) -> None:
         self.answer = answer
         self.questions: list[str] = []
         self.typed: list[str] = []
         self.reports: list[str] = []
+        self.harness: ScreenHarness | None = None
 
     async def run_action(self, action, target) -> None:
         self.questions.append(action.question(target))
@@ -35,7 +39,7 @@ class HostStandIn:
         if not self.answer:
             return
         try:
-            self.reports.append(await action.run(target))
+            self.reports.append(await self.harness.runtime.run_action(self.harness.name, action, target))
         except ProviderError as exc:
             self.reports.append(exc.message)
 
@@ -54,7 +58,9 @@ async def opened(accounts: int = 60, answer: bool = True, **settings):
     async with simulator(accounts=accounts, **settings) as running:
         session = session_for(running, page_size=25)
         host = HostStandIn(answer)
-        screen = AccountsScreen(ScreenContext("B2", session, Store(), host.run_action))
+        host.harness = harness = ScreenHarness(DECLARED, session, run_action=host.run_action)
+        await harness.poll()  # the feed's poll: the screen reads what it stored
+        screen = AccountsScreen(harness.context())
         app = ScreenApp(screen)
         try:
             async with app.run_test(size=(160, 30)) as pilot:
@@ -125,9 +131,10 @@ async def test_lists_sorts_and_searches_accounts_with_totals_per_currency():
         assert len(str(screen.query_one("#totals", Static).render()).splitlines()) == len(shown_currencies)
 
 
-async def test_each_filter_asks_the_server_and_shows_only_matching_rows():
+async def test_each_filter_shows_only_matching_rows_without_asking_the_server_again():
     async with opened(accounts=60) as (pilot, screen, running, _):
         sim = sim_of(running)
+        lists = len([r for r in running.control.log() if r.path.endswith("/accounts")])
         platform_id, platform = next(iter(sim.platforms().items()))
         cases = [
             ("platformId", platform_id, lambda a: a["platformId"] == platform_id),
@@ -138,17 +145,14 @@ async def test_each_filter_asks_the_server_and_shows_only_matching_rows():
         ]
         for select_id, value, predicate in cases:
             select = screen.query_one(f"#{select_id}", Select)
-            loads = screen.loads
             select.value = value
-            await until(pilot, lambda: screen.loads > loads)
             expected = sorted(a["number"] for a in sim.accounts().values() if predicate(a))
-            assert expected and sorted(table_numbers(screen)) == expected, select_id
-            last = [r for r in running.control.log() if r.path.endswith("/accounts")][-1]
-            assert last.query[f"filter[{select_id}]"] == value
-            loads = screen.loads
+            await until(pilot, lambda: sorted(table_numbers(screen)) == expected)
+            assert expected, select_id
             select.clear()
-            await until(pilot, lambda: screen.loads > loads)
-        assert screen.query_one(DataTable).row_count == 60
+            await until(pilot, lambda: screen.query_one(DataTable).row_count == 60)
+        # the store's accounts were filtered on screen: no second fetch of the list
+        assert len([r for r in running.control.log() if r.path.endswith("/accounts")]) == lists
 
 
 async def test_detail_shows_metrics_profile_and_contacts():
@@ -246,18 +250,36 @@ async def test_add_account_form_validates_then_shows_server_errors_then_adds():
         assert "8800123" in table_numbers(screen)
 
 
-async def test_load_errors_are_shown_in_place_and_escape_closes():
-    async with opened(accounts=10) as (pilot, screen, running, _):
+async def test_poll_errors_are_shown_in_place_and_escape_closes():
+    async with opened(accounts=10) as (pilot, screen, running, host):
+        harness = host.harness
         running.control.set_faults(error_rate=1.0)
-        await pilot.press("r")
+        await harness.poll()  # the feed's next poll fails: the connection's health says why
         await until(pilot, lambda: "simulated internal error" in status_text(screen))
         assert screen.query_one("#status", Static).has_class("error")
         assert screen.query_one(DataTable).row_count == 10  # the last good list stays
         running.control.set_faults(error_rate=0.0)
-        loads = screen.loads
-        await pilot.press("r")
-        await until(pilot, lambda: screen.loads > loads)
+        await harness.poll()
+        await until(pilot, lambda: "simulated internal error" not in status_text(screen))
         assert not screen.query_one("#status", Static).has_class("error")
 
         await pilot.press("escape")
         assert screen.app.screen is not screen
+
+
+async def test_opens_on_the_account_selected_on_the_dashboard():
+    async with simulator(accounts=20) as running:
+        session = session_for(running)
+        harness = ScreenHarness(DECLARED, session)
+        await harness.poll()
+        chosen = sorted(harness.view.records("account", harness.name).values(), key=lambda a: a.id)[7]
+        context = harness.context(selected=chosen)
+        assert "client_secret" not in context.options and context.options["page_size"] == 100  # no secrets
+        screen = AccountsScreen(context)
+        try:
+            async with ScreenApp(screen).run_test(size=(160, 30)) as pilot:
+                await until(pilot, lambda: screen.loads >= 1)
+                assert screen.selected_account() == chosen
+                assert table_numbers(screen) == sorted(table_numbers(screen), key=int)  # sorted as ever
+        finally:
+            await session.close()

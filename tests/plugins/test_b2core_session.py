@@ -224,7 +224,8 @@ async def test_delete_asks_for_the_account_number_to_be_typed():
             delete = session.delete_action()
             assert delete.typed_confirmation(account) == facts(account)["number"]
             assert "cannot be undone" in delete.question(account)
-            assert "deleted" in await delete.run(account)
+            result = await delete.run(account)
+            assert "deleted" in result.message and result.removed == (("account", account.id),)
             assert account.id not in sim_of(running).accounts()
         finally:
             await session.close()

@@ -11,10 +11,9 @@ from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
 import ibmon_crm
-from ibmon.api import ScreenContext
 from ibmon.plugins import PluginHost
 from ibmon.store import Store
-from ibmon.testing import make_context, wait_for
+from ibmon.testing import ScreenHarness, make_context, wait_for
 from ibmon_crm.screens import CrmScreen, LazyTable
 from ibmon_crm.session import CrmSession, utc_today
 from crm_support import Crm, crm_in_thread
@@ -33,10 +32,14 @@ def crm(huge_crm):
     return huge_crm.fresh()
 
 
-def session_for(crm: Crm, **overrides) -> CrmSession:
+def crm_provider():
     host = PluginHost()
     host.load(only=["crm"])
-    provider = host.providers["crm"]
+    return host.providers["crm"]
+
+
+def session_for(crm: Crm, **overrides) -> CrmSession:
+    provider = crm_provider()
     options = crm.options(**{"page_size": 50, "lookback_days": 30, **overrides})
     return provider.connect(make_context(provider, name="CRM", **options))
 
@@ -44,14 +47,11 @@ def session_for(crm: Crm, **overrides) -> CrmSession:
 class Host(App):
     def __init__(self, session: CrmSession) -> None:
         super().__init__()
-        self.session = session
+        self.harness = ScreenHarness(crm_provider(), session)
 
     async def on_mount(self) -> None:
-        async def run_action(action, target) -> None:
-            raise AssertionError("the CRM screen has no actions")
-
         [spec] = ibmon_crm.SCREENS
-        await self.push_screen(spec.factory(ScreenContext("CRM", self.session, Store(), run_action)))
+        await self.push_screen(spec.factory(self.harness.context()))
 
 
 async def settle(pilot, predicate, timeout: float = 10.0) -> None:

@@ -10,31 +10,16 @@ from textual.app import App
 from textual.widgets import DataTable, Input, Select, Sparkline, Static
 
 import ibmon_ctrader
-from ibmon.api import ScreenContext
-from ibmon.store import Store
-from ibmon.testing import make_context, simulator_in_thread
+from ibmon.testing import ScreenHarness, make_context, simulator_in_thread
 from ibmon_ctrader.sim import start
 
 DEMO_EUR, LIVE_USD = "5010002", "5010001"
 
 
-class StoreSink:
-    """Writes a poll into a Store as the feed runtime's sink does."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def accounts(self, accounts) -> None:
-        self.store.replace_accounts("ct", accounts)
-
-    def positions(self, positions, *, account=None) -> None:
-        self.store.replace_positions("ct", positions, account)
-
-    def tick(self, tick) -> None:
-        self.store.set_tick("ct", tick)
-
-    def note(self, *notes) -> None:
-        pass
+def declared():
+    found = []
+    ibmon_ctrader.ibmon_providers(found.append)
+    return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +31,19 @@ def running():
 
 @pytest.fixture
 async def setup(running):
-    found = []
-    ibmon_ctrader.ibmon_providers(found.append)
-    provider = found[0]
+    provider = declared()
     session = provider.connect(make_context(provider, name="ct", base_url=running.endpoints["api"],
                                             access_token=running.connections[0]["access_token"],
                                             accounts=[DEMO_EUR, LIVE_USD], symbols=["XAUUSD"]))
-    store = Store()
-    await session.poll(StoreSink(store))
     ran: list[tuple[str, str]] = []
 
     async def run_action(action, target):  # the host confirms; here: yes
-        ran.append((action.id, await action.run(target)))
+        ran.append((action.id, await harness.runtime.run_action("ct", action, target)))
 
+    harness = ScreenHarness(provider, session, run_action=run_action)
+    await harness.poll()
     [spec] = ibmon_ctrader.SCREENS
-    screen = spec.factory(ScreenContext(connection="ct", session=session, store=store, run_action=run_action))
+    screen = spec.factory(harness.context())
     yield running.control, screen, ran
     await session.close()
 
@@ -135,25 +118,20 @@ async def test_chart_draws_trendbars_and_shows_errors_in_place(setup):
 
 
 async def test_reload_picks_up_accounts_that_arrived_after_the_screen_opened(running):
-    found = []
-    ibmon_ctrader.ibmon_providers(found.append)
-    session = found[0].connect(make_context(found[0], name="ct", base_url=running.endpoints["api"],
+    provider = declared()
+    session = provider.connect(make_context(provider, name="ct", base_url=running.endpoints["api"],
                                             access_token=running.connections[0]["access_token"]))
-
-    async def run_action(action, target):
-        raise AssertionError("no action expected")
-
-    store = Store()
-    screen = ibmon_ctrader.SCREENS[0].factory(ScreenContext("ct", session, store, run_action))
+    harness = ScreenHarness(provider, session)
+    screen = ibmon_ctrader.SCREENS[0].factory(harness.context())
     try:
         async with Host(screen).run_test(size=(140, 40)) as pilot:
             await pilot.pause()
             assert "waiting for the first poll" in text(screen, "#account-status")
-            await session.poll(StoreSink(store))
+            await harness.poll()
             await pilot.press("r")
             deals = screen.query_one("#deals-table", DataTable)
             await settle(pilot, lambda: deals.row_count == 50)
-            assert screen.query_one("#account", Select).value in store.accounts["ct"]
+            assert screen.query_one("#account", Select).value in harness.view.records("account", "ct")
             assert text(screen, "#account-status") == ""
     finally:
         await session.close()
@@ -173,3 +151,29 @@ async def test_demo_deposit_from_the_screen_goes_through_the_host(setup):
         await pilot.press("d")
         await pilot.pause(0.1)
         assert len(ran) == 1 and sim.account(int(LIVE_USD)).balance == live_before
+
+
+async def test_opens_on_the_selected_account_and_a_request_error_stays_in_place(running):
+    provider = declared()
+    session = provider.connect(make_context(provider, name="ct", base_url=running.endpoints["api"],
+                                            access_token=running.connections[0]["access_token"],
+                                            accounts=[DEMO_EUR, LIVE_USD]))
+    harness = ScreenHarness(provider, session)
+    await harness.poll()
+    live = harness.view.get("account", "ct", LIVE_USD)
+    screen = ibmon_ctrader.SCREENS[0].factory(harness.context(selected=live))
+    try:
+        async with Host(screen).run_test(size=(140, 40)) as pilot:
+            deals = screen.query_one("#deals-table", DataTable)
+            await settle(pilot, lambda: deals.row_count > 0)
+            assert screen.query_one("#account", Select).value == LIVE_USD
+            running.control.revoke_token()  # the provider refuses the next requests
+            try:
+                await pilot.press("r")
+                await settle(pilot, lambda: screen.query_one("#deals-status", Static).has_class("error"))
+                assert screen.is_attached and pilot.app.screen is screen  # shown in place, contained
+                assert "access_token" in text(screen, "#deals-status") or "401" in text(screen, "#deals-status")
+            finally:
+                running.control.restore_token()
+    finally:
+        await session.close()

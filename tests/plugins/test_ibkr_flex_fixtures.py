@@ -17,9 +17,10 @@ from ibmon.model import HealthState
 from ibmon.money import dumps_default
 from ibmon.simkit import HttpSimulator, text_reply
 from ibmon.snapshot import connection_report
-from ibmon.store import Store
+from ibmon.store import Store, StoreView
 from ibmon.testing import make_context, wait_for
 from ibmon_ibkr_flex import OPTIONS, PROVIDER
+from ibmon_ibkr_flex.kinds import KINDS
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession, account_of, positions_of
 from ibmon_ibkr_flex.sim import SERVICE_PATH
@@ -150,7 +151,7 @@ async def serve():
 
 
 async def poll_once(base_url: str) -> tuple[Store, FeedRuntime]:
-    provider = Provider(name=PROVIDER, title="IBKR Flex", options=OPTIONS,
+    provider = Provider(name=PROVIDER, title="IBKR Flex", options=OPTIONS, kinds=KINDS,
                         connect=lambda ctx: FlexSession(ctx, limiter=RateLimiter(0, 10_000, margin=0), first_delay=0))
     store = Store()
     runtime = FeedRuntime(store, watchdog_interval=None)
@@ -170,7 +171,7 @@ async def test_a_nav_less_statement_is_live_with_a_note_and_a_null_balance(serve
     account = store.accounts["flex"]["U7654321"]
     assert account.balance is None and account.currency == "EUR"
     assert {p.symbol for p in store.positions["flex"].values()} == {"SAP", "SPY   261218P00500000"}
-    document = json.loads(json.dumps(connection_report("flex", PROVIDER, True, None, store), default=dumps_default))
+    document = json.loads(json.dumps(connection_report("flex", PROVIDER, True, None, StoreView(store)), default=dumps_default))
     assert document["accounts"][0]["balance"] is None and document["accounts"][0]["currency"] == "EUR"
     assert len(document["positions"]) == 2
 

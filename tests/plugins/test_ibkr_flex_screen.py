@@ -8,48 +8,34 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static
 
-from ibmon.api import Provider, ScreenContext
-from ibmon.store import Store
-from ibmon.testing import make_context
+from ibmon.api import Provider
+from ibmon.model import Position
+from ibmon.testing import ScreenHarness, make_context
 from ibmon.widgets.format import money, when
 from ibmon_ibkr_flex import OPTIONS, PROVIDER, SCREENS, connect
 from ibmon_ibkr_flex.dates import as_eastern
+from ibmon_ibkr_flex.kinds import KINDS
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
 from ibmon_ibkr_flex.sim import start
 
+PROVIDER_DECLARED = Provider(name=PROVIDER, title="IBKR Flex", connect=connect, options=OPTIONS, kinds=KINDS)
 
-class StoreSink:
-    """Writes a poll into a Store as the feed runtime's sink does."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def accounts(self, accounts) -> None:
-        self.store.replace_accounts("flex", accounts)
-
-    def positions(self, positions, *, account=None) -> None:
-        self.store.replace_positions("flex", positions, account)
-
-    def note(self, *notes) -> None:
-        self.notes = notes
+def flex_harness(running) -> tuple[FlexSession, ScreenHarness]:
+    """A session on the simulator, writing through the runtime's sink into a store the screen reads."""
+    options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
+    session = FlexSession(make_context(PROVIDER_DECLARED, name="flex", **options),
+                          limiter=RateLimiter(0, 10_000, margin=0))
+    return session, ScreenHarness(PROVIDER_DECLARED, session)
 
 
 @pytest.fixture
 async def setup():
     running = await start(pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600, seed=2)
-    options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
-    provider = Provider(name=PROVIDER, title="IBKR Flex", connect=connect, options=OPTIONS)
-    session = FlexSession(make_context(provider, name="flex", **options),
-                          limiter=RateLimiter(0, 10_000, margin=0))
-    store = Store()
-
-    async def run_action(action, target):  # the screen offers no actions
-        raise AssertionError("unexpected action")
-
+    session, harness = flex_harness(running)
     [spec] = SCREENS
-    context = ScreenContext(connection="flex", session=session, store=store, run_action=run_action)
-    yield running.control.portfolio(), session, store, spec, context
+    yield running.control.portfolio(), session, harness, spec
     await session.close()
     await running.stop()
 
@@ -59,11 +45,11 @@ def text(screen, selector: str) -> str:
 
 
 async def test_screen_shows_each_account_of_the_statement(setup):
-    portfolio, session, store, spec, context = setup
-    await session.poll(StoreSink(store))
+    portfolio, session, harness, spec = setup
+    await session.poll(harness.sink)
     app = App()
     async with app.run_test(size=(160, 50)) as pilot:
-        screen = spec.factory(context)
+        screen = spec.factory(harness.context())
         await app.push_screen(screen)
         await pilot.pause()
         for index, book in enumerate(portfolio.accounts):
@@ -92,15 +78,14 @@ async def test_screen_shows_each_account_of_the_statement(setup):
 
 
 async def test_screen_waits_for_the_first_statement_then_shows_it(setup):
-    portfolio, session, store, spec, context = setup
+    portfolio, session, harness, spec = setup
     app = App()
     async with app.run_test(size=(160, 50)) as pilot:
-        screen = spec.factory(context)
+        screen = spec.factory(harness.context())
         await app.push_screen(screen)
         await pilot.pause()
         assert "waiting for the first statement" in text(screen, "#summary")
-        await session.poll(StoreSink(store))
-        screen.refresh_view()
+        await session.poll(harness.sink)  # the store tells the screen: no call of its own
         await pilot.pause()
         assert text(screen, "#header").startswith(portfolio.accounts[0].id)
         assert re.search(r"fetched \d+ s ago", text(screen, "#age"))
@@ -109,13 +94,10 @@ async def test_screen_waits_for_the_first_statement_then_shows_it(setup):
 async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
     running = await start(pending_polls=0, min_interval=0, max_per_minute=10_000, interval=3600, seed=2,
                           position_detail="lot", nav_sections=False, base_summary=False)
-    options = {k: v for k, v in running.connections[0].items() if k not in ("name", "provider")}
-    provider = Provider(name=PROVIDER, title="IBKR Flex", connect=connect, options=OPTIONS)
-    session = FlexSession(make_context(provider, name="flex", **options), limiter=RateLimiter(0, 10_000, margin=0))
-    store = Store()
-    context = ScreenContext(connection="flex", session=session, store=store, run_action=None)
+    session, harness = flex_harness(running)
+    context = harness.context()
     try:
-        await session.poll(StoreSink(store))
+        await session.poll(harness.sink)
         book = running.control.portfolio().accounts[0]
         app = App()
         async with app.run_test(size=(160, 50)) as pilot:
@@ -135,3 +117,17 @@ async def test_screen_of_a_lot_level_statement_without_nav_or_base_cash():
     finally:
         await session.close()
         await running.stop()
+
+
+async def test_screen_opens_on_the_account_selected_on_the_dashboard(setup):
+    portfolio, session, harness, spec = setup
+    await session.poll(harness.sink)
+    book = portfolio.accounts[-1]
+    position = next(p for p in harness.view.records("position", "flex").values() if p.account == book.id)
+    assert isinstance(position, Position)
+    app = App()
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = spec.factory(harness.context(selected=position))
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert text(screen, "#header").startswith(f"{book.id} · {book.name} · account 3 of 3")

@@ -13,6 +13,7 @@ from ibmon.model import HealthState
 from ibmon.store import Store
 from ibmon.testing import make_context, simulator_in_thread, wait_for
 from ibmon_ibkr_flex import OPTIONS, PROVIDER
+from ibmon_ibkr_flex.kinds import KINDS, STATEMENT
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
 from ibmon_ibkr_flex.sim import start
@@ -41,7 +42,7 @@ def connection(sim, **overrides):
 
 def fast_provider() -> Provider:
     """The plugin's provider with sessions whose client does not hold tests back a second per request."""
-    return Provider(name=PROVIDER, title="IBKR Flex", options=OPTIONS,
+    return Provider(name=PROVIDER, title="IBKR Flex", options=OPTIONS, kinds=KINDS,
                     connect=lambda ctx: FlexSession(ctx, limiter=RateLimiter(0, 10_000, margin=0), first_delay=0.01))
 
 
@@ -81,7 +82,9 @@ async def test_poll_delivers_accounts_and_positions(sim):
             assert position.open_price == holding.cost_price
             assert position.profit == portfolio.value(holding) - portfolio.cost_money(holding)
     assert len(positions) == sum(len(book.holdings) for book in portfolio.accounts)
-    assert session.report is not None and len(session.report.statements) == 3
+    statements = store.tables[STATEMENT.name]["flex"]
+    assert set(statements) == {book.id for book in portfolio.accounts}
+    assert all(statements[book.id].nav == portfolio.nav(book) for book in portfolio.accounts)
     assert any(position.side == "sell" for position in positions.values())
 
 

@@ -9,6 +9,7 @@ from ibmon.api import Provider
 from ibmon.errors import ConfigError
 from ibmon.testing import RecordingSink, make_context
 from ibmon_ibkr_flex import OPTIONS, PROVIDER
+from ibmon_ibkr_flex.kinds import KINDS
 from ibmon_ibkr_flex.ratelimit import RateLimiter
 from ibmon_ibkr_flex.session import FlexSession
 from ibmon_ibkr_flex.sim import start
@@ -27,9 +28,10 @@ async def flex():
         session = FlexSession(make_context(provider, name="flex", **options), limiter=RateLimiter(0, 10_000, margin=0),
                               first_delay=0)
         started.append((running, session))
-        sink = RecordingSink()
+        sink = RecordingSink(KINDS)
         await session.poll(sink)
-        return running.control.portfolio(), session, sink
+        report = await session.client.fetch()  # the parsed statement, as the poll read it (the market stands still)
+        return running.control.portfolio(), report, sink
 
     yield run
     for running, session in started:
@@ -38,9 +40,9 @@ async def flex():
 
 
 async def test_a_lot_level_statement_shows_each_holding_as_the_sum_of_its_lots(flex):
-    portfolio, session, sink = await flex(position_detail="lot")
+    portfolio, report, sink = await flex(position_detail="lot")
     several = 0
-    for statement, book in zip(session.report.statements, portfolio.accounts):
+    for statement, book in zip(report.statements, portfolio.accounts):
         held = {h.symbol: h for h in book.holdings.values() if h.quantity}
         assert {p.symbol for p in statement.positions} == set(held)
         for position in statement.positions:
@@ -59,8 +61,8 @@ async def test_a_lot_level_statement_shows_each_holding_as_the_sum_of_its_lots(f
 
 @pytest.mark.parametrize("detail", ["summary", "summary+lot"])
 async def test_summary_rows_are_the_positions_whether_or_not_lots_follow(flex, detail):
-    portfolio, session, sink = await flex(position_detail=detail)
-    for statement, book in zip(session.report.statements, portfolio.accounts):
+    portfolio, report, sink = await flex(position_detail=detail)
+    for statement, book in zip(report.statements, portfolio.accounts):
         for position in statement.positions:
             holding = book.holdings[position.symbol]
             assert (position.lots, position.quantity, position.position_value, position.cost_basis_price) == (
@@ -69,7 +71,7 @@ async def test_summary_rows_are_the_positions_whether_or_not_lots_follow(flex, d
 
 
 async def test_without_nav_sections_balances_are_unknown_and_the_health_line_says_why(flex):
-    portfolio, session, sink = await flex(nav_sections=False)
+    portfolio, report, sink = await flex(nav_sections=False)
     ids = [book.id for book in portfolio.accounts]
     assert sink.notes == (f"balance unknown for {', '.join(ids)}: add the 'Net Asset Value (NAV) in Base' or "
                           "'Change in NAV' section to the Flex query",)
@@ -78,7 +80,7 @@ async def test_without_nav_sections_balances_are_unknown_and_the_health_line_say
         assert account.balance is None and account.currency == book.base
         assert "cash" in dict(account.extra)  # the BASE_SUMMARY row is still there
     assert len(sink.position_records) == sum(len(b.holdings) for b in portfolio.accounts)
-    assert all(statement.trades for statement in session.report.statements)
+    assert all(statement.trades for statement in report.statements)
 
 
 async def test_without_a_base_summary_the_accounts_report_cash_per_currency(flex):
@@ -91,8 +93,8 @@ async def test_without_a_base_summary_the_accounts_report_cash_per_currency(flex
 
 
 async def test_trades_timed_by_trade_date_and_trade_time(flex):
-    portfolio, session, _ = await flex(trade_times="tradeDate+tradeTime")
-    for statement, book in zip(session.report.statements, portfolio.accounts):
+    portfolio, report, _ = await flex(trade_times="tradeDate+tradeTime")
+    for statement, book in zip(report.statements, portfolio.accounts):
         assert [t.when for t in statement.trades] == sorted(t.when for t in book.trades)
         assert all("dateTime" not in t.attrs and t.attrs["tradeTime"] for t in statement.trades)
         assert any(t.when.hour or t.when.minute for t in statement.trades)  # not midnight

@@ -12,14 +12,15 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, OptionList
 
-from ibmon.api import Provider, ScreenContext
-from ibmon.store import Store
-from ibmon.testing import RecordingSink, make_context, wait_for
+from ibmon.api import Provider
+from ibmon.testing import RecordingSink, ScreenHarness, make_context, wait_for
 from xapi_replay import XapiReplay
 
 import ibmon_xtb
+from ibmon_xtb.kinds import KINDS, REQUESTS
 
-PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS)
+PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS,
+                    kinds=KINDS, requests=REQUESTS)
 ACCOUNT = "1234567"
 D = Decimal
 
@@ -67,11 +68,12 @@ async def test_a_pln_account_keeps_every_amount_in_pln(live):
 
 
 async def test_the_screen_names_base_and_quote_currencies_and_the_profit_currency(live):
-    _, session, _ = live
+    _, session, sink = live
+    harness = ScreenHarness(PROVIDER, session)
+    harness.sink.account(sink.account_records[ACCOUNT])  # the streamed account, in the store the screen reads
     app = App()
     async with app.run_test(size=(140, 40)):
-        await app.push_screen(ibmon_xtb.SCREENS[0].factory(
-            ScreenContext(connection="XTB recorded", session=session, store=Store(), run_action=None)))
+        await app.push_screen(ibmon_xtb.SCREENS[0].factory(harness.context()))
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)
         await wait_for(lambda: options.option_count == 4, 5)

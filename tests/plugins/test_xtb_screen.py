@@ -6,23 +6,16 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, OptionList, Static
 
-from ibmon.api import Provider, ScreenContext
-from ibmon.store import Store
-from ibmon.testing import RecordingSink, make_context, wait_for
+from ibmon.api import Provider
+from ibmon.testing import ScreenHarness, make_context, wait_for
 
 import ibmon_xtb
+from ibmon_xtb.kinds import KINDS, REQUESTS
 from ibmon_xtb.screens import CandleChart, XtbScreen
 from ibmon_xtb.sim import start as start_simulator
 
-PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS)
-
-
-async def no_action(action, target):
-    raise AssertionError("the XTB screen runs no actions")
-
-
-def context(session):
-    return ScreenContext(connection="XTB demo", session=session, store=Store(), run_action=no_action)
+PROVIDER = Provider(name="xtb", title="XTB", connect=ibmon_xtb.connect, options=ibmon_xtb.OPTIONS, kinds=KINDS,
+                    requests=REQUESTS)
 
 
 @pytest.fixture
@@ -32,11 +25,11 @@ async def live():
     closed = sim.control.close_position(user_id, next(iter(sim.control.user(user_id).positions)))
     options = {k: v for k, v in sim.connections[0].items() if k not in ("name", "provider")}
     options["symbols"] = ["EURUSD"]
-    session = ibmon_xtb.connect(make_context(PROVIDER, **options))
-    sink = RecordingSink()
-    task = asyncio.create_task(session.stream(sink))
-    await sink.wait_ready()
-    yield sim, session, closed
+    session = ibmon_xtb.connect(make_context(PROVIDER, name="XTB demo", **options))
+    harness = ScreenHarness(PROVIDER, session)
+    task = asyncio.create_task(session.stream(harness.sink))  # into the store, as the runtime runs it
+    await wait_for(lambda: harness.connection.ready, 10)
+    yield sim, harness, closed
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await session.close()
@@ -44,11 +37,11 @@ async def live():
 
 
 async def test_search_chart_with_live_candles_and_history(live):
-    sim, session, closed = live
+    sim, harness, closed = live
     [spec] = ibmon_xtb.SCREENS
     app = App()
     async with app.run_test(size=(140, 40)) as pilot:
-        await app.push_screen(spec.factory(context(session)))
+        await app.push_screen(spec.factory(harness.context()))
         screen = app.screen
         options = screen.query_one("#xtb-symbols", OptionList)
         await wait_for(lambda: options.option_count == len(sim.control.instruments()), 5)
@@ -67,6 +60,7 @@ async def test_search_chart_with_live_candles_and_history(live):
         await wait_for(lambda: chart.updates >= 2, 5)
         gold = sim.control.instruments()["GOLD"]
         assert chart.bars[-1].time == gold.candle.ctm
+        assert harness.view.get("xtb.candle", "XTB demo", "GOLD").time == gold.candle.ctm  # came by the store
         rendered = chart.render().plain
         assert "█" in rendered
 
@@ -86,9 +80,21 @@ async def test_errors_show_in_place_when_the_connection_is_down():
     session = ibmon_xtb.connect(make_context(PROVIDER, **options))
     app = App()
     async with app.run_test() as pilot:
-        await app.push_screen(XtbScreen(context(session)))
+        await app.push_screen(XtbScreen(ScreenHarness(PROVIDER, session).context()))
         status = app.screen.query_one("#xtb-status", Static)
         await wait_for(lambda: "not connected" in str(status.render()), 5)
         assert status.has_class("error")
         await pilot.press("escape")
         await wait_for(lambda: not isinstance(app.screen, XtbScreen), 5)
+
+
+async def test_the_selected_tick_opens_its_chart(live):
+    sim, harness, _closed = live
+    tick = harness.view.get("tick", "XTB demo", "EURUSD")
+    assert tick is not None
+    app = App()
+    async with app.run_test(size=(140, 40)):
+        await app.push_screen(ibmon_xtb.SCREENS[0].factory(harness.context(selected=tick)))
+        chart = app.screen.query_one("#xtb-chart", CandleChart)
+        await wait_for(lambda: chart.symbol == "EURUSD" and chart.bars, 5)
+        assert app.screen.query_one("#xtb-search").value == "EURUSD"

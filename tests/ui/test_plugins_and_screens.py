@@ -42,7 +42,9 @@ class Details(Screen):
         self.ctx = ctx
 
     def compose(self) -> ComposeResult:
-        yield Label(f"details of {self.ctx.connection}: {len(self.ctx.store.accounts[self.ctx.connection])} account(s)")
+        accounts = self.ctx.view.records("account", self.ctx.connection)
+        selected = self.ctx.selected.id if isinstance(self.ctx.selected, Account) else "nothing"
+        yield Label(f"details of {self.ctx.connection}: {len(accounts)} account(s), {selected} selected")
 
 
 class Crashing(Screen):
@@ -103,7 +105,7 @@ async def test_a_screen_factory_that_raises_is_reported_and_the_app_keeps_runnin
         assert app.screen is app.dashboard and app.is_running
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, Details))
-        assert "details of Screens: 1 account(s)" in screen_text(app)
+        assert "details of Screens: 1 account(s), S1 selected" in screen_text(app)  # the row under the cursor
 
 
 async def test_an_error_inside_an_open_plugin_screen_closes_it_and_the_app_keeps_running():
@@ -145,6 +147,9 @@ async def test_screens_by_remapped_key_palette_and_provider_screen_binding():
         assert [c.label for c in app.screen.choices] == ["Details", "Broken", "Crashing"]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, Details))
+        # opened on the account selected on the dashboard
+        assert app.screen.ctx.selected == runtime.store.accounts["Screens"]["S1"]
+        assert "1 account(s), S1 selected" in screen_text(app)
 
 
 async def test_typed_confirmation_requires_the_exact_text():
@@ -174,9 +179,9 @@ async def test_provider_screens_run_actions_through_the_hosts_confirmation():
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, Details))
         ctx = app.screen.ctx
-        session = ctx.session
-        action = session.actions()[0]
-        account = ctx.store.accounts["Screens"]["S1"]
+        session = runtime.connections["Screens"].session
+        action = ctx.actions()[0]
+        account = ctx.view.get("account", "Screens", "S1")
 
         cancelled = app.run_worker(ctx.run_action(action, account))
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
