@@ -30,13 +30,8 @@ import bench_ticks  # noqa: E402
 SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", bench_screen.run),
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
-<<<<<<< HEAD
-SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("b2core", bench_b2core.run),
-           ("connections", bench_connections.run))
-=======
 SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("attach", bench_attach.run),
-           ("history", bench_history.run))
->>>>>>> main
+           ("history", bench_history.run), ("b2core", bench_b2core.run), ("connections", bench_connections.run))
 
 
 def machine() -> dict:
