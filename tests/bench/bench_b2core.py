@@ -4,7 +4,8 @@
 * start to the first account on screen (pages fetched with bounded concurrency, shown as they arrive);
 * RSS added by the accounts: the same run against a simulator holding none is the baseline;
 * CPU share of the ibmon process over whole poll cycles once every account is in (nothing changing),
-  and the share in the gaps between polls.
+  and the share in the gaps between polls;
+* the same run with `history = false`, so what the history recorder adds shows apart.
 
 `python tests/bench/bench_b2core.py --accounts 50000` prints one variant.
 """
@@ -57,13 +58,15 @@ def start_simulator(tmp: Path, accounts: int, env: dict[str, str]) -> tuple[subp
     return proc, config
 
 
-def measure(accounts: int, poll_seconds: float, cycles: int, concurrency: int | None) -> dict:
+def measure(accounts: int, poll_seconds: float, cycles: int, concurrency: int | None, history: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         env = terminal_env(tmp, "b2core")
         sim, sim_config = start_simulator(tmp, accounts, env)
         try:
             doc = tomllib.loads(sim_config.read_text())
+            if not history:
+                doc["history"] = False
             for connection in doc["connections"]:
                 connection["poll_seconds"] = poll_seconds
                 if concurrency is not None:
@@ -108,9 +111,10 @@ def run_dashboard(config: Path, env: dict[str, str], accounts: int, poll_seconds
         terminal.close()
 
 
-def variant(accounts: int, poll_seconds: float, cycles: int, concurrency: int | None = None) -> dict:
+def variant(accounts: int, poll_seconds: float, cycles: int, concurrency: int | None = None,
+            history: bool = True) -> dict:
     argv = [sys.executable, __file__, "--accounts", str(accounts), "--poll", str(poll_seconds),
-            "--cycles", str(cycles)]
+            "--cycles", str(cycles)] + ([] if history else ["--no-history"])
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=900)
@@ -123,6 +127,7 @@ def run(quick: bool = False) -> list[dict]:
     accounts, poll, cycles = (10_000, 8.0, 1) if quick else (50_000, 15.0, 2)
     empty = variant(0, poll, 1)
     book = variant(accounts, poll, cycles)
+    bare = variant(accounts, poll, cycles, history=False)  # what the history recorder adds, apart
     added = round(book["rss_mb"] - empty["rss_mb"], 1)
     scale = f"{accounts:,} accounts"
     return [
@@ -131,10 +136,12 @@ def run(quick: bool = False) -> list[dict]:
          "met": book["first_account_s"] <= 5},
         {"figure": f"B2Core, {scale}: RSS added", "baseline": "ibmon against a simulator holding none",
          "goal": "<= 100 MB", "ibmon_rss_mb": book["rss_mb"], "baseline_rss_mb": empty["rss_mb"],
-         "added_mb": added, "met": added <= 100},
+         "added_mb": added, "added_with_history_off_mb": round(bare["rss_mb"] - empty["rss_mb"], 1),
+         "met": added <= 100},
         {"figure": f"B2Core, {scale}: CPU share, nothing changing", "goal": "<= 5% of a core",
          "poll_seconds": poll, "over_whole_poll_cycles": book["cpu_share"],
          "between_polls": book["cpu_share_between_polls"], "baseline_over_cycles": empty["cpu_share"],
+         "history_off": {"over_whole_poll_cycles": bare["cpu_share"], "between_polls": bare["cpu_share_between_polls"]},
          "met": book["cpu_share_between_polls"] <= 0.05},
     ]
 
@@ -145,12 +152,13 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=15.0)
     parser.add_argument("--cycles", type=int, default=2)
     parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--no-history", action="store_true", help="history = false in the config")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.accounts is None:
         print(json.dumps(run(args.quick), indent=2))
     else:
-        print(json.dumps(measure(args.accounts, args.poll, args.cycles, args.concurrency)))
+        print(json.dumps(measure(args.accounts, args.poll, args.cycles, args.concurrency, not args.no_history)))
 
 
 if __name__ == "__main__":
