@@ -12,14 +12,23 @@ in a line for the connection's health line, and what was read so far is still de
 
 A `total` of 10^12 or a cursor that never ends costs at most `max_pages` requests and memory for
 `max_records` records (plus one page).
+
+Offset paging with a `total` (`OffsetWalk`) fetches pages `concurrency` at a time once the first two
+have shown the list's length and that the server honours the offset; pages come in the order they
+arrive, so a session can show each one at once. `Changes` tells a session which items of a list it
+reads again and again (every account, every poll) are new or changed, so an unchanged poll costs the
+store and the screen nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ibmon.mapping import Rejected, map_one
 from ibmon.options import MAX_PAGES, MAX_RECORDS
 
 P = TypeVar("P")
@@ -98,7 +107,6 @@ class Walk(Generic[P]):
         return items
 
     async def _walk(self) -> AsyncIterator[P]:
-        limits = self.limits
         cursors: set[int] = set()  # hashes only: a cursor may be long
         pages: set[int] = set()
         keys: set[Hashable] = set()
@@ -106,19 +114,10 @@ class Walk(Generic[P]):
         while True:
             page, following = await self._fetch(cursor)
             records = self._records_of(page)
-            if self._repeats(records, pages, keys):
-                self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+            if not self._counted(records, pages, keys):
                 return
-            self.pages += 1
-            self.records += len(records)
             yield page
-            if following is None:
-                return
-            if self.records >= limits.max_records:
-                self._stop(f"stopped at {self.records:,} records (max_records), after {_pages(self.pages)}")
-                return
-            if self.pages >= limits.max_pages:
-                self._stop(f"stopped after {_pages(self.pages)} (max_pages), {self.records:,} records read")
+            if following is None or self._capped():
                 return
             mark = hash(repr(following))
             if mark in cursors:
@@ -126,6 +125,25 @@ class Walk(Generic[P]):
                 return
             cursors.add(mark)
             cursor = following
+
+    def _counted(self, records: Sequence[Any], pages: set[int], keys: set[Hashable]) -> bool:
+        """Count a page's records in; False (noting it) when the server sent the page again."""
+        if self._repeats(records, pages, keys):
+            self._stop(f"stopped after {_pages(self.pages)}: the server sent a page again")
+            return False
+        self.pages += 1
+        self.records += len(records)
+        return True
+
+    def _capped(self) -> bool:
+        """Whether a bound stops the walk here (noting which), with more pages to read."""
+        if self.records >= self.limits.max_records:
+            self._stop(f"stopped at {self.records:,} records (max_records), after {_pages(self.pages)}")
+            return True
+        if self.pages >= self.limits.max_pages:
+            self._stop(f"stopped after {_pages(self.pages)} (max_pages), {self.records:,} records read")
+            return True
+        return False
 
     def _repeats(self, records: Sequence[Any], pages: set[int], keys: set[Hashable]) -> bool:
         """Whether this page was seen before (remembering it otherwise)."""
@@ -143,6 +161,188 @@ class Walk(Generic[P]):
 
     def _stop(self, why: str) -> None:
         self.note = f"{self.what} {why}"
+
+
+class OffsetWalk(Walk[P]):
+    """Offset paging (`fetch(offset)` answers the page at that offset), bounded like `Walk`.
+
+    `total(page)` reads the list's length from a page (None: the server does not say; then a page
+    shorter than `page_size` ends the list and pages are read one after another). With a total, the
+    first two pages are read in turn (the second one proves the server honours the offset: a server
+    that ignores it costs two requests) and the rest `concurrency` at a time, each page handed on as
+    it arrives. At most `max_pages` requests in all, and none past what `max_records` needs.
+    """
+
+    def __init__(self, what: str, fetch: Callable[[int], Awaitable[P]], limits: WalkLimits = WalkLimits(), *,
+                 page_size: int, total: Callable[[P], int | None], concurrency: int = 1,
+                 records: Callable[[P], Sequence[Any]] = lambda page: page,
+                 key: Callable[[Any], Hashable] | None = None) -> None:
+        self._fetch_at = fetch
+        self._total = total
+        self.page_size = page_size
+        self.concurrency = max(1, concurrency)
+        super().__init__(what, self._sequential_fetch, limits, records=records, key=key)
+
+    async def _sequential_fetch(self, offset: int | None) -> tuple[P, Any]:
+        offset = offset or 0
+        page = await self._fetch_at(offset)
+        records = self._records_of(page)
+        following = offset + len(records)
+        total = self._total(page)
+        # With a total, walk until it is reached (a server capping the page size answers short
+        # pages); without one, a short page ends the list. An empty page ends it either way.
+        more = following < total if total is not None else len(records) >= self.page_size
+        return page, following if more and records else None
+
+    async def _walk(self) -> AsyncIterator[P]:
+        pages: set[int] = set()
+        keys: set[Hashable] = set()
+        offset, total = 0, None
+        while self.pages < 2 or total is None or self.concurrency == 1:
+            page, following = await self._sequential_fetch(offset)
+            records = self._records_of(page)
+            if not self._counted(records, pages, keys):
+                return
+            yield page
+            if following is None or self._capped():
+                return
+            offset, total, step = following, self._total(page), len(records)
+        async for page in self._concurrent(offset, total, step, pages, keys):
+            yield page
+
+    async def _concurrent(self, offset: int, total: int, step: int, pages: set[int],
+                          keys: set[Hashable]) -> AsyncIterator[P]:
+        limits = self.limits
+        # The pages still allowed: what the total needs, cut by max_pages and by max_records.
+        needed = -(-(total - offset) // step)
+        allowed = min(needed, limits.max_pages - self.pages, -(-(limits.max_records - self.records) // step))
+        queue = [offset + n * step for n in range(allowed)]
+        queue.reverse()
+        running: dict[asyncio.Task, int] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < self.concurrency:
+                    at = queue.pop()
+                    running[asyncio.ensure_future(self._fetch_at(at))] = at
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    at = running.pop(task)
+                    page = task.result()
+                    records = self._records_of(page)
+                    if not self._counted(records, pages, keys):
+                        return
+                    yield page
+                    gap = at + len(records)
+                    if records and len(records) < step and gap < total and gap not in queue \
+                            and self.pages + len(queue) + len(running) < limits.max_pages:
+                        queue.append(gap)  # a page cut short: read the rest of its stretch too
+            if allowed < needed:
+                self._capped()
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+class Changes:
+    """The items of a list read again and again, as records, handed on only when new or changed.
+
+    Per key it keeps the record last handed on and a fingerprint of the item it came from (a hash
+    of the item's fields, not the item: 50,000 accounts cost a few MB here). A poll calls `begin()`,
+    `fresh(items)` for each page (the records to deliver: new or changed items converted with
+    `map_one`, so one bad item becomes a `Rejected`), then `end(complete)`: after a complete read,
+    the keys not seen are dropped and `end` answers True, and the caller replaces the whole list
+    with `records()` (which also settles the rejections of records that are gone).
+
+    An item listed twice on one page is left to the whole list: `end` answers True while any is (and
+    once more after), and `records()` then lists it twice, so the sink keeps the first one and
+    reports the second as it does in any replace-all call. One already read on an earlier page of
+    the same poll is skipped (offset paging over a list that shifted sends it again). Items without
+    a key are converted and delivered every time.
+    """
+
+    def __init__(self, convert: Callable[[Any], Any], key: Callable[[Any], Hashable | None]) -> None:
+        self._convert = convert
+        self._key = key
+        self._marks: dict[Hashable, int] = {}
+        self._records: dict[Hashable, Any] = {}
+        self._seen: set[Hashable] = set()
+        #: Keys listed twice on a page: in the read before this one, and in this one.
+        self._twice: set[Hashable] = set()
+        self._twice_now: set[Hashable] = set()
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def begin(self) -> None:
+        self._seen = set()
+        self._twice_now = set()
+
+    def fresh(self, items: Iterable[Any]) -> list[Any]:
+        """The records of `items` that are new or changed since they were last handed on."""
+        out: list[Any] = []
+        keyed = []
+        for item in items:
+            try:
+                key = self._key(item)
+            except Exception:  # the converter names what is wrong with the item
+                key = None
+            keyed.append((key, item))
+        counts = Counter(key for key, _ in keyed)
+        on_page: set[Hashable] = set()
+        for key, item in keyed:
+            if key is None:
+                out.append(map_one(self._convert, item))
+                continue
+            twice = counts[key] > 1
+            if key in on_page:
+                self._twice_now.add(key)
+                continue
+            on_page.add(key)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            mark = fingerprint(item)
+            if self._marks.get(key) == mark:
+                continue
+            record = map_one(self._convert, item, key=self._key)
+            self._marks[key] = mark
+            self._records[key] = record
+            if not twice:  # a key listed twice reaches the sink with the whole list
+                out.append(record)
+        return out
+
+    def end(self, complete: bool) -> bool:
+        """After a complete read, forget the keys it did not list. True when the caller should
+        replace the whole list with `records()`: keys are gone, or one listed twice before is not now."""
+        settle = bool(self._twice or self._twice_now)
+        self._twice = self._twice_now
+        if not complete:
+            return settle
+        gone = self._records.keys() - self._seen
+        for key in gone:
+            del self._records[key]
+            self._marks.pop(key, None)
+        return bool(gone) or settle
+
+    def records(self) -> list[Any]:
+        """The current record of every key (a `Rejected` where the item could not be converted),
+        and a second entry for each key listed twice in the last read."""
+        twice = [Rejected(TWICE, key) for key in self._twice if key in self._records]
+        return [*self._records.values(), *twice]
+
+
+TWICE = "listed twice in one refresh (the first one counts)"
+
+
+def fingerprint(item: Any) -> int:
+    """A hash standing for an item's content (a JSON object read from a provider)."""
+    if isinstance(item, dict):
+        try:
+            return hash(tuple(item.items()))
+        except TypeError:  # nested objects or lists
+            pass
+    return hash(repr(item))
 
 
 def _pages(count: int) -> str:

@@ -91,7 +91,7 @@ class Store:
         self.last_data: dict[str, float] = {}
         self.tick_count = 0
         self._history_points = history_points
-        self._history: dict[tuple[str, str, str], deque[Decimal]] = {}
+        self._history: dict[tuple[str, str, str], deque[Decimal] | Decimal] = {}
         self._watchers: list[Watcher] = []
         self._clock = clock
 
@@ -134,7 +134,10 @@ class Store:
 
     def history(self, connection: str, kind: str, key: str) -> list[Decimal]:
         """The recent values of a series: ("equity", account id) or ("mid", symbol)."""
-        return list(self._history.get((connection, kind, key), ()))
+        series = self._history.get((connection, kind, key))
+        if series is None:
+            return []
+        return list(series) if type(series) is deque else [series]
 
     def account_number(self, connection: str, account_id: str) -> str:
         """How the user knows an account (`Account.number`); its id while the store has no record of it."""
@@ -160,10 +163,14 @@ class Store:
     def _record(self, connection: str, kind: str, key: str, value: Decimal | None) -> None:
         if value is None:
             return
-        series = self._history.get((connection, kind, key))
-        if series is None:
-            series = self._history[(connection, kind, key)] = deque(maxlen=self._history_points)
-        if not series or series[-1] != value:
+        name = (connection, kind, key)
+        series = self._history.get(name)
+        if series is None:  # one point is kept as the value: most of 50,000 accounts never move
+            self._history[name] = value
+        elif type(series) is not deque:
+            if series != value:
+                self._history[name] = deque((series, value), maxlen=self._history_points)
+        elif series[-1] != value:
             series.append(value)
 
     def _stored(self, kind: str, connection: str, key: Any, record: Any) -> None:

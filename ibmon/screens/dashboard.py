@@ -50,6 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("ibmon.app")
 
 FRAME_INTERVAL = 1 / 30
+#: Records of one kind a frame takes in at most: a first refresh of 100,000 positions is shown over
+#: several frames (the first screenful at once), and keys are answered between them.
+FRAME_RECORDS = 2000
 #: Below this height the status line starts compact (one line) unless the user toggled it.
 TALL_LAYOUT = 34
 PROBLEM_TIMEOUT = 20.0
@@ -303,12 +306,25 @@ class DashboardScreen(Screen):
         for kind, panel in (("tick", self.ticks), ("position", self.positions), ("account", self.accounts),
                             ("leads", self.leads)):
             if changed := watcher.drain(kind):  # type: ignore[arg-type]
+                changed = self._this_frame(kind, changed)
                 self._show(panel, changed)
                 if kind == "account":  # positions show their account's number
                     self._show(self.positions, changed, self.positions.accounts_changed)
         if watcher.drain("health"):
             self.update_status()
         self.relayout()
+
+    def _this_frame(self, kind: str, changed: set) -> set:
+        """At most FRAME_RECORDS of the changed keys; the rest wait for the next frame (scheduled now)."""
+        if len(changed) <= FRAME_RECORDS:
+            return changed
+        keys = iter(changed)
+        now = {next(keys) for _ in range(FRAME_RECORDS)}
+        self._watcher.pending[kind].update(keys)  # type: ignore[index]
+        if not self._watcher.signalled:
+            self._watcher.signalled = True
+            self._schedule_frame()
+        return now
 
     def _show(self, panel: Any, changed: set, apply: Any = None) -> None:
         """A record a panel cannot show is reported once; the dashboard goes on."""

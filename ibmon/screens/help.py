@@ -10,7 +10,6 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ibmon.model import HealthState
 from ibmon.safe import safe_rich
@@ -18,6 +17,7 @@ from ibmon.screens.sheet import Sheet
 from ibmon.widgets.format import COMPUTED, MISSING
 from ibmon.widgets.health_bar import MARKERS, MEANINGS
 from ibmon.widgets.live_table import ASCENDING, DESCENDING
+from ibmon.widgets.rendered import Rendered
 from ibmon.widgets.tick_board import DOWN, FLAT, UP
 
 #: Marks the tables use, beside the status line's (see `legend_rows`).
@@ -64,14 +64,14 @@ class HelpScreen(Sheet):
             table.add_row(safe_rich(keys), safe_rich(description), safe_rich(binding_id))
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys in force · remap them by binding id in the config's \\[keys]"
-            yield Static(table, id="help-table")
+            yield Rendered(table, id="help-table")
             if self.legend:
                 marks = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
                 marks.add_column("Mark", style="bold", no_wrap=True)
                 marks.add_column("Means")
                 for mark, meaning in self.legend:
                     marks.add_row(safe_rich(mark), safe_rich(meaning))
-                yield Static(marks, id="help-legend")
+                yield Rendered(marks, id="help-legend")
 
     def help_text(self) -> str:
         """The rows and the legend as plain text (for tests and screen readers)."""

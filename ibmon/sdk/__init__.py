@@ -18,7 +18,7 @@ What is here:
 * errors (`ProviderError`, `AuthError`, `RateLimited`, `ConfigError`, `describe_exception`);
 * safe text (`safe_text`: anything from a provider, fit for the terminal);
 * the HTTP kit (`HttpClient`, `Token`, `TokenRenewal`, `basic_auth`, `error_text`, `login_refused`...),
-  paging (`Walk`, `Walked`, `WalkLimits`) and mapping (`map_each`, `map_one`, `Rejected`: one bad
+  paging (`Walk`, `OffsetWalk`, `Walked`, `WalkLimits`, `Changes`) and mapping (`map_each`, `map_one`, `Rejected`: one bad
   item never stops the others).
 
 Importing it is cheap: no Textual, httpx, websockets or aiohttp (the HTTP kit imports httpx when a
@@ -36,7 +36,7 @@ from ibmon.model import MONEY_FIELDS, Account, LeadCounts, Position, Side, Tick,
 from ibmon.money import dec, dec_or_none, from_cents, loads
 from ibmon.options import (MAX_PAGES, MAX_RECORDS, REQUEST_TIMEOUT, TLS_OFF_NOTE, TLS_VERIFY, WALK_LIMITS, Option,
                            Rule, apply_options, check_options, one_of, requires)
-from ibmon.paging import Walk, Walked, WalkLimits
+from ibmon.paging import Changes, OffsetWalk, Walk, Walked, WalkLimits
 from ibmon.safe import safe_text
 from ibmon.secrets import MASK, Secret, redact, reveal
 
@@ -51,7 +51,7 @@ __all__ = sorted({
     "dec", "dec_or_none", "from_cents", "loads",
     "MAX_PAGES", "MAX_RECORDS", "REQUEST_TIMEOUT", "TLS_OFF_NOTE", "TLS_VERIFY", "WALK_LIMITS", "Option",
     "Rule", "apply_options", "check_options", "one_of", "requires",
-    "Walk", "Walked", "WalkLimits",
+    "Changes", "OffsetWalk", "Walk", "Walked", "WalkLimits",
     "safe_text",
     "MASK", "Secret", "redact", "reveal",
 })

@@ -77,11 +77,24 @@ def exact_money(value: Decimal | None, computed: bool = False) -> str:
     return COMPUTED + text if computed else text
 
 
+#: Text of recent prices and volumes, one string per value, keyed by sign, digits and exponent
+#: (1.0 and 1.00, 0 and -0 read differently): 10,000 positions at a few prices hold a few strings,
+#: not 30,000. Bounded.
+_NUMBERS: dict[tuple, str] = {}
+NUMBERS_KEPT = 4096
+
+
 def number(value: Decimal | None) -> str:
     """A price or volume: exact, no separators (they would hide the pip digits)."""
     if value is None:
         return MISSING
-    return f"{value:f}"
+    key = value.as_tuple()
+    text = _NUMBERS.get(key)
+    if text is None:
+        if len(_NUMBERS) >= NUMBERS_KEPT:
+            _NUMBERS.clear()
+        text = _NUMBERS[key] = f"{value:f}"
+    return text
 
 
 def signed(value: int) -> str:

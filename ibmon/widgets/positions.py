@@ -26,6 +26,8 @@ COLUMNS = (
     Column("Ccy", 3), Column("Profit", 8, "decimal", value=attrgetter("profit")),
 )
 CURRENCY, PROFIT = 7, 8
+#: The side cell of each side (one tuple for all rows).
+SIDES = {"buy": ("buy", "up"), "sell": ("sell", "down")}
 
 
 class PositionsTable(LiveTable):
@@ -68,7 +70,7 @@ class PositionsTable(LiveTable):
     def _show(self, conn: str, p: Position) -> None:
         account = self._numbers[(conn, p.account)] = self.view.account_number(conn, p.account)
         cells: list[Cell] = [
-            conn, account, p.symbol, (p.side, "up" if p.side == "buy" else "down"),
+            conn, account, p.symbol, SIDES[p.side],
             number(p.volume), number(p.open_price), number(p.current_price), p.currency or MISSING,
             (money(p.profit, p.currency), sign_role(p.profit)),
         ]

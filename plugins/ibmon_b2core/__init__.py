@@ -22,6 +22,8 @@ OPTIONS = (
     Option("client_secret", "str", secret=True, help="API client secret", example={"env": "B2CORE_CLIENT_SECRET"}),
     Option("token", "str", secret=True, help="a static bearer token, instead of client_id and client_secret"),
     Option("page_size", "int", default=100, minimum=1, maximum=1000, help="accounts per page request"),
+    Option("page_concurrency", "int", default=3, minimum=1, maximum=16,
+           help="account list pages requested at a time once the list's total is known"),
     *WALK_LIMITS,
     Option("filters", "table", default={}, help="filter[...] values for the account list, "
            'e.g. { archived = false, platformId = "6006dda272f002519c3eb505" }'),

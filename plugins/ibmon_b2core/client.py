@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ibmon.sdk import (AuthError, HttpClient, ProviderError, Secret, Token, TokenRenewal, Walk, WalkLimits, Walked,
-                       basic_auth, error_text, loads, login_refused)
+from ibmon.sdk import (AuthError, HttpClient, OffsetWalk, ProviderError, Secret, Token, TokenRenewal, WalkLimits,
+                       Walked, basic_auth, error_text, loads, login_refused)
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -133,12 +133,13 @@ def describe_fields(fields: dict[str, list[str]]) -> str:
 
 class B2CoreClient:
     """One API user. Give either client_id + client_secret (tokens fetched and renewed) or a static
-    token. `update_method` is PUT (the documented verb) or PATCH."""
+    token. `update_method` is PUT (the documented verb) or PATCH. `page_concurrency` is how many
+    account list pages are requested at a time once the list's total is known."""
 
     def __init__(self, base_url: str, *, client_id: str | None = None, client_secret: Secret | None = None,
                  token: Secret | None = None, page_size: int = 100, update_method: str = "PUT",
                  verify: bool = True, timeout: float = 20.0, clock: Callable[[], float] = time.monotonic,
-                 limits: WalkLimits = WalkLimits()) -> None:
+                 limits: WalkLimits = WalkLimits(), page_concurrency: int = 1) -> None:
         if token is None and not (client_id and client_secret):
             raise ProviderError("B2Core needs client_id and client_secret, or a token", permanent=True)
         self.base_url = base_url.rstrip("/")
@@ -148,6 +149,7 @@ class B2CoreClient:
         self.page_size = page_size
         self.update_method = update_method.upper()
         self.limits = limits
+        self.page_concurrency = page_concurrency
         self._renewal = None if token is not None else TokenRenewal(self._fetch_token, clock=clock)
         self.http = HttpClient(self.base_url + "/", verify=verify, timeout=timeout,
                                headers={"Accept": "application/json"}, renewal=self._renewal)
@@ -221,21 +223,18 @@ class B2CoreClient:
         return parse_envelope(await self.request("GET", "accounts", params=params))
 
     def walk_accounts(self, *, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
-                      sort_order: str | None = None, expand: Iterable[str] = ()) -> Walk[Page]:
-        """The pages of the accounts matching `filters`, until a short page or `total` (or a bound)."""
+                      sort_order: str | None = None, expand: Iterable[str] = ()) -> OffsetWalk[Page]:
+        """The pages of the accounts matching `filters`, until a short page or `total` (or a bound),
+        `page_concurrency` at a time once the total is known, in the order they arrive."""
         options = {"filters": filters, "sort_by": sort_by, "sort_order": sort_order, "expand": tuple(expand)}
 
-        async def fetch(offset: int | None) -> tuple[Page, int | None]:
-            offset = offset or 0
-            page = await self.page(offset, self.page_size, **options)
-            following = offset + len(page.items)
-            # With a total, walk until it is reached (a server capping `limit` answers short pages);
-            # without one, a short page ends the list. An empty page ends it either way.
-            more = following < page.total if page.total is not None else len(page.items) >= self.page_size
-            return page, following if more and page.items else None
+        async def fetch(offset: int) -> Page:
+            return await self.page(offset, self.page_size, **options)
 
-        return Walk("B2Core account list", fetch, self.limits, records=lambda page: page.items,
-                    key=lambda item: item.get("accountId") if isinstance(item, dict) else repr(item))
+        return OffsetWalk("B2Core account list", fetch, self.limits, page_size=self.page_size,
+                          total=lambda page: page.total, concurrency=self.page_concurrency,
+                          records=lambda page: page.items,
+                          key=lambda item: item.get("accountId") if isinstance(item, dict) else repr(item))
 
     async def list_accounts(self, **list_options: Any) -> Walked:
         """Every account matching the filters (see `walk_accounts`); `.note` says if the walk stopped early."""

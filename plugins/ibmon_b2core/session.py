@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibmon.sdk import Account, Action, ActionResult, ConnectionContext, ProviderError, Session, Sink, WalkLimits, map_each, map_one
+from ibmon.sdk import (Account, Action, ActionResult, Changes, ConnectionContext, ProviderError, Session, Sink,
+                       WalkLimits, map_one)
 
 from .client import B2CoreClient
 from .records import NewAccount, account_key, facts, to_account, to_detail
@@ -23,13 +24,20 @@ class B2CoreSession(Session):
             options["base_url"], client_id=options.get("client_id"), client_secret=options.get("client_secret"),
             token=options.get("token"), page_size=int(options["page_size"]),
             update_method=options["update_method"], verify=options["tls_verify"], timeout=options["timeout"],
-            limits=WalkLimits.from_options(options),
+            limits=WalkLimits.from_options(options), page_concurrency=int(options["page_concurrency"]),
         )
+        self.changes = Changes(to_account, account_key)
 
     async def poll(self, sink: Sink) -> None:
-        items = await self.client.list_accounts(filters=self.filters)
-        sink.accounts(map_each(to_account, items, key=account_key))
-        sink.note(*items.notes)
+        """Each page's new and changed accounts as it arrives; the whole list only when some are gone."""
+        walk = self.client.walk_accounts(filters=self.filters)
+        self.changes.begin()
+        async for page in walk:
+            for account in self.changes.fresh(page.items):
+                sink.account(account)
+        if self.changes.end(complete=walk.note is None):
+            sink.accounts(self.changes.records())
+        sink.note(*((walk.note,) if walk.note else ()))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -94,6 +94,10 @@ class B2CoreSim:
         self.profiles: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
         self.trades: dict[str, int] = {}
+        #: Counts changes to the accounts: the sorted, filtered list is kept while it stays the same
+        #: (sorting 50,000 accounts for each page would make the simulator the bottleneck).
+        self.version = 0
+        self._listing: tuple[Any, list[dict[str, Any]]] | None = None
         self._build(accounts)
 
     # -- data ------------------------------------------------------------------------------------
@@ -118,13 +122,15 @@ class B2CoreSim:
                              "phone": f"+357{rng.randint(10_000_000, 99_999_999)}"},
             }
         start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        profiles = list(self.profiles)  # listed once: an IB of 50,000 accounts must start in seconds
+        groups = {currency: [g for g in self.groups.values() if g["currency"] == currency] for currency in CURRENCIES}
         for index in range(count):
             currency = rng.choices(list(CURRENCIES), [share for share, _ in CURRENCIES.values()])[0]
-            group = rng.choice([g for g in self.groups.values() if g["currency"] == currency])
+            group = rng.choice(groups[currency])
             created = start + timedelta(hours=index * 7 + rng.randint(0, 6))
             account = self._new_account(
                 number=str((100000 if index % 2 else 5000000) + index), platform_id=group["platformId"],
-                group=group, profile_id=rng.choice(list(self.profiles)),
+                group=group, profile_id=rng.choice(profiles),
                 account_type=index % TYPE_COUNT if index < TYPE_COUNT * 2 else rng.randrange(TYPE_COUNT),
                 created=created)
             account["archived"] = rng.random() < 0.1
@@ -149,6 +155,7 @@ class B2CoreSim:
         }
         self.accounts[account_id] = account
         self.trades[account_id] = 0
+        self.version += 1
         return account
 
     def _amount(self, currency: str, scale: float, rng: random.Random) -> Decimal:
@@ -193,6 +200,7 @@ class B2CoreSim:
             self._settle(account)
             self.trades[account["accountId"]] += 1
             account["updateTime"] = iso(datetime.now(timezone.utc))
+        self.version += 1
 
     # -- tokens ----------------------------------------------------------------------------------
 
@@ -295,6 +303,7 @@ class B2CoreSim:
 
     async def _delete_reply(self, request: web.Request, account: dict[str, Any]) -> web.Response:
         del self.accounts[account["accountId"]]
+        self.version += 1
         return web.Response(status=204, content_type="application/json")
 
     def _public(self, account: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
@@ -356,6 +365,24 @@ class B2CoreSim:
             errors["offset"] = ["The offset must be an integer of at least 0."]
         if errors:
             return json_reply({"message": "The given data was invalid.", "errors": errors}, 422)
+        listing = (self.version, tuple(sorted(filters.items())), sort_by, sort_order)
+        if self._listing is not None and self._listing[0] == listing:
+            rows = self._listing[1]
+        else:
+            rows = self._sorted(filters, sort_by, sort_order)
+            if isinstance(rows, web.Response):
+                return rows
+            self._listing = (listing, rows)
+        size = min(int(limit), self.max_limit)  # larger pages are cut silently, as servers do
+        page = [self._public(a, query) for a in rows[int(offset):int(offset) + size]]
+        if self.envelope == "bare":
+            return json_reply(page)
+        if self.envelope == "data_no_total":
+            return json_reply({"data": page})
+        return json_reply({"data": page, "total": len(rows)})
+
+    def _sorted(self, filters: dict[str, str], sort_by: str, sort_order: str) -> list[dict[str, Any]] | web.Response:
+        """The accounts the filters keep, in the asked order (or the 422 reply to a bad filter value)."""
         rows = list(self.accounts.values())
         for name, value in filters.items():
             kept = []
@@ -369,13 +396,7 @@ class B2CoreSim:
                     kept.append(account)
             rows = kept
         rows.sort(key=lambda a: (self._sort_key(a, sort_by), a["accountId"]), reverse=sort_order == "desc")
-        size = min(int(limit), self.max_limit)  # larger pages are cut silently, as servers do
-        page = [self._public(a, query) for a in rows[int(offset):int(offset) + size]]
-        if self.envelope == "bare":
-            return json_reply(page)
-        if self.envelope == "data_no_total":
-            return json_reply({"data": page})
-        return json_reply({"data": page, "total": len(rows)})
+        return rows
 
     def _sort_key(self, account: dict[str, Any], field: str) -> Any:
         if field == "trades":
@@ -444,6 +465,7 @@ class B2CoreSim:
         if errors:
             return json_reply({"message": "The given data was invalid.", "errors": errors}, 422)
         account.update(changes, updateTime=iso(datetime.now(timezone.utc)))
+        self.version += 1
         return json_reply(self._public(account, {}))
 
 
@@ -480,35 +502,42 @@ class B2CoreControl(HttpControl):
     @on_loop
     def set_trades(self, account_id: str, count: int) -> None:
         self._state.trades[account_id] = count
+        self._state.version += 1
 
     @on_loop
     def set_account(self, account_id: str, **fields: Any) -> None:
         """Change fields of the account as stored (number, currency, platformName, enabled...)."""
         self._state.accounts[account_id].update(fields)
+        self._state.version += 1
 
     @on_loop
     def copy_account(self, account_id: str, new_id: str, **fields: Any) -> None:
         """Store a copy of the account under `new_id` (its accountId unchanged: a duplicate record)."""
         self._state.accounts[new_id] = {**self._state.accounts[account_id], **fields}
+        self._state.version += 1
 
     @on_loop
     def remove_account(self, account_id: str) -> None:
         del self._state.accounts[account_id]
+        self._state.version += 1
 
     @on_loop
     def set_profile(self, profile_id: str, **fields: Any) -> None:
         self._state.profiles[profile_id].update(fields)
+        self._state.version += 1
 
     @on_loop
     def set_money(self, account_id: str, **values: str) -> None:
         """Set money fields of the account to these decimal values (it keeps drifting from them)."""
         self._state.accounts[account_id].update({key: Decimal(value) for key, value in values.items()})
+        self._state.version += 1
 
     @on_loop
     def set_money_text(self, account_id: str, **texts: str) -> None:
         """Send these money fields of the account as the exact text given (a hostile server's
         "1e999999999"); the account is disabled, so it stops drifting."""
         self._state.accounts[account_id].update(texts, enabled=False)
+        self._state.version += 1
 
     @on_loop
     def issue_token(self, ttl: float | None = None, *, may_write: bool = True) -> str:

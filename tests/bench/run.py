@@ -16,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_attach  # noqa: E402
+import bench_b2core  # noqa: E402
+import bench_connections  # noqa: E402
 import bench_framing  # noqa: E402
 import bench_history  # noqa: E402
 import bench_import  # noqa: E402
@@ -29,7 +31,7 @@ SUITES = (("import", bench_import.run), ("ticks", bench_ticks.run), ("screen", b
           ("rest", bench_rest.run), ("framing", bench_framing.run))
 
 SUITES += (("safe", bench_safe.run), ("pty", bench_pty.run), ("attach", bench_attach.run),
-           ("history", bench_history.run))
+           ("history", bench_history.run), ("b2core", bench_b2core.run), ("connections", bench_connections.run))
 
 
 def machine() -> dict:

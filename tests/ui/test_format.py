@@ -88,3 +88,9 @@ def test_the_configured_format_is_the_one_every_caller_gets():
         use_time_format()
     local = dt.datetime.fromtimestamp(MOMENT_MS / 1000).astimezone()
     assert when(MOMENT_MS) == local.strftime("%Y-%m-%d %H:%M:%S %Z")  # the default: local time with its zone
+
+
+def test_number_text_is_shared_per_value_and_reads_each_exponent_and_sign():
+    texts = [number(Decimal(t)) for t in ("1.0", "1.00", "-0", "0", "100", "1E+2", "1.00")]
+    assert texts == ["1.0", "1.00", "-0", "0", "100", "100", "1.00"]
+    assert number(Decimal("1.25")) is number(Decimal("1.25"))  # one string for every row at this price
