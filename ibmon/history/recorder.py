@@ -75,6 +75,9 @@ class History:
         self.problem: str | None = None
         #: Bumped when trends or day baselines change (panels then show their rows again).
         self.version = 0
+        #: Accounts whose day baseline came since the dashboard last asked (`changed_accounts`);
+        #: None: every account (history was read, a new day began).
+        self._changed: set[tuple[str, str]] | None = None
         #: Seconds the event loop spent recording (the benchmark reports it).
         self.loop_seconds = 0.0
         self._notify: Callable[[str], None] = lambda message: None
@@ -142,6 +145,7 @@ class History:
         for key, value in baselines.items():
             self._baselines.setdefault(key, value)
         self._known_open |= open_positions
+        self._changed = None
         self.version += 1
 
     # -- recording -------------------------------------------------------------------------------
@@ -170,7 +174,8 @@ class History:
                     self._latest[key] = figure
                     if key not in self._baselines:  # first seen today: the day starts here
                         self._baselines[key] = figure
-                        self.version += 1
+                        if self._changed is not None:
+                            self._changed.add(key)
         for connection, key in watcher.drain("position"):
             self._position(now, connection, key)  # type: ignore[arg-type]
         for connection, window in watcher.drain("leads"):
@@ -181,6 +186,7 @@ class History:
         if today != self._day:
             self._day = today
             self._baselines = dict(self._latest)
+            self._changed = None
             self.version += 1
 
     def _position(self, now: float, connection: str, key: tuple[str, str]) -> None:
@@ -219,6 +225,13 @@ class History:
         self.writer.put(("alert", row))
 
     # -- what the dashboard reads ----------------------------------------------------------------
+
+    def changed_accounts(self) -> set[tuple[str, str]] | None:
+        """(connection, account id) of the accounts to show again since the last call, None for
+        every account; the call empties it. Only what changed is redrawn: 50,000 accounts cost
+        nothing while their baselines stand."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def trend(self, connection: str, kind: str, key: str, live: list[Decimal]) -> list[Decimal]:
         """The values a trend cell shows: those history had at start, then this run's."""

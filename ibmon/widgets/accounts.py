@@ -75,14 +75,17 @@ class AccountsTable(LiveTable):
         self.view = view
         #: History (ibmon.history.History) when there is one: trends from before this run, the day's change.
         self.history = history
-        self._history_version = -1
 
     def refresh_history(self) -> None:
-        """Show every row again when history's trends or day baselines changed."""
-        if self.history is None or self.history.version == self._history_version:
+        """Show again the rows whose trend or day baseline history changed (every row when it read
+        its file or a new day began)."""
+        if self.history is None:
             return
-        self._history_version = self.history.version
-        self.apply([(conn, account_id) for conn, account_id in self.view.records("account")])
+        changed = self.history.changed_accounts()
+        if changed is None:
+            self.apply(list(self.view.records("account")))
+        elif changed:
+            self.apply(changed)
 
     def apply(self, changed: Iterable[tuple[str, object]]) -> None:
         with self.batch():
