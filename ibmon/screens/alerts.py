@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from ibmon.alerting import AlertMonitor
 from ibmon.alerts import Alert
 from ibmon.safe import safe_text
+from ibmon.widgets.format import when
 
 STATES = {True: ("FIRING", "bold red"), False: ("clear", "dim")}
 
@@ -64,12 +65,12 @@ class AlertsScreen(Screen[None]):
         table.clear()
         for alert in self._alerts:
             state, style = STATES[alert.active]
-            table.add_row(Text(time.strftime("%H:%M:%S", time.localtime(alert.fired_at))), Text(state, style=style),
+            table.add_row(Text(when(alert.fired_at)), Text(state, style=style),
                           Text("✓" if alert.acknowledged else ("new" if alert.active else "")),
                           Text(safe_text(alert.rule.name, 24)),
                           Text(safe_text(f"{alert.connection} {alert.subject}", 28)),
-                          Text(alert.figure_text(alert.clear_figure if not alert.active and alert.clear_figure
-                                                 is not None else None)),
+                          Text(safe_text(alert.figure_text(alert.clear_figure if not alert.active and alert.clear_figure
+                                                           is not None else None), 40)),  # its currency is a provider's
                           key=alert.id)
         if self._alerts:
             table.move_cursor(row=min(cursor, len(self._alerts) - 1))
