@@ -8,7 +8,6 @@ highlighted one. Provider text (account numbers, symbols) is shown as safe text,
 
 from __future__ import annotations
 
-import time
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -99,7 +98,7 @@ class AlertsScreen(Screen[None]):
         alert = self._highlighted()
         text = ""
         if alert is not None:
-            ended = (f" · cleared {time.strftime('%H:%M:%S', time.localtime(alert.cleared_at))}"
+            ended = (f" · cleared {when(alert.cleared_at)}"
                      if alert.cleared_at is not None else "")
             text = f"{alert.rule.name}: {alert.rule.describe()}{ended}\n{alert.connection} {alert.subject}"
         self.query_one("#alerts-detail", Static).update(Text(safe_text(text, 300, multiline=True)))
