@@ -29,8 +29,15 @@ def make_ticks(symbols: int, seed: int = 1):
 
 async def serve(port_file: Path, symbols: int, rate: float, count: int) -> None:
     from websockets.asyncio.server import serve as ws_serve
+    from websockets.exceptions import ConnectionClosed
 
     async def handler(ws) -> None:
+        try:
+            await stream(ws)
+        except ConnectionClosed:  # the measured app ended before the stream did: expected
+            pass
+
+    async def stream(ws) -> None:
         ticks = make_ticks(symbols)
         start = time.perf_counter()
         for n in range(count):
