@@ -31,7 +31,7 @@ from ibmon.errors import describe_exception
 from ibmon.keymap import core_binding
 from ibmon.layout import Want, share_lines
 from ibmon.screens.first_run import Welcome
-from ibmon.widgets.accounts import AccountRow, AccountsTable
+from ibmon.widgets.accounts import AccountsTable
 from ibmon.widgets.alert_badge import AlertBadge
 from ibmon.widgets.health_bar import HealthBar
 from ibmon.widgets.key_bar import KeyBar
@@ -389,10 +389,7 @@ class DashboardScreen(Screen):
     def selected_record(self) -> Any:
         """The record under the focused panel's cursor (an account, position, tick...), or None."""
         focused = self.focused
-        if not isinstance(focused, LiveTable) or focused.cursor_key is None:
-            return None
-        record = focused.get_record(focused.cursor_key)
-        return record.account if isinstance(record, AccountRow) else record  # the account, not its row
+        return focused.selected_record() if isinstance(focused, LiveTable) else None
 
     def action_provider_screen(self) -> None:
         """The selected row's connection's screen, opened on the selected record."""

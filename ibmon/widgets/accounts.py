@@ -121,6 +121,11 @@ class AccountsTable(LiveTable):
         account = self.view.get("account", conn, account_id)
         return (conn, account) if account is not None else None
 
+    def selected_record(self) -> Account | None:
+        """The account under the cursor (a row's record pairs it with its day change)."""
+        picked = self.selected()
+        return picked[1] if picked else None
+
     def selection(self) -> Selection | None:
         picked = self.selected()
         if picked is None:

@@ -342,6 +342,10 @@ class LiveTable(ScrollView, can_focus=True):
         row = self._rows.get(key)
         return row.record if row else None
 
+    def selected_record(self) -> Any:
+        """The record under the cursor, as a provider screen is opened on it (None: no row)."""
+        return None if self._cursor_key is None else self.get_record(self._cursor_key)
+
     def shown_records(self) -> Iterator[Any]:
         """The records of the rows the filter lets through (in no particular order)."""
         return (row.record for row in self._rows.values() if row.matches and row.record is not None)
