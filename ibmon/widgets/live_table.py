@@ -7,11 +7,13 @@ merged into the sorted order in one pass, and the widget refreshes the changed l
 were inserted or removed, the visible lines below the first shift. Scrolling, resizing and theme
 changes repaint the viewport (only visible rows are ever rendered).
 
-Work is proportional to what changed: a row's sort key (for the sorted column) and its place are
-worked out when the row is set, the widths of its cells counted at the commit; the filter's text of
-a row is built only while a filter is on, once per row change; totals move by the changed rows
-only. A new filter tests each row once (a filter that only grows tests the rows still shown); a new
-sort column sorts once.
+Work is proportional to what changed: a row's value in the sorted column and its place are worked
+out when the row is set, the widths of its cells counted at the commit; totals move by the changed
+rows only. A keystroke that sorts or filters every row works a column at a time, in passes at C
+speed, and builds no key or text per row: a sort takes the rows in the table's own order (kept all
+along) and sorts them by the column's values alone, a stable sort keeping equal values in that
+order; a filter tests each distinct text of a column once, then looks rows up among the texts that
+hold it (a filter that only grows tests the rows still shown).
 
 Cells are plain strings or `(text, role)` pairs; a role ("up", "down", "muted", "accent") picks a
 component style from the theme. Cells are never markup and are made safe (`ibmon.safe.safe_text`)
@@ -32,6 +34,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from itertools import compress, repeat
+from operator import and_, attrgetter, contains, is_, itemgetter, or_
 from typing import Any, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -87,16 +91,36 @@ class Column:
 
 
 class _Row:
-    __slots__ = ("base", "sort_key", "cells", "role", "record", "matches")
+    """A row: its key, its place in the table's own order (`base`, then `key`), the text and role of
+    each cell (rows with the same roles share one tuple), and `value`, what it sorts by in the sorted
+    column (None: none, it goes last)."""
 
-    def __init__(self, base: Any, cells: tuple[Cell, ...], role: str, record: Any) -> None:
+    __slots__ = ("key", "base", "value", "texts", "roles", "role", "record", "matches")
+
+    def __init__(self, key: Hashable, base: Any, texts: tuple[str, ...], roles: tuple[str, ...], role: str,
+                 record: Any) -> None:
+        self.key = key
         self.base = base
-        self.sort_key: Any = base
-        self.cells = cells
+        self.value: Any = None
+        self.texts = texts
+        self.roles = roles
         self.role = role
         self.record = record
         #: The filter lets it through.
         self.matches = True
+
+    def cells(self) -> tuple[Cell, ...]:
+        return tuple([(text, role) if role else text for text, role in zip(self.texts, self.roles)])
+
+
+_KEY, _VALUE, _TEXTS, _RECORD, _MATCHES = (attrgetter(name) for name in ("key", "value", "texts", "record", "matches"))
+#: Cell texts (case-folded) that mean "no value": such rows go last in either sort direction.
+_BLANK = frozenset({"", MISSING.casefold()})
+
+
+def _home(row: _Row) -> tuple[Any, Hashable]:
+    """Where a row goes in the table's own order."""
+    return (row.base, row.key)
 
 
 class _Widths:
@@ -152,18 +176,41 @@ def fit(text: str, width: int, align: str) -> str:
     return " " * pad + text
 
 
-def _find(order: list[tuple[Any, Hashable]], entry: tuple[Any, Hashable], descending: bool) -> int:
-    """Where `entry` is, or goes, in `order` (ascending, or descending)."""
+def _find(order: list[_Row], target: Any, key: Callable[[_Row], Any], descending: bool, low: int = 0) -> int:
+    """Where a row of sort key `target` is, or goes, in `order` (rows ascending by `key`, or
+    descending), from `low` on."""
     if not descending:
-        return bisect.bisect_left(order, entry)
-    low, high = 0, len(order)
+        return bisect.bisect_left(order, target, low, key=key)
+    high = len(order)
     while low < high:
         middle = (low + high) // 2
-        if order[middle] > entry:
+        if key(order[middle]) > target:
             low = middle + 1
         else:
             high = middle
     return low
+
+
+def _insert(order: list[_Row], rows: list[_Row], key: Callable[[_Row], Any], descending: bool) -> int | None:
+    """Put `rows` in their places in `order`; the first place that changed (None: no rows). Many rows
+    are spliced in one pass over `order`, never sorted with it."""
+    if not rows:
+        return None
+    rows.sort(key=key, reverse=descending)
+    first = _find(order, key(rows[0]), key, descending)
+    if len(rows) <= 32:
+        for row in rows:
+            order.insert(_find(order, key(row), key, descending, first), row)
+        return first
+    merged, start = order[:first], first
+    for row in rows:
+        place = _find(order, key(row), key, descending, start)
+        merged += order[start:place]
+        merged.append(row)
+        start = place
+    merged += order[start:]
+    order[:] = merged  # the same list: `_all` and `_order` may be one
+    return first
 
 
 class LiveTable(ScrollView, can_focus=True):
@@ -257,13 +304,20 @@ class LiveTable(ScrollView, can_focus=True):
         self._held: tuple[list[int], list[int]] | None = None
         self._held_at = 0.0
         self._rows: dict[Hashable, _Row] = {}
-        #: Every row, in display order; `_order` is the rows the filter lets through (the same list
-        #: while there is no filter).
-        self._all: list[tuple[Any, Hashable]] = []
+        #: Every row in the table's own order (ascending); `_all` is every row in display order and
+        #: `_order` the rows the filter lets through (each the same list as the one before while
+        #: no column is sorted, descending, or no filter is on).
+        self._base: list[_Row] = []
+        self._all = self._base
         self._order = self._all
-        self._pending: dict[Hashable, Any] = {}
-        #: Rows set or removed since the last commit, with the cells they had before (None: new).
-        self._remeasure: dict[Hashable, tuple[Cell, ...] | None] = {}
+        #: What `_all` and `_order` are sorted by.
+        self._key: Callable[[_Row], Any] = _home
+        #: Rows set since the last commit that are yet to take their place in `_all` (and `_order`),
+        #: and in `_base` when that is another list.
+        self._pending: dict[Hashable, _Row] = {}
+        self._pending_base: dict[Hashable, _Row] = {}
+        #: Rows set or removed since the last commit, with the texts they had before (None: new).
+        self._remeasure: dict[Hashable, tuple[str, ...] | None] = {}
         self._dirty: set[Hashable] = set()
         #: Of the dirty rows, those where only some cells changed (their column indexes): only those
         #: cells are repainted, which is what keeps the bytes sent to a terminal low.
@@ -287,8 +341,6 @@ class LiveTable(ScrollView, can_focus=True):
         self._descending = False
         self._filter = ""
         self._terms: tuple[str, ...] = ()
-        #: Each row's text for the filter, built while a filter is on (dropped with it).
-        self._texts: dict[Hashable, str] = {}
         self._editing = False
         self._content_width = self._total_width()
         #: Data lines handed to the compositor (render_line calls for rows).
@@ -332,11 +384,11 @@ class LiveTable(ScrollView, can_focus=True):
     def keys(self) -> list[Hashable]:
         """Keys of the rows shown, in display order."""
         self._merge_pending()
-        return [key for _, key in self._order]
+        return list(map(_KEY, self._order))
 
     def get_cells(self, key: Hashable) -> Sequence[Cell] | None:
         row = self._rows.get(key)
-        return row.cells if row else None
+        return row.cells() if row else None
 
     def get_record(self, key: Hashable) -> Any:
         row = self._rows.get(key)
@@ -372,36 +424,40 @@ class LiveTable(ScrollView, can_focus=True):
 
     def set_row(self, key: Hashable, cells: Sequence[Cell], sort_key: Any = None, role: str = "",
                 record: Any = None) -> None:
-        """Add or replace a row. Rows are ordered by (sort_key, key) until a column is chosen;
-        `record` is what the row shows (sort values, totals and selection read it)."""
-        safe = _safe_cells(cells)
+        """Add or replace a row (one cell per column). Rows are ordered by (sort_key, key) until a
+        column is chosen; `record` is what the row shows (sort values, totals and selection read it)."""
+        texts, roles = _split_cells(cells)
         base = key if sort_key is None else sort_key
         row = self._rows.get(key)
         if key not in self._remeasure:
-            self._remeasure[key] = row.cells if row is not None else None
+            self._remeasure[key] = row.texts if row is not None else None
+        value = self._value_of(record, texts) if self._sort_column is not None else None
+        matches = self._match(texts)
         if row is None:
-            row = self._rows[key] = _Row(base, safe, role, record)
-            row.sort_key = self._sort_key_of(row)
-            row.matches = self._match(key, row)
-            self._pending[key] = row.sort_key
+            row = self._rows[key] = _Row(key, base, texts, roles, role, record)
+            row.value, row.matches = value, matches
+            self._pending[key] = row
+            if self._base is not self._all:
+                self._pending_base[key] = row
             self._count(None, False, row)
         else:
-            old_key, old_matches, old_record = row.sort_key, row.matches, row.record
-            old_cells, old_role = row.cells, row.role
-            row.base, row.cells, row.role, row.record = base, safe, role, record
-            row.sort_key = self._sort_key_of(row)
-            if self._terms:
-                self._texts.pop(key, None)
-                row.matches = self._match(key, row)
-            if key in self._pending:
-                self._pending[key] = row.sort_key
-            elif row.sort_key != old_key or row.matches != old_matches:
-                self._unorder(key, old_key, old_matches)
-                self._pending[key] = row.sort_key
-            if key in self._pending or role != old_role or len(old_cells) != len(safe):
+            old_matches, old_record, old_texts, old_roles, old_role = (row.matches, row.record, row.texts,
+                                                                        row.roles, row.role)
+            moved = base != row.base
+            if key not in self._pending and (moved or matches != old_matches or value != row.value):
+                self._unorder(row)  # from where its old values put it
+                self._pending[key] = row
+            if moved and self._base is not self._all and key not in self._pending_base:
+                del self._base[_find(self._base, _home(row), _home, False)]
+                self._pending_base[key] = row
+            row.base, row.value, row.texts, row.roles, row.role, row.record, row.matches = (
+                base, value, texts, roles, role, record, matches)
+            if key in self._pending or role != old_role or len(old_texts) != len(texts):
                 self._mark(key)
             else:
-                self._mark(key, {i for i, (was, now) in enumerate(zip(old_cells, safe)) if was != now})
+                self._mark(key, {i for i, (was, now, was_role, now_role)
+                                 in enumerate(zip(old_texts, texts, old_roles, roles))
+                                 if was != now or was_role != now_role})
             self._count(old_record, old_matches, row)
         self._strips.pop(key, None)
         if not self._batching:
@@ -411,11 +467,12 @@ class LiveTable(ScrollView, can_focus=True):
         row = self._rows.pop(key, None)
         if row is None:
             return
-        if self._pending.pop(key, _ABSENT) is _ABSENT:
-            self._unorder(key, row.sort_key, row.matches)
+        if self._pending.pop(key, None) is None:
+            self._unorder(row)
+        if self._base is not self._all and self._pending_base.pop(key, None) is None:
+            del self._base[_find(self._base, _home(row), _home, False)]
         if key not in self._remeasure:
-            self._remeasure[key] = row.cells
-        self._texts.pop(key, None)
+            self._remeasure[key] = row.texts
         self._held = None
         self._count(row.record, row.matches, None)
         self._strips.pop(key, None)
@@ -426,9 +483,11 @@ class LiveTable(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self._rows.clear()
-        self._all = []
+        self._base = []
+        self._all = self._base if self._sort_column is None and not self._descending else []
         self._order = self._all if not self._terms else []
         self._pending.clear()
+        self._pending_base.clear()
         self._dirty.clear()
         self._dirty_cells.clear()
         self._strips.clear()
@@ -436,7 +495,6 @@ class LiveTable(ScrollView, can_focus=True):
             widths.counts.clear()
             widths.widest = 0
         self._remeasure.clear()
-        self._texts.clear()
         for totals in (self.totals, self._shown_totals):
             if totals is not None:
                 totals.reset(())
@@ -475,12 +533,12 @@ class LiveTable(ScrollView, can_focus=True):
         if not self._remeasure:
             return
         rows = self._rows
-        old = [cells for cells in self._remeasure.values() if cells is not None]
-        new = [row.cells for row in map(rows.get, self._remeasure) if row is not None]
+        old = [texts for texts in self._remeasure.values() if texts is not None]
+        new = [row.texts for row in map(rows.get, self._remeasure) if row is not None]
         self._remeasure = {}
         for index, widths in enumerate(self._cell_widths):
-            for cells, step in ((old, -1), (new, 1)):
-                texts = [text_of(line[index]) for line in cells]
+            for lines, step in ((old, -1), (new, 1)):
+                texts = list(map(itemgetter(index), lines))
                 if self._decimal[index]:
                     parts = [text.partition(".") for text in texts]
                     texts = [whole for whole, _point, _fraction in parts]
@@ -503,48 +561,38 @@ class LiveTable(ScrollView, can_focus=True):
             if shown is not None and row.matches:  # type: ignore[union-attr]
                 shown.add(new)
 
-    def _unorder(self, key: Hashable, sort_key: Any, matched: bool) -> None:
-        entry = (sort_key, key)
-        index = _find(self._all, entry, self._descending)
+    def _unorder(self, row: _Row) -> None:
+        """Take `row` out of `_all` and `_order`, from the place its values (as they still are) give it."""
+        target = self._key(row)
+        index = _find(self._all, target, self._key, self._descending)
         del self._all[index]
         if self._order is self._all:
             self._shift(index)
-        elif matched:
-            index = _find(self._order, entry, self._descending)
+        elif row.matches:
+            index = _find(self._order, target, self._key, self._descending)
             del self._order[index]
             self._shift(index)
         else:
             return
-        if key == self._cursor_key:
+        if row.key == self._cursor_key:
             self._cursor_index = index
 
     def _shift(self, index: int) -> None:
         self._shift_from = index if self._shift_from is None else min(self._shift_from, index)
 
     def _merge_pending(self) -> None:
+        if self._pending_base:
+            _insert(self._base, list(self._pending_base.values()), _home, False)
+            self._pending_base.clear()
         if not self._pending:
             return
-        entries = [(sort_key, key) for key, sort_key in self._pending.items()]
+        rows = list(self._pending.values())
         self._pending.clear()
-        self._merge(self._all, entries, self._order is self._all)
+        first = _insert(self._all, rows, self._key, self._descending)
         if self._order is not self._all:
-            self._merge(self._order, [e for e in entries if self._rows[e[1]].matches], True)
-
-    def _merge(self, order: list[tuple[Any, Hashable]], entries: list[tuple[Any, Hashable]], shown: bool) -> None:
-        if not entries:
-            return
-        descending = self._descending
-        if len(entries) > 32:  # bulk: one sort of a mostly sorted list beats many inserts
-            order.extend(entries)
-            order.sort(reverse=descending)
-            if shown:
-                self._shift(_find(order, max(entries) if descending else min(entries), descending))
-        else:
-            for entry in entries:
-                index = _find(order, entry, descending)
-                order.insert(index, entry)
-                if shown:
-                    self._shift(index)
+            first = _insert(self._order, [row for row in rows if row.matches], self._key, self._descending)
+        if first is not None:
+            self._shift(first)
 
     def index_of(self, key: Hashable) -> int | None:
         """The row's place among the rows shown (None when it is not shown)."""
@@ -552,7 +600,11 @@ class LiveTable(ScrollView, can_focus=True):
         if row is None or not row.matches:
             return None
         self._merge_pending()
-        return _find(self._order, (row.sort_key, key), self._descending)
+        return self._place(row)
+
+    def _place(self, row: _Row) -> int:
+        """Where `row` is, or would be, among the rows shown."""
+        return _find(self._order, self._key(row), self._key, self._descending)
 
     def _commit(self) -> None:
         self._merge_pending()
@@ -709,36 +761,78 @@ class LiveTable(ScrollView, can_focus=True):
     def descending(self) -> bool:
         return self._descending
 
-    def _sort_key_of(self, row: _Row) -> Any:
+    def _value_of(self, record: Any, texts: tuple[str, ...]) -> Any:
+        """What a row sorts by in the sorted column: the column's value of its record (text
+        case-folded), else its cell's text case-folded; None when it has none."""
+        column = self.columns[self._sort_column]  # type: ignore[index]
+        if column.value is not None and record is not None:
+            value = column.value(record)
+            return value.casefold() if isinstance(value, str) else value
+        value = texts[self._sort_column].casefold()  # type: ignore[index]
+        return None if value in _BLANK else value
+
+    def _values(self, rows: list[_Row]) -> list[Any]:
+        """`_value_of` each of `rows`, a column at a time rather than a row at a time (a keystroke
+        sorts every row)."""
         index = self._sort_column
-        if index is None:
-            return row.base
-        column = self.columns[index]
-        if column.value is not None and row.record is not None:
-            value = column.value(row.record)
-            if isinstance(value, str):
-                value = value.casefold()
-        else:
-            value = text_of(row.cells[index]).casefold()
-            if value in ("", MISSING):
-                value = None
-        # Rows without a value go last in either direction.
-        if value is None:
-            return (self._descending is False, None, row.base)
-        return (self._descending is True, value, row.base)
+        column = self.columns[index]  # type: ignore[index]
+        if column.value is None:
+            values = list(map(str.casefold, map(itemgetter(index), map(_TEXTS, rows))))
+            return [None if value in _BLANK else value for value in values] if not _BLANK.isdisjoint(values) else values
+        records = list(map(_RECORD, rows))
+        if any(map(is_, records, repeat(None))):
+            return [self._value_of(row.record, row.texts) for row in rows]
+        values = list(map(column.value, records))
+        types = set(map(type, values))
+        if types == {str}:
+            return list(map(str.casefold, values))
+        if any(issubclass(kind, str) for kind in types):
+            return [value.casefold() if isinstance(value, str) else value for value in values]
+        return values
+
+    def _column_key(self) -> Callable[[_Row], Any]:
+        """The sort key of rows in the sorted column: its value, then the table's own order; rows
+        without a value go last in either direction."""
+        first, last = self._descending, not self._descending
+
+        def key(row: _Row) -> tuple[bool, Any, Any, Hashable]:
+            value = row.value
+            return (first, value, row.base, row.key) if value is not None else (last, None, row.base, row.key)
+        return key
 
     def sort_by(self, column: int | None, descending: bool = False) -> None:
-        """Sort by `column` (None: the table's own order), ascending or descending."""
+        """Sort by `column` (None: the table's own order), ascending or descending.
+
+        Rows are taken in the table's own order and sorted by their value alone: a stable sort
+        keeps rows of equal values in that order, so no row's composite key is ever compared."""
         if column is not None and not self.columns[column].sortable:
             return
         if column == self._sort_column and descending == self._descending:
             return
         self._merge_pending()
         self._sort_column, self._descending = column, descending
-        for row in self._rows.values():
-            row.sort_key = self._sort_key_of(row)
-        self._all = sorted(((row.sort_key, key) for key, row in self._rows.items()), reverse=descending)
-        self._order = [e for e in self._all if self._rows[e[1]].matches] if self._terms else self._all
+        rows = self._base
+        if column is None:
+            self._key = _home
+            self._all = rows[::-1] if descending else rows
+            for row in rows:
+                row.value = None  # values of the column sorted before would be kept alive
+        else:
+            self._key = self._column_key()
+            values = self._values(rows)
+            for row, value in zip(rows, values):
+                row.value = value
+            if any(map(is_, values, repeat(None))):
+                present = [row for row, value in zip(rows, values) if value is not None]
+                missing = [row for row, value in zip(rows, values) if value is None]
+            else:
+                present, missing = list(rows), []
+            present.sort(key=_VALUE)
+            if descending:
+                present.reverse()
+                missing.reverse()
+            self._all = present + missing if missing else present
+        self._order = list(compress(self._all, map(_MATCHES, self._all))) if self._terms else self._all
         self._view_changed()
 
     def _sortable(self) -> list[int]:
@@ -806,12 +900,11 @@ class LiveTable(ScrollView, can_focus=True):
     def editing_filter(self) -> bool:
         return self._editing
 
-    def _match(self, key: Hashable, row: _Row) -> bool:
+    def _match(self, texts: tuple[str, ...]) -> bool:
+        """Whether the filter lets a row of these cell texts through."""
         if not self._terms:
             return True
-        text = self._texts.get(key)
-        if text is None:
-            text = self._texts[key] = _filter_text(row.cells)
+        text = _filter_text(texts)
         return all(term in text for term in self._terms)
 
     def set_filter(self, text: str) -> None:
@@ -828,32 +921,22 @@ class LiveTable(ScrollView, can_focus=True):
         self._merge_pending()
         narrowing = bool(self._terms) and text.startswith(before)
         self._terms = terms
-        rows = self._rows
         if not terms:
-            for row in rows.values():
+            for row in self._base:
                 row.matches = True
-            self._texts = {}
             self._order = self._all
             self._shown_totals = None
         else:
-            if not narrowing:
-                for row in rows.values():
-                    row.matches = False
-            kept = []
-            texts = self._texts
-            [term] = terms if len(terms) == 1 else [None]
-            for entry in self._order if narrowing else self._all:
-                key = entry[1]
-                row = rows[key]
-                text = texts.get(key)
-                if text is None:
-                    text = texts[key] = _filter_text(row.cells)
-                matches = term in text if term is not None else all(t in text for t in terms)
-                if matches:
+            tested = self._order if narrowing else self._all
+            holding = _holding(tested, terms)
+            if holding is None:  # every row tested holds every term
+                for row in tested:
                     row.matches = True
-                    kept.append(entry)
-                else:
-                    row.matches = False
+                kept = list(tested) if tested is self._all else tested
+            else:
+                for row, matches in zip(tested, holding):
+                    row.matches = matches
+                kept = list(compress(tested, holding))
             self._order = kept
             self._shown_totals = self._totals_of_shown(len(kept))
         self._view_changed()
@@ -1053,15 +1136,15 @@ class LiveTable(ScrollView, can_focus=True):
         key = self._cursor_key
         row = self._rows.get(key) if key is not None else None
         if row is not None and row.matches:
-            self._cursor_index = _find(self._order, (row.sort_key, key), self._descending)
+            self._cursor_index = self._place(row)
             return
         if key is None:
             index = 0
         elif row is not None:  # filtered out: the nearest row shown
-            index = min(_find(self._order, (row.sort_key, key), self._descending), len(self._order) - 1)
+            index = min(self._place(row), len(self._order) - 1)
         else:  # gone: the row now at its place
             index = min(self._cursor_index, len(self._order) - 1)
-        self._cursor_key = self._order[index][1]
+        self._cursor_key = self._order[index].key
         self._cursor_index = index
         self._mark(self._cursor_key)
         self._strips.pop(self._cursor_key, None)
@@ -1072,7 +1155,7 @@ class LiveTable(ScrollView, can_focus=True):
         if not self._order:
             return
         index = max(0, min(index, len(self._order) - 1))
-        key = self._order[index][1]
+        key = self._order[index].key
         old = self._cursor_key
         self._cursor_index = index
         self._scroll_to_index(index)
@@ -1157,19 +1240,16 @@ class LiveTable(ScrollView, can_focus=True):
             return fit(text, width, "right")
         return fit(text, width, self.columns[index].align)
 
-    def _line(self, texts: Sequence[Cell], row_style: Style, styles: dict[str, Style], header: bool = False) -> Strip:
+    def _line(self, texts: Sequence[str], roles: Sequence[str], row_style: Style, styles: dict[str, Style],
+              header: bool = False) -> Strip:
         segments = []
         dropped = self._dropped
-        for index, cell in enumerate(texts):
+        for index, (text, role) in enumerate(zip(texts, roles)):
             if dropped[index]:
                 continue
             if segments:
                 segments.append(Segment(" " * GAP, row_style))
-            if isinstance(cell, tuple):
-                text, role = cell
-                style = row_style + styles[role] if role else row_style
-            else:
-                text, style = cell, row_style
+            style = row_style + styles[role] if role else row_style
             if header:
                 align = "right" if self._decimal[index] else self.columns[index].align
                 segments.append(Segment(fit(text, self._widths[index], align), style))
@@ -1180,10 +1260,10 @@ class LiveTable(ScrollView, can_focus=True):
             segments.append(Segment(" " * (width - self._content_width), row_style))
         return Strip(segments, width).simplify()  # one style run per look: fewer bytes to a terminal
 
-    def _row_strip(self, key: Hashable) -> Strip:
+    def _row_strip(self, row: _Row) -> Strip:
+        key = row.key
         strip = self._strips.get(key)
         if strip is None:
-            row = self._rows[key]
             styles = self._get_styles()
             if key == self._cursor_key:
                 row_style = styles["cursor"]
@@ -1191,7 +1271,7 @@ class LiveTable(ScrollView, can_focus=True):
                 row_style = styles["base"] + styles[row.role]
             else:
                 row_style = styles["base"]
-            strip = self._strips[key] = self._line(row.cells, row_style, styles)
+            strip = self._strips[key] = self._line(row.texts, row.roles, row_style, styles)
             self.rows_rendered += 1
         return strip
 
@@ -1214,8 +1294,8 @@ class LiveTable(ScrollView, can_focus=True):
         if self._footer_strips is None:
             self._footer_strips = []
         while len(self._footer_strips) <= line:
-            cells = self._footer[len(self._footer_strips)]
-            self._footer_strips.append(self._line(cells, styles["base"] + styles["total"], styles))
+            texts, roles = _split_cells(self._footer[len(self._footer_strips)])
+            self._footer_strips.append(self._line(texts, roles, styles["base"] + styles["total"], styles))
         return self._footer_strips[line], True
 
     def render_line(self, y: int) -> Strip:
@@ -1227,8 +1307,8 @@ class LiveTable(ScrollView, can_focus=True):
         footer = self._footer_shown(height)
         if y == 0:
             if self._header is None:
-                self._header = self._line([self._label(i) for i in range(len(self.columns))], styles["header"],
-                                          styles, header=True)
+                labels = [self._label(i) for i in range(len(self.columns))]
+                self._header = self._line(labels, [""] * len(labels), styles["header"], styles, header=True)
             strip = self._header
         elif y >= height - footer:
             strip, scrolls = self._footer_strip(y - (height - footer), footer)
@@ -1238,10 +1318,10 @@ class LiveTable(ScrollView, can_focus=True):
             index = int(scroll_y) + y - 1
             if index < len(self._order):
                 self.rows_repainted += 1
-                key = self._order[index][1]
-                strip = self._row_strip(key)
-                if key == self._cursor_key:
-                    self._shown_cursor = key
+                row = self._order[index]
+                strip = self._row_strip(row)
+                if row.key == self._cursor_key:
+                    self._shown_cursor = row.key
             elif index == 0 and self.empty_text:
                 self._shown_cursor = None
                 text = self.empty_text if not self._rows else "no row matches the filter"
@@ -1251,9 +1331,44 @@ class LiveTable(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, styles["base"])
 
 
-def _filter_text(cells: Sequence[Cell]) -> str:
-    """What the filter looks in: every cell's text, case-folded."""
-    return "\n".join([cell if type(cell) is str else cell[0] for cell in cells]).casefold()
+def _filter_text(texts: Sequence[str]) -> str:
+    """What the filter looks in: every cell's text, case-folded (a word never spans two cells)."""
+    return "\n".join(texts).casefold()
+
+
+def _holding(rows: list[_Row], terms: Sequence[str]) -> list[bool] | None:
+    """Which of `rows` hold every one of `terms` in some cell (None: all of them).
+
+    Worked out a column at a time, in passes at C speed: the distinct texts of a column are
+    case-folded together and tested once each, then each row is looked up among the texts that
+    hold the term (a column where every text holds it answers for every row at once)."""
+    texts = list(map(_TEXTS, rows))
+    width = len(texts[0]) if texts else 0  # one cell per column
+    folded: dict[int, tuple[list[str], list[str]]] = {}
+    cells: dict[int, list[str]] = {}
+    result: list[bool] | None = None
+    for term in terms:
+        hit: list[bool] | None = None
+        for index in range(width):
+            if index not in folded:
+                distinct = list(set(map(itemgetter(index), texts)))
+                # Cell texts are safe, so never hold a line break: one break-joined text folds at once.
+                folded[index] = (distinct, "\n".join(distinct).casefold().split("\n"))
+            distinct, casefolded = folded[index]
+            holding = set(compress(distinct, map(contains, casefolded, repeat(term))))
+            if not holding:
+                continue
+            if len(holding) == len(distinct):
+                break  # every row holds it
+            if index not in cells:
+                cells[index] = list(map(itemgetter(index), texts))
+            found = list(map(holding.__contains__, cells[index]))
+            hit = found if hit is None else list(map(or_, hit, found))
+        else:
+            if hit is None:
+                return [False] * len(rows)
+            result = hit if result is None else list(map(and_, result, hit))
+    return result
 
 
 def _span(widths: Sequence[int], dropped: Sequence[bool]) -> int:
@@ -1294,4 +1409,21 @@ def _safe_cell(cell: Cell) -> Cell:
     return (safe_text(text), role)
 
 
-_ABSENT = object()
+#: One tuple for each set of cell roles rows use (a table has a handful), shared by those rows.
+_ROLE_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_ROLE_SETS_LIMIT = 4096
+
+
+def _split_cells(cells: Sequence[Cell]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The safe text of each cell, and the role of each ("" for none)."""
+    texts = tuple([cell if type(cell) is str else cell[0] for cell in cells])
+    roles = tuple(["" if type(cell) is str else cell[1] for cell in cells])
+    joined = "".join(texts)
+    if len(joined) > SAFE_LIMIT or safe_text(joined) != joined:
+        texts = tuple(map(safe_text, texts))
+    shared = _ROLE_SETS.get(roles)
+    if shared is None:
+        if len(_ROLE_SETS) < _ROLE_SETS_LIMIT:
+            _ROLE_SETS[roles] = roles
+        return texts, roles
+    return texts, shared
