@@ -114,8 +114,9 @@ class _Row:
 
 
 _KEY, _VALUE, _TEXTS, _RECORD, _MATCHES = (attrgetter(name) for name in ("key", "value", "texts", "record", "matches"))
-#: Cell texts (case-folded) that mean "no value": such rows go last in either sort direction.
-_BLANK = frozenset({"", MISSING.casefold()})
+#: A cell text (case-folded) that means "no value", as the empty text does: such rows go last in
+#: either sort direction.
+_MISSING = MISSING.casefold()
 
 
 def _home(row: _Row) -> tuple[Any, Hashable]:
@@ -769,25 +770,33 @@ class LiveTable(ScrollView, can_focus=True):
             value = column.value(record)
             return value.casefold() if isinstance(value, str) else value
         value = texts[self._sort_column].casefold()  # type: ignore[index]
-        return None if value in _BLANK else value
+        return None if not value or value == _MISSING else value
 
-    def _values(self, rows: list[_Row]) -> list[Any]:
-        """`_value_of` each of `rows`, a column at a time rather than a row at a time (a keystroke
-        sorts every row)."""
+    def _set_values(self, rows: list[_Row]) -> list[Any]:
+        """Set each row's value in the sorted column (`_value_of`, in one pass: a keystroke sorts
+        every row and each visit of a row is a trip to memory); the values, in the order of `rows`."""
         index = self._sort_column
-        column = self.columns[index]  # type: ignore[index]
-        if column.value is None:
-            values = list(map(str.casefold, map(itemgetter(index), map(_TEXTS, rows))))
-            return [None if value in _BLANK else value for value in values] if not _BLANK.isdisjoint(values) else values
-        records = list(map(_RECORD, rows))
-        if any(map(is_, records, repeat(None))):
-            return [self._value_of(row.record, row.texts) for row in rows]
-        values = list(map(column.value, records))
-        types = set(map(type, values))
-        if types == {str}:
-            return list(map(str.casefold, values))
-        if any(issubclass(kind, str) for kind in types):
-            return [value.casefold() if isinstance(value, str) else value for value in values]
+        get = self.columns[index].value  # type: ignore[index]
+        values: list[Any] = []
+        keep = values.append
+        if get is None:
+            for row in rows:
+                value = row.texts[index].casefold()  # type: ignore[index]
+                if not value or value == _MISSING:
+                    value = None
+                row.value = value
+                keep(value)
+            return values
+        for row in rows:
+            record = row.record
+            if record is None:
+                value = self._value_of(None, row.texts)
+            else:
+                value = get(record)
+                if isinstance(value, str):
+                    value = value.casefold()
+            row.value = value
+            keep(value)
         return values
 
     def _column_key(self) -> Callable[[_Row], Any]:
@@ -819,15 +828,13 @@ class LiveTable(ScrollView, can_focus=True):
                 row.value = None  # values of the column sorted before would be kept alive
         else:
             self._key = self._column_key()
-            values = self._values(rows)
-            for row, value in zip(rows, values):
-                row.value = value
+            values = self._set_values(rows)
             if any(map(is_, values, repeat(None))):
-                present = [row for row, value in zip(rows, values) if value is not None]
+                valued = [i for i, value in enumerate(values) if value is not None]
                 missing = [row for row, value in zip(rows, values) if value is None]
             else:
-                present, missing = list(rows), []
-            present.sort(key=_VALUE)
+                valued, missing = range(len(rows)), []
+            present = list(map(rows.__getitem__, sorted(valued, key=values.__getitem__)))
             if descending:
                 present.reverse()
                 missing.reverse()
@@ -922,23 +929,26 @@ class LiveTable(ScrollView, can_focus=True):
         narrowing = bool(self._terms) and text.startswith(before)
         self._terms = terms
         if not terms:
-            for row in self._base:
+            for row in self._rows.values():
                 row.matches = True
             self._order = self._all
             self._shown_totals = None
         else:
-            tested = self._order if narrowing else self._all
+            # Rows are tested in the order they were made, which is how they lie in memory (a pass
+            # in display order jumps about it), then taken in display order.
+            tested = self._order if narrowing else list(self._rows.values())
             holding = _holding(tested, terms)
             if holding is None:  # every row tested holds every term
                 for row in tested:
                     row.matches = True
-                kept = list(tested) if tested is self._all else tested
             else:
                 for row, matches in zip(tested, holding):
                     row.matches = matches
-                kept = list(compress(tested, holding))
-            self._order = kept
-            self._shown_totals = self._totals_of_shown(len(kept))
+            if narrowing:
+                self._order = tested if holding is None else list(compress(tested, holding))
+            else:
+                self._order = list(compress(self._all, map(_MATCHES, self._all)))
+            self._shown_totals = self._totals_of_shown(len(self._order))
         self._view_changed()
 
     def _totals_of_shown(self, shown: int) -> Totals | None:
@@ -1340,33 +1350,32 @@ def _holding(rows: list[_Row], terms: Sequence[str]) -> list[bool] | None:
     """Which of `rows` hold every one of `terms` in some cell (None: all of them).
 
     Worked out a column at a time, in passes at C speed: the distinct texts of a column are
-    case-folded together and tested once each, then each row is looked up among the texts that
-    hold the term (a column where every text holds it answers for every row at once)."""
+    case-folded together and tested once each; unless a column where every text holds the term
+    answers for every row at once, each row is then looked up among the texts that hold it."""
     texts = list(map(_TEXTS, rows))
     width = len(texts[0]) if texts else 0  # one cell per column
     folded: dict[int, tuple[list[str], list[str]]] = {}
-    cells: dict[int, list[str]] = {}
     result: list[bool] | None = None
     for term in terms:
-        hit: list[bool] | None = None
+        partly: list[tuple[int, set[str]]] = []
         for index in range(width):
             if index not in folded:
                 distinct = list(set(map(itemgetter(index), texts)))
                 # Cell texts are safe, so never hold a line break: one break-joined text folds at once.
                 folded[index] = (distinct, "\n".join(distinct).casefold().split("\n"))
             distinct, casefolded = folded[index]
-            holding = set(compress(distinct, map(contains, casefolded, repeat(term))))
-            if not holding:
-                continue
-            if len(holding) == len(distinct):
+            held = set(compress(distinct, map(contains, casefolded, repeat(term))))
+            if len(held) == len(distinct):
                 break  # every row holds it
-            if index not in cells:
-                cells[index] = list(map(itemgetter(index), texts))
-            found = list(map(holding.__contains__, cells[index]))
-            hit = found if hit is None else list(map(or_, hit, found))
+            if held:
+                partly.append((index, held))
         else:
-            if hit is None:
+            if not partly:
                 return [False] * len(rows)
+            hit: list[bool] | None = None
+            for index, held in partly:
+                found = list(map(held.__contains__, map(itemgetter(index), texts)))
+                hit = found if hit is None else list(map(or_, hit, found))
             result = hit if result is None else list(map(and_, result, hit))
     return result
 
