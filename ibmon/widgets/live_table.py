@@ -133,11 +133,10 @@ class _Widths:
         self.counts: Counter[int] = Counter()
         self.widest = 0
 
-    def tally(self, texts: list[str], step: int) -> bool:
-        """Count `texts` in (step 1) or out (-1); True when the widest width changed."""
-        if not texts:
+    def tally(self, widths: list[int], step: int) -> bool:
+        """Count cells of `widths` in (step 1) or out (-1); True when the widest width changed."""
+        if not widths:
             return False
-        widths = map(len, texts) if "".join(texts).isascii() else map(width_of, texts)
         counts = self.counts
         if step > 0:
             counts.update(widths)
@@ -156,6 +155,20 @@ def text_of(cell: Cell) -> str:
 
 def width_of(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
+
+
+def _widths(texts: list[str]) -> list[int]:
+    return list(map(len, texts)) if "".join(texts).isascii() else list(map(width_of, texts))
+
+
+def _decimal_widths(texts: list[str]) -> tuple[list[int], list[int]]:
+    """The widths of each number's text before its decimal point and from it on (counted, not cut
+    out: a commit of thousands of rows would otherwise make and drop two texts per cell)."""
+    if not "".join(texts).isascii():
+        parts = list(map(split_decimal, texts))
+        return [width_of(whole) for whole, _ in parts], [width_of(fraction) for _, fraction in parts]
+    wholes = [len(text) if point < 0 else point for text, point in zip(texts, [text.find(".") for text in texts])]
+    return wholes, list(map(int.__sub__, map(len, texts), wholes))
 
 
 def split_decimal(text: str) -> tuple[str, str]:
@@ -541,11 +554,11 @@ class LiveTable(ScrollView, can_focus=True):
             for lines, step in ((old, -1), (new, 1)):
                 texts = list(map(itemgetter(index), lines))
                 if self._decimal[index]:
-                    parts = [text.partition(".") for text in texts]
-                    texts = [whole for whole, _point, _fraction in parts]
-                    fractions = [point + fraction for _whole, point, fraction in parts]
+                    wholes, fractions = _decimal_widths(texts)
                     self._regrid |= self._fraction_widths[index].tally(fractions, step)
-                self._regrid |= widths.tally(texts, step)
+                    self._regrid |= widths.tally(wholes, step)
+                else:
+                    self._regrid |= widths.tally(_widths(texts), step)
 
     def _count(self, old: Any, old_matches: bool, row: _Row | None) -> None:
         """Move the totals from a row's old record (shown or not) to its new one."""
