@@ -306,3 +306,69 @@ async def test_filter_sort_and_totals_stay_right_through_random_changes():
                     total[1] += item.amount
             totals = table.shown_totals
             assert {c: [g.count, g.sums[0].total, g.sums[0].missing] for c, g in totals.groups.items()} == sums
+
+
+async def test_sorts_and_filters_stay_right_as_rows_move_in_the_tables_own_order_too():
+    """Rows whose own sort key changes, while a column or the reversed own order is shown: every
+    change is placed incrementally, and a later sort or filter of every row agrees with it."""
+    rng = random.Random(29)
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(app, pilot, [])
+        rows: dict[str, tuple[int, Item, str]] = {}  # name: (group, item, note)
+        notes = ["", "Straße", "STRASSE", "grün", "Grün", MISSING]
+        filter_text, column, descending = "", None, False
+        for step in range(500):
+            roll = rng.random()
+            if roll < 0.55:
+                name = f"{rng.choice(['alpha', 'Beta', 'gamma'])}{rng.randrange(25)}"
+                amount = None if rng.random() < 0.15 else Decimal(rng.randrange(-50, 50)).scaleb(-1)
+                group, item, note = rng.randrange(4), Item(name, amount), rng.choice(notes)
+                rows[name] = (group, item, note)
+                table.set_row(name, [name, money(item.amount, item.currency), "USD", note], sort_key=(group, name),
+                              record=item)
+            elif roll < 0.7 and rows:
+                name = rng.choice(sorted(rows))
+                del rows[name]
+                table.remove_row(name)
+            elif roll < 0.85:
+                filter_text = rng.choice(["", "a", "al", "strasse", "ß", "grü", "GRÜN a", "1", "usd", "Usd gamma",
+                                          "usd zz", filter_text + "a"])
+                table.set_filter(filter_text)
+            else:
+                column, descending = rng.choice([None, 0, 1, 3]), rng.random() < 0.5
+                table.sort_by(column, descending)
+            if step % 50 == 0:
+                await pilot.pause()
+            terms = filter_text.casefold().split()
+
+            def shown(name: str) -> bool:
+                _group, item, note = rows[name]
+                text = "\n".join([name, money(item.amount, item.currency), "USD", note]).casefold()
+                return all(term in text for term in terms)
+
+            def own(name: str):
+                return ((rows[name][0], name), name)
+
+            def value(name: str):
+                _group, item, note = rows[name]
+                if column == 0:
+                    return name.casefold()
+                if column == 1:
+                    return item.amount
+                return None if note.casefold() in ("", MISSING) else note.casefold()
+
+            visible = [name for name in rows if shown(name)]
+            if column is None:
+                expected = sorted(visible, key=own, reverse=descending)
+            else:
+                present = sorted((n for n in visible if value(n) is not None), key=lambda n: (value(n), own(n)),
+                                 reverse=descending)
+                missing = sorted((n for n in visible if value(n) is None), key=own, reverse=descending)
+                expected = present + missing
+            assert table.keys() == expected, step
+        # every row sorted afresh by the same column gives the order the changes were placed in
+        placed = table.keys()
+        table.sort_by(None if column is not None else 0)
+        table.sort_by(column, descending)
+        assert table.keys() == placed
