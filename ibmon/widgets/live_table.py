@@ -787,14 +787,20 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _set_values(self, rows: list[_Row]) -> list[Any]:
         """Set each row's value in the sorted column (`_value_of`, in one pass: a keystroke sorts
-        every row and each visit of a row is a trip to memory); the values, in the order of `rows`."""
+        every row and each visit of a row is a trip to memory); the values, in the order of `rows`.
+        Rows showing the same text share one case-folded value (a column holds few distinct ones)."""
         index = self._sort_column
         get = self.columns[index].value  # type: ignore[index]
         values: list[Any] = []
         keep = values.append
+        folded: dict[str, str] = {}
+        fold = folded.get
         if get is None:
             for row in rows:
-                value = row.texts[index].casefold()  # type: ignore[index]
+                text = row.texts[index]  # type: ignore[index]
+                value = fold(text)
+                if value is None:
+                    value = folded[text] = text.casefold()
                 if not value or value == _MISSING:
                     value = None
                 row.value = value
@@ -807,7 +813,7 @@ class LiveTable(ScrollView, can_focus=True):
             else:
                 value = get(record)
                 if isinstance(value, str):
-                    value = value.casefold()
+                    value = fold(value) or folded.setdefault(value, value.casefold())
             row.value = value
             keep(value)
         return values
