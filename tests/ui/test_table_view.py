@@ -250,6 +250,16 @@ async def test_totals_add_up_the_rows_shown_per_currency_and_mark_partial_ones(s
         assert footer["USD"][1] == ("-199.99+?", "down")
 
 
+def in_order(names: list[str], column: int | None, descending: bool, own, value) -> list[str]:
+    """`names` in the order a table shows them: by `own` (the table's own order) with no column
+    sorted, else by `value` then `own`, rows without a value last in either direction."""
+    if column is None:
+        return sorted(names, key=own, reverse=descending)
+    present = sorted((n for n in names if value(n) is not None), key=lambda n: (value(n), own(n)), reverse=descending)
+    missing = sorted((n for n in names if value(n) is None), key=own, reverse=descending)
+    return present + missing
+
+
 async def test_filter_sort_and_totals_stay_right_through_random_changes():
     """Every change is applied incrementally; after each, the table equals a table built from scratch."""
     rng = random.Random(13)
@@ -285,15 +295,8 @@ async def test_filter_sort_and_totals_stay_right_through_random_changes():
                 return all(term in text for term in terms)
 
             visible = [item for item in items.values() if shown(item)]
-            if column is None:
-                expected = sorted((i.name for i in visible), reverse=descending)
-            else:
-                def value(item: Item):
-                    return item.name if column == 0 else item.amount
-                present = sorted((i for i in visible if value(i) is not None),
-                                 key=lambda i: (value(i), i.name), reverse=descending)
-                missing = sorted((i.name for i in visible if value(i) is None), reverse=descending)
-                expected = [i.name for i in present] + missing
+            expected = in_order([item.name for item in visible], column, descending, own=lambda name: name,
+                                value=lambda name: name if column == 0 else items[name].amount)
             assert table.keys() == expected, step
             assert (table.cursor_key in expected) if expected else table.cursor_key is None
             sums: dict[str, list] = {}
@@ -358,14 +361,7 @@ async def test_sorts_and_filters_stay_right_as_rows_move_in_the_tables_own_order
                     return item.amount
                 return None if note.casefold() in ("", MISSING) else note.casefold()
 
-            visible = [name for name in rows if shown(name)]
-            if column is None:
-                expected = sorted(visible, key=own, reverse=descending)
-            else:
-                present = sorted((n for n in visible if value(n) is not None), key=lambda n: (value(n), own(n)),
-                                 reverse=descending)
-                missing = sorted((n for n in visible if value(n) is None), key=own, reverse=descending)
-                expected = present + missing
+            expected = in_order([name for name in rows if shown(name)], column, descending, own, value)
             assert table.keys() == expected, step
         # every row sorted afresh by the same column gives the order the changes were placed in
         placed = table.keys()
