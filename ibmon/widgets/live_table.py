@@ -401,6 +401,7 @@ class LiveTable(ScrollView, can_focus=True):
         return list(map(_KEY, self._order))
 
     def get_cells(self, key: Hashable) -> Sequence[Cell] | None:
+        """The row's cells as set (made safe; a cell whose role is "" reads as its text)."""
         row = self._rows.get(key)
         return row.cells() if row else None
 
