@@ -48,7 +48,7 @@ from ibmon.screens.notices import NoticesScreen
 from ibmon.screens.picker import Choice, Picker
 from ibmon.secrets import redact
 from ibmon.store import StoreView
-from ibmon.textual_seams import FailureHook, add_binding, crop_partial_updates
+from ibmon.textual_seams import FailureHook, add_binding, write_changed_cells
 from ibmon.themes import DEFAULT_THEME, discover_themes, to_textual_theme
 
 log = logging.getLogger("ibmon.app")
@@ -86,7 +86,7 @@ class IbmonApp(FailureHook):
                  panel_layout: str = DEFAULT_LAYOUT, first_run: FirstRun | None = None,
                  history: Any = None, alerts: Any = None) -> None:
         super().__init__()
-        crop_partial_updates()  # an SSH link carries the cells that changed, not whole lines
+        write_changed_cells()  # an SSH link carries the cells that changed, not whole lines
         #: What the dashboard remembers (ibmon.history.History) and the alert rules it watches
         #: (ibmon.alerting.AlertMonitor); None when off.
         self.history = history

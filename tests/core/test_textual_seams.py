@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label
 
-from ibmon.textual_seams import FailureHook, add_binding, character_key, crop_partial_updates
+from ibmon.textual_seams import FailureHook, add_binding, character_key, write_changed_cells
 
 
 class Failing(Screen):
@@ -141,7 +141,7 @@ async def test_a_partial_update_of_a_cell_at_the_right_writes_from_that_cell_onl
     from rich.console import Console
     from textual.geometry import Region
 
-    crop_partial_updates()
+    write_changed_cells()
     app = TwoLabels()
     async with app.run_test(size=(80, 5)) as pilot:
         await pilot.pause()
