@@ -16,6 +16,11 @@ release that changes one fails there rather than in front of a user.
   the whole line before it, with full colour codes per style run. Written against a record of what
   the terminal shows (`ibmon.terminal_diff`), a terminal (an SSH link) gets the cells whose text or
   colour changed and little else.
+* `strips_free_of_cycles()`: `Strip.crop_extend` and `Strip.divide` cache their result on the strip
+  itself, and when the result is the strip (nothing to cut) the strip then holds itself: every such
+  strip is freed only by Python's cyclic garbage collector. Each frame makes dozens, so collections
+  came often and took 30-120 ms with ticks streaming (the screen stalled that long). Returned
+  without the cache in that case, a strip goes as soon as nothing uses it.
 """
 
 from __future__ import annotations
@@ -53,6 +58,26 @@ def add_binding(node: DOMNode, binding: Binding) -> None:
 def character_key(character: str) -> str:
     """Textual's name for the key that types `character` (what `App.set_keymap` binds)."""
     return _character_to_key(character)
+
+
+def strips_free_of_cycles() -> None:
+    """Make the strip methods that may answer the strip itself do so without caching it on it."""
+    from textual.strip import Strip
+
+    if getattr(Strip.divide, "free_of_cycles", False):
+        return
+    divide, crop_extend = Strip.divide, Strip.crop_extend
+
+    def divide_free(strip: Strip, cuts):
+        cuts = [cut for cut in cuts if cut <= strip.cell_length]
+        return [strip] if cuts == [strip.cell_length] else divide(strip, cuts)
+
+    def crop_extend_free(strip: Strip, start: int, end: int, style: Style | None) -> Strip:
+        return strip if start == 0 and end == strip.cell_length else crop_extend(strip, start, end, style)
+
+    divide_free.free_of_cycles = True  # type: ignore[attr-defined]
+    Strip.divide = divide_free  # type: ignore[method-assign]
+    Strip.crop_extend = crop_extend_free  # type: ignore[method-assign]
 
 
 def write_changed_cells() -> None:
