@@ -11,19 +11,31 @@ release that changes one fails there rather than in front of a user.
   node that already exists; `BindingsMap.bind()` takes no id.
 * `character_key(character)`: the name Textual gives a one-character key ("?" is question_mark),
   as it does for a keymap, so two spellings of one key are seen as one.
-* `crop_partial_updates()`: Textual writes a partial update of a line from the left edge of each
+* `write_changed_cells()`: Textual writes a partial update of a line from the left edge of each
   widget on it to the end of the changed span, so a price changing at the right of a table re-sends
-  the whole line before it. Cropped at the start as well, a terminal (an SSH link) gets the cells
-  that changed and little else.
+  the whole line before it, with full colour codes per style run. Written against a record of what
+  the terminal shows (`ibmon.terminal_diff`), a terminal (an SSH link) gets the cells whose text or
+  colour changed and little else.
+* `strips_free_of_cycles()`: `Strip.crop_extend` and `Strip.divide` cache their result on the strip
+  itself, and when the result is the strip (nothing to cut) the strip then holds itself: every such
+  strip is freed only by Python's cyclic garbage collector. Each frame makes dozens, so collections
+  came often and took 30-120 ms with ticks streaming (the screen stalled that long). Returned
+  without the cache in that case, a strip goes as soon as nothing uses it.
 """
 
 from __future__ import annotations
 
+import weakref
+
+from rich.console import Console
 from rich.control import Control
+from rich.style import Style
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.keys import _character_to_key
+
+from ibmon.terminal_diff import ShownScreen
 
 
 class FailureHook(App):
@@ -48,28 +60,73 @@ def character_key(character: str) -> str:
     return _character_to_key(character)
 
 
-def crop_partial_updates() -> None:
-    """Make Textual's partial screen updates start at the changed span, not at the widget's edge."""
-    from textual._compositor import ChopsUpdate
+def strips_free_of_cycles() -> None:
+    """Make the strip methods that may answer the strip itself do so without caching it on it."""
+    from textual.strip import Strip
 
-    if getattr(ChopsUpdate.render_segments, "crops_start", False):
+    if getattr(Strip.divide, "free_of_cycles", False):
         return
+    divide, crop_extend = Strip.divide, Strip.crop_extend
 
-    def render_segments(update: ChopsUpdate, console) -> str:
-        out: list[str] = []
-        last_y = update.spans[-1][0]
-        for y, x1, x2 in update.spans:  # x2 exclusive
-            for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items()):
-                if strip is None or x >= x2 or end <= x1:
-                    continue
-                start, stop = max(x, x1), min(end, x2)
-                if (start, stop) != (x, end):
-                    strip = strip.crop(start - x, stop - x)
-                out.append(Control.move_to(start, y).segment.text)
-                out.append(strip.render(console))
-            if y != last_y:
-                out.append("\n")
-        return "".join(out)
+    def divide_free(strip: Strip, cuts):
+        cuts = [cut for cut in cuts if cut <= strip.cell_length]
+        return [strip] if cuts == [strip.cell_length] else divide(strip, cuts)
 
-    render_segments.crops_start = True  # type: ignore[attr-defined]
-    ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]
+    def crop_extend_free(strip: Strip, start: int, end: int, style: Style | None) -> Strip:
+        return strip if start == 0 and end == strip.cell_length else crop_extend(strip, start, end, style)
+
+    divide_free.free_of_cycles = True  # type: ignore[attr-defined]
+    Strip.divide = divide_free  # type: ignore[method-assign]
+    Strip.crop_extend = crop_extend_free  # type: ignore[method-assign]
+
+
+def write_changed_cells() -> None:
+    """Make Textual write a partial update as the cells that differ from what the terminal shows
+    (`ibmon.terminal_diff`), and record what each full repaint writes."""
+    from rich.color import ColorSystem
+    from textual._compositor import ChopsUpdate, LayoutUpdate
+    from textual.strip import Strip
+
+    if getattr(ChopsUpdate.render_segments, "writes_changed_cells", False):
+        return
+    full_render = LayoutUpdate.render_segments
+    screens: weakref.WeakKeyDictionary[Console, ShownScreen] = weakref.WeakKeyDictionary()
+
+    def ansi_of(console: Console):
+        color_system = console._color_system or ColorSystem.TRUECOLOR  # as Strip.render does
+
+        def ansi(style: Style | None) -> str | None:
+            if style is None:
+                return ""
+            if style._link:
+                return None
+            return style._ansi if style._ansi is not None else Strip.render_ansi(style, color_system)
+
+        return ansi
+
+    def render_full(update: LayoutUpdate, console: Console) -> str:
+        text = full_render(update, console)
+        region = update.region
+        screens.setdefault(console, ShownScreen()).record_full(region.y, region.x, region.width,
+                                                                update.strips, ansi_of(console))
+        return text
+
+    def render_partial(update: ChopsUpdate, console: Console) -> str:
+        def whole(y: int, chops: list[tuple[int, int, Strip]]) -> str:
+            return "".join(Control.move_to(x, y).segment.text + strip.render(console) for x, _end, strip in chops)
+
+        screen = screens.setdefault(console, ShownScreen())
+        return screen.write(_span_chops(update), ansi_of(console), whole)
+
+    render_partial.writes_changed_cells = True  # type: ignore[attr-defined]
+    ChopsUpdate.render_segments = render_partial  # type: ignore[method-assign]
+    LayoutUpdate.render_segments = render_full  # type: ignore[method-assign]
+
+
+def _span_chops(update):
+    """Per span of a partial update, (y, x1, x2, chops): the strips of the widgets on line y that
+    the span crosses, each with the cells it covers, [x, end)."""
+    for y, x1, x2 in update.spans:  # x2 exclusive
+        chops = [(x, end, strip) for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items())
+                 if strip is not None and x < x2 and end > x1]
+        yield y, x1, x2, chops

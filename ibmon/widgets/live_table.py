@@ -347,6 +347,8 @@ class LiveTable(ScrollView, can_focus=True):
         #: The totals the footer lines were last built from.
         self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
+        self._view_key: tuple | None = None
+        self._view = Size(0, 0)
         self._cursor_key: Hashable | None = None
         self._cursor_index = 0
         #: The key of the row last drawn highlighted: what the user saw selected.
@@ -648,7 +650,7 @@ class LiveTable(ScrollView, can_focus=True):
             self.frames_painted += 1
             return
         top, visible = self._visible_rows()
-        width = self.scrollable_content_region.width
+        width = self._view_size.width
         painted = False
         if footer == 1 and not self._prompt_lines():
             painted |= self._refresh_footer_cells()
@@ -662,6 +664,7 @@ class LiveTable(ScrollView, can_focus=True):
             painted = True
             dirty = {key for key in dirty if (self.index_of(key) or 0) < start}
         spans = self._cell_spans() if dirty_cells else []
+        regions: list[Region] = []  # refreshed in one call: each call costs a pass over the widget's caches
         for key in dirty:
             index = self.index_of(key)
             if index is None or not top <= index < top + visible:
@@ -669,17 +672,27 @@ class LiveTable(ScrollView, can_focus=True):
             y = index - top + 1
             columns = dirty_cells.get(key)
             if columns is None:
-                self.refresh(Region(0, y, width, 1))
+                regions.append(Region(0, y, width, 1))
                 self.cells_refreshed += width
                 painted = True
                 continue
-            painted |= self._refresh_cells(y, columns, spans)
+            painted |= self._cell_regions(y, columns, spans, regions)
+        if regions:
+            self.refresh(*regions)
         if painted:
             self.frames_painted += 1
 
     def _refresh_cells(self, y: int, columns: Iterable[int], spans: list[tuple[int, int] | None]) -> bool:
         """Repaint the cells of `columns` on line `y` of the view (scrolled sideways as rows are)."""
-        width = self.scrollable_content_region.width
+        regions: list[Region] = []
+        if self._cell_regions(y, columns, spans, regions):
+            self.refresh(*regions)
+        return bool(regions)
+
+    def _cell_regions(self, y: int, columns: Iterable[int], spans: list[tuple[int, int] | None],
+                      regions: list[Region]) -> bool:
+        """Add the regions of the cells of `columns` on line `y` of the view to `regions`."""
+        width = self._view_size.width
         scroll_x = int(self.scroll_offset.x)
         painted = False
         for column in columns:
@@ -689,14 +702,14 @@ class LiveTable(ScrollView, can_focus=True):
             x, cells = span[0] - scroll_x, span[1]
             cells, x = cells + min(0, x), max(0, x)
             if cells > 0 and x < width:
-                self.refresh(Region(x, y, min(cells, width - x), 1))
+                regions.append(Region(x, y, min(cells, width - x), 1))
                 self.cells_refreshed += min(cells, width - x)
                 painted = True
         return painted
 
     def _visible_rows(self) -> tuple[int, int]:
         """First visible row index and how many rows fit between the header and the footer."""
-        height = self.scrollable_content_region.height
+        height = self._view_size.height
         return int(self.scroll_offset.y), max(0, height - 1 - self._footer_shown(height))
 
     # -- columns ---------------------------------------------------------------------------------
@@ -1241,7 +1254,17 @@ class LiveTable(ScrollView, can_focus=True):
         self._invalidate_rendering()
         self.refresh()
 
+    @property
+    def _view_size(self) -> Size:
+        """The size of `scrollable_content_region`, which Textual works out anew (styles, scrollbars,
+        the compositor's map) at each call: rendering asks for it per line."""
+        key = (self.outer_size, self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        if key != self._view_key:
+            self._view_key, self._view = key, self.scrollable_content_region.size
+        return self._view
+
     def _invalidate_rendering(self) -> None:
+        self._view_key = None  # a new style may change the padding or the scrollbars
         self._styles = None
         self._header = None
         self._footer_strips = None
@@ -1272,23 +1295,34 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _line(self, texts: Sequence[str], roles: Sequence[str], row_style: Style, styles: dict[str, Style],
               header: bool = False) -> Strip:
-        segments = []
+        # One segment per run of cells (and gaps) that look the same: fewer segments for every
+        # later step of a frame, and one style run per look for a terminal.
+        runs: list[str] = []
+        looks: list[Style] = []
+
+        def add(text: str, style: Style) -> None:
+            if looks and looks[-1] is style:
+                runs[-1] += text
+            else:
+                runs.append(text)
+                looks.append(style)
+
         dropped = self._dropped
         for index, (text, role) in enumerate(zip(texts, roles)):
             if dropped[index]:
                 continue
-            if segments:
-                segments.append(Segment(" " * GAP, row_style))
+            if runs:
+                add(" " * GAP, row_style)
             style = row_style + styles[role] if role else row_style
             if header:
                 align = "right" if self._decimal[index] else self.columns[index].align
-                segments.append(Segment(fit(text, self._widths[index], align), style))
+                add(fit(text, self._widths[index], align), style)
             else:
-                segments.append(Segment(self._cell_text(index, text), style))
-        width = max(self._content_width, self.scrollable_content_region.width)
+                add(self._cell_text(index, text), style)
+        width = max(self._content_width, self._view_size.width)
         if width > self._content_width:
-            segments.append(Segment(" " * (width - self._content_width), row_style))
-        return Strip(segments, width).simplify()  # one style run per look: fewer bytes to a terminal
+            add(" " * (width - self._content_width), row_style)
+        return Strip([Segment(text, style) for text, style in zip(runs, looks)], width)
 
     def _row_strip(self, row: _Row) -> Strip:
         key = row.key
@@ -1330,8 +1364,8 @@ class LiveTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        height = self.scrollable_content_region.height
+        width = self._view_size.width
+        height = self._view_size.height
         styles = self._get_styles()
         self._merge_pending()
         footer = self._footer_shown(height)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Label
 
-from ibmon.textual_seams import FailureHook, add_binding, character_key, crop_partial_updates
+from ibmon.textual_seams import FailureHook, add_binding, character_key, strips_free_of_cycles, write_changed_cells
 
 
 class Failing(Screen):
@@ -141,7 +141,7 @@ async def test_a_partial_update_of_a_cell_at_the_right_writes_from_that_cell_onl
     from rich.console import Console
     from textual.geometry import Region
 
-    crop_partial_updates()
+    write_changed_cells()
     app = TwoLabels()
     async with app.run_test(size=(80, 5)) as pilot:
         await pilot.pause()
@@ -155,3 +155,47 @@ async def test_a_partial_update_of_a_cell_at_the_right_writes_from_that_cell_onl
         text = update.render_segments(Console(width=80, color_system="truecolor", force_terminal=True))
         assert text.startswith("\x1b[1;41H")
         assert re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text) == "l"  # "left left ..."[40]
+
+
+class Counter(Widget):
+    """A line of text that changes every time it is drawn anew."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def render_line(self, y: int):
+        from rich.segment import Segment
+        from textual.strip import Strip
+
+        return Strip([Segment(f"{self.count:>8} ticks"), Segment(" " * 62)], 76)
+
+
+class Counting(App):
+    def compose(self) -> ComposeResult:
+        yield Counter()
+
+
+async def test_frames_leave_no_strips_for_the_cyclic_garbage_collector():
+    """Textual caches a strip's crops and divisions on the strip; when the answer is the strip
+    itself, the strip held itself and lived until a (slow) cyclic collection."""
+    import gc
+
+    strips_free_of_cycles()
+    app = Counting()
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(Counter)
+        compositor = app.screen._compositor
+        gc.collect()
+        gc.disable()
+        try:
+            for count in range(200):
+                widget.count = count
+                widget.refresh()
+                compositor.update_widgets({widget})
+                compositor.render_partial_update()
+            left = gc.collect()
+        finally:
+            gc.enable()
+    assert left < 50, f"{left} objects were left to the cyclic collector by 200 frames"
