@@ -22,7 +22,7 @@ from typing import Any
 from ibmon.history.db import HistoryDB
 from ibmon.history.writer import HistoryWriter, position_data
 from ibmon.model import Account, LeadCounts, Position
-from ibmon.store import Store
+from ibmon.store import Store, account_figure
 
 log = logging.getLogger("ibmon.history")
 
@@ -56,11 +56,6 @@ def day_start(now: float, zone: dt.tzinfo | None) -> float:
     """Unix time of the start of the day `now` falls in, in `zone` (None: the system's)."""
     moment = dt.datetime.fromtimestamp(now, zone)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def account_figure(account: Account) -> Decimal | None:
-    """What trends and the day's change follow: equity, else balance."""
-    return account.equity if account.equity is not None else account.balance
 
 
 class History:
