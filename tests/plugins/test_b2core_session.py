@@ -24,7 +24,7 @@ def test_plugin_registers_provider_and_simulator():
     names = {option.name for option in provider.options}
     assert {"base_url", "client_id", "client_secret", "token", "page_size", "filters", "poll_seconds"} <= names
     assert provider.option("client_secret").secret and provider.option("token").secret
-    assert provider.option("page_size").default == 100
+    assert provider.option("page_size").default == 1000  # few requests: 50 for 50,000 accounts
     assert "b2core" in host.simulators
 
 
