@@ -355,9 +355,10 @@ class Changes:
         replace the whole list with `records()`: keys are gone, or one listed twice before is not now."""
         settle = bool(self._twice or self._twice_now)
         self._twice = self._twice_now
+        seen, self._seen = self._seen, set()  # a read's keys are not kept past its end
         if not complete:
             return settle
-        gone = self._records.keys() - self._seen
+        gone = self._records.keys() - seen
         for key in gone:
             del self._records[key]
             self._marks.pop(key, None)
