@@ -259,6 +259,13 @@ class Changes:
     reports the second as it does in any replace-all call. One already read on an earlier page of
     the same poll is skipped (offset paging over a list that shifted sends it again). Items without
     a key are converted and delivered every time.
+
+    A page can be known again without being decoded: `fresh(items, page=(where, fingerprint))`,
+    where `where` says which request it answered (its offset...) and `fingerprint` stands for the
+    reply as it arrived (a hash of its bytes), remembers the page's keys when every one of its items
+    was taken in (keyed, listed once, not read earlier in the poll); the next read of `where` asks
+    `unchanged((where, fingerprint))`, which answers those keys, counted as listed, while the reply
+    is the same and every key still stands, and None otherwise (decode it and call `fresh`).
     """
 
     def __init__(self, convert: Callable[[Any], Any], key: Callable[[Any], Hashable | None]) -> None:
@@ -270,6 +277,9 @@ class Changes:
         #: Keys listed twice on a page: in the read before this one, and in this one.
         self._twice: set[Hashable] = set()
         self._twice_now: set[Hashable] = set()
+        #: Per request (`where`): the fingerprint of its last reply and the keys that reply listed.
+        self._pages: dict[Hashable, tuple[Hashable, tuple[Hashable, ...]]] = {}
+        self._asked: set[Hashable] = set()  # the requests of this read (the others are forgotten at its end)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -277,9 +287,11 @@ class Changes:
     def begin(self) -> None:
         self._seen = set()
         self._twice_now = set()
+        self._asked = set()
 
-    def fresh(self, items: Iterable[Any]) -> list[Any]:
-        """The records of `items` that are new or changed since they were last handed on."""
+    def fresh(self, items: Iterable[Any], page: tuple[Hashable, Hashable] | None = None) -> list[Any]:
+        """The records of `items` that are new or changed since they were last handed on; with
+        `page` (where, fingerprint), the page is remembered for `unchanged` when it can be."""
         out: list[Any] = []
         keyed = []
         for item in items:
@@ -290,16 +302,20 @@ class Changes:
             keyed.append((key, item))
         counts = Counter(key for key, _ in keyed)
         on_page: set[Hashable] = set()
+        whole = True  # every item keyed, listed once and not read before in this poll
         for key, item in keyed:
             if key is None:
+                whole = False
                 out.append(map_one(self._convert, item))
                 continue
             twice = counts[key] > 1
             if key in on_page:
                 self._twice_now.add(key)
+                whole = False
                 continue
             on_page.add(key)
             if key in self._seen:
+                whole = False
                 continue
             self._seen.add(key)
             mark = fingerprint(item)
@@ -310,19 +326,46 @@ class Changes:
             self._records[key] = record
             if not twice:  # a key listed twice reaches the sink with the whole list
                 out.append(record)
+        if page is not None:
+            where, reply = page
+            self._asked.add(where)
+            if whole:
+                self._pages[where] = (reply, tuple(key for key, _ in keyed))
+            else:
+                self._pages.pop(where, None)
         return out
+
+    def unchanged(self, page: tuple[Hashable, Hashable]) -> tuple[Hashable, ...] | None:
+        """The keys of a page whose reply is the same as when `fresh` last took it in (each key
+        still standing), counted as listed in this read; None when it must be decoded."""
+        where, reply = page
+        self._asked.add(where)
+        known = self._pages.get(where)
+        if known is None or known[0] != reply:
+            return None
+        keys = known[1]
+        records, seen = self._records, self._seen
+        if any(key not in records or key in seen for key in keys):
+            return None
+        seen.update(keys)
+        return keys
 
     def end(self, complete: bool) -> bool:
         """After a complete read, forget the keys it did not list. True when the caller should
         replace the whole list with `records()`: keys are gone, or one listed twice before is not now."""
         settle = bool(self._twice or self._twice_now)
         self._twice = self._twice_now
+        seen, self._seen = self._seen, set()  # a read's keys are not kept past its end
         if not complete:
             return settle
-        gone = self._records.keys() - self._seen
+        gone = self._records.keys() - seen
         for key in gone:
             del self._records[key]
             self._marks.pop(key, None)
+        if gone:  # pages that listed them are decoded again
+            self._pages.clear()
+        for where in self._pages.keys() - self._asked:  # one read's pages at most
+            del self._pages[where]
         return bool(gone) or settle
 
     def records(self) -> list[Any]:

@@ -34,6 +34,19 @@ HISTORY_POINTS = 120
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
+def account_figure(account: Account) -> Decimal | None:
+    """What an account's trend follows: equity, else balance."""
+    return account.equity if account.equity is not None else account.balance
+
+
+#: The sparkline series: name -> (the kind whose records it follows, the figure of a record).
+SERIES: dict[str, tuple[str, Callable[[Any], Decimal | None]]] = {
+    "equity": ("account", account_figure),
+    "mid": ("tick", lambda tick: (tick.bid + tick.ask) / 2),
+    "leads": ("leads", lambda counts: Decimal(counts.leads)),
+}
+
+
 class Watcher:
     """The changes one reader has not seen yet: per kind, a set of (connection, key).
 
@@ -91,7 +104,9 @@ class Store:
         self.last_data: dict[str, float] = {}
         self.tick_count = 0
         self._history_points = history_points
-        self._history: dict[tuple[str, str, str], deque[Decimal] | Decimal] = {}
+        #: Series by (connection, series name), then key, once their value has moved: a series
+        #: that never moved is its record's own figure (most of 50,000 accounts never move).
+        self._history: dict[tuple[str, str], dict[Any, deque[Decimal]]] = {}
         self._watchers: list[Watcher] = []
         self._clock = clock
 
@@ -134,10 +149,13 @@ class Store:
 
     def history(self, connection: str, kind: str, key: str) -> list[Decimal]:
         """The recent values of a series: ("equity", account id) or ("mid", symbol)."""
-        series = self._history.get((connection, kind, key))
-        if series is None:
-            return []
-        return list(series) if type(series) is deque else [series]
+        series = self._history.get((connection, kind), _EMPTY).get(key)
+        if series is not None:
+            return list(series)
+        source = SERIES.get(kind)
+        record = self.tables[source[0]].get(connection, _EMPTY).get(key) if source is not None else None
+        value = source[1](record) if record is not None else None  # type: ignore[index]
+        return [] if value is None else [value]
 
     def account_number(self, connection: str, account_id: str) -> str:
         """How the user knows an account (`Account.number`); its id while the store has no record of it."""
@@ -160,28 +178,34 @@ class Store:
                 if watcher.on_change is not None:
                     watcher.on_change()
 
-    def _record(self, connection: str, kind: str, key: str, value: Decimal | None) -> None:
-        if value is None:
-            return
-        name = (connection, kind, key)
-        series = self._history.get(name)
-        if series is None:  # one point is kept as the value: most of 50,000 accounts never move
-            self._history[name] = value
-        elif type(series) is not deque:
-            if series != value:
-                self._history[name] = deque((series, value), maxlen=self._history_points)
-        elif series[-1] != value:
+    def _record(self, connection: str, name: str, key: Any, before: Any, record: Any) -> None:
+        """Add a record's figure to its series (`before`: the record it replaces, or None)."""
+        figure = SERIES[name][1]
+        kept = self._history.get((connection, name))
+        series = kept.get(key) if kept is not None else None
+        if series is None:
+            old = figure(before) if before is not None else None
+            if old is None:
+                return  # the first value is the record's own: nothing kept until it moves
+            value = figure(record)
+            if value == old:
+                return
+            series = deque((old,), maxlen=self._history_points)
+            self._history.setdefault((connection, name), {})[key] = series
+        else:
+            value = figure(record)
+        if value is not None and series[-1] != value:
             series.append(value)
 
-    def _stored(self, kind: str, connection: str, key: Any, record: Any) -> None:
+    def _stored(self, kind: str, connection: str, key: Any, before: Any, record: Any) -> None:
         """What the built-in kinds keep beside the record: sparkline series, previous lead counts."""
         if kind == "account":
-            self._record(connection, "equity", key, record.equity if record.equity is not None else record.balance)
+            self._record(connection, "equity", key, before, record)
         elif kind == "tick":
             self.tick_count += 1
-            self._record(connection, "mid", key, (record.bid + record.ask) / 2)
+            self._record(connection, "mid", key, before, record)
         elif kind == "leads":
-            self._record(connection, "leads", key, Decimal(record.leads))
+            self._record(connection, "leads", key, before, record)
 
     def touch(self, connection: str) -> None:
         self.last_data[connection] = self._clock()
@@ -190,12 +214,11 @@ class Store:
         """Set one (checked) record."""
         key = kind.key_of(record)
         table = self.tables[kind.name].setdefault(connection, {})
-        if kind.name == "leads":
-            before = table.get(key)
-            if before is not None:
-                self.previous_leads.setdefault(connection, {})[key] = before
+        before = table.get(key)
+        if kind.name == "leads" and before is not None:
+            self.previous_leads.setdefault(connection, {})[key] = before
         table[key] = record
-        self._stored(kind.name, connection, key, record)
+        self._stored(kind.name, connection, key, before, record)
         self._changed(kind.name, connection, key)
 
     def remove(self, kind: RecordKind, connection: str, key: Any) -> None:

@@ -99,7 +99,8 @@ class HistoryDB:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db = connection
         self.path = path
-        self._series: dict[tuple[str, str, str], int] = {}
+        #: Series ids by (connection, kind), then key: 50,000 accounts share one (connection, kind).
+        self._series: dict[tuple[str, str], dict[str, int]] = {}
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> "HistoryDB":
@@ -147,15 +148,17 @@ class HistoryDB:
     # -- writing (the writer's thread only) ------------------------------------------------------
 
     def series_id(self, connection: str, kind: str, key: str, label: str | None = None) -> int:
-        ident = (connection, kind, key)
-        found = self._series.get(ident)
+        known = self._series.get((connection, kind))
+        if known is None:
+            known = self._series[(connection, kind)] = {}
+        found = known.get(key)
         if found is not None:
             return found
         self.db.execute("INSERT OR IGNORE INTO series(connection, kind, key, label) VALUES (?, ?, ?, ?)",
                         (connection, kind, key, label))
         found = self.db.execute("SELECT id FROM series WHERE connection = ? AND kind = ? AND key = ?",
-                                ident).fetchone()[0]
-        self._series[ident] = found
+                                (connection, kind, key)).fetchone()[0]
+        known[key] = found
         return found
 
     def set_label(self, series: int, label: str) -> None:

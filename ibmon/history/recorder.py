@@ -22,13 +22,15 @@ from typing import Any
 from ibmon.history.db import HistoryDB
 from ibmon.history.writer import HistoryWriter, position_data
 from ibmon.model import Account, LeadCounts, Position
-from ibmon.store import Store
+from ibmon.store import Store, account_figure
 
 log = logging.getLogger("ibmon.history")
 
 RECORD_SECONDS = 0.25
 #: Values of each series read back for the trend columns.
 TREND_POINTS = 30
+#: Distinct zeros kept for unchanged day changes (one per sign and exponent).
+MAX_ZEROS = 64
 
 
 def narrowest(windows: Iterable[LeadCounts]) -> LeadCounts | None:
@@ -56,11 +58,6 @@ def day_start(now: float, zone: dt.tzinfo | None) -> float:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def account_figure(account: Account) -> Decimal | None:
-    """What trends and the day's change follow: equity, else balance."""
-    return account.equity if account.equity is not None else account.balance
-
-
 class History:
     def __init__(self, store: Store, path: Path, retention_days: int, *, clock: Callable[[], float] = time.time,
                  zone: dt.tzinfo | None = None, interval: float = RECORD_SECONDS) -> None:
@@ -85,8 +82,13 @@ class History:
         self._handle: asyncio.TimerHandle | None = None
         self._watcher = None
         self._trends: dict[tuple[str, str, str], list[Decimal]] = {}
-        self._baselines: dict[tuple[str, str], Decimal] = {}
-        self._latest: dict[tuple[str, str], Decimal] = {}
+        #: Per connection, then account id: the figure the day started from (mostly the very
+        #: object the account's record holds: 50,000 accounts that never move cost a dict entry each).
+        self._baselines: dict[str, dict[str, Decimal]] = {}
+        #: The latest figure of each account that moved off its day's start (the next day starts there).
+        self._moved: dict[str, dict[str, Decimal]] = {}
+        #: A zero of each exponent, shared by every account whose figure stands at the day's start.
+        self._zeros: dict[tuple, Decimal] = {}
         self._day = day_start(clock(), zone)
         self._positions: dict[tuple[str, tuple[str, str]], Position] = {}
         self._known_open: set[tuple[str, str, str]] = set()
@@ -142,8 +144,12 @@ class History:
 
     def _loaded(self, trends: dict, baselines: dict, open_positions: set) -> None:
         self._trends = trends
-        for key, value in baselines.items():
-            self._baselines.setdefault(key, value)
+        for (connection, account_id), value in baselines.items():
+            known = self._baselines.setdefault(connection, {})
+            if account_id not in known:
+                account = self.store.accounts.get(connection, {}).get(account_id)
+                figure = account_figure(account) if account is not None else None
+                known[account_id] = figure if figure == value and str(figure) == str(value) else value
         self._known_open |= open_positions
         self._changed = None
         self.version += 1
@@ -170,22 +176,37 @@ class History:
                 put(("account", now, connection, account))
                 figure = account_figure(account)
                 if figure is not None:
-                    key = (connection, account.id)
-                    self._latest[key] = figure
-                    if key not in self._baselines:  # first seen today: the day starts here
-                        self._baselines[key] = figure
-                        if self._changed is not None:
-                            self._changed.add(key)
+                    self._note(connection, account.id, figure)
         for connection, key in watcher.drain("position"):
             self._position(now, connection, key)  # type: ignore[arg-type]
         for connection, window in watcher.drain("leads"):
             self._lead_counts(now, connection, window)  # type: ignore[arg-type]
 
+    def _note(self, connection: str, account_id: str, figure: Decimal) -> None:
+        """An account's latest figure: the day's start when it is the first one seen today."""
+        baselines = self._baselines.setdefault(connection, {})
+        start = baselines.get(account_id)
+        if start is None:  # first seen today: the day starts here
+            baselines[account_id] = start = figure
+            if self._changed is not None:
+                self._changed.add((connection, account_id))
+        moved = self._moved.setdefault(connection, {})
+        if figure is start:
+            moved.pop(account_id, None)
+        else:
+            moved[account_id] = figure
+
     def _roll_day(self, now: float) -> None:
+        """A new day starts from each account's latest figure (of the accounts still listed)."""
         today = day_start(now, self.zone)
         if today != self._day:
             self._day = today
-            self._baselines = dict(self._latest)
+            accounts = self.store.accounts
+            self._baselines = {connection: {account_id: self._moved.get(connection, {}).get(account_id, start)
+                                            for account_id, start in baselines.items()
+                                            if account_id in accounts.get(connection, ())}
+                               for connection, baselines in self._baselines.items()}
+            self._moved = {}
             self._changed = None
             self.version += 1
 
@@ -241,5 +262,15 @@ class History:
     def day_change(self, account_connection: str, account: Account) -> Decimal | None:
         """Equity (else balance) now minus at the start of the day, None while unknown."""
         figure = account_figure(account)
-        start = self._baselines.get((account_connection, account.id))
-        return None if figure is None or start is None else figure - start
+        start = self._baselines.get(account_connection, {}).get(account.id)
+        if figure is None or start is None:
+            return None
+        change = figure - start
+        if change:
+            return change
+        # no change: one shared zero per sign and exponent (the exponents of checked money are few)
+        shape = change.as_tuple()
+        zero = self._zeros.get(shape)
+        if zero is None and len(self._zeros) < MAX_ZEROS:
+            zero = self._zeros[shape] = change
+        return zero if zero is not None else change

@@ -51,7 +51,8 @@ class HistoryWriter:
         #: CPU seconds the writer's thread used, once it ended (the benchmark reports it).
         self.cpu_seconds = 0.0
         self._thread: threading.Thread | None = None
-        self._last_account: dict[int, tuple[str | None, ...]] = {}
+        #: The account record last written per series (the record the store holds: nothing copied).
+        self._last_account: dict[int, Account] = {}
         #: Open bar per symbol series: [minute, open, high, low, close], and those changed since the last batch.
         self._bars: dict[int, list[Any]] = {}
         self._touched_bars: set[int] = set()
@@ -194,12 +195,13 @@ class HistoryWriter:
 
     def _account(self, db: HistoryDB, t: float, connection: str, account: Account) -> tuple | None:
         series = db.series_id(connection, "account", account.id, account.number)
-        values = (text(account.balance), text(account.equity), text(account.margin_level), text(account.profit))
-        if self._last_account.get(series) == values:
+        last = self._last_account.get(series)
+        self._last_account[series] = account
+        values = sample_values(account)
+        if last is not None and sample_values(last) == values:
             return None
-        if series not in self._last_account and account.number != account.id:
+        if last is None and account.number != account.id:
             db.set_label(series, account.number)
-        self._last_account[series] = values
         return (series, int(t), *values)
 
     def _tick(self, db: HistoryDB, t: float, connection: str, symbol: str, mid: Decimal) -> None:
@@ -217,6 +219,11 @@ class HistoryWriter:
                 bar[3] = mid
             bar[4] = mid
         self._touched_bars.add(series)
+
+
+def sample_values(account: Account) -> tuple[str | None, ...]:
+    """The figures an account sample keeps, as the text written (1.0 and 1.00 differ)."""
+    return (text(account.balance), text(account.equity), text(account.margin_level), text(account.profit))
 
 
 def _bar_row(series: int, bar: list[Any]) -> tuple:

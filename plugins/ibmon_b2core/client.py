@@ -8,7 +8,7 @@ own message.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,22 @@ MILLISECONDS_ABOVE = 2 * 86400
 
 @dataclass(frozen=True)
 class Page:
+    """One reply of the account list. `reply` is (the request it answered, a fingerprint of its
+    bytes); `listed` holds the account ids of a reply known unchanged, which was not decoded again
+    (its `items` are then empty)."""
+
     items: list[dict[str, Any]]
     total: int | None
+    reply: tuple[Any, Any] | None = None
+    listed: tuple[str, ...] | None = None
+
+    @property
+    def records(self) -> Sequence[Any]:
+        return self.items if self.listed is None else self.listed
+
+
+#: Answers the account ids of a reply (its `Page.reply`) known unchanged, or None (`Changes.unchanged`).
+Known = Callable[[tuple[Any, Any]], "tuple[str, ...] | None"]
 
 
 class B2CoreError(ProviderError):
@@ -151,6 +165,8 @@ class B2CoreClient:
         self.limits = limits
         self.page_concurrency = page_concurrency
         self._renewal = None if token is not None else TokenRenewal(self._fetch_token, clock=clock)
+        #: The total each reply of the account list gave (by `Page.reply`), for the ones known unchanged.
+        self._totals: dict[tuple[Any, Any], int | None] = {}
         self.http = HttpClient(self.base_url + "/", verify=verify, timeout=timeout,
                                headers={"Accept": "application/json"}, renewal=self._renewal)
 
@@ -186,13 +202,16 @@ class B2CoreClient:
     async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                       json: Any = None) -> Any:
         """An authorised call; a 401 fetches a new token and tries once more."""
+        return self._decode(await self._reply(method, path, params=params, json=json), f"{method} /{path}")
+
+    async def _reply(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                     json: Any = None) -> "httpx.Response":
         kwargs: dict[str, Any] = {"params": params}
         if self._static_token is not None:
             kwargs["headers"] = {"Authorization": f"Bearer {self._static_token.reveal()}"}
         if json is not None:
             kwargs["json"] = json
-        response = await self.http.request(method, path, f"B2Core {method} /{path}", **kwargs)
-        return self._decode(response, f"{method} /{path}")
+        return await self.http.request(method, path, f"B2Core {method} /{path}", **kwargs)
 
     def _decode(self, response: "httpx.Response", what: str) -> Any:
         status = response.status_code
@@ -218,23 +237,39 @@ class B2CoreClient:
 
     # -- accounts --------------------------------------------------------------------------------
 
-    async def page(self, offset: int = 0, limit: int | None = None, **list_options: Any) -> Page:
+    async def page(self, offset: int = 0, limit: int | None = None, known: Known | None = None,
+                   **list_options: Any) -> Page:
+        """The page at `offset`. With `known`, a reply byte for byte the same as one `known`
+        remembers is not decoded again: the page lists the account ids it listed then."""
         params = {"limit": str(limit or self.page_size), "offset": str(offset), **list_params(**list_options)}
-        return parse_envelope(await self.request("GET", "accounts", params=params))
+        response = await self._reply("GET", "accounts", params=params)
+        where = tuple(params.items())
+        reply = (where, (len(response.content), hash(response.content)))
+        if known is not None and response.status_code == 200 and reply in self._totals:
+            listed = known(reply)
+            if listed is not None:
+                return Page([], self._totals[reply], reply, listed)
+        page = parse_envelope(self._decode(response, "GET /accounts"))
+        if known is not None:
+            if len(self._totals) >= 2 * self.limits.max_pages:  # a list whose pages keep moving
+                self._totals.clear()
+            self._totals[reply] = page.total
+        return Page(page.items, page.total, reply)
 
     def walk_accounts(self, *, filters: Mapping[str, Any] | None = None, sort_by: str | None = None,
-                      sort_order: str | None = None, expand: Iterable[str] = ()) -> OffsetWalk[Page]:
+                      sort_order: str | None = None, expand: Iterable[str] = (),
+                      known: Known | None = None) -> OffsetWalk[Page]:
         """The pages of the accounts matching `filters`, until a short page or `total` (or a bound),
-        `page_concurrency` at a time once the total is known, in the order they arrive."""
+        `page_concurrency` at a time once the total is known, in the order they arrive (see `page`
+        for `known`)."""
         options = {"filters": filters, "sort_by": sort_by, "sort_order": sort_order, "expand": tuple(expand)}
 
         async def fetch(offset: int) -> Page:
-            return await self.page(offset, self.page_size, **options)
+            return await self.page(offset, self.page_size, known, **options)
 
         return OffsetWalk("B2Core account list", fetch, self.limits, page_size=self.page_size,
                           total=lambda page: page.total, concurrency=self.page_concurrency,
-                          records=lambda page: page.items,
-                          key=lambda item: item.get("accountId") if isinstance(item, dict) else repr(item))
+                          records=lambda page: page.records, key=_walk_key)
 
     async def list_accounts(self, **list_options: Any) -> Walked:
         """Every account matching the filters (see `walk_accounts`); `.note` says if the walk stopped early."""
@@ -265,6 +300,13 @@ class B2CoreClient:
 
     async def delete(self, account_id: str) -> None:
         await self.request("DELETE", f"accounts/{_segment(account_id)}")
+
+
+def _walk_key(item: Any) -> Any:
+    """What tells the accounts of a page apart for the walk (an account id as listed, or as known)."""
+    if isinstance(item, dict):
+        return item.get("accountId")
+    return item if isinstance(item, str) else repr(item)
 
 
 def _segment(value: str) -> str:

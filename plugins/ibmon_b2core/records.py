@@ -42,8 +42,8 @@ def yes_no(value: Any) -> str | None:
 #: server sends; past the bound values are simply not shared.
 _SHARED: dict[Any, Any] = {}
 SHARED_MAX = 4096
-#: Facts that differ for every account: never worth sharing.
-OWN_FACTS = ("number", "pnl")
+#: Facts that differ for every account: never worth sharing. (The number is the account's name.)
+OWN_FACTS = ("pnl",)
 
 
 def shared(value: Any) -> Any:
@@ -77,16 +77,17 @@ def to_account(item: dict[str, Any]) -> Account:
     if not account_id:
         raise ProviderError("B2Core sent an account without accountId")
     try:
+        balance = dec(item.get("balance") if item.get("balance") is not None else 0, "balance")
         return Account(
             id=str(account_id),
-            balance=dec(item.get("balance") if item.get("balance") is not None else 0, "balance"),
+            balance=balance,
             currency=shared(item.get("currency") or None),
-            equity=money(item, "equity"),
+            # most accounts have no credit: their equity is their balance, and one Decimal serves both
+            equity=balance if item.get("equity") == item.get("balance") is not None else money(item, "equity"),
             credit=money(item, "credit"),
             profit=money(item, "profit"),
             name=str(item.get("number") or account_id),
             extra=tuple(pair if pair[0] in OWN_FACTS else shared(pair) for pair in extra(
-                number=item.get("number"),
                 platform=item.get("platformName"),
                 platform_id=item.get("platformId"),
                 group=item.get("platformGroupName"),
@@ -102,7 +103,8 @@ def to_account(item: dict[str, Any]) -> Account:
 
 
 def facts(account: Account) -> dict[str, str]:
-    return dict(account.extra)
+    """The account's facts by name: its number and what `to_account` put in `extra`."""
+    return {"number": account.number, **dict(account.extra)}
 
 
 #: Items of each part of an account's detail (the API's sections are small; a huge one is cut).

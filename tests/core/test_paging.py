@@ -258,3 +258,31 @@ def test_items_with_nested_values_or_no_key_are_handled():
     assert read(tracker, [nested])[0] == []
     (keyless,), _ = read(tracker, [{"v": 3}])
     assert isinstance(keyless, Rejected)
+
+
+def test_a_page_whose_reply_is_the_same_is_known_without_decoding_while_its_keys_stand():
+    tracker = changes()
+    first, second = [{"id": str(n), "v": n} for n in range(3)], [{"id": str(n), "v": n} for n in range(3, 5)]
+    tracker.begin()
+    assert len(tracker.fresh(first, ("p0", "reply A"))) == 3 and len(tracker.fresh(second, ("p3", "reply B"))) == 2
+    tracker.end(True)
+    tracker.begin()
+    assert tracker.unchanged(("p0", "reply A")) == ("0", "1", "2")  # counted as listed: none is gone
+    assert tracker.unchanged(("p3", "another reply")) is None  # a different reply is decoded
+    assert tracker.fresh(second[:1], ("p3", "reply C")) == [] and tracker.end(True) is True  # "4" is gone
+    tracker.begin()
+    assert tracker.unchanged(("p0", "reply A")) is None  # what was known is decoded again after a key went
+    assert tracker.fresh(first, ("p0", "reply A")) == [] and tracker.unchanged(("p0", "reply A")) is None  # read
+
+
+def test_a_page_is_known_again_only_when_every_item_of_it_was_taken_in():
+    tracker = changes()
+    tracker.begin()
+    tracker.fresh([{"id": "1", "v": 1}, {"id": "1", "v": 2}], ("twice", "r"))
+    tracker.fresh([{"v": 3}], ("keyless", "r"))
+    tracker.fresh([{"id": "2", "v": 2}], ("earlier", "r"))
+    tracker.fresh([{"id": "2", "v": 2}, {"id": "5", "v": 5}], ("shifted", "r"))  # "2" was read before
+    tracker.end(True)
+    tracker.begin()
+    assert [tracker.unchanged((where, "r")) for where in ("twice", "keyless", "shifted")] == [None, None, None]
+    assert tracker.unchanged(("earlier", "r")) == ("2",)

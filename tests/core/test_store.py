@@ -68,3 +68,19 @@ def test_remove_connection_forgets_everything():
     store.remove_connection("c")
     assert "c" not in store.ticks and "c" not in store.health and store.history("c", "mid", "X") == []
     assert ("c", None) in watcher.drain("health")
+
+
+def test_a_series_that_never_moved_is_its_records_figure_and_keeps_its_points_once_it_moves():
+    store = Store()
+    store.set_account("c", Account(id="1", balance=D("10.00")))
+    store.set_account("c", Account(id="1", balance=D("10.00"), currency="USD"))  # the figure stands
+    assert store.history("c", "equity", "1") == [D("10.00")]
+    assert store._history == {}  # nothing kept beside the record while the figure stands
+    store.set_account("c", Account(id="1", balance=D("10.00"), equity=D("12.50")))
+    store.set_account("c", Account(id="1", balance=D("11.00")))
+    assert store.history("c", "equity", "1") == [D("10.00"), D("12.50"), D("11.00")]
+    store.set_account("c", Account(id="1", balance=None))  # a figure that goes missing leaves the series
+    assert store.history("c", "equity", "1") == [D("10.00"), D("12.50"), D("11.00")]
+    store.set_tick("c", Tick("X", D("1.0"), D("1.2"), 1))
+    assert store.history("c", "mid", "X") == [D("1.1")]
+    assert store.history("c", "mid", "Y") == [] and store.history("c", "nothing", "X") == []

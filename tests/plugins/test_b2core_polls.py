@@ -86,3 +86,33 @@ async def test_a_poll_with_nothing_changed_touches_no_record_and_a_change_touche
             assert len(store.accounts["B2"]) == 39
         finally:
             await runtime.stop()
+
+
+async def test_a_reply_the_same_as_the_last_one_is_not_decoded_again(monkeypatch):
+    import ibmon_b2core.client as client_module
+
+    decoded: list[int] = []
+
+    def counting_loads(content):
+        if b'"data"' in content:  # an account list reply (not a token)
+            decoded.append(len(content))
+        return client_module.loads.__wrapped__(content)
+
+    counting_loads.__wrapped__ = client_module.loads  # type: ignore[attr-defined]
+    monkeypatch.setattr(client_module, "loads", counting_loads)
+    async with simulator(accounts=40) as running:
+        session = session_for(running, page_size=10, page_concurrency=2)
+        sink = RecordingSink()
+        try:
+            await session.poll(sink)
+            assert len(decoded) == 4 and len(sink.account_records) == 40
+            decoded.clear()
+            await session.poll(sink)
+            assert decoded == [] and len(sink.account_records) == 40  # every page known: nothing decoded
+            changed = sorted(sim_of(running).accounts())[5]
+            sim_of(running).set_money(changed, balance="77.70")
+            await session.poll(sink)
+            assert len(decoded) == 1  # only the page that changed
+            assert sink.account_records[changed].balance == Decimal("77.70")
+        finally:
+            await session.close()

@@ -274,7 +274,7 @@ async def test_opens_on_the_account_selected_on_the_dashboard():
         await harness.poll()
         chosen = sorted(harness.view.records("account", harness.name).values(), key=lambda a: a.id)[7]
         context = harness.context(selected=chosen)
-        assert "client_secret" not in context.options and context.options["page_size"] == 100  # no secrets
+        assert "client_secret" not in context.options and context.options["page_size"] == 1000  # no secrets
         screen = AccountsScreen(context)
         try:
             async with ScreenApp(screen).run_test(size=(160, 30)) as pilot:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from ibmon.errors import ConfigError, ProviderError
@@ -10,7 +12,7 @@ from ibmon.model import HealthState
 from ibmon.plugins import PluginHost
 from ibmon.store import Store
 from ibmon.testing import make_context, wait_for
-from ibmon_b2core.records import ACCOUNT_TYPES, facts
+from ibmon_b2core.records import ACCOUNT_TYPES, facts, to_account
 from test_b2core_support import PROVIDER, ListSink, connection_options, session_for, sim_of, simulator
 
 
@@ -22,7 +24,7 @@ def test_plugin_registers_provider_and_simulator():
     names = {option.name for option in provider.options}
     assert {"base_url", "client_id", "client_secret", "token", "page_size", "filters", "poll_seconds"} <= names
     assert provider.option("client_secret").secret and provider.option("token").secret
-    assert provider.option("page_size").default == 100
+    assert provider.option("page_size").default == 1000  # few requests: 50 for 50,000 accounts
     assert "b2core" in host.simulators
 
 
@@ -89,6 +91,17 @@ async def test_poll_maps_every_account_exactly():
         assert {"demo", "production"} == {facts(a)["environment"] for a in sink.by_id.values()}
         btc = [a for a in sink.by_id.values() if a.currency == "BTC"]
         assert btc and all(a.balance.as_tuple().exponent == -18 for a in btc)
+
+
+def test_an_account_record_holds_each_value_once():
+    item = {"accountId": "a1", "number": "5001", "currency": "USD", "balance": "10.50", "equity": "10.50",
+            "credit": "0.00", "profit": "0.00", "pnl": "-1.25", "platformName": "MetaTrader 5", "type": 2}
+    account = to_account(item)
+    assert account.equity is account.balance == Decimal("10.50")  # no credit: one Decimal for both
+    assert to_account({**item, "accountId": "a2"}).credit is account.credit  # zeros of one text are shared
+    assert to_account({**item, "equity": "10.5"}).equity.as_tuple().exponent == -1  # exact as sent
+    assert "number" not in dict(account.extra) and facts(account)["number"] == "5001"  # the name is the number
+    assert dict(account.extra)["pnl"] == "-1.25"
 
 
 def test_type_names_follow_the_spec():
