@@ -94,6 +94,18 @@ def from_cents(value: Any, field: str = "value") -> Decimal:
     return dec(value, field).scaleb(-2)
 
 
+def with_places(price: Decimal | None, places: Any) -> Decimal | None:
+    """A price with the instrument's decimal places (JSON numbers drop trailing zeros: 1.0903 with 5
+    places is 1.09030). Only zeros are added; a price with more digits is left as sent, and places
+    that are not a count (missing, negative, not an int) leave it as it is."""
+    if price is None or not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= 18:
+        return price
+    exponent = price.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        return price.quantize(Decimal(1).scaleb(-places))
+    return price
+
+
 def dumps_default(value: Any) -> Any:
     """`default=` for json.dumps: Decimals become decimal strings."""
     if isinstance(value, Decimal):

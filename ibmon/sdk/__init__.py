@@ -12,7 +12,8 @@ What is here:
   ScreenSpec, ScreenContext, Simulator, RunningSimulator, Command, ThemeSpec...;
 * `hookimpl`, the marker of a plugin's hook implementations (`ibmon.hookspecs` documents the hooks);
 * the records (`Account`, `Position`, `Tick`, `LeadCounts`, `extra()`) and money (`dec`,
-  `dec_or_none`, `from_cents`, `loads`: Decimal, never float);
+  `dec_or_none`, `from_cents`, `loads`: Decimal, never float; `with_places`: a price
+  with its instrument's decimal places);
 * options (`Option`, rules `one_of` / `requires`, the shared declarations `TLS_VERIFY`,
   `REQUEST_TIMEOUT`, `WALK_LIMITS`) and secrets (`Secret`, `reveal`, `redact`, `MASK`);
 * errors (`ProviderError`, `AuthError`, `RateLimited`, `ConfigError`, `describe_exception`);
@@ -33,7 +34,7 @@ from ibmon.http import (MAX_REPLY_BYTES, USER_AGENT, HttpClient, ReplyTooLarge, 
                         error_text, login_refused, rate_limit, retry_after, transport_error)
 from ibmon.mapping import Rejected, map_each, map_one
 from ibmon.model import MONEY_FIELDS, Account, LeadCounts, Position, Side, Tick, extra, format_age
-from ibmon.money import dec, dec_or_none, from_cents, loads
+from ibmon.money import dec, dec_or_none, from_cents, loads, with_places
 from ibmon.options import (MAX_PAGES, MAX_RECORDS, REQUEST_TIMEOUT, TLS_OFF_NOTE, TLS_VERIFY, WALK_LIMITS, Option,
                            Rule, apply_options, check_options, one_of, requires)
 from ibmon.paging import Changes, OffsetWalk, Walk, Walked, WalkLimits
@@ -48,7 +49,7 @@ __all__ = sorted({
     "error_text", "login_refused", "rate_limit", "retry_after", "transport_error",
     "Rejected", "map_each", "map_one",
     "MONEY_FIELDS", "Account", "LeadCounts", "Position", "Side", "Tick", "extra", "format_age",
-    "dec", "dec_or_none", "from_cents", "loads",
+    "dec", "dec_or_none", "from_cents", "loads", "with_places",
     "MAX_PAGES", "MAX_RECORDS", "REQUEST_TIMEOUT", "TLS_OFF_NOTE", "TLS_VERIFY", "WALK_LIMITS", "Option",
     "Rule", "apply_options", "check_options", "one_of", "requires",
     "Changes", "OffsetWalk", "Walk", "Walked", "WalkLimits",

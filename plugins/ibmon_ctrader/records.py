@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from ibmon.sdk import Account, Position, Rejected, Tick, dec, dec_or_none, extra, from_cents, map_each
+from ibmon.sdk import Account, Position, Rejected, Tick, dec, dec_or_none, extra, from_cents, map_each, with_places
 
 #: Account fields ibmon derives from the open positions rather than reads.
 COMPUTED = frozenset({"equity", "profit"})
@@ -73,8 +73,8 @@ def position(account: str, raw: dict[str, Any], digits: dict[str, int] | None = 
         symbol=str(raw["symbolName"]),
         side="buy" if side == "BUY" else "sell",
         volume=volume_units(raw["volume"]),
-        open_price=pad(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
-        current_price=pad(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
+        open_price=with_places(dec_or_none(raw.get("entryPrice"), "entryPrice"), places),
+        current_price=with_places(dec_or_none(raw.get("currentPrice"), "currentPrice"), places),
         profit=from_cents(raw.get("profit") or 0, "profit"),
         currency=currency,
         extra=extra(swap=cents_or_none(raw.get("swap"), "swap"),
@@ -91,18 +91,8 @@ def tick(raw: dict[str, Any], at_ms: int) -> Tick | None:
     if bid is None or ask is None:
         return None
     places = raw.get("digits")
-    return Tick(str(raw["symbolName"]), pad(dec(bid, "lastBid"), places), pad(dec(ask, "lastAsk"), places), at_ms)
-
-
-def pad(price: Decimal | None, places: int | None) -> Decimal | None:
-    """A price with the symbol's digits (JSON numbers drop trailing zeros: 1.0903 → 1.09030).
-    Only zeros are added; a price with more digits than the symbol's is left as sent."""
-    if price is None or not isinstance(places, int) or isinstance(places, bool) or places < 0:
-        return price
-    exponent = price.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -places:
-        return price.quantize(Decimal(1).scaleb(-places))
-    return price
+    return Tick(str(raw["symbolName"]), with_places(dec(bid, "lastBid"), places),
+                with_places(dec(ask, "lastAsk"), places), at_ms)
 
 
 def cents_or_none(value: Any, field: str) -> Decimal | None:

@@ -16,10 +16,11 @@ import asyncio
 import logging
 import time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ibmon.sdk import (Account, Action, ConfigError, ConnectionContext, Position, ProviderError, Rejected, Session,
-                       Sink, Tick, dec, dec_or_none, describe_exception, extra, map_each, map_one)
+                       Sink, Tick, dec, dec_or_none, describe_exception, extra, map_each, map_one, with_places)
 
 from ibmon_xtb.client import PACING, PING_INTERVAL, MainConnection, StreamConnection
 from ibmon_xtb.errors import ConnectionLost
@@ -55,6 +56,9 @@ class XtbSession(Session):
         self.main: MainConnection | None = None
         self.streaming: StreamConnection | None = None
         self.symbols: list[dict[str, Any]] = []
+        #: Decimal places of each symbol's prices (getAllSymbols' precision): JSON numbers drop
+        #: trailing zeros, a quote of 1.26700 arrives as 1.267.
+        self._places: dict[str, Any] = {}
         self._currency: str | None = None
         self._trades: dict[str, dict[str, Any]] = {}  # position id -> latest trade record
         self._last_ticks: dict[str, Tick] = {}
@@ -127,7 +131,7 @@ class XtbSession(Session):
             sink.position_closed(self.user_id, pid)
         for trade in self._trades.values():
             sink.position(map_one(self._position, trade, key=self._position_key))
-        self.symbols = await main.call("getAllSymbols")
+        self._learn_symbols(await main.call("getAllSymbols"))
         known = {s.get("symbol") for s in self.symbols}
         unknown = [s for s in self.watchlist if s not in known]
         if unknown:
@@ -188,14 +192,15 @@ class XtbSession(Session):
     def _position(self, trade: dict[str, Any]) -> Position:
         return Position(account=self.user_id, id=position_id(trade), symbol=str(trade["symbol"]),
                         side="buy" if trade["cmd"] == 0 else "sell", volume=dec(trade["volume"], "volume"),
-                        open_price=dec_or_none(trade.get("open_price"), "open price"),
-                        current_price=dec_or_none(trade.get("close_price"), "close price"),
+                        open_price=with_places(dec_or_none(trade.get("open_price"), "open price"), trade.get("digits")),
+                        current_price=with_places(dec_or_none(trade.get("close_price"), "close price"),
+                                                  trade.get("digits")),
                         profit=dec_or_none(trade.get("profit"), "profit"),
                         currency=self._currency,  # xAPI reports profit in the account currency
                         extra=extra(order=trade.get("order")))
 
     def _tick(self, quote: dict[str, Any], sink: Sink) -> None:
-        tick = map_one(tick_of, quote, key=lambda q: str(q["symbol"]))
+        tick = map_one(partial(tick_of, places=self._places), quote, key=lambda q: str(q["symbol"]))
         sink.tick(tick)
         if isinstance(tick, Rejected):
             return
@@ -306,8 +311,14 @@ class XtbSession(Session):
 
     async def all_symbols(self) -> list[dict[str, Any]]:
         if not self.symbols:
-            self.symbols = await self._connected().call("getAllSymbols")
+            self._learn_symbols(await self._connected().call("getAllSymbols"))
         return self.symbols
+
+    def _learn_symbols(self, symbols: Any) -> None:
+        # Only instruments named by a text: a symbol of another type could never be watched.
+        self.symbols = [s for s in symbols if isinstance(s, dict) and isinstance(s.get("symbol"), str)
+                        ] if isinstance(symbols, list) else []
+        self._places = {s["symbol"]: s.get("precision") for s in self.symbols}
 
     async def chart(self, symbol: str, period: int = 1, minutes: int = 120) -> list[Candle]:
         end = int(time.time() * 1000)
@@ -349,8 +360,12 @@ class XtbSession(Session):
                 await connection.close()
 
 
-def tick_of(quote: dict[str, Any]) -> Tick:
-    return Tick(str(quote["symbol"]), dec(quote["bid"], "bid"), dec(quote["ask"], "ask"),
+def tick_of(quote: dict[str, Any], places: dict[str, Any] | None = None) -> Tick:
+    """A quote as a Tick, its prices with the symbol's decimal places where `places` knows them."""
+    symbol = str(quote["symbol"])
+    digits = (places or {}).get(symbol)
+    return Tick(symbol, with_places(dec(quote["bid"], "bid"), digits),
+                with_places(dec(quote["ask"], "ask"), digits),
                 int(quote.get("timestamp") or time.time() * 1000))
 
 

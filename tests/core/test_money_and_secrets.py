@@ -4,7 +4,7 @@ import pytest
 
 from ibmon.errors import ProviderError, describe_exception
 from ibmon.model import Account, Position, Tick
-from ibmon.money import dec, from_cents, loads
+from ibmon.money import dec, from_cents, loads, with_places
 from ibmon.secrets import Secret, redact
 
 
@@ -53,3 +53,11 @@ def test_errors_are_redacted_and_short():
     assert "hunter2-password" not in str(error) and error.code == "BE005"
     assert describe_exception(RuntimeError("x" * 1000)).endswith("...")
     assert describe_exception(RuntimeError("boom hunter2-password")) == "RuntimeError: boom ***"
+
+
+@pytest.mark.parametrize("price,places,shown", [
+    ("1.0903", 5, "1.09030"), ("151", 3, "151.000"), ("1.234567", 5, "1.234567"), ("2.5", None, "2.5"),
+    ("2.5", -1, "2.5"), ("2.5", True, "2.5"), ("2.5", "5", "2.5"), ("2.5", 10**6, "2.5"), ("-0.7", 2, "-0.70"),
+])
+def test_prices_get_the_instruments_places_back_without_rounding(price, places, shown):
+    assert str(with_places(Decimal(price), places)) == shown

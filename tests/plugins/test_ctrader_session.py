@@ -14,7 +14,6 @@ from ibmon.feeds import Backoff, FeedRuntime
 from ibmon.model import HealthState
 from ibmon.store import Store
 from ibmon.testing import make_context, simulator_in_thread, wait_for
-from ibmon_ctrader.records import pad
 from ibmon_ctrader.sim import SYMBOLS, start
 
 LIVE_USD, DEMO_EUR, DEMO_GBP, LIVE_JPY, DELETED = 5_010_001, 5_010_002, 5_010_003, 5_010_004, 5_010_005
@@ -324,13 +323,6 @@ async def test_simulator_connection_reaches_it_and_the_market_moves():
             first.tick_map["XAUUSD"].bid != later.tick_map["XAUUSD"].bid
     finally:
         await running.stop()
-
-
-@pytest.mark.parametrize("price,places,shown", [
-    ("1.0903", 5, "1.09030"), ("151", 3, "151.000"), ("1.234567", 5, "1.234567"), ("2.5", None, "2.5"),
-])
-def test_prices_get_the_symbols_digits_back_without_rounding(price, places, shown):
-    assert str(pad(Decimal(price), places)) == shown
 
 
 def test_options_are_declared_once_with_a_secret_token():

@@ -107,6 +107,24 @@ async def test_streams_follow_ticks_balance_trades_and_profits(start_sim, run_se
     await sink.wait_for(lambda: key not in sink.position_records)
 
 
+async def test_prices_keep_the_symbols_places_though_json_drops_trailing_zeros(start_sim, run_session):
+    sim = await start_sim(update_seconds=0.1, volatility=0)
+    control = sim.control
+    session, sink, _ = await run_session(sim, tick_interval_ms=1, symbols=["EURUSD", "GOLD"])
+    await sink.wait_ready()
+    places = {s["symbol"]: s["precision"] for s in await session.all_symbols()}
+    assert places["EURUSD"] == 5 and places["GOLD"] == 2
+
+    control.set_bid("EURUSD", Decimal("1.2"))  # on the wire as 1.2 and an ask such as 1.20002
+    await sink.wait_for(lambda: sink.ticks["EURUSD"].bid == Decimal("1.2"))
+    tick = sink.ticks["EURUSD"]
+    assert str(tick.bid) == "1.20000" and tick.ask.as_tuple().exponent == -5
+    for (_, _), position in sink.position_records.items():
+        digits = places.get(position.symbol)
+        if digits is not None and position.open_price is not None:
+            assert position.open_price.as_tuple().exponent <= -digits, position
+
+
 async def test_churning_simulator_opens_and_closes_positions(start_sim, run_session):
     sim = await start_sim(churn_seconds=0.2)
     session, sink, _ = await run_session(sim)
