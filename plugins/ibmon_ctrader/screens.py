@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -188,7 +189,8 @@ class CTraderScreen(Screen):
         if account is None:
             return
         self._status(key, "loading…")
-        self.run_worker(self._fetch_page(key, account.id, fresh), group=key, exclusive=True)
+        # the page is fetched only if this worker starts (an exclusive worker may be cancelled first)
+        self.run_worker(partial(self._fetch_page, key, account.id, fresh), group=key, exclusive=True)
 
     async def _fetch_page(self, key: str, account_id: str, fresh: bool) -> None:
         history = self.histories[key]

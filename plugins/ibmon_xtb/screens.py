@@ -12,6 +12,7 @@ Keys: type to search, up/down and enter to chart a symbol, tab between panes, es
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -136,8 +137,8 @@ class XtbScreen(Screen):
         if self._selected_symbol:
             search.value = self._selected_symbol
             self._chart(self._selected_symbol)
-        self.run_worker(self._load_symbols(), group="symbols", exclusive=True, exit_on_error=False)
-        self.run_worker(self._load_history(), group="history", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_symbols, group="symbols", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_history, group="history", exclusive=True, exit_on_error=False)
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#xtb-status", Static)
@@ -191,7 +192,7 @@ class XtbScreen(Screen):
 
     def _chart(self, symbol: str) -> None:
         if symbol:
-            self.run_worker(self._load_chart(symbol), group="chart", exclusive=True, exit_on_error=False)
+            self.run_worker(partial(self._load_chart, symbol), group="chart", exclusive=True, exit_on_error=False)
 
     async def _load_chart(self, symbol: str) -> None:
         chart = self.query_one("#xtb-chart", CandleChart)
@@ -251,7 +252,7 @@ class XtbScreen(Screen):
         self.query_one("#xtb-search", Input).focus()
 
     def action_reload(self) -> None:
-        self.run_worker(self._load_history(), group="history", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_history, group="history", exclusive=True, exit_on_error=False)
 
     async def action_close(self) -> None:
         await self._stop_watching()
