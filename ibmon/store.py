@@ -45,6 +45,8 @@ SERIES: dict[str, tuple[str, Callable[[Any], Decimal | None]]] = {
     "mid": ("tick", lambda tick: (tick.bid + tick.ask) / 2),
     "leads": ("leads", lambda counts: Decimal(counts.leads)),
 }
+#: The series a kind's records feed (read from SERIES).
+_SERIES_OF_KIND = {kind: name for name, (kind, _figure) in SERIES.items()}
 
 
 class Watcher:
@@ -198,14 +200,12 @@ class Store:
             series.append(value)
 
     def _stored(self, kind: str, connection: str, key: Any, before: Any, record: Any) -> None:
-        """What the built-in kinds keep beside the record: sparkline series, previous lead counts."""
-        if kind == "account":
-            self._record(connection, "equity", key, before, record)
-        elif kind == "tick":
+        """What the built-in kinds keep beside the record: sparkline series, the tick count."""
+        if kind == "tick":
             self.tick_count += 1
-            self._record(connection, "mid", key, before, record)
-        elif kind == "leads":
-            self._record(connection, "leads", key, before, record)
+        name = _SERIES_OF_KIND.get(kind)
+        if name is not None:
+            self._record(connection, name, key, before, record)
 
     def touch(self, connection: str) -> None:
         self.last_data[connection] = self._clock()
