@@ -77,13 +77,15 @@ def to_account(item: dict[str, Any]) -> Account:
     if not account_id:
         raise ProviderError("B2Core sent an account without accountId")
     try:
-        balance = dec(item.get("balance") if item.get("balance") is not None else 0, "balance")
+        sent_balance = item.get("balance")
+        balance = dec(sent_balance if sent_balance is not None else 0, "balance")
         return Account(
             id=str(account_id),
             balance=balance,
             currency=shared(item.get("currency") or None),
             # most accounts have no credit: their equity is their balance, and one Decimal serves both
-            equity=balance if item.get("equity") == item.get("balance") is not None else money(item, "equity"),
+            # (sent as the same value of the same type: an equity of true is never a balance of 1)
+            equity=(balance if same_value(item.get("equity"), sent_balance) else money(item, "equity")),
             credit=money(item, "credit"),
             profit=money(item, "profit"),
             name=str(item.get("number") or account_id),
@@ -100,6 +102,10 @@ def to_account(item: dict[str, Any]) -> Account:
         )
     except ValueError as exc:  # dec() names the field; whoever shows this names the account
         raise ProviderError(str(exc)) from None
+
+
+def same_value(value: Any, other: Any) -> bool:
+    return other is not None and type(value) is type(other) and value == other
 
 
 def facts(account: Account) -> dict[str, str]:

@@ -102,6 +102,8 @@ def test_an_account_record_holds_each_value_once():
     assert to_account({**item, "equity": "10.5"}).equity.as_tuple().exponent == -1  # exact as sent
     assert "number" not in dict(account.extra) and facts(account)["number"] == "5001"  # the name is the number
     assert dict(account.extra)["pnl"] == "-1.25"
+    with pytest.raises(ProviderError, match="equity: expected a number"):  # a flag is no equity, though True == 1
+        to_account({**item, "balance": 1, "equity": True})
 
 
 def test_type_names_follow_the_spec():
