@@ -199,9 +199,10 @@ class CTraderSim:
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, readonly_token: str = READONLY_TOKEN,
                  orphan_token: str = ORPHAN_TOKEN, seed: int | None = None, revoke_token: bool = False,
-                 history_deals: int = 80, history_cashflows: int = 40,
+                 history_deals: int = 80, history_cashflows: int = 40, deals: bool = True,
                  clock: Callable[[], int] = now_ms) -> None:
         self.rng = random.Random(seed)
+        self.deals = deals
         self.clock = clock
         self.tokens = {token: "full", readonly_token: "read", orphan_token: "orphan"}
         self.token = token
@@ -365,8 +366,10 @@ class CTraderSim:
         self.quotes = {name: quote(spec, moment) for name, spec in SYMBOLS.items()}
 
     def step(self) -> None:
-        """One tick of the market: new quotes; now and then a deal or a client deposit."""
+        """One tick of the market: new quotes; now and then a deal or a client deposit (with `deals`)."""
         self.refresh_quotes()
+        if not self.deals:
+            return
         moment = self.clock()
         accounts = [a for a in self.accounts.values() if not a.deleted]
         roll = self.rng.random()
@@ -735,7 +738,8 @@ class CTraderControl(HttpControl):
 async def start(host: str = "127.0.0.1", **settings: Any) -> RunningSimulator:
     values = check_settings(SETTINGS, settings, "ctrader")
     sim = CTraderSim(token=values["token"], revoke_token=values["revoke_token"], seed=values["seed"],
-                     history_deals=values["history_deals"], history_cashflows=values["history_cashflows"])
+                     history_deals=values["history_deals"], history_cashflows=values["history_cashflows"],
+                     deals=values["deals"])
     server = HttpSimulator(faults=Faults.from_settings(values), error_reply=_unknown_error, seed=values["seed"])
     sim.routes(server.router)
     server.every(values["interval"], sim.step)

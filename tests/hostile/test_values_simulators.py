@@ -52,7 +52,9 @@ async def test_b2core_nan_huge_and_duplicate_accounts_are_rejected_alone(caplog)
 
 
 async def test_ctrader_an_object_for_a_currency_and_a_huge_swap_reject_one_account_and_one_position():
-    async with connected("ctrader", "cTrader", sim={"interval": 0.05}, poll_seconds=0.5) as (running, runtime, conn):
+    # no deals of the market's own: the position the test spoils must stay open while quotes move
+    async with connected("ctrader", "cTrader", sim={"interval": 0.05, "deals": False},
+                         poll_seconds=0.5) as (running, runtime, conn):
         sim = running.control
         store = runtime.store
         await wait_for(lambda: len(store.accounts.get("cTrader", {})) == 4 and store.positions.get("cTrader"),
@@ -68,6 +70,7 @@ async def test_ctrader_an_object_for_a_currency_and_a_huge_swap_reject_one_accou
         ticks = dict(store.ticks["cTrader"])
         await wait_for(lambda: changed(store.ticks["cTrader"], ticks, ticks), timeout=15)
 
+        assert victim.id in sim.account(5_010_003).positions  # still open: the market made no deals
         assert store.accounts["cTrader"]["5010002"] is kept_account and kept_account.currency == "EUR"
         assert store.positions["cTrader"][bad_position] is kept_position
         assert conn.rejected[("account", "5010002")] == "currency: expected text, got dict"
