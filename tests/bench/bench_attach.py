@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from common import percentile, tick_stream  # noqa: E402
+from common import painted_tick_rows, percentile, tick_stream  # noqa: E402
 
 WARMUP_SECONDS = 1.0
 SIZE = (200, 80)
@@ -61,21 +61,11 @@ class Latency:
 async def on_dashboard(runtime, host, seconds: float) -> dict:
     """Run the dashboard headless on `runtime` for `seconds`; the latency of every painted tick row."""
     from ibmon.app import IbmonApp
-    from ibmon.widgets.tick_board import TickBoard
 
     meter = Latency(runtime.store)
-    original = TickBoard._row_strip
-
-    def row_strip(board, key):
-        meter.rendered(key)
-        return original(board, key)
-
-    TickBoard._row_strip = row_strip
-    try:
+    with painted_tick_rows(meter.rendered):
         async with IbmonApp(runtime, host).run_test(size=SIZE) as pilot:
             await pilot.pause(seconds)
-    finally:
-        TickBoard._row_strip = original
     return meter.figures()
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from common import percentile, ratio, tick_stream  # noqa: E402
+from common import painted_tick_rows, percentile, ratio, tick_stream  # noqa: E402
 
 SIZE = (200, 80)
 
@@ -102,29 +102,24 @@ def ibmon_app(url: str):
 
 
 async def run_ibmon(url: str, count: int, seconds: float) -> dict:
-    from ibmon.widgets.tick_board import TickBoard
-
     app, store, conn = ibmon_app(url)
     meter = Meter()
-    original = TickBoard._row_strip
 
-    def row_strip(board, key):
-        session = conn.session
-        symbol = key[1]
+    def painted(key) -> None:
+        session, symbol = conn.session, key[1]
         if session is not None and symbol in session.sent_ns:
             meter.applied(symbol, session.sent_ns[symbol])
             meter.rendered(symbol)
-        return original(board, key)
 
-    TickBoard._row_strip = row_strip
-    async with app.run_test(size=SIZE) as pilot:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        deadline = wall0 + seconds
-        while store.tick_count < count and time.perf_counter() < deadline:
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - wall0
-        cpu = time.process_time() - cpu0
-        await pilot.pause(0.1)
+    with painted_tick_rows(painted):
+        async with app.run_test(size=SIZE) as pilot:
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            deadline = wall0 + seconds
+            while store.tick_count < count and time.perf_counter() < deadline:
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - wall0
+            cpu = time.process_time() - cpu0
+            await pilot.pause(0.1)
     session = conn.session
     if session is not None and session.first_at is not None and session.received > 1:
         elapsed = session.last_at - session.first_at  # first to last tick applied

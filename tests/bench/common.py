@@ -56,3 +56,21 @@ def rss_mb() -> float:
 
 def ratio(value: float, baseline: float) -> float:
     return round(value / baseline, 3) if baseline else float("nan")
+
+
+@contextlib.contextmanager
+def painted_tick_rows(painted):
+    """While inside: `painted(key)` for every tick board row drawn, key being (connection, symbol)."""
+    from ibmon.widgets.tick_board import TickBoard
+
+    original = TickBoard._row_strip
+
+    def row_strip(board, row):
+        painted(row.key)
+        return original(board, row)
+
+    TickBoard._row_strip = row_strip
+    try:
+        yield
+    finally:
+        TickBoard._row_strip = original
