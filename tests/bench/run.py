@@ -72,6 +72,10 @@ def main() -> int:
             print(f"# {name}: {time.perf_counter() - started:.1f} s", flush=True)
     if args.json:
         print(json.dumps(report, indent=2))
+    broken = [figure["figure"] for figure in report["figures"] if "error" in figure]
+    if broken:  # figures are never asserted, but a benchmark that cannot run has rotted
+        print(f"# benchmarks that failed to run: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 
