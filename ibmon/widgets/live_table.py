@@ -28,6 +28,7 @@ lines (`Totals`) and, while a filter is typed or set, the filter line.
 from __future__ import annotations
 
 import bisect
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -69,6 +70,13 @@ MIN_ROWS = 2
 #: While rows are only updated, a column narrows at most this often: a price flickering between
 #: four and five digits would otherwise re-lay the whole table (a full repaint) on every tick.
 NARROW_SECONDS = 30.0
+#: Cell texts up to this long are interned: a column of 50,000 rows holds a few hundred distinct
+#: currencies, statuses and amounts, and each row would otherwise keep its own copy of each.
+SHARED_TEXT = 32
+#: Row strips kept: this many screens of rows (at least MIN_STRIPS); scrolling through a large
+#: table would otherwise keep a strip for every row it passed.
+STRIP_SCREENS = 3
+MIN_STRIPS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -1335,9 +1343,17 @@ class LiveTable(ScrollView, can_focus=True):
                 row_style = styles["base"] + styles[row.role]
             else:
                 row_style = styles["base"]
+            if len(self._strips) >= max(MIN_STRIPS, STRIP_SCREENS * self._view_size.height):
+                self._trim_strips()
             strip = self._strips[key] = self._line(row.texts, row.roles, row_style, styles)
             self.rows_rendered += 1
         return strip
+
+    def _trim_strips(self) -> None:
+        """Keep only the strips of the rows on screen."""
+        first, count = self._visible_rows()
+        shown = {row.key for row in self._order[first:first + count]}
+        self._strips = {key: strip for key, strip in self._strips.items() if key in shown}
 
     def _footer_strip(self, line: int, shown: int) -> tuple[Strip, bool]:
         """Line `line` of the `shown` footer lines, and whether it scrolls sideways with the rows:
@@ -1472,6 +1488,7 @@ def _safe_cell(cell: Cell) -> Cell:
     return (safe_text(text), role)
 
 
+_intern = sys.intern
 #: One tuple for each set of cell roles rows use (a table has a handful), shared by those rows.
 _ROLE_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
 _ROLE_SETS_LIMIT = 4096
@@ -1484,6 +1501,8 @@ def _split_cells(cells: Sequence[Cell]) -> tuple[tuple[str, ...], tuple[str, ...
     joined = "".join(texts)
     if len(joined) > SAFE_LIMIT or safe_text(joined) != joined:
         texts = tuple(map(safe_text, texts))
+    texts = tuple([_intern(text) if len(text) <= SHARED_TEXT and type(text) is str else text
+                   for text in texts])
     shared = _ROLE_SETS.get(roles)
     if shared is None:
         if len(_ROLE_SETS) < _ROLE_SETS_LIMIT:

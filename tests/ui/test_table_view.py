@@ -13,7 +13,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from ibmon.widgets.format import MISSING, money
-from ibmon.widgets.live_table import Column, LiveTable
+from ibmon.widgets.live_table import MIN_STRIPS, STRIP_SCREENS, Column, LiveTable
 from ibmon.widgets.totals import Summed, Totals
 
 SIZES = [(80, 24), (160, 48)]
@@ -368,3 +368,35 @@ async def test_sorts_and_filters_stay_right_as_rows_move_in_the_tables_own_order
         table.sort_by(None if column is not None else 0)
         table.sort_by(column, descending)
         assert table.keys() == placed
+
+
+async def test_scrolling_a_large_table_keeps_a_few_screens_of_row_strips_and_redraws_what_it_dropped():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(app, pilot, [Item(f"r{n:04d}", Decimal(n)) for n in range(1000)])
+        kept = max(MIN_STRIPS, STRIP_SCREENS * table.scrollable_content_region.height)
+        for _ in range(60):  # down past every row, a page at a time
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert table.selected_record().name == "r0999"
+        assert len(table._strips) <= kept
+        for _ in range(60):
+            await pilot.press("pageup")
+        await pilot.pause()
+        assert len(table._strips) <= kept
+        assert row_line(app, "r0000").split()[:3] == ["r0000", "0.00", "USD"]  # drawn again, right
+
+
+async def test_rows_share_one_copy_of_each_short_cell_text():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await started(app, pilot, [Item(f"r{n}", Decimal("1.5")) for n in range(3)])
+        long_note = "a note longer than the shared texts " * 2
+        put(table, Item("r3", Decimal("1.5")), "".join(["USD", ""]))  # a text made apart from the others
+        put(table, Item("r4", Decimal("1.5")), "".join([long_note, ""]))
+        put(table, Item("r5", Decimal("1.5")), "".join([long_note, ""]))
+        amounts = {id(table.get_cells(f"r{n}")[1]) for n in range(6)}
+        assert len(amounts) == 1  # six rows, one "1.50"
+        assert table.get_cells("r3")[3] is table.get_cells("r0")[2]
+        assert table.get_cells("r4")[3] == table.get_cells("r5")[3]
+        assert table.get_cells("r4")[3] is not table.get_cells("r5")[3]  # long texts are each row's own
