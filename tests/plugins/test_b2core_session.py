@@ -151,11 +151,13 @@ async def test_runtime_polls_into_the_store_and_follows_drifting_balances():
 
 
 async def test_tokens_expiring_during_polling_are_renewed_unseen():
-    async with simulator(accounts=10, expire_tokens=0.3) as running:
+    # Tokens outlive a few polls (0.5 s apart) but not many; a lifetime shorter than one loaded
+    # request would expire a fresh token before its first use (the client then rightly gives up).
+    async with simulator(accounts=10, expire_tokens=1.5) as running:
         runtime, store = await _runtime_with(running)
         try:
             session = runtime.connections["B2"].session
-            await wait_for(lambda: session.client.tokens_fetched >= 3, timeout=10)
+            await wait_for(lambda: session.client.tokens_fetched >= 3, timeout=30)
             assert store.health["B2"].state is HealthState.LIVE
             assert len(store.accounts["B2"]) == 10
         finally:

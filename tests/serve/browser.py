@@ -85,6 +85,7 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def log_in(self, password: str) -> None:
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.expected_conditions import staleness_of
         from selenium.webdriver.support.wait import WebDriverWait
 
@@ -93,7 +94,9 @@ class Browser:
         field_.send_keys(password)
         button = self.element("button[type=submit]")
         button.click()
-        WebDriverWait(self.driver, 30).until(staleness_of(button))  # the answer is a new page
+        # The answer is a new page. Chromium's driver may report the old button as a node that no
+        # longer belongs to the document, instead of as stale, while the new page replaces it.
+        WebDriverWait(self.driver, 30, ignored_exceptions=[WebDriverException]).until(staleness_of(button))
 
     def page_text(self) -> str:
         return self.element("body").text
