@@ -30,6 +30,9 @@ log = logging.getLogger("ibmon.history")
 QUEUE_LIMIT = 200_000
 #: Seconds between two batches at most (a batch is written sooner when the queue has items).
 BATCH_SECONDS = 1.0
+#: Items one batch (one transaction) takes at most: a first poll of 50,000 accounts is written in
+#: several, so the rows built for one never add up to tens of megabytes the process then keeps.
+BATCH_ITEMS = 5_000
 #: Seconds between two passes of thinning and expiry.
 COMPACT_SECONDS = 300.0
 _STOP = object()
@@ -146,7 +149,7 @@ class HistoryWriter:
             batch = [self.queue.get(timeout=BATCH_SECONDS)]
         except queue.Empty:
             return []
-        while len(batch) < 50_000:
+        while len(batch) < BATCH_ITEMS:
             try:
                 batch.append(self.queue.get_nowait())
             except queue.Empty:

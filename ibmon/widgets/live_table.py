@@ -28,7 +28,6 @@ lines (`Totals`) and, while a filter is typed or set, the filter line.
 from __future__ import annotations
 
 import bisect
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -70,9 +69,12 @@ MIN_ROWS = 2
 #: While rows are only updated, a column narrows at most this often: a price flickering between
 #: four and five digits would otherwise re-lay the whole table (a full repaint) on every tick.
 NARROW_SECONDS = 30.0
-#: Cell texts up to this long are interned: a column of 50,000 rows holds a few hundred distinct
+#: Cell texts up to this long are shared: a column of 50,000 rows holds a few hundred distinct
 #: currencies, statuses and amounts, and each row would otherwise keep its own copy of each.
 SHARED_TEXT = 32
+#: Distinct texts kept for sharing (the first ones seen: the common ones come early). Not
+#: `sys.intern`: that keeps every distinct text, and 50,000 balances cost more kept than shared.
+TEXTS_KEPT = 4096
 #: Row strips kept: this many screens of rows (at least MIN_STRIPS); scrolling through a large
 #: table would otherwise keep a strip for every row it passed.
 STRIP_SCREENS = 3
@@ -347,6 +349,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._shift_from: int | None = None
         self._batching = 0
         self._strips: dict[Hashable, Strip] = {}
+        #: Short cell texts the rows share (`_shared`).
+        self._kept: dict[str, str] = {}
         self._header: Strip | None = None
         self._footer: list[tuple[Cell, ...]] = []
         self._footer_strips: list[Strip] | None = None
@@ -452,6 +456,7 @@ class LiveTable(ScrollView, can_focus=True):
         """Add or replace a row (one cell per column). Rows are ordered by (sort_key, key) until a
         column is chosen; `record` is what the row shows (sort values, totals and selection read it)."""
         texts, roles = _split_cells(cells)
+        texts = tuple([self._shared(text) if len(text) <= SHARED_TEXT else text for text in texts])
         base = key if sort_key is None else sort_key
         row = self._rows.get(key)
         if key not in self._remeasure:
@@ -488,6 +493,15 @@ class LiveTable(ScrollView, can_focus=True):
         if not self._batching:
             self._commit()
 
+    def _shared(self, text: str) -> str:
+        """The copy of `text` this table's rows share, when it is one of the texts kept."""
+        kept = self._kept.get(text)
+        if kept is None:
+            if len(self._kept) < TEXTS_KEPT:
+                self._kept[text] = text
+            return text
+        return kept
+
     def remove_row(self, key: Hashable) -> None:
         row = self._rows.pop(key, None)
         if row is None:
@@ -516,6 +530,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._dirty.clear()
         self._dirty_cells.clear()
         self._strips.clear()
+        self._kept.clear()
         for widths in (*self._cell_widths, *self._fraction_widths):
             widths.counts.clear()
             widths.widest = 0
@@ -1488,7 +1503,6 @@ def _safe_cell(cell: Cell) -> Cell:
     return (safe_text(text), role)
 
 
-_intern = sys.intern
 #: One tuple for each set of cell roles rows use (a table has a handful), shared by those rows.
 _ROLE_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
 _ROLE_SETS_LIMIT = 4096
@@ -1501,8 +1515,6 @@ def _split_cells(cells: Sequence[Cell]) -> tuple[tuple[str, ...], tuple[str, ...
     joined = "".join(texts)
     if len(joined) > SAFE_LIMIT or safe_text(joined) != joined:
         texts = tuple(map(safe_text, texts))
-    texts = tuple([_intern(text) if len(text) <= SHARED_TEXT and type(text) is str else text
-                   for text in texts])
     shared = _ROLE_SETS.get(roles)
     if shared is None:
         if len(_ROLE_SETS) < _ROLE_SETS_LIMIT:

@@ -11,7 +11,7 @@ import pytest
 
 from ibmon.history import HistoryDB, HistoryError
 from ibmon.history.db import DAY, HOUR, read_series
-from ibmon.history.writer import HistoryWriter
+from ibmon.history.writer import BATCH_ITEMS, HistoryWriter
 from ibmon.model import Account, LeadCounts
 
 NOW = 1_800_000_017  # a moment on the fake clock, 17 s past a minute
@@ -129,6 +129,24 @@ def test_the_writer_keeps_changes_only_and_money_exactly(tmp_path):
     assert [str(s.values["equity"]) for s in samples] == ["1000.10", "1000.1000", "999.99"]  # digits as sent
     assert samples[0].values == {"balance": Decimal("1000.50"), "equity": Decimal("1000.10"),
                                  "margin_level": Decimal("250.5"), "profit": Decimal("-3.25")}
+
+
+def test_a_large_backlog_is_written_in_bounded_batches_and_nothing_is_lost(tmp_path):
+    # A first poll of 50,000 accounts queues them all at once: one transaction per BATCH_ITEMS.
+    path = tmp_path / "h.sqlite3"
+    writer = HistoryWriter(path, 90, clock=Clock(NOW), on_problem=lambda m: None)
+    sizes = []
+    write = writer._write
+    writer._write = lambda db, batch: (sizes.append(len(batch)), write(db, batch))  # and one flush mark
+    count = 2 * BATCH_ITEMS + 10
+    for n in range(count):
+        writer.put(("account", NOW, "Broker", account("1000.10", n)))
+    writer.start()
+    assert writer.flush()
+    writer.stop()
+    assert sum(sizes) == count + 1 and max(sizes) <= BATCH_ITEMS and len(sizes) >= 3
+    assert [s.values["equity"] for s in read_series(path, "Broker", "account", f"id-{count - 1}", 0)] == [
+        Decimal("1000.10")]
 
 
 def test_a_damaged_file_is_reported_once_and_nothing_is_kept_in_memory(tmp_path):

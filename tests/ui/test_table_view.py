@@ -13,7 +13,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from ibmon.widgets.format import MISSING, money
-from ibmon.widgets.live_table import MIN_STRIPS, STRIP_SCREENS, Column, LiveTable
+from ibmon.widgets.live_table import MIN_STRIPS, STRIP_SCREENS, TEXTS_KEPT, Column, LiveTable
 from ibmon.widgets.totals import Summed, Totals
 
 SIZES = [(80, 24), (160, 48)]
@@ -400,3 +400,7 @@ async def test_rows_share_one_copy_of_each_short_cell_text():
         assert table.get_cells("r3")[3] is table.get_cells("r0")[2]
         assert table.get_cells("r4")[3] == table.get_cells("r5")[3]
         assert table.get_cells("r4")[3] is not table.get_cells("r5")[3]  # long texts are each row's own
+        with table.batch():
+            for n in range(TEXTS_KEPT + 100):  # distinct balances: kept up to a bound, not one each
+                put(table, Item(f"x{n}", Decimal(n)))
+        assert len(table._kept) == TEXTS_KEPT
