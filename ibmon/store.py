@@ -223,7 +223,16 @@ class Store:
 
     def remove(self, kind: RecordKind, connection: str, key: Any) -> None:
         if self.tables[kind.name].get(connection, {}).pop(key, None) is not None:
+            self._forget_series(kind.name, connection, key)
             self._changed(kind.name, connection, key)
+
+    def _forget_series(self, kind: str, connection: str, key: Any) -> None:
+        """A removed record's sparkline series goes with it (a book whose positions come and go
+        would otherwise keep a series for every position it ever held)."""
+        name = _SERIES_OF_KIND.get(kind)
+        kept = self._history.get((connection, name)) if name is not None else None
+        if kept is not None:
+            kept.pop(key, None)
 
     def replace(self, kind: RecordKind, connection: str, records: Iterable[Any], scope: Any = None) -> None:
         """The connection's records of `kind` (within `scope`, see `RecordKind.in_scope`) are
@@ -232,6 +241,7 @@ class Store:
         fresh = {kind.key_of(record): record for record in records}
         for key in [k for k in current if k not in fresh and kind.in_scope(k, scope)]:
             del current[key]
+            self._forget_series(kind.name, connection, key)
             self._changed(kind.name, connection, key)
         for key, record in fresh.items():
             if current.get(key) != record:

@@ -1,6 +1,6 @@
 from decimal import Decimal as D
 
-from ibmon.model import Account, Health, HealthState, LeadCounts, Position, Tick
+from ibmon.model import TICK, Account, Health, HealthState, LeadCounts, Position, Tick
 from ibmon.store import Store
 
 
@@ -84,3 +84,18 @@ def test_a_series_that_never_moved_is_its_records_figure_and_keeps_its_points_on
     store.set_tick("c", Tick("X", D("1.0"), D("1.2"), 1))
     assert store.history("c", "mid", "X") == [D("1.1")]
     assert store.history("c", "mid", "Y") == [] and store.history("c", "nothing", "X") == []
+
+
+def test_a_removed_record_takes_its_series_with_it():
+    store = Store()
+    for bid in ("1.0", "1.1", "1.2"):
+        store.set_tick("c", Tick("X", D(bid), D(bid), 1))
+        store.set_tick("c", Tick("Y", D(bid), D(bid), 1))
+    store.remove(TICK, "c", "X")
+    store.replace_accounts("c", [Account(id="1", balance=D("1"))])
+    store.replace_accounts("c", [Account(id="1", balance=D("2"))])
+    assert store.history("c", "equity", "1") == [D("1"), D("2")]
+    store.replace_accounts("c", [])
+    assert store.history("c", "mid", "X") == [] and store.history("c", "equity", "1") == []
+    assert store.history("c", "mid", "Y") == [D("1.0"), D("1.1"), D("1.2")]  # the others stay
+    assert set(store._history[("c", "mid")]) == {"Y"} and store._history[("c", "equity")] == {}
