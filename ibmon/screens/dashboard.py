@@ -341,6 +341,8 @@ class DashboardScreen(Screen):
         self.relayout()  # a filter narrowed the rows, or its line came or went
 
     def every_second(self) -> None:
+        if self._watcher.has_changes() and time.monotonic() - self._last_frame > 1.0:
+            self.frame()  # a change whose frame never came (a lost timer) shows within a second
         self.update_status()
         self.accounts.refresh_history()
         self.badge.update_alerts()
