@@ -138,8 +138,6 @@ async def test_ten_thousand_positions_update_one_row_at_a_time():
         assert table.border_subtitle == "9999 open"
 
 
-
-
 async def test_a_change_whose_frame_never_came_shows_within_a_second():
     runtime = make_runtime()
     store = runtime.store
