@@ -456,7 +456,7 @@ class LiveTable(ScrollView, can_focus=True):
         """Add or replace a row (one cell per column). Rows are ordered by (sort_key, key) until a
         column is chosen; `record` is what the row shows (sort values, totals and selection read it)."""
         texts, roles = _split_cells(cells)
-        texts = tuple([self._shared(text) if len(text) <= SHARED_TEXT else text for text in texts])
+        texts = tuple(map(self._shared, texts))
         base = key if sort_key is None else sort_key
         row = self._rows.get(key)
         if key not in self._remeasure:
@@ -494,7 +494,9 @@ class LiveTable(ScrollView, can_focus=True):
             self._commit()
 
     def _shared(self, text: str) -> str:
-        """The copy of `text` this table's rows share, when it is one of the texts kept."""
+        """The copy of `text` this table's rows share, when it is a short one of the texts kept."""
+        if len(text) > SHARED_TEXT:
+            return text
         kept = self._kept.get(text)
         if kept is None:
             if len(self._kept) < TEXTS_KEPT:
