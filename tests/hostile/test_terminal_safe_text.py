@@ -121,7 +121,9 @@ def test_property_never_raises_never_lets_a_control_through_and_stays_bounded(te
 @given(st.dictionaries(st.text(alphabet=characters, max_size=20), st.text(alphabet=characters, max_size=60), max_size=5))
 def test_property_json_keeps_the_data_and_holds_no_raw_control(document):
     text = safe_json(json.dumps(document, ensure_ascii=False, indent=2))
-    assert json.loads(text) == document
+    # the data as any JSON round trip keeps it (a lone high surrogate and a lone low one after it
+    # read back as the one character they encode, whoever wrote them)
+    assert json.loads(text) == json.loads(json.dumps(document))
     assert raw_controls(text) == []
     text.encode("utf-8")  # no lone surrogate left to fail on the way out
 
