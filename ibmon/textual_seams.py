@@ -21,19 +21,32 @@ release that changes one fails there rather than in front of a user.
   strip is freed only by Python's cyclic garbage collector. Each frame makes dozens, so collections
   came often and took 30-120 ms with ticks streaming (the screen stalled that long). Returned
   without the cache in that case, a strip goes as soon as nothing uses it.
+* `ContentLinesCache`: a widget's `StylesCache` (Textual's private per-widget line cache, which
+  `Widget.render_lines` draws through) that makes a content line as the widget's own strip between
+  its edges (border and padding, made once per look by Textual itself) instead of through
+  `StylesCache.render_line`, which unpacks the border and outline, makes closures and copies the
+  segments for every line. With ticks streaming that work cost more than the tables' own
+  rendering. Lines with anything more (outline, tint, hatch, opacity, the border lines themselves)
+  are still made by Textual; tests/ui/test_content_lines.py checks the lines are Textual's.
 """
 
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 from rich.console import Console
 from rich.control import Control
+from rich.segment import Segment
 from rich.style import Style
+from textual._ansi_theme import DEFAULT_TERMINAL_THEME
+from textual._styles_cache import StylesCache
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.keys import _character_to_key
+from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 from ibmon.terminal_diff import ShownScreen
 
@@ -78,6 +91,88 @@ def strips_free_of_cycles() -> None:
     divide_free.free_of_cycles = True  # type: ignore[attr-defined]
     Strip.divide = divide_free  # type: ignore[method-assign]
     Strip.crop_extend = crop_extend_free  # type: ignore[method-assign]
+
+
+class ContentLinesCache(StylesCache):
+    """StylesCache making the lines of a plain box (borders and horizontal padding only) itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._look: tuple | None = None
+        #: For the current look: left and right edge segments, the background style, the first
+        #: content line and the line after the last; None when Textual makes the lines.
+        self._edges: tuple[list[Segment], list[Segment], Any, int, int] | None = None
+
+    def render(self, styles, size, base_background, background, render_content_line, filters,
+               border_title, border_subtitle, content_size=None, padding=None, crop=None, opacity=1.0,
+               ansi_theme=DEFAULT_TERMINAL_THEME, native_ansi=False):
+        args = (styles, size, base_background, background, render_content_line, filters, border_title,
+                border_subtitle, size if content_size is None else content_size,
+                styles.padding if padding is None else padding, size.region if crop is None else crop,
+                opacity, ansi_theme, native_ansi)
+        edges = self._edges_for(*args)
+        if edges is None:
+            return super().render(*args)
+        if size.width != self._width:
+            self.clear()
+            self._width = size.width
+        crop, content_width = args[10], args[8].width
+        left, right, inner, top, bottom = edges
+        cache, dirty = self._cache, self._dirty_lines
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            strip = None if y in dirty else cache.get(y)
+            if strip is None:
+                if top <= y < bottom:  # the widget's line between the edges, filtered: one new strip
+                    line = render_content_line(y - top)
+                    if line.cell_length > content_width:
+                        line = line.adjust_cell_length(content_width)
+                    segments = [*left, *line]
+                    if line.cell_length < content_width:
+                        segments.append(Segment(" " * (content_width - line.cell_length), inner))
+                    segments += right
+                    for line_filter in filters:
+                        segments = line_filter.apply(segments, background)
+                    strip = Strip(segments, size.width)
+                else:  # a border line: Textual's
+                    strip = self.render_line(styles, y, size, args[8], args[9], base_background, background,
+                                             render_content_line, border_title, border_subtitle, opacity,
+                                             ansi_theme, native_ansi)
+                    for line_filter in filters:
+                        strip = strip.apply_filter(line_filter, background)
+                cache[y] = strip
+            strips.append(strip)
+        dirty.difference_update(crop.line_range)
+        if crop.column_span != (0, size.width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def _edges_for(self, styles, size, base_background, background, render_content_line, filters,
+                   border_title, border_subtitle, content_size, padding, crop, opacity, ansi_theme, native_ansi):
+        """The edges of this look's content lines (made once by Textual), or None: not a plain box."""
+        plain = _plain(styles, opacity)
+        look = (plain, styles.border, tuple(padding), base_background, background, size, content_size,
+                tuple(filters))
+        if look != self._look:
+            self._look, self._edges = look, None
+            self.clear()  # lines kept under another look were made another way
+            if plain:
+                gutter = styles.gutter
+                blank = Strip.blank(content_size.width)
+                line = self.render_line(styles, gutter.top, size, content_size, padding, base_background,
+                                        background, lambda _y: blank, border_title, border_subtitle, opacity,
+                                        ansi_theme, native_ansi)
+                inner = TextualStyle(background=base_background + background).rich_style
+                self._edges = (list(line.crop(0, gutter.left)), list(line.crop(size.width - gutter.right)), inner,
+                               gutter.top, gutter.top + content_size.height)
+        return self._edges
+
+
+def _plain(styles, opacity: float) -> bool:
+    """Whether a line of content is only its border and padding around the content."""
+    return (not any(edge for edge, _color in styles.outline) and not styles.tint.a and opacity == 1
+            and styles.text_opacity == 1 and not (styles.has_rule("hatch") and styles.hatch != "none"))
 
 
 def write_changed_cells() -> None:

@@ -51,6 +51,7 @@ from textual.strip import Strip
 from ibmon.keymap import core_binding
 from ibmon.safe import LIMIT as SAFE_LIMIT
 from ibmon.safe import safe_text
+from ibmon.textual_seams import ContentLinesCache
 from ibmon.widgets.format import MISSING
 from ibmon.widgets.selection import Selection
 from ibmon.widgets.totals import Totals
@@ -75,6 +76,8 @@ SHARED_TEXT = 32
 #: Distinct texts kept for sharing (the first ones seen: the common ones come early). Not
 #: `sys.intern`: that keeps every distinct text, and 50,000 balances cost more kept than shared.
 TEXTS_KEPT = 4096
+#: Cell texts kept as shown, per column (a few screens of distinct texts).
+FITTED_KEPT = 1024
 #: Row strips kept: this many screens of rows (at least MIN_STRIPS); scrolling through a large
 #: table would otherwise keep a strip for every row it passed.
 STRIP_SCREENS = 3
@@ -307,6 +310,7 @@ class LiveTable(ScrollView, can_focus=True):
                  totals: Totals | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self._styles_cache = ContentLinesCache()  # lines of rows made without Textual's per-line work
         self.columns = tuple(columns)
         #: Totals of every row; while a filter is on, `_shown_totals` are those of the rows it lets through.
         self.totals = totals
@@ -349,6 +353,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._shift_from: int | None = None
         self._batching = 0
         self._strips: dict[Hashable, Strip] = {}
+        #: Per column: cell texts as last shown (`_cell_text`).
+        self._fitted: list[dict[str, str]] = [{} for _ in range(count)]
         #: Short cell texts the rows share (`_shared`).
         self._kept: dict[str, str] = {}
         self._header: Strip | None = None
@@ -359,6 +365,8 @@ class LiveTable(ScrollView, can_focus=True):
         #: The totals the footer lines were last built from.
         self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
+        #: The line context of the rendering pass under way (`render_lines`).
+        self._pass: tuple[int, int, int, int, dict[str, Style], int] | None = None
         self._view_key: tuple | None = None
         self._view = Size(0, 0)
         self._cursor_key: Hashable | None = None
@@ -689,6 +697,7 @@ class LiveTable(ScrollView, can_focus=True):
             painted = True
             dirty = {key for key in dirty if (self.index_of(key) or 0) < start}
         spans = self._cell_spans() if dirty_cells else []
+        scroll_x = int(self.scroll_offset.x)
         regions: list[Region] = []  # refreshed in one call: each call costs a pass over the widget's caches
         for key in dirty:
             index = self.index_of(key)
@@ -701,7 +710,7 @@ class LiveTable(ScrollView, can_focus=True):
                 self.cells_refreshed += width
                 painted = True
                 continue
-            painted |= self._cell_regions(y, columns, spans, regions)
+            painted |= self._cell_regions(y, columns, spans, regions, width, scroll_x)
         if regions:
             self.refresh(*regions)
         if painted:
@@ -710,15 +719,14 @@ class LiveTable(ScrollView, can_focus=True):
     def _refresh_cells(self, y: int, columns: Iterable[int], spans: list[tuple[int, int] | None]) -> bool:
         """Repaint the cells of `columns` on line `y` of the view (scrolled sideways as rows are)."""
         regions: list[Region] = []
-        if self._cell_regions(y, columns, spans, regions):
+        if self._cell_regions(y, columns, spans, regions, self._view_size.width, int(self.scroll_offset.x)):
             self.refresh(*regions)
         return bool(regions)
 
     def _cell_regions(self, y: int, columns: Iterable[int], spans: list[tuple[int, int] | None],
-                      regions: list[Region]) -> bool:
-        """Add the regions of the cells of `columns` on line `y` of the view to `regions`."""
-        width = self._view_size.width
-        scroll_x = int(self.scroll_offset.x)
+                      regions: list[Region], width: int, scroll_x: int) -> bool:
+        """Add the regions of the cells of `columns` on line `y` of a view `width` wide, scrolled
+        `scroll_x` sideways, to `regions`."""
         painted = False
         for column in columns:
             span = spans[column]
@@ -1294,6 +1302,8 @@ class LiveTable(ScrollView, can_focus=True):
         self._header = None
         self._footer_strips = None
         self._strips.clear()
+        for fitted in self._fitted:
+            fitted.clear()
 
     def _get_styles(self) -> dict[str, Style]:
         if self._styles is None:
@@ -1309,6 +1319,17 @@ class LiveTable(ScrollView, can_focus=True):
         return self._styles
 
     def _cell_text(self, index: int, text: str) -> str:
+        """`text` as column `index` shows it, kept per column until the layout changes: most cells
+        of a changed row (a symbol, a currency) read as they did."""
+        fitted = self._fitted[index]
+        shown = fitted.get(text)
+        if shown is None:
+            if len(fitted) >= FITTED_KEPT:
+                fitted.clear()
+            shown = fitted[text] = self._fit_cell(index, text)
+        return shown
+
+    def _fit_cell(self, index: int, text: str) -> str:
         width = self._widths[index]
         if self._decimal[index]:
             whole, fraction = split_decimal(text)
@@ -1395,13 +1416,23 @@ class LiveTable(ScrollView, can_focus=True):
             self._footer_strips.append(self._line(texts, roles, styles["base"] + styles["total"], styles))
         return self._footer_strips[line], True
 
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self._view_size.width
-        height = self._view_size.height
-        styles = self._get_styles()
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._pass = self._line_context()  # read once for all the lines of this pass
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def _line_context(self) -> tuple[int, int, int, int, dict[str, Style], int]:
+        """What every line drawn now reads alike: the scroll offset, the view's width and height,
+        the styles and the footer's height."""
         self._merge_pending()
-        footer = self._footer_shown(height)
+        scroll_x, scroll_y = self.scroll_offset
+        width, height = self._view_size
+        return scroll_x, scroll_y, width, height, self._get_styles(), self._footer_shown(height)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y, width, height, styles, footer = self._pass or self._line_context()
         if y == 0:
             if self._header is None:
                 labels = [self._label(i) for i in range(len(self.columns))]
