@@ -21,6 +21,8 @@ class TableApp(App):
     LiveTable.panel { border: round $secondary; border-title-color: $text-accent; }
     LiveTable.panel:focus { border: round $primary; }
     LiveTable.odd { tint: blue 20%; padding: 1 2; }
+    LiveTable.filtered > .live-table--header { text-style: dim; }
+    LiveTable.filtered > .live-table--cursor { background: ansi_red; color: ansi_bright_white; }
     """
 
     def compose(self) -> ComposeResult:
@@ -71,6 +73,15 @@ async def test_the_lines_are_textuals_lines_in_every_state_a_table_is_seen_in(th
         await pilot.resize_terminal(34, 12)  # narrow: columns cut, scrolled sideways
         await pilot.pause()
         table.scroll_to(x=5, animate=False)
+        await pilot.pause()
+        assert_same_lines(table)
+        table.add_class("filtered")  # styles the ANSI filter changes: dim text, ANSI colours
+        await pilot.pause()
+        assert_same_lines(table)
+        await pilot.press("down", "down")  # the cursor's style made again on other lines
+        assert_same_lines(table)
+        assert any(line_filter.__class__.__name__ == "ANSIToTruecolor" for line_filter in table.get_line_filters())
+        table.remove_class("filtered")
         await pilot.pause()
         assert_same_lines(table)
         table.add_class("odd")  # styles only Textual's way draws
