@@ -11,6 +11,9 @@ Each measurement runs in its own process (this script with --mode) against ticks
 A tick's latency is measured from its send stamp (server side) to the moment the row showing it is
 rendered for a frame (the latest tick of each symbol; coalesced ones are counted as applied, not as
 shown). Frames/s counts rendering passes that painted at least one tick row.
+
+Each rate runs the DataTable and then ibmon, PAIRS times (--quick: once); a figure is taken from
+the median pair, since CPU shares and latencies move with the machine's load.
 """
 
 from __future__ import annotations
@@ -212,6 +215,24 @@ def summary(result: dict) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
 
 
+#: Pairs (the DataTable, then ibmon, back to back) a figure is the median of: CPU shares and
+#: latencies move with the machine's load (two cores: a process busy on one slows the other).
+PAIRS = 3
+
+
+def _median_pair(pairs: list[tuple[dict, dict]], figure) -> tuple[dict, dict]:
+    """The pair whose `figure(datatable, ibmon)` is the median."""
+    return sorted(pairs, key=lambda pair: figure(*pair))[len(pairs) // 2]
+
+
+def _cpu_ratio(table: dict, board: dict) -> float:
+    return ratio(board["cpu_share"], table["cpu_share"])
+
+
+def _p99(table: dict, board: dict) -> float:
+    return board["p99_ms"]
+
+
 def run(quick: bool = False) -> list[dict]:
     ingest_count = 5_000 if quick else 50_000
     bare = measure("bare", 0, ingest_count)
@@ -228,24 +249,27 @@ def run(quick: bool = False) -> list[dict]:
     seconds = 3 if quick else 10
     for rate in (1_000, 10_000):
         count = int(rate * seconds)
-        table = summary(measure("datatable", rate, count))
-        board = summary(measure("ibmon", rate, count))
+        pairs = [(summary(measure("datatable", rate, count)), summary(measure("ibmon", rate, count)))
+                 for _ in range(1 if quick else PAIRS)]
+        table, board = _median_pair(pairs, _cpu_ratio if rate == 1_000 else _p99)
         figure = {
             "figure": f"p99 tick->frame latency and frames/s, 50 symbols, {rate} ticks/s",
             "baseline": "the same stream into a Textual DataTable (update_cell)",
             "ibmon": board, "datatable": table,
             "ratio": ratio(board["p99_ms"], table["p99_ms"]),
+            "pairs_p99_ms": sorted(_p99(*pair) for pair in pairs),
         }
         if rate == 10_000:  # the goal is set at the higher rate
             figure["goal"] = "p99 <= 40 ms and <= 0.6x the DataTable's p99"
             figure["met"] = board["p99_ms"] <= 40 and board["p99_ms"] <= 0.6 * table["p99_ms"]
         figures.append(figure)
         if rate == 1_000:
+            cpu_ratio = _cpu_ratio(table, board)
             figures.append({
-                "figure": "CPU at 1k ticks/s", "baseline": "the DataTable app", "goal": "<= 0.4x",
-                "ibmon_cpu_share": board["cpu_share"], "datatable_cpu_share": table["cpu_share"],
-                "ratio": ratio(board["cpu_share"], table["cpu_share"]),
-                "met": board["cpu_share"] <= 0.4 * table["cpu_share"],
+                "figure": "CPU at 1k ticks/s", "baseline": "the DataTable app, measured just before (median of pairs)",
+                "goal": "<= 0.4x", "ibmon_cpu_share": board["cpu_share"], "datatable_cpu_share": table["cpu_share"],
+                "pair_ratios": sorted(_cpu_ratio(*pair) for pair in pairs), "ratio": cpu_ratio,
+                "met": cpu_ratio <= 0.4,
             })
     return figures
 
