@@ -365,6 +365,8 @@ class LiveTable(ScrollView, can_focus=True):
         #: The totals the footer lines were last built from.
         self._footer_source: Totals | None = None
         self._styles: dict[str, Style] | None = None
+        #: Per row style: the style of a cell of each role (`_looks_of`).
+        self._looks: dict[Style, dict[str, Style]] = {}
         #: The line context of the rendering pass under way (`render_lines`).
         self._pass: tuple[int, int, int, int, dict[str, Style], int] | None = None
         self._view_key: tuple | None = None
@@ -1299,6 +1301,7 @@ class LiveTable(ScrollView, can_focus=True):
     def _invalidate_rendering(self) -> None:
         self._view_key = None  # a new style may change the padding or the scrollbars
         self._styles = None
+        self._looks.clear()
         self._header = None
         self._footer_strips = None
         self._strips.clear()
@@ -1343,32 +1346,46 @@ class LiveTable(ScrollView, can_focus=True):
               header: bool = False) -> Strip:
         # One segment per run of cells (and gaps) that look the same: fewer segments for every
         # later step of a frame, and one style run per look for a terminal.
-        runs: list[str] = []
-        looks: list[Style] = []
-
-        def add(text: str, style: Style) -> None:
-            if looks and looks[-1] is style:
-                runs[-1] += text
-            else:
-                runs.append(text)
-                looks.append(style)
-
+        looks = self._looks_of(row_style, styles)
+        segments: list[Segment] = []
+        run: list[str] = []  # the texts of the run being built, all in style `look`
+        look = row_style
+        gap = " " * GAP
         dropped = self._dropped
-        for index, (text, role) in enumerate(zip(texts, roles)):
+        for index, text in enumerate(texts):
             if dropped[index]:
                 continue
-            if runs:
-                add(" " * GAP, row_style)
-            style = row_style + styles[role] if role else row_style
+            if run:
+                if look is not row_style:
+                    segments.append(Segment("".join(run), look))
+                    run, look = [], row_style
+                run.append(gap)
+            style = looks[roles[index]]
+            if style is not look and run:
+                segments.append(Segment("".join(run), look))
+                run = []
+            look = style
             if header:
-                align = "right" if self._decimal[index] else self.columns[index].align
-                add(fit(text, self._widths[index], align), style)
+                run.append(fit(text, self._widths[index], "right" if self._decimal[index] else self.columns[index].align))
             else:
-                add(self._cell_text(index, text), style)
+                run.append(self._cell_text(index, text))
         width = max(self._content_width, self._view_size.width)
         if width > self._content_width:
-            add(" " * (width - self._content_width), row_style)
-        return Strip([Segment(text, style) for text, style in zip(runs, looks)], width)
+            if look is not row_style and run:
+                segments.append(Segment("".join(run), look))
+                run, look = [], row_style
+            run.append(" " * (width - self._content_width))
+        if run:
+            segments.append(Segment("".join(run), look))
+        return Strip(segments, width)
+
+    def _looks_of(self, row_style: Style, styles: dict[str, Style]) -> dict[str, Style]:
+        """Per role, the style of a cell on a row in `row_style` (kept until the styles change)."""
+        looks = self._looks.get(row_style)
+        if looks is None:
+            looks = self._looks[row_style] = {role: row_style + styles[role] if role else row_style
+                                              for role in ("", *ROLES)}
+        return looks
 
     def _row_strip(self, row: _Row) -> Strip:
         key = row.key
