@@ -13,6 +13,7 @@ kind of its own too ("health", key None), written only by the runtime.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -54,11 +55,13 @@ class Watcher:
 
     `kinds` limits what it collects (None: every kind, a plugin's own ones included). `on_change`
     is called once when a change arrives after `rearm()` (a reader schedules its next frame there,
-    so nothing runs while nothing changes). A new watcher starts signalled: its owner owes it a
-    first read, and rearms when it reads.
+    so nothing runs while nothing changes), in the context the watcher was made in, as asyncio
+    runs callbacks: a change may come from code running in another context (a callback from another
+    thread or loop), where Textual would find no app and read every screen as detached. A new
+    watcher starts signalled: its owner owes it a first read, and rearms when it reads.
     """
 
-    __slots__ = ("pending", "on_change", "signalled", "kinds")
+    __slots__ = ("pending", "on_change", "signalled", "kinds", "context")
 
     def __init__(self, on_change: Callable[[], None] | None = None,
                  kinds: Iterable[str] | None = None) -> None:
@@ -68,6 +71,7 @@ class Watcher:
             self.pending[kind] = set()
         self.on_change = on_change
         self.signalled = True
+        self.context = contextvars.copy_context()
 
     def wants(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -178,7 +182,7 @@ class Store:
             if not watcher.signalled:
                 watcher.signalled = True
                 if watcher.on_change is not None:
-                    watcher.on_change()
+                    watcher.context.run(watcher.on_change)
 
     def _record(self, connection: str, name: str, key: Any, before: Any, record: Any) -> None:
         """Add a record's figure to its series (`before`: the record it replaces, or None)."""

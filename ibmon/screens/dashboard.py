@@ -15,11 +15,9 @@ status line and the keys stay).
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual import events
@@ -137,10 +135,7 @@ class DashboardScreen(Screen):
         self.frame_timer: Timer | None = None
         self._last_frame = 0.0
         self._health_toggled = False
-        # A change may come from code running outside the app's context (a callback handed over
-        # from another thread or loop): the frame is asked for in the dashboard's own, where
-        # Textual finds its app (without it the screen reads as detached and no frame would come).
-        self._watcher = self.view.watch(on_change=partial(contextvars.copy_context().run, self._schedule_frame))
+        self._watcher = self.view.watch(on_change=self._schedule_frame)  # called in this context (Watcher)
         self._reported: set[str] = set()
         #: The arrangement last applied (what `relayout` compares against).
         self._plan: tuple | None = None

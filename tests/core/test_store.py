@@ -1,3 +1,4 @@
+import contextvars
 from decimal import Decimal as D
 
 from ibmon.model import TICK, Account, Health, HealthState, LeadCounts, Position, Tick
@@ -12,6 +13,23 @@ def test_watcher_sees_existing_keys_then_only_changes():
     assert watcher.drain("account") == set()
     store.set_tick("c", Tick("EURUSD", D("1.1"), D("1.2"), 1))
     assert watcher.drain("tick") == {("c", "EURUSD")} and not watcher.has_changes()
+
+
+READER = contextvars.ContextVar("reader", default=None)
+
+
+def test_a_watcher_is_called_in_the_context_it_was_made_in_wherever_the_change_comes_from():
+    store = Store()
+    seen = []
+    token = READER.set("the dashboard")
+    watcher = store.watch(on_change=lambda: seen.append(READER.get()))
+    READER.reset(token)
+    watcher.rearm()
+    contextvars.Context().run(store.set_tick, "c", Tick("EURUSD", D("1.1"), D("1.2"), 1))  # another thread's callback
+    watcher.rearm()
+    store.set_tick("c", Tick("EURUSD", D("1.2"), D("1.3"), 2))  # the writer's own context
+    assert seen == ["the dashboard", "the dashboard"]
+    assert READER.get() is None  # the writer's context is left as it was
 
 
 def test_many_ticks_of_one_symbol_coalesce_into_one_change_but_all_are_applied():
