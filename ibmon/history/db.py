@@ -99,8 +99,6 @@ class HistoryDB:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db = connection
         self.path = path
-        #: Series ids by (connection, kind), then key: 50,000 accounts share one (connection, kind).
-        self._series: dict[tuple[str, str], dict[str, int]] = {}
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> "HistoryDB":
@@ -148,21 +146,22 @@ class HistoryDB:
     # -- writing (the writer's thread only) ------------------------------------------------------
 
     def series_id(self, connection: str, kind: str, key: str, label: str | None = None) -> int:
-        known = self._series.get((connection, kind))
-        if known is None:
-            known = self._series[(connection, kind)] = {}
-        found = known.get(key)
-        if found is not None:
-            return found
-        self.db.execute("INSERT OR IGNORE INTO series(connection, kind, key, label) VALUES (?, ?, ?, ?)",
-                        (connection, kind, key, label))
-        found = self.db.execute("SELECT id FROM series WHERE connection = ? AND kind = ? AND key = ?",
-                                (connection, kind, key)).fetchone()[0]
-        known[key] = found
-        return found
+        """The id of a series, added on its first use; a `label` (an account's number) replaces the
+        one kept when it differs. Ids live in the file only: 50,000 accounts cost no memory."""
+        found = self.db.execute("SELECT id, label FROM series WHERE connection = ? AND kind = ? AND key = ?",
+                                (connection, kind, key)).fetchone()
+        if found is None:
+            return self.db.execute("INSERT INTO series(connection, kind, key, label) VALUES (?, ?, ?, ?)",
+                                   (connection, kind, key, label)).lastrowid  # type: ignore[return-value]
+        series, kept = found
+        if label is not None and label != kept:
+            self.db.execute("UPDATE series SET label = ? WHERE id = ?", (label, series))
+        return series
 
-    def set_label(self, series: int, label: str) -> None:
-        self.db.execute("UPDATE series SET label = ? WHERE id = ?", (label, series))
+    def last_account_values(self, series: int) -> tuple[str | None, ...] | None:
+        """The figures of the series' latest account sample, as written, or None."""
+        return self.db.execute(f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM account_samples WHERE series = ? "
+                               "ORDER BY t DESC LIMIT 1", (series,)).fetchone()
 
     def add_account_samples(self, rows: Iterable[tuple[int, int, str | None, str | None, str | None, str | None]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO account_samples VALUES (?, ?, ?, ?, ?, ?)", rows)

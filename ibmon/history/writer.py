@@ -54,8 +54,6 @@ class HistoryWriter:
         #: CPU seconds the writer's thread used, once it ended (the benchmark reports it).
         self.cpu_seconds = 0.0
         self._thread: threading.Thread | None = None
-        #: The account record last written per series (the record the store holds: nothing copied).
-        self._last_account: dict[int, Account] = {}
         #: Open bar per symbol series: [minute, open, high, low, close], and those changed since the last batch.
         self._bars: dict[int, list[Any]] = {}
         self._touched_bars: set[int] = set()
@@ -164,7 +162,6 @@ class HistoryWriter:
             db.expire(now, self.retention_days)
 
     def _write(self, db: HistoryDB, batch: list[Any]) -> None:
-        accounts: list[tuple] = []
         leads: list[tuple] = []
         events: list[tuple] = []
         with db.transaction():
@@ -175,9 +172,7 @@ class HistoryWriter:
                     self._tick(db, t, connection, symbol, (bid + ask) / 2)
                 elif kind == "account":
                     _, t, connection, account = item
-                    row = self._account(db, t, connection, account)
-                    if row is not None:
-                        accounts.append(row)
+                    self._account(db, t, connection, account)
                 elif kind == "leads":
                     _, t, connection, counts = item
                     assert isinstance(counts, LeadCounts)
@@ -188,7 +183,6 @@ class HistoryWriter:
                     events.append((t, connection, name, key, json.dumps(data, default=_plain)))
                 elif kind == "alert":
                     db.put_alert(item[1])
-            db.add_account_samples(accounts)
             db.add_lead_samples(leads)
             db.add_events(events)
             db.put_bars([*self._finished, *(_bar_row(series, self._bars[series]) for series in self._touched_bars)])
@@ -196,16 +190,14 @@ class HistoryWriter:
         self._touched_bars.clear()
         self._finished.clear()
 
-    def _account(self, db: HistoryDB, t: float, connection: str, account: Account) -> tuple | None:
+    def _account(self, db: HistoryDB, t: float, connection: str, account: Account) -> None:
+        """Write the account's sample unless its figures are those of its latest sample in the file
+        (read back from there, not kept per account: a later sample of the same batch compares
+        with this one, so it is written at once)."""
         series = db.series_id(connection, "account", account.id, account.number)
-        last = self._last_account.get(series)
-        self._last_account[series] = account
         values = sample_values(account)
-        if last is not None and sample_values(last) == values:
-            return None
-        if last is None and account.number != account.id:
-            db.set_label(series, account.number)
-        return (series, int(t), *values)
+        if db.last_account_values(series) != values:
+            db.add_account_samples([(series, int(t), *values)])
 
     def _tick(self, db: HistoryDB, t: float, connection: str, symbol: str, mid: Decimal) -> None:
         series = db.series_id(connection, "symbol", symbol)

@@ -131,6 +131,45 @@ def test_the_writer_keeps_changes_only_and_money_exactly(tmp_path):
                                  "margin_level": Decimal("250.5"), "profit": Decimal("-3.25")}
 
 
+def test_series_and_the_last_sample_are_read_from_the_file_across_a_restart(tmp_path):
+    clock = Clock(NOW)
+    path = tmp_path / "h.sqlite3"
+    writer = writer_on(path, clock)
+    writer.put(("account", clock.now, "Broker", account("1000.10")))
+    writer.put(("tick", clock.now, "FX", "EURUSD", Decimal("1.10"), Decimal("1.10")))
+    assert writer.flush()
+    writer.stop()
+
+    clock.now += 60
+    writer = writer_on(path, clock)  # a new run: the same figures are not written again
+    writer.put(("account", clock.now, "Broker", account("1000.10")))
+    clock.now += 1
+    writer.put(("account", clock.now, "Broker", account("1000.20")))
+    writer.put(("tick", clock.now, "FX", "EURUSD", Decimal("1.20"), Decimal("1.20")))
+    assert writer.flush()
+    writer.stop()
+    db = HistoryDB.open(path, readonly=True)
+    assert db.db.execute("SELECT kind, key, label FROM series ORDER BY id").fetchall() == [
+        ("account", "id-1", "7001"), ("symbol", "EURUSD", None)]  # one series each, ids kept
+    samples = db.samples("account", db.find_series("Broker", "account", "id-1"), 0)
+    assert [(s.t, str(s.values["equity"])) for s in samples] == [(NOW, "1000.10"), (NOW + 61, "1000.20")]
+    assert len(db.samples("symbol", db.find_series("FX", "symbol", "EURUSD"), 0)) == 2
+    db.close()
+
+
+def test_an_accounts_new_number_finds_its_series(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    writer = writer_on(path, Clock(NOW))
+    writer.put(("account", NOW, "Broker", account("1000.10")))
+    writer.put(("account", NOW + 1, "Broker", Account(id="id-1", name="8001", balance=Decimal("1000.50"),
+                                                      equity=Decimal("1000.20"))))
+    assert writer.flush()
+    writer.stop()
+    assert [str(s.values["equity"]) for s in read_series(path, "Broker", "account", "8001", 0)] == [
+        "1000.10", "1000.20"]
+    assert read_series(path, "Broker", "account", "7001", 0) == []
+
+
 def test_a_large_backlog_is_written_in_bounded_batches_and_nothing_is_lost(tmp_path):
     # A first poll of 50,000 accounts queues them all at once: one transaction per BATCH_ITEMS.
     path = tmp_path / "h.sqlite3"
@@ -147,6 +186,10 @@ def test_a_large_backlog_is_written_in_bounded_batches_and_nothing_is_lost(tmp_p
     assert sum(sizes) == count + 1 and max(sizes) <= BATCH_ITEMS and len(sizes) >= 3
     assert [s.values["equity"] for s in read_series(path, "Broker", "account", f"id-{count - 1}", 0)] == [
         Decimal("1000.10")]
+    db = HistoryDB.open(path, readonly=True)
+    assert db.db.execute("SELECT count(*), count(DISTINCT key) FROM series").fetchone() == (count, count)
+    assert db.db.execute("SELECT count(*), count(DISTINCT series) FROM account_samples").fetchone() == (count, count)
+    db.close()
 
 
 def test_a_damaged_file_is_reported_once_and_nothing_is_kept_in_memory(tmp_path):
