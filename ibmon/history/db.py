@@ -30,6 +30,10 @@ BAR_MERGE_AGE = DAY
 SCHEMA_VERSION = "1"
 #: Milliseconds a statement waits for another program's lock before it fails.
 BUSY_TIMEOUT_MS = 2000
+#: The writer's page cache in KiB (SQLite's default is 2,000). Its lookups of 50,000 accounts' series
+#: and last samples read pages the system caches anyway: a fourth of the default keeps about 2 MB
+#: less resident for a little more CPU in the writer's thread.
+WRITER_CACHE_KIB = 512
 ACCOUNT_FIELDS = ("balance", "equity", "margin_level", "profit")
 LEAD_FIELDS = ("leads", "registrations", "transactions")
 BAR_FIELDS = ("open", "high", "low", "close")
@@ -130,6 +134,7 @@ class HistoryDB:
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"cannot switch to WAL mode (journal mode {mode})")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.executescript(SCHEMA)
         version = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version is None:
