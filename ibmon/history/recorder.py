@@ -72,9 +72,8 @@ class History:
         self.problem: str | None = None
         #: Bumped when trends or day baselines change (panels then show their rows again).
         self.version = 0
-        #: Accounts whose day baseline came since the dashboard last asked (`changed_accounts`);
-        #: None: every account (history was read, a new day began).
-        self._changed: set[tuple[str, str]] | None = None
+        #: Every account is to be shown again (history was read, a new day began): `changed_accounts`.
+        self._show_all = True
         #: Seconds the event loop spent recording (the benchmark reports it).
         self.loop_seconds = 0.0
         self._notify: Callable[[str], None] = lambda message: None
@@ -151,7 +150,7 @@ class History:
                 figure = account_figure(account) if account is not None else None
                 known[account_id] = figure if figure == value and str(figure) == str(value) else value
         self._known_open |= open_positions
-        self._changed = None
+        self._show_all = True
         self.version += 1
 
     # -- recording -------------------------------------------------------------------------------
@@ -183,13 +182,12 @@ class History:
             self._lead_counts(now, connection, window)  # type: ignore[arg-type]
 
     def _note(self, connection: str, account_id: str, figure: Decimal) -> None:
-        """An account's latest figure: the day's start when it is the first one seen today."""
+        """An account's latest figure: the day's start when it is the first one seen today (its row
+        showed a change of zero already, see `day_change`: nothing to show again)."""
         baselines = self._baselines.setdefault(connection, {})
         start = baselines.get(account_id)
         if start is None:  # first seen today: the day starts here
             baselines[account_id] = start = figure
-            if self._changed is not None:
-                self._changed.add((connection, account_id))
         moved = self._moved.setdefault(connection, {})
         if figure is start:
             moved.pop(account_id, None)
@@ -207,7 +205,7 @@ class History:
                                             if account_id in accounts.get(connection, ())}
                                for connection, baselines in self._baselines.items()}
             self._moved = {}
-            self._changed = None
+            self._show_all = True
             self.version += 1
 
     def _position(self, now: float, connection: str, key: tuple[str, str]) -> None:
@@ -249,10 +247,10 @@ class History:
 
     def changed_accounts(self) -> set[tuple[str, str]] | None:
         """(connection, account id) of the accounts to show again since the last call, None for
-        every account; the call empties it. Only what changed is redrawn: 50,000 accounts cost
-        nothing while their baselines stand."""
-        changed, self._changed = self._changed, set()
-        return changed
+        every account (history was read, a new day began). No account is shown again for its
+        first figure of the day: 50,000 accounts arriving are drawn once."""
+        show_all, self._show_all = self._show_all, False
+        return None if show_all else set()
 
     def trend(self, connection: str, kind: str, key: str, live: list[Decimal]) -> list[Decimal]:
         """The values a trend cell shows: those history had at start, then this run's."""
@@ -260,9 +258,13 @@ class History:
         return before + live if before else live
 
     def day_change(self, account_connection: str, account: Account) -> Decimal | None:
-        """Equity (else balance) now minus at the start of the day, None while unknown."""
+        """Equity (else balance) now minus at the start of the day, None while unknown. An account
+        not recorded yet starts its day at the figure it has (the recorder takes it as the start
+        when it comes by), unless nothing is recorded any more."""
         figure = account_figure(account)
         start = self._baselines.get(account_connection, {}).get(account.id)
+        if start is None and self._watcher is not None and self.problem is None:
+            start = figure
         if figure is None or start is None:
             return None
         change = figure - start

@@ -93,5 +93,22 @@ async def test_the_days_change_starts_from_the_last_figure_before_midnight(tmp_p
     await history.stop()
 
 
+async def test_an_account_starts_its_day_at_its_first_figure_and_is_not_shown_again_for_it(tmp_path):
+    store, clock = Store(), Clock(EVENING)
+    history = await started(store, tmp_path / "h.sqlite3", clock)
+    assert history.changed_accounts() is None  # the file was read: every row once
+    first = Account("A1", Decimal("1000"), "USD", equity=Decimal("1000.00"))
+    store.set_account("Broker", first)
+    assert history.day_change("Broker", first) == 0  # shown before the recorder came by: its day starts here
+    history.record()
+    assert history.changed_accounts() == set()  # nothing to show again
+    clock.now += 1
+    moved = Account("A1", Decimal("1000"), "USD", equity=Decimal("1012.50"))
+    store.set_account("Broker", moved)
+    assert history.day_change("Broker", moved) == Decimal("12.50")
+    await history.stop()
+    assert history.day_change("Broker", Account("A2", Decimal("5"))) is None  # nothing records it any more
+
+
 def _fields(position: Position) -> dict:
     return {name: getattr(position, name) for name in position.__dataclass_fields__}
