@@ -26,13 +26,14 @@ release that changes one fails there rather than in front of a user.
   its edges (border and padding, made once per look by Textual itself) instead of through
   `StylesCache.render_line`, which unpacks the border and outline, makes closures and copies the
   segments for every line. With ticks streaming that work cost more than the tables' own
-  rendering. Lines with anything more (outline, tint, hatch, opacity, the border lines themselves)
-  are still made by Textual; tests/ui/test_content_lines.py checks the lines are Textual's.
+  rendering. Border and padding lines, and every line of a box with more (outline, tint, hatch,
+  opacity), are still made by Textual; tests/ui/test_content_lines.py checks the lines are Textual's.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -94,7 +95,7 @@ def strips_free_of_cycles() -> None:
 
 
 class ContentLinesCache(StylesCache):
-    """StylesCache making the lines of a plain box (borders and horizontal padding only) itself."""
+    """StylesCache making the content lines of a plain box (borders and padding only) itself."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,18 +107,25 @@ class ContentLinesCache(StylesCache):
     def render(self, styles, size, base_background, background, render_content_line, filters,
                border_title, border_subtitle, content_size=None, padding=None, crop=None, opacity=1.0,
                ansi_theme=DEFAULT_TERMINAL_THEME, native_ansi=False):
-        args = (styles, size, base_background, background, render_content_line, filters, border_title,
-                border_subtitle, size if content_size is None else content_size,
-                styles.padding if padding is None else padding, size.region if crop is None else crop,
-                opacity, ansi_theme, native_ansi)
-        edges = self._edges_for(*args)
+        content_size = size if content_size is None else content_size
+        padding = styles.padding if padding is None else padding
+        crop = size.region if crop is None else crop
+
+        def textuals_line(y: int, content_line=render_content_line) -> Strip:
+            return self.render_line(styles, y, size, content_size, padding, base_background, background,
+                                    content_line, border_title, border_subtitle, opacity, ansi_theme, native_ansi)
+
+        edges = self._edges_for(styles, size, content_size, padding, base_background, background, filters,
+                                opacity, textuals_line)
         if edges is None:
-            return super().render(*args)
+            return super().render(styles, size, base_background, background, render_content_line, filters,
+                                  border_title, border_subtitle, content_size, padding, crop, opacity,
+                                  ansi_theme, native_ansi)
         if size.width != self._width:
             self.clear()
             self._width = size.width
-        crop, content_width = args[10], args[8].width
         left, right, inner, top, bottom = edges
+        content_width = content_size.width
         cache, dirty = self._cache, self._dirty_lines
         strips: list[Strip] = []
         for y in crop.line_range:
@@ -134,10 +142,8 @@ class ContentLinesCache(StylesCache):
                     for line_filter in filters:
                         segments = line_filter.apply(segments, background)
                     strip = Strip(segments, size.width)
-                else:  # a border line: Textual's
-                    strip = self.render_line(styles, y, size, args[8], args[9], base_background, background,
-                                             render_content_line, border_title, border_subtitle, opacity,
-                                             ansi_theme, native_ansi)
+                else:  # a border or padding line: Textual's
+                    strip = textuals_line(y)
                     for line_filter in filters:
                         strip = strip.apply_filter(line_filter, background)
                 cache[y] = strip
@@ -148,9 +154,10 @@ class ContentLinesCache(StylesCache):
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
 
-    def _edges_for(self, styles, size, base_background, background, render_content_line, filters,
-                   border_title, border_subtitle, content_size, padding, crop, opacity, ansi_theme, native_ansi):
-        """The edges of this look's content lines (made once by Textual), or None: not a plain box."""
+    def _edges_for(self, styles, size, content_size, padding, base_background, background, filters, opacity,
+                   textuals_line: Callable[..., Strip]):
+        """The edges of this look's content lines (cut from a line Textual makes), or None when the
+        box is not plain."""
         plain = _plain(styles, opacity)
         look = (plain, styles.border, tuple(padding), base_background, background, size, content_size,
                 tuple(filters))
@@ -160,9 +167,7 @@ class ContentLinesCache(StylesCache):
             if plain:
                 gutter = styles.gutter
                 blank = Strip.blank(content_size.width)
-                line = self.render_line(styles, gutter.top, size, content_size, padding, base_background,
-                                        background, lambda _y: blank, border_title, border_subtitle, opacity,
-                                        ansi_theme, native_ansi)
+                line = textuals_line(gutter.top, lambda _y: blank)
                 inner = TextualStyle(background=base_background + background).rich_style
                 self._edges = (list(line.crop(0, gutter.left)), list(line.crop(size.width - gutter.right)), inner,
                                gutter.top, gutter.top + content_size.height)

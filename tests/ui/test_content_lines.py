@@ -1,7 +1,7 @@
 """The tables' lines made by ibmon.textual_seams.ContentLinesCache are the lines Textual's own
 StylesCache makes, in every state a table is seen in: bordered with a title as on the dashboard or
-bare, focused or not, scrolled, filtered, narrowed, under several themes and two line filters, and
-with styles the fast way leaves to Textual (tint, vertical padding)."""
+bare, focused or not, scrolled, filtered, narrowed, under several themes and two line filters,
+padded all round, or styled in ways the fast path leaves to Textual (tint)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class TableApp(App):
     LiveTable.panel { border: round $secondary; border-title-color: $text-accent; }
     LiveTable.panel:focus { border: round $primary; }
     LiveTable.odd { tint: blue 20%; padding: 1 2; }
+    LiveTable.roomy { padding: 1 3; }
     LiveTable.filtered > .live-table--header { text-style: dim; }
     LiveTable.filtered > .live-table--cursor { background: ansi_red; color: ansi_bright_white; }
     """
@@ -84,6 +85,11 @@ async def test_the_lines_are_textuals_lines_in_every_state_a_table_is_seen_in(th
         table.remove_class("filtered")
         await pilot.pause()
         assert_same_lines(table)
+        table.add_class("roomy")  # padding lines above and below: Textual's, the rows between ours
+        await pilot.pause()
+        assert_same_lines(table)
+        assert table._styles_cache._edges is not None
+        table.remove_class("roomy")
         table.add_class("odd")  # styles only Textual's way draws
         await pilot.pause()
         assert_same_lines(table)
