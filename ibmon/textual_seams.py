@@ -21,7 +21,7 @@ release that changes one fails there rather than in front of a user.
   strip is freed only by Python's cyclic garbage collector. Each frame makes dozens, so collections
   came often and took 30-120 ms with ticks streaming (the screen stalled that long). Returned
   without the cache in that case, a strip goes as soon as nothing uses it.
-* `ContentLinesCache`: a widget's `StylesCache` (Textual's private per-widget line cache, which
+* `ContentLinesCache` (`draw_content_lines(widget)`): a widget's `StylesCache` (Textual's private per-widget line cache, which
   `Widget.render_lines` draws through) that makes a content line as the widget's own strip between
   its edges (border and padding, made once per look by Textual itself) instead of through
   `StylesCache.render_line`, which unpacks the border and outline, makes closures and copies the
@@ -48,6 +48,7 @@ from textual.dom import DOMNode
 from textual.keys import _character_to_key
 from textual.strip import Strip
 from textual.style import Style as TextualStyle
+from textual.widget import Widget
 
 from ibmon.terminal_diff import ShownScreen
 
@@ -172,6 +173,11 @@ class ContentLinesCache(StylesCache):
                 self._edges = (list(line.crop(0, gutter.left)), list(line.crop(size.width - gutter.right)), inner,
                                gutter.top, gutter.top + content_size.height)
         return self._edges
+
+
+def draw_content_lines(widget: Widget) -> None:
+    """Have `widget` (a Line API widget, before it first renders) draw through a ContentLinesCache."""
+    widget._styles_cache = ContentLinesCache()
 
 
 def _plain(styles, opacity: float) -> bool:

@@ -51,7 +51,7 @@ from textual.strip import Strip
 from ibmon.keymap import core_binding
 from ibmon.safe import LIMIT as SAFE_LIMIT
 from ibmon.safe import safe_text
-from ibmon.textual_seams import ContentLinesCache
+from ibmon.textual_seams import draw_content_lines
 from ibmon.widgets.format import MISSING
 from ibmon.widgets.selection import Selection
 from ibmon.widgets.totals import Totals
@@ -310,7 +310,7 @@ class LiveTable(ScrollView, can_focus=True):
                  totals: Totals | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._styles_cache = ContentLinesCache()  # lines of rows made without Textual's per-line work
+        draw_content_lines(self)  # lines of rows made without Textual's per-line work
         self.columns = tuple(columns)
         #: Totals of every row; while a filter is on, `_shown_totals` are those of the rows it lets through.
         self.totals = totals
