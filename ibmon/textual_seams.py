@@ -21,13 +21,14 @@ release that changes one fails there rather than in front of a user.
   strip is freed only by Python's cyclic garbage collector. Each frame makes dozens, so collections
   came often and took 30-120 ms with ticks streaming (the screen stalled that long). Returned
   without the cache in that case, a strip goes as soon as nothing uses it.
-* `ContentLinesCache` (`draw_content_lines(widget)`): a widget's `StylesCache` (Textual's private per-widget line cache, which
-  `Widget.render_lines` draws through) that makes a content line as the widget's own strip between
-  its edges (border and padding, made once per look by Textual itself) instead of through
-  `StylesCache.render_line`, which unpacks the border and outline, makes closures and copies the
-  segments for every line. With ticks streaming that work cost more than the tables' own
-  rendering. Border and padding lines, and every line of a box with more (outline, tint, hatch,
-  opacity), are still made by Textual; tests/ui/test_content_lines.py checks the lines are Textual's.
+* `ContentLinesCache` (`draw_content_lines(widget)`): a widget's `StylesCache` (Textual's private
+  per-widget line cache, which `Widget.render_lines` draws through) that makes a content line as the
+  widget's own strip between its edges (border and padding, cut once per look from a line Textual
+  made) instead of through `StylesCache.render_line`, which unpacks the border and outline, makes
+  closures and copies the segments for every line. With ticks streaming that work cost more than
+  the tables' own rendering. Border and padding lines, and every line of a box with more
+  (outline, tint, hatch, opacity), are still made by Textual; tests/ui/test_content_lines.py checks
+  the lines are Textual's.
 """
 
 from __future__ import annotations

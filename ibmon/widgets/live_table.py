@@ -1366,7 +1366,8 @@ class LiveTable(ScrollView, can_focus=True):
                 run = []
             look = style
             if header:
-                run.append(fit(text, self._widths[index], "right" if self._decimal[index] else self.columns[index].align))
+                align = "right" if self._decimal[index] else self.columns[index].align
+                run.append(fit(text, self._widths[index], align))
             else:
                 run.append(self._cell_text(index, text))
         width = max(self._content_width, self._view_size.width)
