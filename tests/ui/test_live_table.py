@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from ibmon.app import IbmonApp
 from ibmon.model import Position, Tick
+from ibmon.store import Store
 from ibmon.widgets.live_table import LiveTable
 
 from ui_support import load_host, make_runtime, screen_text, until
@@ -17,6 +18,12 @@ def tick(symbol: str, bid: str) -> Tick:
     return Tick(symbol, Decimal(bid), Decimal(bid) + Decimal("0.0002"), int(time.time() * 1000))
 
 
+def dashboard_app() -> tuple[IbmonApp, Store]:
+    """The app on a runtime with no connections, and the store a test writes to."""
+    runtime = make_runtime()
+    return IbmonApp(runtime, load_host()), runtime.store
+
+
 async def settled(pilot, table: LiveTable) -> None:
     """Let the frame and the compositor run, then zero the counters."""
     await pilot.pause(0.1)
@@ -24,9 +31,7 @@ async def settled(pilot, table: LiveTable) -> None:
 
 
 async def test_a_tick_repaints_its_row_only_and_ticks_coalesce_per_frame():
-    runtime = make_runtime()
-    store = runtime.store
-    app = IbmonApp(runtime, load_host())
+    app, store = dashboard_app()
     async with app.run_test(size=(200, 60)) as pilot:
         dash = app.dashboard
         dash.second_timer.pause()  # ages would repaint idle rows once a second
@@ -56,9 +61,7 @@ async def test_a_tick_repaints_its_row_only_and_ticks_coalesce_per_frame():
 
 
 async def test_a_tick_repaints_only_the_cells_that_changed_and_a_moved_row_its_whole_line():
-    runtime = make_runtime()
-    store = runtime.store
-    app = IbmonApp(runtime, load_host())
+    app, store = dashboard_app()
     async with app.run_test(size=(200, 60)) as pilot:
         dash = app.dashboard
         dash.second_timer.pause()
@@ -90,9 +93,7 @@ async def test_a_tick_repaints_only_the_cells_that_changed_and_a_moved_row_its_w
 
 
 async def test_a_changed_total_repaints_its_cells_and_the_changed_row_not_the_total_lines():
-    runtime = make_runtime()
-    store = runtime.store
-    app = IbmonApp(runtime, load_host())
+    app, store = dashboard_app()
     async with app.run_test(size=(200, 60)) as pilot:
         table = app.dashboard.positions
         positions = [Position("A", f"{n:03d}", "EURUSD", "buy", Decimal("1"), profit=Decimal(n), currency="USD")
@@ -108,9 +109,7 @@ async def test_a_changed_total_repaints_its_cells_and_the_changed_row_not_the_to
 
 
 async def test_ten_thousand_positions_update_one_row_at_a_time():
-    runtime = make_runtime()
-    store = runtime.store
-    app = IbmonApp(runtime, load_host())
+    app, store = dashboard_app()
     async with app.run_test(size=(200, 60)) as pilot:
         table = app.dashboard.positions
         positions = [Position("A", f"{n:05d}", f"S{n % 50}", "buy", Decimal("1"), profit=Decimal(n))
@@ -140,9 +139,7 @@ async def test_ten_thousand_positions_update_one_row_at_a_time():
 
 
 async def test_a_change_made_outside_the_apps_context_is_shown():
-    runtime = make_runtime()
-    store = runtime.store
-    app = IbmonApp(runtime, load_host())
+    app, store = dashboard_app()
     async with app.run_test(size=(200, 60)) as pilot:
         dash = app.dashboard
         dash.second_timer.pause()  # only the frame the change asks for may show it
